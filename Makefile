@@ -1,0 +1,68 @@
+# The one source of commands for the README, CI and people.
+# `make test` and `make demo` do all their own set-up on a fresh machine.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip --disable-pip-version-check -q
+STAMP  := $(VENV)/.installed
+# Arize Phoenix lives in its own virtual environment so that its many dependencies never mix
+# with ours; the integration tests start it from there.
+PHOENIX_VENV ?= .venv-phoenix
+PHOENIX_VERSION ?= 20.26.1
+
+.PHONY: help install test test-unit test-integration lint format typecheck demo bench bench-quick integration-deps clean
+
+help:
+	@echo "make demo         run a real chaos experiment against the example agent (no collector needed)"
+	@echo "make test         set up everything and run the whole test suite (unit + integration)"
+	@echo "make test-unit    the fast suite only"
+	@echo "make lint         ruff check, ruff format --check, mypy --strict on src"
+	@echo "make bench        the overhead benchmarks (writes benchmarks/results/latest.md)"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(PY) pyproject.toml
+	$(PIP) install --upgrade pip
+	$(PIP) install -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+$(PHOENIX_VENV)/bin/phoenix:
+	$(PYTHON) -m venv $(PHOENIX_VENV)
+	$(PHOENIX_VENV)/bin/python -m pip --disable-pip-version-check -q install "arize-phoenix==$(PHOENIX_VERSION)"
+
+# promtool and prometheus come from Debian's `prometheus` package.
+integration-deps: $(PHOENIX_VENV)/bin/phoenix
+	@command -v promtool >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null; \
+	  else echo "install Debian's 'prometheus' package for promtool and the Prometheus integration test"; fi; }
+
+test: $(STAMP) integration-deps
+	AUMAI_PHOENIX_BIN=$(abspath $(PHOENIX_VENV))/bin/phoenix $(PY) -m pytest
+
+test-unit: $(STAMP)
+	$(PY) -m pytest -m "not integration"
+
+lint: $(STAMP)
+	$(PY) -m ruff check src tests examples benchmarks
+	$(PY) -m ruff format --check src tests examples benchmarks
+	$(PY) -m mypy
+
+format: $(STAMP)
+	$(PY) -m ruff format src tests examples benchmarks
+	$(PY) -m ruff check --fix src tests examples benchmarks
+
+demo: $(STAMP)
+	$(VENV)/bin/aumai-chaos run --experiment examples/experiments/agent-experiment.yaml --seed 7
+
+bench: $(STAMP)
+	$(PY) -m benchmarks
+
+bench-quick: $(STAMP)
+	$(PY) -m benchmarks --quick
+
+clean:
+	rm -rf $(VENV) $(PHOENIX_VENV) .mypy_cache .pytest_cache .ruff_cache build dist

@@ -1,0 +1,134 @@
+"""Names of everything we emit (../docs/telemetry.md) and the instruments that emit it.
+
+Only the OpenTelemetry *API* is used here. Instruments are built once per (tracer provider,
+meter provider) pair and cached; with the global providers they are proxies that follow whatever
+SDK the application installs later, and cost next to nothing while none is installed.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from opentelemetry import metrics, trace
+
+from ._version import __version__
+
+__all__ = [
+    "ATTR_COMPONENT",
+    "ATTR_ERROR_TYPE",
+    "ATTR_EXPERIMENT_ID",
+    "ATTR_EXPERIMENT_IDS",
+    "ATTR_EXPERIMENT_NAME",
+    "ATTR_EXPERIMENT_STATUS",
+    "ATTR_FAULT_DURATION_MS",
+    "ATTR_FAULT_ERROR_CODE",
+    "ATTR_FAULT_ERROR_MESSAGE",
+    "ATTR_FAULT_PROBABILITY",
+    "ATTR_FAULT_TYPE",
+    "ATTR_SEED",
+    "EVENT_EXPERIMENT_ABORTED",
+    "EVENT_FAULT_INJECTED",
+    "SCOPE_NAME",
+    "SPAN_EXPERIMENT",
+    "SPAN_FAULT",
+    "Instruments",
+    "instruments_for",
+    "qualified_name",
+]
+
+SCOPE_NAME = "aumai_chaos"
+
+SPAN_EXPERIMENT = "chaos.experiment"
+SPAN_FAULT = "chaos.fault"
+EVENT_FAULT_INJECTED = "chaos.fault.injected"
+EVENT_EXPERIMENT_ABORTED = "chaos.experiment.aborted"
+
+ATTR_FAULT_TYPE = "chaos.fault.type"
+ATTR_FAULT_PROBABILITY = "chaos.fault.probability"
+ATTR_FAULT_DURATION_MS = "chaos.fault.duration_ms"
+ATTR_FAULT_ERROR_CODE = "chaos.fault.error_code"
+ATTR_FAULT_ERROR_MESSAGE = "chaos.fault.error_message"
+ATTR_COMPONENT = "chaos.component"
+ATTR_EXPERIMENT_ID = "chaos.experiment.id"
+#: Our addition: every experiment that affected a component call, when more than one did.
+ATTR_EXPERIMENT_IDS = "chaos.experiment.ids"
+ATTR_EXPERIMENT_NAME = "chaos.experiment.name"
+ATTR_EXPERIMENT_STATUS = "chaos.experiment.status"
+ATTR_SEED = "chaos.seed"
+ATTR_ERROR_TYPE = "error.type"
+
+
+def qualified_name(cls: type) -> str:
+    """The fully qualified class name, as ``error.type`` wants it (builtins stay bare)."""
+    module = cls.__module__
+    if module == "builtins":
+        return cls.__qualname__
+    return f"{module}.{cls.__qualname__}"
+
+
+class Instruments:
+    """The tracer and metric instruments for one pair of providers."""
+
+    __slots__ = (
+        "experiment_active",
+        "experiment_duration",
+        "experiment_runs",
+        "fault_delay",
+        "fault_injections",
+        "meter",
+        "tracer",
+    )
+
+    def __init__(
+        self,
+        tracer_provider: trace.TracerProvider | None,
+        meter_provider: metrics.MeterProvider | None,
+    ) -> None:
+        if tracer_provider is None:
+            self.tracer = trace.get_tracer(SCOPE_NAME, __version__)
+        else:
+            self.tracer = tracer_provider.get_tracer(SCOPE_NAME, __version__)
+        if meter_provider is None:
+            self.meter = metrics.get_meter(SCOPE_NAME, __version__)
+        else:
+            self.meter = meter_provider.get_meter(SCOPE_NAME, __version__)
+        m = self.meter
+        self.fault_injections = m.create_counter(
+            "chaos.fault.injections", unit="{injection}", description="Faults injected."
+        )
+        self.fault_delay = m.create_histogram(
+            "chaos.fault.delay", unit="s", description="Delay injected by latency and timeout faults."
+        )
+        self.experiment_runs = m.create_counter(
+            "chaos.experiment.runs", unit="{run}", description="Experiment runs, by final status."
+        )
+        self.experiment_duration = m.create_histogram(
+            "chaos.experiment.duration", unit="s", description="Wall-clock duration of experiment runs."
+        )
+        self.experiment_active = m.create_up_down_counter(
+            "chaos.experiment.active", unit="{experiment}", description="Experiments running now."
+        )
+
+
+_cache: dict[tuple[int, int], tuple[Any, Any, Instruments]] = {}
+_cache_lock = threading.Lock()
+
+
+def instruments_for(
+    tracer_provider: trace.TracerProvider | None = None,
+    meter_provider: metrics.MeterProvider | None = None,
+) -> Instruments:
+    """The cached :class:`Instruments` for these providers (``None``: the global ones)."""
+    key = (id(tracer_provider), id(meter_provider))
+    hit = _cache.get(key)
+    if hit is not None and hit[0] is tracer_provider and hit[1] is meter_provider:
+        return hit[2]
+    with _cache_lock:
+        hit = _cache.get(key)
+        if hit is not None and hit[0] is tracer_provider and hit[1] is meter_provider:
+            return hit[2]
+        inst = Instruments(tracer_provider, meter_provider)
+        # Holding the providers keeps their ids from being reused by other objects.
+        _cache[key] = (tracer_provider, meter_provider, inst)
+        return inst

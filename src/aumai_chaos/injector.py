@@ -1,0 +1,87 @@
+"""``FaultInjector``: decide and inject one fault at a point of your choosing."""
+
+from __future__ import annotations
+
+import random
+import threading
+from typing import Any
+
+from opentelemetry.metrics import MeterProvider
+from opentelemetry.trace import TracerProvider
+
+from ._act import fire_async, fire_sync
+from ._plan import FaultPlan
+from ._registry import state
+from ._telemetry import instruments_for
+from .faults import FaultConfig
+
+__all__ = ["FaultInjector"]
+
+_PLAN_CACHE_SIZE = 256
+
+
+class FaultInjector:
+    """Injects faults where you call it, with telemetry as for the decorators.
+
+    Draws come from the module-level :mod:`random` by default, so ``random.seed(42)`` makes
+    :meth:`should_inject` deterministic. ``FaultInjector(seed=7)`` or
+    ``FaultInjector(rng=random.Random(7))`` gives an independent, reproducible stream instead.
+    The kill switch (:func:`aumai_chaos.disable`) turns every injector off.
+    """
+
+    def __init__(
+        self,
+        seed: int | None = None,
+        *,
+        rng: random.Random | None = None,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
+    ) -> None:
+        if seed is not None and rng is not None:
+            raise ValueError("give seed or rng, not both")
+        self._rng: random.Random | None = random.Random(seed) if seed is not None else rng
+        self._instruments = instruments_for(tracer_provider, meter_provider)
+        self._plans: dict[tuple[FaultConfig, str | None], FaultPlan] = {}
+        self._lock = threading.Lock()
+
+    def _draw(self) -> float:
+        rng = self._rng
+        return rng.random() if rng is not None else random.random()
+
+    def _plan(self, fault: FaultConfig, component: str | None) -> FaultPlan:
+        key = (fault, component)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = FaultPlan(
+                fault, draw=self._draw, instruments=self._instruments, component=component
+            )
+            with self._lock:
+                if len(self._plans) >= _PLAN_CACHE_SIZE:
+                    self._plans.clear()
+                self._plans[key] = plan
+        return plan
+
+    def should_inject(self, fault: FaultConfig) -> bool:
+        """One draw against ``fault.probability``; ``False`` whenever the kill switch is on."""
+        return state.enabled and self._draw() < fault.probability
+
+    def inject(self, fault: FaultConfig, *, component: str | None = None) -> bool:
+        """Maybe inject ``fault`` here: sleep for latency, raise for error/timeout/exhaustion.
+
+        Returns whether the fault fired (a raising fault raises instead of returning).
+        """
+        if not self.should_inject(fault):
+            return False
+        fire_sync((self._plan(fault, component),))
+        return True
+
+    async def ainject(self, fault: FaultConfig, *, component: str | None = None) -> bool:
+        """:meth:`inject` for coroutines: delays ``await asyncio.sleep``, never blocking the loop."""
+        if not self.should_inject(fault):
+            return False
+        await fire_async((self._plan(fault, component),))
+        return True
+
+    def __repr__(self) -> str:
+        source: Any = "random" if self._rng is None else self._rng
+        return f"FaultInjector(source={source!r})"
