@@ -16,22 +16,40 @@ from .errors import (
     ExperimentStateError,
     InjectedFaultError,
     ResourceExhaustedError,
+    WorkloadError,
+)
+from .experiment import (
+    ChaosExperiment,
+    ExperimentResult,
+    ExperimentStatus,
+    Observation,
+    WorkloadConfig,
 )
 from .faults import FaultConfig, FaultType
 from .injector import FaultInjector
+from .observer import ExperimentObserver
+from .scheduler import ExperimentScheduler
 
 __all__ = [
     "AumaiChaosError",
     "ChaosError",
+    "ChaosExperiment",
     "ChaosTimeoutError",
     "ConfigError",
     "ExperimentNotFoundError",
+    "ExperimentObserver",
+    "ExperimentResult",
+    "ExperimentScheduler",
     "ExperimentStateError",
+    "ExperimentStatus",
     "FaultConfig",
     "FaultInjector",
     "FaultType",
     "InjectedFaultError",
+    "Observation",
     "ResourceExhaustedError",
+    "WorkloadConfig",
+    "WorkloadError",
     "__version__",
     "chaos_monkey",
     "chaos_target",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -69,13 +69,29 @@ def _finish(plan: FaultPlan, span: Span) -> BaseException | None:
     return exc
 
 
-def fire_sync(fired: Iterable[FaultPlan], sleep: Callable[[float], Any] = time.sleep) -> None:
-    """Carry out fired faults in a thread: wait for each delay, then raise if one raises."""
+def fire_sync(fired: Iterable[FaultPlan]) -> None:
+    """Carry out fired faults in a thread: wait for each delay, then raise if one raises.
+
+    An experiment's fault acts only inside its window, and its delay ends early when the
+    window closes (the experiment ended or was aborted).
+    """
     for plan in fired:
-        span = _begin(plan)
-        if plan.delay > 0:
-            sleep(plan.delay)
-        exc = _finish(plan, span)
+        window = plan.window
+        if window is None:
+            span = _begin(plan)
+            if plan.delay > 0:
+                time.sleep(plan.delay)
+            exc = _finish(plan, span)
+        elif window.begin():
+            try:
+                span = _begin(plan)
+                if plan.delay > 0:
+                    window.sleep(plan.delay)
+                exc = _finish(plan, span)
+            finally:
+                window.end()
+        else:
+            continue
         if exc is not None:
             raise exc
 
@@ -83,10 +99,22 @@ def fire_sync(fired: Iterable[FaultPlan], sleep: Callable[[float], Any] = time.s
 async def fire_async(fired: Iterable[FaultPlan]) -> None:
     """Carry out fired faults in a coroutine; waits yield to the event loop."""
     for plan in fired:
-        span = _begin(plan)
-        if plan.delay > 0:
-            await asyncio.sleep(plan.delay)
-        exc = _finish(plan, span)
+        window = plan.window
+        if window is None:
+            span = _begin(plan)
+            if plan.delay > 0:
+                await asyncio.sleep(plan.delay)
+            exc = _finish(plan, span)
+        elif window.begin():
+            try:
+                span = _begin(plan)
+                if plan.delay > 0:
+                    await window.asleep(plan.delay)
+                exc = _finish(plan, span)
+            finally:
+                window.end()
+        else:
+            continue
         if exc is not None:
             raise exc
 

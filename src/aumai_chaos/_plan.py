@@ -8,11 +8,14 @@ and metric attribute dictionaries are built here once instead of on every firing
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _telemetry as tm
 from .errors import ChaosError, ChaosTimeoutError, InjectedFaultError, ResourceExhaustedError
 from .faults import FaultConfig, FaultType
+
+if TYPE_CHECKING:
+    from ._window import Window
 
 __all__ = ["Draw", "FaultPlan", "OwnFaults", "order_fired"]
 
@@ -35,6 +38,7 @@ class FaultPlan:
         "probability",
         "raises",
         "span_attrs",
+        "window",
     )
 
     def __init__(
@@ -45,8 +49,10 @@ class FaultPlan:
         instruments: tm.Instruments,
         component: str | None = None,
         experiment_id: str | None = None,
+        window: Window | None = None,
     ) -> None:
         self.fault = fault
+        self.window = window
         self.fault_type = fault.fault_type
         self.probability = fault.probability
         self.delay = fault.delay_seconds

@@ -15,21 +15,24 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from . import _telemetry as tm
 from ._plan import FaultPlan
+from .faults import FaultConfig
 
 __all__ = [
     "DISABLED_ENV",
     "ComponentSlot",
+    "Route",
     "SlotState",
     "activate",
     "deactivate",
     "disable",
     "enable",
     "is_enabled",
+    "registered_components",
     "slot_for",
     "state",
 ]
@@ -88,27 +91,33 @@ class ComponentSlot(list[SlotState]):
             return None
 
 
-class _Route:
-    __slots__ = ("by_component", "everywhere")
+class Route:
+    """One running experiment's faults: by component, and those that apply everywhere.
+
+    ``make_plan(fault, component)`` compiles a fault for one component, bound to the
+    experiment's random source, telemetry and window.
+    """
+
+    __slots__ = ("by_component", "everywhere", "make_plan")
 
     def __init__(
-        self, by_component: dict[str, list[FaultPlan]], everywhere: list[FaultPlan]
+        self,
+        by_component: dict[str, list[FaultConfig]],
+        everywhere: list[FaultConfig],
+        make_plan: Callable[[FaultConfig, str], FaultPlan],
     ) -> None:
         self.by_component = by_component
         self.everywhere = everywhere
+        self.make_plan = make_plan
+
+    def plans_for(self, component: str) -> list[FaultPlan]:
+        faults = [*self.by_component.get(component, ()), *self.everywhere]
+        return [self.make_plan(f, component) for f in faults]
 
 
 _lock = threading.Lock()
 _slots: dict[str, ComponentSlot] = {}
-_routes: dict[object, _Route] = {}
-
-
-def _plans_for(name: str) -> list[FaultPlan]:
-    plans: list[FaultPlan] = []
-    for route in _routes.values():
-        plans.extend(route.by_component.get(name, ()))
-        plans.extend(route.everywhere)
-    return plans
+_routes: dict[object, Route] = {}
 
 
 def _refresh(names: Iterable[str]) -> None:
@@ -116,7 +125,10 @@ def _refresh(names: Iterable[str]) -> None:
         slot = _slots.get(name)
         if slot is None:
             continue
-        plans = _plans_for(name) if state.enabled else []
+        plans: list[FaultPlan] = []
+        if state.enabled:
+            for route in _routes.values():
+                plans.extend(route.plans_for(name))
         slot[:] = [SlotState(name, plans)] if plans else []
 
 
@@ -133,13 +145,11 @@ def slot_for(component: str) -> ComponentSlot:
         return slot
 
 
-def activate(
-    key: object, by_component: dict[str, list[FaultPlan]], everywhere: list[FaultPlan]
-) -> None:
-    """Start routing an experiment's plans; ``everywhere`` applies to every component."""
+def activate(key: object, route: Route) -> None:
+    """Start routing an experiment's faults to the components they affect."""
     with _lock:
-        _routes[key] = _Route(by_component, everywhere)
-        _refresh(_slots if everywhere else by_component)
+        _routes[key] = route
+        _refresh(_slots if route.everywhere else route.by_component)
 
 
 def deactivate(key: object) -> None:

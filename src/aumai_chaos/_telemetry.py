@@ -98,13 +98,17 @@ class Instruments:
             "chaos.fault.injections", unit="{injection}", description="Faults injected."
         )
         self.fault_delay = m.create_histogram(
-            "chaos.fault.delay", unit="s", description="Delay injected by latency and timeout faults."
+            "chaos.fault.delay",
+            unit="s",
+            description="Delay injected by latency and timeout faults.",
         )
         self.experiment_runs = m.create_counter(
             "chaos.experiment.runs", unit="{run}", description="Experiment runs, by final status."
         )
         self.experiment_duration = m.create_histogram(
-            "chaos.experiment.duration", unit="s", description="Wall-clock duration of experiment runs."
+            "chaos.experiment.duration",
+            unit="s",
+            description="Wall-clock duration of experiment runs.",
         )
         self.experiment_active = m.create_up_down_counter(
             "chaos.experiment.active", unit="{experiment}", description="Experiments running now."

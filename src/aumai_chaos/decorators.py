@@ -163,30 +163,6 @@ def _gen_wrapper(own: OwnFaults | None, slot: ComponentSlot) -> Any:
     return wrapper
 
 
-async def _delegate(agen: AsyncGenerator[Any, Any]) -> AsyncGenerator[Any, Any]:
-    """Re-yield an async generator, forwarding ``asend``/``athrow``/``aclose``."""
-    try:
-        value = await agen.__anext__()
-    except StopAsyncIteration:
-        return
-    while True:
-        try:
-            sent = yield value
-        except GeneratorExit:
-            await agen.aclose()
-            raise
-        except BaseException as exc:
-            try:
-                value = await agen.athrow(exc)
-            except StopAsyncIteration:
-                return
-        else:
-            try:
-                value = await agen.asend(sent)
-            except StopAsyncIteration:
-                return
-
-
 def _asyncgen_wrapper(own: OwnFaults | None, slot: ComponentSlot) -> Any:
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         call = _Call(own, slot)
@@ -201,15 +177,26 @@ def _asyncgen_wrapper(own: OwnFaults | None, slot: ComponentSlot) -> Any:
                 finally:
                     if span is not None:
                         span.detach()
-                inner = _delegate(wrapped(*args, **kwargs))
+                inner = wrapped(*args, **kwargs)
                 try:
-                    sent = None
+                    # Forward asend/athrow/aclose to the wrapped generator.
+                    sent: Any = None
+                    thrown: BaseException | None = None
                     while True:
                         try:
-                            value = await inner.asend(sent)
+                            if thrown is None:
+                                value = await inner.asend(sent)
+                            else:
+                                value = await inner.athrow(thrown)
                         except StopAsyncIteration:
                             break
-                        sent = yield value
+                        thrown = None
+                        try:
+                            sent = yield value
+                        except GeneratorExit:
+                            raise
+                        except BaseException as exc:
+                            thrown = exc
                 finally:
                     await inner.aclose()
             except BaseException as exc:
@@ -296,7 +283,7 @@ def chaos_monkey(
     also marks the callable as a target for experiments.
     """
     fault = FaultConfig(
-        fault_type=fault_type,  # type: ignore[arg-type]  # a plain string is validated too
+        fault_type=fault_type,  # a plain string such as "latency" is validated too
         probability=probability,
         duration_ms=duration_ms,
         error_code=error_code,

@@ -3,14 +3,15 @@
 The tree::
 
     Exception
-    ├── InjectedFaultError            any fault we injected on purpose; ``.fault`` is its FaultConfig
+    ├── InjectedFaultError            any fault injected on purpose; ``.fault`` is its FaultConfig
     │   ├── ChaosError                an ``error`` fault: ``.error_code``, ``.error_message``
     │   ├── ChaosTimeoutError         a ``timeout`` fault; also a built-in ``TimeoutError``
     │   └── ResourceExhaustedError    a ``resource_exhaustion`` fault
     └── AumaiChaosError               a problem with how aumai-chaos is used
         ├── ConfigError               bad experiment file or model input (also a ``ValueError``)
         ├── ExperimentNotFoundError   unknown experiment id (also a ``KeyError``)
-        └── ExperimentStateError      e.g. scheduling an id twice, running a finished experiment
+        ├── ExperimentStateError      e.g. scheduling an id twice, running a finished experiment
+        └── WorkloadError             a workload that cannot be imported or called
 
 ``ChaosTimeoutError`` and ``ResourceExhaustedError`` are deliberately *not* ``ChaosError``
 subclasses: code that handles rate limits with ``except ChaosError`` must not swallow timeouts,
@@ -34,6 +35,7 @@ __all__ = [
     "ExperimentStateError",
     "InjectedFaultError",
     "ResourceExhaustedError",
+    "WorkloadError",
 ]
 
 DEFAULT_ERROR_CODE = 500
@@ -132,3 +134,7 @@ class ExperimentNotFoundError(AumaiChaosError, KeyError):
 
 class ExperimentStateError(AumaiChaosError):
     """The experiment is not in a state that allows the operation."""
+
+
+class WorkloadError(AumaiChaosError):
+    """The experiment's workload could not be loaded or started."""

@@ -76,7 +76,7 @@ class FaultInjector:
         return True
 
     async def ainject(self, fault: FaultConfig, *, component: str | None = None) -> bool:
-        """:meth:`inject` for coroutines: delays ``await asyncio.sleep``, never blocking the loop."""
+        """:meth:`inject` for coroutines: delays never block the event loop."""
         if not self.should_inject(fault):
             return False
         await fire_async((self._plan(fault, component),))

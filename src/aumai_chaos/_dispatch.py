@@ -1,0 +1,109 @@
+"""One span processor, registered once per provider, routing spans to running experiments.
+
+The SDK cannot remove a processor from a ``TracerProvider``, so experiments never add their own:
+the process-wide :data:`DISPATCHER` is added once to each SDK provider an experiment uses, and
+routes each ended span by its ``chaos.experiment.id`` to that experiment's observer. When the
+provider in use is not an SDK provider (no SDK configured), experiments trace through one private
+SDK provider that only feeds the dispatcher; the global provider is never set.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
+from opentelemetry.sdk.trace.sampling import ALWAYS_ON
+
+from . import _telemetry as tm
+from .observer import ExperimentObserver
+
+__all__ = ["DISPATCHER", "observing_provider"]
+
+
+class _Dispatcher(SpanProcessor):
+    def __init__(self) -> None:
+        self._routes: dict[str, ExperimentObserver] = {}
+        self._lock = threading.Lock()
+
+    def add(self, experiment_id: str, observer: ExperimentObserver) -> None:
+        with self._lock:
+            routes = dict(self._routes)
+            routes[experiment_id] = observer
+            self._routes = routes  # copy-on-write: on_end reads without a lock
+
+    def remove(self, experiment_id: str, observer: ExperimentObserver) -> None:
+        with self._lock:
+            if self._routes.get(experiment_id) is observer:
+                routes = dict(self._routes)
+                del routes[experiment_id]
+                self._routes = routes
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        return None
+
+    def on_end(self, span: ReadableSpan) -> None:
+        routes = self._routes
+        if not routes:
+            return
+        attrs = span.attributes
+        if not attrs:
+            return
+        exp_id = attrs.get(tm.ATTR_EXPERIMENT_ID)
+        if exp_id is None:
+            return
+        observer = routes.get(str(exp_id))
+        if observer is not None:
+            observer.on_end(span)
+        others = attrs.get(tm.ATTR_EXPERIMENT_IDS)
+        if not isinstance(others, list | tuple):
+            return
+        for other in others:
+            if other != exp_id and (observer := routes.get(str(other))) is not None:
+                observer.on_end(span)
+
+    def shutdown(self) -> None:
+        return None
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
+
+
+DISPATCHER = _Dispatcher()
+_attached: weakref.WeakSet[SdkTracerProvider] = weakref.WeakSet()
+_attach_lock = threading.Lock()
+_private: SdkTracerProvider | None = None
+
+
+def _private_provider() -> SdkTracerProvider:
+    global _private
+    with _attach_lock:
+        if _private is None:
+            _private = SdkTracerProvider(sampler=ALWAYS_ON, shutdown_on_exit=False)
+            _private.add_span_processor(DISPATCHER)
+            _attached.add(_private)
+        return _private
+
+
+def observing_provider(provider: trace.TracerProvider | None) -> SdkTracerProvider:
+    """The SDK provider an experiment traces through, with the dispatcher on it.
+
+    ``provider`` (or the global one when ``None``) if it is an SDK provider; otherwise the
+    private one.
+    """
+    candidate = provider if provider is not None else trace.get_tracer_provider()
+    if isinstance(candidate, SdkTracerProvider):
+        with _attach_lock:
+            if candidate not in _attached:
+                candidate.add_span_processor(DISPATCHER)
+                _attached.add(candidate)
+        return candidate
+    return _private_provider()
+
+
+def private_provider() -> SdkTracerProvider:
+    """The private provider (for an experiment whose root span the user's sampler dropped)."""
+    return _private_provider()

@@ -1,0 +1,95 @@
+"""Exact tallies behind an experiment's summary, fed by the observer as spans end.
+
+Counts are exact; latency percentiles are exact up to ``MAX_SAMPLES`` samples per component and
+from a seeded uniform reservoir beyond that, so memory stays bounded on long runs.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from array import array
+from typing import Any
+
+__all__ = ["MAX_SAMPLES", "CallStats", "Tally", "percentile"]
+
+MAX_SAMPLES = 50_000
+
+
+def percentile(sorted_values: Any, q: float) -> float:
+    """Nearest-rank percentile (``q`` in [0, 100]) of already sorted values; 0.0 when empty."""
+    n = len(sorted_values)
+    if n == 0:
+        return 0.0
+    rank = max(1, math.ceil(q / 100.0 * n))
+    return float(sorted_values[rank - 1])
+
+
+class CallStats:
+    """Calls into one component (or workload iterations): outcomes and latency."""
+
+    __slots__ = ("_rng", "_seen", "calls", "error_types", "errors", "faults", "latencies_ms")
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.errors = 0
+        self.faults = 0
+        self.error_types: dict[str, int] = {}
+        self.latencies_ms = array("d")
+        self._seen = 0
+        self._rng = random.Random(0)
+
+    def add_call(self, duration_ms: float, error_type: str | None) -> None:
+        self.calls += 1
+        if error_type is not None:
+            self.errors += 1
+            self.error_types[error_type] = self.error_types.get(error_type, 0) + 1
+        self._seen += 1
+        if len(self.latencies_ms) < MAX_SAMPLES:
+            self.latencies_ms.append(duration_ms)
+        else:
+            j = self._rng.randrange(self._seen)
+            if j < MAX_SAMPLES:
+                self.latencies_ms[j] = duration_ms
+
+    def summary(self) -> dict[str, Any]:
+        ordered = sorted(self.latencies_ms)
+        return {
+            "calls": self.calls,
+            "faults": self.faults,
+            "errors": self.errors,
+            "error_rate": round(self.errors / self.calls, 6) if self.calls else 0.0,
+            "error_types": dict(sorted(self.error_types.items())),
+            "latency_ms": {
+                "p50": round(percentile(ordered, 50), 3),
+                "p95": round(percentile(ordered, 95), 3),
+                "p99": round(percentile(ordered, 99), 3),
+            },
+        }
+
+
+class Tally:
+    """Everything one experiment counted: faults by type, raising faults, calls per component."""
+
+    __slots__ = ("components", "errors_by_type", "faults_by_type", "total_faults", "workload")
+
+    def __init__(self) -> None:
+        self.total_faults = 0
+        self.faults_by_type: dict[str, int] = {}
+        self.errors_by_type: dict[str, int] = {}
+        self.components: dict[str, CallStats] = {}
+        self.workload = CallStats()
+
+    def component(self, name: str) -> CallStats:
+        stats = self.components.get(name)
+        if stats is None:
+            stats = self.components[name] = CallStats()
+        return stats
+
+    def add_fault(self, fault_type: str, component: str | None, raises: bool) -> None:
+        self.total_faults += 1
+        self.faults_by_type[fault_type] = self.faults_by_type.get(fault_type, 0) + 1
+        if raises:
+            self.errors_by_type[fault_type] = self.errors_by_type.get(fault_type, 0) + 1
+        if component is not None:
+            self.component(component).faults += 1

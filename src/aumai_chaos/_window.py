@@ -1,0 +1,92 @@
+"""An experiment's firing window.
+
+Every fault an experiment injects enters the window first (:meth:`Window.begin`) and leaves it
+when done (:meth:`Window.end`). Closing the window refuses new faults, wakes every delay still
+sleeping in it (sync and async alike), and lets the scheduler wait until the faults in flight
+have finished before it writes the summary. So no fault of an experiment ever starts outside its
+window, an abort takes effect at once, and the summary, the observations and the metrics count
+the same faults.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+
+__all__ = ["Window"]
+
+
+class Window:
+    __slots__ = ("_async_waiters", "_drained", "_inflight", "_lock", "_stop", "closed")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._drained = threading.Event()
+        self._inflight = 0
+        self._async_waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = set()
+        self.closed = False
+
+    def begin(self) -> bool:
+        """Enter the window; ``False`` once it is closed (the fault must not fire)."""
+        with self._lock:
+            if self.closed:
+                return False
+            self._inflight += 1
+            return True
+
+    def end(self) -> None:
+        with self._lock:
+            self._inflight -= 1
+            if self.closed and self._inflight == 0:
+                self._drained.set()
+
+    def sleep(self, seconds: float) -> None:
+        """Wait ``seconds``, or less if the window closes meanwhile."""
+        self._stop.wait(seconds)
+
+    async def asleep(self, seconds: float) -> None:
+        """Await ``seconds`` without blocking the loop, or less if the window closes meanwhile."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[None] = loop.create_future()
+        key = (loop, fut)
+        with self._lock:
+            if self.closed:
+                return
+            self._async_waiters.add(key)
+        handle = loop.call_later(seconds, _wake, fut)
+        try:
+            await fut
+        finally:
+            handle.cancel()
+            with self._lock:
+                self._async_waiters.discard(key)
+
+    def close(self) -> None:
+        """Refuse new faults and wake every sleeping delay. Idempotent, any thread."""
+        with self._lock:
+            if self.closed:
+                return
+            self.closed = True
+            self._stop.set()
+            waiters = list(self._async_waiters)
+            if self._inflight == 0:
+                self._drained.set()
+        for loop, fut in waiters:
+            # A closed loop raises RuntimeError: nothing is waiting there any more.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_wake, fut)
+
+    def wait_drained(self, timeout: float) -> bool:
+        """After :meth:`close`, wait until no fault is in flight; ``False`` on timeout."""
+        return self._drained.wait(timeout)
+
+    @property
+    def inflight(self) -> int:
+        return self._inflight
+
+
+def _wake(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)

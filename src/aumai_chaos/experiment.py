@@ -1,0 +1,155 @@
+"""Experiment models: what to run (:class:`ChaosExperiment`) and what came of it
+(:class:`ExperimentResult`, :class:`Observation`).
+
+All of them are validated on construction with unknown keys refused, and ``ExperimentResult``
+round-trips through JSON losslessly (``model_dump_json`` / ``model_validate_json``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from .faults import ComponentName, FaultConfig
+
+__all__ = [
+    "MAX_CONCURRENCY",
+    "MAX_EXPERIMENT_SECONDS",
+    "ChaosExperiment",
+    "ExperimentResult",
+    "ExperimentStatus",
+    "Observation",
+    "WorkloadConfig",
+]
+
+#: The longest experiment aumai-chaos will run: one day. Longer values are refused.
+MAX_EXPERIMENT_SECONDS = 86_400.0
+MAX_CONCURRENCY = 1024
+_TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+
+Seconds = Annotated[float, Field(gt=0, le=MAX_EXPERIMENT_SECONDS, strict=True, allow_inf_nan=False)]
+
+
+class ExperimentStatus(StrEnum):
+    """Where an experiment run is: ``pending`` until run, then ``running``, then one of
+    ``completed``, ``aborted`` or ``failed``."""
+
+    pending = "pending"
+    running = "running"
+    completed = "completed"
+    aborted = "aborted"
+    failed = "failed"
+
+    @property
+    def finished(self) -> bool:
+        return self in (
+            ExperimentStatus.completed,
+            ExperimentStatus.aborted,
+            ExperimentStatus.failed,
+        )
+
+
+class WorkloadConfig(BaseModel):
+    """The code an experiment exercises: ``"package.module:function"``, sync or async.
+
+    It is called repeatedly for the experiment's duration by ``concurrency`` workers, with
+    ``interval_seconds`` between one worker's iterations. Written as a plain string in an
+    experiment file, it means ``{target: ..., concurrency: 1}``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    target: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+    concurrency: Annotated[int, Field(ge=1, le=MAX_CONCURRENCY, strict=True)] = 1
+    interval_seconds: Annotated[float, Field(ge=0, le=3600, strict=True, allow_inf_nan=False)] = 0.0
+
+    @field_validator("target")
+    @classmethod
+    def _check_target(cls, value: str) -> str:
+        if not _TARGET.match(value):
+            raise ValueError("must look like 'package.module:function'")
+        return value
+
+
+class ChaosExperiment(BaseModel):
+    """A timed experiment: which faults, on which components, for how long.
+
+    While it runs, every call from any thread or task into a component named in a fault's
+    ``affected_components`` gets that fault with its probability. A fault with no
+    ``affected_components`` applies to ``target_components``, or to every component when those
+    are empty too. Without a ``workload``, each tick (every ``tick_seconds``) fires each fault once
+    against a synthetic call of its components.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    experiment_id: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
+    ]
+    name: Annotated[str, StringConstraints(max_length=500)]
+    description: Annotated[str, StringConstraints(max_length=5000)] = ""
+    duration_seconds: Seconds
+    target_components: list[ComponentName] = Field(default_factory=list)
+    faults: list[FaultConfig] = Field(default_factory=list)
+    tick_seconds: Seconds = 1.0
+    seed: Annotated[int, Field(ge=0, le=2**63 - 1, strict=True)] | None = None
+    workload: WorkloadConfig | None = None
+
+    @field_validator("workload", mode="before")
+    @classmethod
+    def _workload_shorthand(cls, value: Any) -> Any:
+        return {"target": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _check_tick(self) -> ChaosExperiment:
+        if self.tick_seconds > self.duration_seconds:
+            raise ValueError("tick_seconds must not exceed duration_seconds")
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One thing an :class:`~aumai_chaos.ExperimentObserver` saw.
+
+    ``timestamp`` is a timezone-aware UTC ``datetime``; ``details`` holds JSON-compatible values.
+    """
+
+    component: str
+    event: str
+    timestamp: datetime
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class ExperimentResult(BaseModel):
+    """The outcome of one experiment run.
+
+    ``summary`` holds the guide's keys (``total_faults_fired``, ``faults_by_type``,
+    ``errors_by_type``, ``duration_seconds``) plus per-component and workload statistics;
+    ``error`` says why a ``failed`` run failed.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    experiment_id: str
+    name: str = ""
+    status: ExperimentStatus
+    start_time: AwareDatetime | None = None
+    end_time: AwareDatetime | None = None
+    summary: dict[str, Any] = Field(default_factory=dict)
+    observations: list[Observation] = Field(default_factory=list)
+    dropped_observations: int = 0
+    seed: int | None = None
+    error: str | None = None

@@ -1,0 +1,304 @@
+"""``ExperimentObserver``: an OpenTelemetry span processor that also keeps observations.
+
+It records, from the spans it sees, a ``fault_injected`` observation for every
+``chaos.fault.injected`` event and a ``call`` observation for every ended component-call span,
+and keeps exact tallies for the experiment summary. :meth:`~ExperimentObserver.observe` and
+:meth:`~ExperimentObserver.scope` record observations directly: they work with no OpenTelemetry
+SDK at all, and also add an event to the current span when one is recording.
+
+Like every span processor it never raises into the caller and keeps ``on_end`` cheap: a few
+attribute reads, then a short critical section.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.trace import StatusCode
+
+from . import _telemetry as tm
+from ._stats import Tally
+from .experiment import Observation
+from .faults import FaultType
+
+__all__ = ["DEFAULT_MAX_OBSERVATIONS", "ExperimentObserver"]
+
+DEFAULT_MAX_OBSERVATIONS = 10_000
+_RAISING = frozenset(t.value for t in FaultType if t.raises)
+_SKIP_NAMES = frozenset((tm.SPAN_FAULT, tm.SPAN_EXPERIMENT))
+_log = logging.getLogger("aumai_chaos")
+
+
+def _utc(ns: int | None) -> datetime:
+    return datetime.fromtimestamp((ns or time.time_ns()) / 1e9, tz=UTC)
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _attribute(value: Any) -> Any:
+    """A span-attribute-compatible form of a detail value (JSON text for anything else)."""
+    if isinstance(value, str | bool | int | float):
+        return value
+    if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+        return list(value)
+    return json.dumps(value, default=str, sort_keys=True)
+
+
+class ExperimentObserver(SpanProcessor):
+    """Keeps :class:`~aumai_chaos.Observation` records, bounded, thread-safe.
+
+    ``max_observations`` bounds the store: past it the oldest are dropped and counted in
+    :attr:`dropped`. Tallies used for the summary stay exact whatever is dropped.
+    ``experiment_id`` restricts what it takes from spans to that experiment's faults and calls.
+    """
+
+    def __init__(
+        self, *, max_observations: int = DEFAULT_MAX_OBSERVATIONS, experiment_id: str | None = None
+    ) -> None:
+        if max_observations < 0:
+            raise ValueError("max_observations must be >= 0")
+        self.experiment_id = experiment_id
+        self.max_observations = max_observations
+        self._store: deque[Observation] = deque(maxlen=max_observations)
+        self._lock = threading.Lock()
+        self._dropped = 0
+        self._failed = False
+        self.tally = Tally()
+
+    # -- the store -----------------------------------------------------------------------------
+
+    def _keep(self, obs: Observation) -> None:
+        # Called with the lock held.
+        if len(self._store) == self.max_observations:
+            self._dropped += 1
+            if self.max_observations == 0:
+                return
+        self._store.append(obs)
+
+    @property
+    def dropped(self) -> int:
+        """How many observations the bound has pushed out."""
+        return self._dropped
+
+    def get_observations(
+        self,
+        component: str | None = None,
+        event: str | None = None,
+        *,
+        since: datetime | None = None,
+    ) -> list[Observation]:
+        """A snapshot of the kept observations, oldest first, optionally filtered."""
+        with self._lock:
+            items = list(self._store)
+        return [
+            o
+            for o in items
+            if (component is None or o.component == component)
+            and (event is None or o.event == event)
+            and (since is None or o.timestamp >= since)
+        ]
+
+    def __iter__(self) -> Iterator[Observation]:
+        return iter(self.get_observations())
+
+    def __len__(self) -> int:
+        return len(self._store)
+
+    def clear(self) -> None:
+        """Forget every observation and tally."""
+        with self._lock:
+            self._store.clear()
+            self._dropped = 0
+            self.tally = Tally()
+
+    # -- direct recording ------------------------------------------------------------------------
+
+    def observe(
+        self, component: str, event: str, details: Mapping[str, Any] | None = None
+    ) -> Observation:
+        """Record an observation now; also add it as an event to the current recording span."""
+        obs = Observation(component, event, datetime.now(UTC), dict(details or {}))
+        with self._lock:
+            self._keep(obs)
+        try:
+            span = trace.get_current_span()
+            if span.is_recording():
+                attrs = {tm.ATTR_COMPONENT: component}
+                attrs.update({k: _attribute(v) for k, v in obs.details.items()})
+                span.add_event(event, attrs)
+        except Exception as exc:  # pragma: no cover - never raise into user code
+            _log.debug("observe: span event failed: %r", exc)
+        return obs
+
+    def scope(self, component: str, event: str) -> _Scope:
+        """Time a block (``with`` or ``async with``) and record it as one observation.
+
+        Its details: ``duration_ms``, ``status`` (``ok``/``error``) and ``error_type``. The
+        block's exception, if any, propagates unchanged.
+        """
+        return _Scope(self, component, event)
+
+    def record_iteration(self, duration_ms: float, error_type: str | None) -> None:
+        """Record one workload iteration (used by the scheduler)."""
+        obs = Observation(
+            "workload",
+            "iteration",
+            datetime.now(UTC),
+            {
+                "duration_ms": round(duration_ms, 3),
+                "status": "error" if error_type else "ok",
+                "error_type": error_type,
+            },
+        )
+        with self._lock:
+            self.tally.workload.add_call(duration_ms, error_type)
+            self._keep(obs)
+
+    # -- SpanProcessor -------------------------------------------------------------------------
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        return None
+
+    def on_end(self, span: ReadableSpan) -> None:
+        try:
+            self._on_end(span)
+        except Exception as exc:  # pragma: no cover - a processor must never raise
+            if not self._failed:
+                self._failed = True
+                _log.warning("ExperimentObserver.on_end failed: %r", exc)
+
+    def _on_end(self, span: ReadableSpan) -> None:
+        attrs = span.attributes or {}
+        name = span.name
+        exp_id = self.experiment_id
+        new: list[Observation] = []
+        faults: list[tuple[str, str | None, bool]] = []
+        for ev in span.events:
+            if ev.name != tm.EVENT_FAULT_INJECTED:
+                continue
+            ev_attrs = ev.attributes or {}
+            if exp_id is not None and ev_attrs.get(tm.ATTR_EXPERIMENT_ID) != exp_id:
+                continue
+            component = ev_attrs.get(tm.ATTR_COMPONENT) or attrs.get(tm.ATTR_COMPONENT) or name
+            fault_type = str(ev_attrs.get(tm.ATTR_FAULT_TYPE, "unknown"))
+            faults.append((fault_type, str(component), fault_type in _RAISING))
+            details = {k: _plain(v) for k, v in ev_attrs.items()}
+            new.append(Observation(str(component), "fault_injected", _utc(ev.timestamp), details))
+        call: tuple[str, float, str | None] | None = None
+        if attrs.get(tm.ATTR_COMPONENT) == name and name not in _SKIP_NAMES and self._mine(attrs):
+            duration_ms = ((span.end_time or 0) - (span.start_time or 0)) / 1e6
+            error = span.status.status_code is StatusCode.ERROR
+            error_type = str(attrs.get(tm.ATTR_ERROR_TYPE, "error")) if error else None
+            call = (name, duration_ms, error_type)
+            details = {
+                "duration_ms": round(duration_ms, 3),
+                "status": "error" if error else "ok",
+                "error_type": error_type,
+            }
+            new.append(Observation(name, "call", _utc(span.end_time), details))
+        if not new:
+            return
+        with self._lock:
+            tally = self.tally
+            for fault_type, comp, raises in faults:
+                tally.add_fault(fault_type, comp, raises)
+            if call is not None:
+                tally.component(call[0]).add_call(call[1], call[2])
+            for obs in new:
+                self._keep(obs)
+
+    def _mine(self, attrs: Mapping[str, Any]) -> bool:
+        exp_id = self.experiment_id
+        if exp_id is None or attrs.get(tm.ATTR_EXPERIMENT_ID) == exp_id:
+            return True
+        ids = attrs.get(tm.ATTR_EXPERIMENT_IDS)
+        return isinstance(ids, list | tuple) and exp_id in ids
+
+    def shutdown(self) -> None:
+        return None
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
+
+    # -- summary -------------------------------------------------------------------------------
+
+    def summary(self, duration_seconds: float | None = None) -> dict[str, Any]:
+        """The guide's summary keys, then per-component and workload statistics."""
+        with self._lock:
+            tally = self.tally
+            out: dict[str, Any] = {
+                "total_faults_fired": tally.total_faults,
+                "faults_by_type": dict(tally.faults_by_type),
+                "errors_by_type": dict(tally.errors_by_type),
+            }
+            if duration_seconds is not None:
+                out["duration_seconds"] = round(duration_seconds, 3)
+            out["components"] = {
+                name: stats.summary() for name, stats in sorted(tally.components.items())
+            }
+            if tally.workload.calls:
+                wl = tally.workload.summary()
+                out["workload"] = {
+                    "iterations": wl["calls"],
+                    "failures": wl["errors"],
+                    "failure_rate": wl["error_rate"],
+                    "failure_types": wl["error_types"],
+                    "latency_ms": wl["latency_ms"],
+                }
+            out["observations_dropped"] = self._dropped
+        return out
+
+
+class _Scope:
+    __slots__ = ("_component", "_event", "_observer", "_t0")
+
+    def __init__(self, observer: ExperimentObserver, component: str, event: str) -> None:
+        self._observer = observer
+        self._component = component
+        self._event = event
+        self._t0 = 0.0
+
+    def __enter__(self) -> _Scope:
+        self._t0 = time.perf_counter()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        duration_ms = (time.perf_counter() - self._t0) * 1000.0
+        self._observer.observe(
+            self._component,
+            self._event,
+            {
+                "duration_ms": round(duration_ms, 3),
+                "status": "error" if exc_type is not None else "ok",
+                "error_type": tm.qualified_name(exc_type) if exc_type is not None else None,
+            },
+        )
+
+    async def __aenter__(self) -> _Scope:
+        return self.__enter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)

@@ -1,0 +1,200 @@
+"""Workloads: the code an experiment exercises, called repeatedly while faults are active.
+
+A workload is a callable taking no arguments, sync or async, given to
+``ExperimentScheduler.run(..., workload=fn)`` or named in the experiment as
+``"package.module:function"``. Each call is one *iteration*; an iteration that raises is an
+outcome (a failure, counted with its exception type), never a crash of the experiment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import importlib
+import inspect
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from opentelemetry import context as otel_context
+
+from ._telemetry import qualified_name
+from .errors import WorkloadError
+from .observer import ExperimentObserver
+
+__all__ = ["WorkloadRunner", "is_async_workload", "load_workload"]
+
+Workload = Callable[[], Any]
+
+
+def load_workload(target: str) -> Workload:
+    """Import ``"package.module:function"`` (attribute paths allowed after the colon)."""
+    module_name, sep, attr_path = target.partition(":")
+    if not sep or not module_name or not attr_path:
+        raise WorkloadError(f"workload {target!r} must look like 'package.module:function'")
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except Exception as exc:
+        raise WorkloadError(
+            f"workload {target!r}: cannot import {module_name!r}: {type(exc).__name__}: {exc}"
+        ) from exc
+    for part in attr_path.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError as exc:
+            raise WorkloadError(f"workload {target!r}: {module_name!r} has no {part!r}") from exc
+    if not callable(obj):
+        raise WorkloadError(f"workload {target!r} is not callable")
+    return obj  # type: ignore[no-any-return]
+
+
+def is_async_workload(fn: Workload) -> bool:
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
+        getattr(fn, "__call__", None)  # noqa: B004 - an async __call__ makes an async workload
+    )
+
+
+class WorkloadRunner:
+    """Runs ``concurrency`` workers calling ``fn`` until :meth:`stop`.
+
+    Sync workloads run on daemon threads; async ones as tasks on ``loop`` (the caller's loop
+    under ``arun``) or on a private loop in a daemon thread. Each worker runs in ``ctx`` so that
+    the spans of an iteration belong to the experiment's trace.
+    """
+
+    def __init__(
+        self,
+        fn: Workload,
+        *,
+        concurrency: int,
+        interval: float,
+        observer: ExperimentObserver,
+        ctx: otel_context.Context,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        self._fn = fn
+        self._concurrency = concurrency
+        self._interval = interval
+        self._observer = observer
+        self._ctx = ctx
+        self._stop = threading.Event()
+        self._loop = loop
+        self._own_loop_thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
+        self._futures: list[concurrent.futures.Future[None]] = []
+        self._astop: asyncio.Event | None = None
+        self.is_async = is_async_workload(fn)
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if not self.is_async:
+            for i in range(self._concurrency):
+                t = threading.Thread(
+                    target=self._thread_worker, name=f"aumai-chaos-workload-{i}", daemon=True
+                )
+                self._threads.append(t)
+                t.start()
+            return
+        loop = self._loop
+        if loop is None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            self._own_loop_thread = threading.Thread(
+                target=loop.run_forever, name="aumai-chaos-workload-loop", daemon=True
+            )
+            self._own_loop_thread.start()
+        for _ in range(self._concurrency):
+            fut = asyncio.run_coroutine_threadsafe(self._task_worker(), loop)
+            self._futures.append(fut)
+
+    def stop(self) -> None:
+        """Ask every worker to finish its current iteration and stop."""
+        self._stop.set()
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._set_astop)
+
+    def join(self, timeout: float) -> int:
+        """Wait up to ``timeout`` s for the workers; cancel what is left. Returns how many
+        iterations were still unfinished (hung past the end)."""
+        deadline = time.monotonic() + timeout
+        hung = 0
+        for t in self._threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+            hung += t.is_alive()
+        if self._futures:
+            _, pending = concurrent.futures.wait(
+                self._futures, timeout=max(0.0, deadline - time.monotonic())
+            )
+            hung += len(pending)
+            for fut in pending:
+                fut.cancel()
+            if pending:
+                concurrent.futures.wait(pending, timeout=0.2)
+        if self._own_loop_thread is not None and self._loop is not None:
+            loop = self._loop
+            loop.call_soon_threadsafe(loop.stop)
+            self._own_loop_thread.join(0.5)
+            if not self._own_loop_thread.is_alive():
+                loop.close()
+        return hung
+
+    # -- workers -------------------------------------------------------------------------------
+
+    def _record(self, t0: float, exc: BaseException | None) -> None:
+        duration_ms = (time.perf_counter() - t0) * 1000.0
+        self._observer.record_iteration(
+            duration_ms, qualified_name(type(exc)) if exc is not None else None
+        )
+
+    def _thread_worker(self) -> None:
+        token = otel_context.attach(self._ctx)
+        try:
+            fn, stop, interval = self._fn, self._stop, self._interval
+            while not stop.is_set():
+                t0 = time.perf_counter()
+                try:
+                    fn()
+                except Exception as exc:
+                    self._record(t0, exc)
+                else:
+                    self._record(t0, None)
+                if interval > 0:
+                    stop.wait(interval)
+        finally:
+            otel_context.detach(token)
+
+    def _set_astop(self) -> None:
+        if self._astop is not None:
+            self._astop.set()
+
+    async def _task_worker(self) -> None:
+        if self._astop is None:
+            self._astop = asyncio.Event()
+            if self._stop.is_set():
+                self._astop.set()
+        astop = self._astop
+        token = otel_context.attach(self._ctx)
+        try:
+            fn, stop, interval = self._fn, self._stop, self._interval
+            while not stop.is_set():
+                t0 = time.perf_counter()
+                try:
+                    await fn()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    self._record(t0, exc)
+                else:
+                    self._record(t0, None)
+                if interval > 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(astop.wait(), interval)
+                else:
+                    await asyncio.sleep(0)
+        finally:
+            otel_context.detach(token)
