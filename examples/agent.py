@@ -20,7 +20,7 @@ import random
 from aumai_chaos import ChaosError, InjectedFaultError, chaos_target
 
 LLM_TIMEOUT_S = 0.25
-LLM_ATTEMPTS = 3
+LLM_ATTEMPTS = 4
 
 
 @chaos_target("vector_db")

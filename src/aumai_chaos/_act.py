@@ -69,6 +69,15 @@ def _finish(plan: FaultPlan, span: Span) -> BaseException | None:
     return exc
 
 
+def _end_cut_short(span: Span) -> None:
+    """End the span of a delay that was cancelled from outside, so every ``chaos.fault``
+    span that starts also ends (and is exported and counted)."""
+    try:
+        span.end()
+    except Exception as err:  # pragma: no cover
+        _telemetry_failed("fault end", err)
+
+
 def fire_sync(fired: Iterable[FaultPlan]) -> None:
     """Carry out fired faults in a thread: wait for each delay, then raise if one raises.
 
@@ -82,7 +91,7 @@ def fire_sync(fired: Iterable[FaultPlan]) -> None:
             if plan.delay > 0:
                 time.sleep(plan.delay)
             exc = _finish(plan, span)
-        elif window.begin():
+        elif window.begin(id(plan.fault)):
             try:
                 span = _begin(plan)
                 if plan.delay > 0:
@@ -103,13 +112,21 @@ async def fire_async(fired: Iterable[FaultPlan]) -> None:
         if window is None:
             span = _begin(plan)
             if plan.delay > 0:
-                await asyncio.sleep(plan.delay)
+                try:
+                    await asyncio.sleep(plan.delay)
+                except BaseException:  # cancelled (asyncio.wait_for...): the span still ends
+                    _end_cut_short(span)
+                    raise
             exc = _finish(plan, span)
-        elif window.begin():
+        elif window.begin(id(plan.fault)):
             try:
                 span = _begin(plan)
                 if plan.delay > 0:
-                    await window.asleep(plan.delay)
+                    try:
+                        await window.asleep(plan.delay)
+                    except BaseException:  # cancelled: the span still ends
+                        _end_cut_short(span)
+                        raise
                 exc = _finish(plan, span)
             finally:
                 window.end()

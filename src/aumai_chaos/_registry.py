@@ -61,15 +61,13 @@ class SlotState:
 
     __slots__ = ("experiment_ids", "instruments", "name", "plans", "span_attrs")
 
-    def __init__(self, name: str, plans: Sequence[FaultPlan]) -> None:
+    def __init__(self, name: str, plans: Sequence[FaultPlan], routes: Sequence[Route]) -> None:
         self.name = name
         self.plans = tuple(plans)
-        ids = list(dict.fromkeys(p.experiment_id for p in self.plans if p.experiment_id))
+        ids = list(dict.fromkeys(r.experiment_id for r in routes))
         self.experiment_ids = tuple(ids)
-        self.instruments = self.plans[0].instruments
-        attrs: dict[str, Any] = {tm.ATTR_COMPONENT: name}
-        if ids:
-            attrs[tm.ATTR_EXPERIMENT_ID] = ids[0]
+        self.instruments = routes[0].instruments
+        attrs: dict[str, Any] = {tm.ATTR_COMPONENT: name, tm.ATTR_EXPERIMENT_ID: ids[0]}
         if len(ids) > 1:
             attrs[tm.ATTR_EXPERIMENT_IDS] = ids
         self.span_attrs = attrs
@@ -92,23 +90,45 @@ class ComponentSlot(list[SlotState]):
 
 
 class Route:
-    """One running experiment's faults: by component, and those that apply everywhere.
+    """What one running experiment does to components.
 
-    ``make_plan(fault, component)`` compiles a fault for one component, bound to the
-    experiment's random source, telemetry and window.
+    ``by_component`` names the faults of each component, ``everywhere`` the faults of every
+    component; ``watch`` names components to observe (component-call spans) even where no fault
+    applies, and ``watch_all`` observes every component. ``make_plan(fault, component)``
+    compiles a fault for one component, bound to the experiment's random source, telemetry and
+    window; ``instruments`` trace the component calls.
     """
 
-    __slots__ = ("by_component", "everywhere", "make_plan")
+    __slots__ = (
+        "by_component",
+        "everywhere",
+        "experiment_id",
+        "instruments",
+        "make_plan",
+        "watch",
+        "watch_all",
+    )
 
     def __init__(
         self,
-        by_component: dict[str, list[FaultConfig]],
-        everywhere: list[FaultConfig],
+        experiment_id: str,
+        instruments: tm.Instruments,
         make_plan: Callable[[FaultConfig, str], FaultPlan],
+        by_component: dict[str, list[FaultConfig]],
+        everywhere: Sequence[FaultConfig] = (),
+        watch: Iterable[str] = (),
+        watch_all: bool = False,
     ) -> None:
-        self.by_component = by_component
-        self.everywhere = everywhere
+        self.experiment_id = experiment_id
+        self.instruments = instruments
         self.make_plan = make_plan
+        self.by_component = by_component
+        self.everywhere = tuple(everywhere)
+        self.watch = frozenset(watch) | frozenset(by_component)
+        self.watch_all = watch_all or bool(self.everywhere)
+
+    def affects(self, component: str) -> bool:
+        return self.watch_all or component in self.watch
 
     def plans_for(self, component: str) -> list[FaultPlan]:
         faults = [*self.by_component.get(component, ()), *self.everywhere]
@@ -125,11 +145,9 @@ def _refresh(names: Iterable[str]) -> None:
         slot = _slots.get(name)
         if slot is None:
             continue
-        plans: list[FaultPlan] = []
-        if state.enabled:
-            for route in _routes.values():
-                plans.extend(route.plans_for(name))
-        slot[:] = [SlotState(name, plans)] if plans else []
+        routes = [r for r in _routes.values() if r.affects(name)] if state.enabled else []
+        plans = [plan for r in routes for plan in r.plans_for(name)]
+        slot[:] = [SlotState(name, plans, routes)] if routes else []
 
 
 def slot_for(component: str) -> ComponentSlot:
@@ -149,7 +167,7 @@ def activate(key: object, route: Route) -> None:
     """Start routing an experiment's faults to the components they affect."""
     with _lock:
         _routes[key] = route
-        _refresh(_slots if route.everywhere else route.by_component)
+        _refresh(_slots if route.watch_all else route.watch)
 
 
 def deactivate(key: object) -> None:
@@ -157,7 +175,7 @@ def deactivate(key: object) -> None:
     with _lock:
         route = _routes.pop(key, None)
         if route is not None:
-            _refresh(_slots if route.everywhere else route.by_component)
+            _refresh(_slots if route.watch_all else route.watch)
 
 
 def is_enabled() -> bool:

@@ -1,10 +1,13 @@
-"""One run of one experiment, from start to summary. Used by :class:`ExperimentScheduler`.
+"""One run of one experiment, from start to verdict. Used by :class:`ExperimentScheduler`.
 
-The run opens the experiment's firing window and routes its faults to the components they
-affect; then it drives the workload (or, without one, a synthetic call of each fault's components
-every tick) until the duration is up or it is aborted. Closing is always the same, whatever
-happened: close the window, stop routing, stop the workload, wait for faults in flight, summarise,
-end the ``chaos.experiment`` span and record the run's metrics. Nothing leaves a run ``running``.
+Phases: an optional fault-free *baseline* (the workload runs with its components observed but
+no fault routed, and the steady state is checked), then the *fault window*: the run opens its
+firing window, routes its faults to the components they affect, and drives the workload (or,
+without one, a synthetic call of each fault's components every tick) until the duration is up,
+it is aborted, or a stop condition is crossed. Closing is always the same, whatever happened:
+close the window, stop routing, stop the workload, wait for faults in flight, summarise, decide
+the verdict, end the ``chaos.experiment`` span and record the run's metrics. Nothing leaves a run
+``running``.
 """
 
 from __future__ import annotations
@@ -28,11 +31,19 @@ from . import _telemetry as tm
 from ._act import CallSpan, fire_sync
 from ._dispatch import DISPATCHER, observing_provider, private_provider
 from ._plan import FaultPlan
+from ._verdict import fault_report, record_verdict
 from ._window import Window
-from .errors import InjectedFaultError
+from .errors import InjectedFaultError, WorkloadError
 from .experiment import ChaosExperiment, ExperimentResult, ExperimentStatus
 from .faults import FaultConfig
 from .observer import ExperimentObserver
+from .steady_state import (
+    WORKLOAD,
+    ObjectiveResult,
+    StopEvent,
+    decide_verdict,
+    evaluate_objectives,
+)
 from .workload import Workload, WorkloadRunner, load_workload
 
 __all__ = ["ExperimentRun", "Progress"]
@@ -40,11 +51,11 @@ __all__ = ["ExperimentRun", "Progress"]
 _log = logging.getLogger("aumai_chaos")
 Progress = Callable[[float, float], None]
 SYNTHETIC_COMPONENT = "synthetic"
-#: How long a finished run waits for workload iterations still in flight.
+#: How long a finished phase waits for workload iterations still in flight.
 FINISH_GRACE_SECONDS = 1.0
 #: The same after an abort, which must return at once.
 ABORT_GRACE_SECONDS = 0.05
-_PROGRESS_EVERY = 0.1
+_POLL = 0.1
 
 
 class ExperimentRun:
@@ -59,16 +70,30 @@ class ExperimentRun:
         max_observations: int,
     ) -> None:
         self.experiment = experiment
-        self.observer = ExperimentObserver(
-            max_observations=max_observations, experiment_id=experiment.experiment_id
-        )
-        self.window = Window()
+        self._max_observations = max_observations
+        self.observer = self._new_observer()
+        caps = [
+            c.max_injections for c in experiment.stop_conditions if c.max_injections is not None
+        ]
+        self.window = Window(max_total=min(caps) if caps else None)
         self._aborted = threading.Event()
         self._tracer_provider = observing_provider(tracer_provider)
         self._meter_provider = meter_provider
+        self._instruments = tm.instruments_for(self._tracer_provider, meter_provider)
         seed = experiment.seed
         self.rng = random.Random(seed) if seed is not None else random.Random()
         self.start_time: datetime | None = None
+        self.stopped_by: StopEvent | None = None
+        self._t0 = 0.0
+        self._total = experiment.duration_seconds + (experiment.baseline_seconds or 0.0)
+
+    def _new_observer(self) -> ExperimentObserver:
+        windows = [c.window_seconds for c in self.experiment.stop_conditions]
+        return ExperimentObserver(
+            max_observations=self._max_observations,
+            experiment_id=self.experiment.experiment_id,
+            recent_seconds=max(windows) if windows else None,
+        )
 
     def abort(self) -> None:
         """Stop the run now; safe from any thread, and before the run has started."""
@@ -91,24 +116,33 @@ class ExperimentRun:
             window=self.window,
         )
 
-    def _route(self) -> _registry.Route:
+    def _route(self, *, with_faults: bool) -> _registry.Route:
+        exp = self.experiment
         by_component: dict[str, list[FaultConfig]] = {}
         everywhere: list[FaultConfig] = []
-        for fault in self.experiment.faults:
-            names = fault.affected_components or tuple(self.experiment.target_components)
+        for fault in exp.faults:
+            names = fault.affected_components or tuple(exp.target_components)
             if not names:
                 everywhere.append(fault)
             for name in dict.fromkeys(names):
                 by_component.setdefault(name, []).append(fault)
-        return _registry.Route(by_component, everywhere, self._make_plan)
-
-    def _synthetic_calls(self) -> list[tuple[str, FaultPlan]]:
-        calls = []
-        for fault in self.experiment.faults:
-            names = fault.affected_components or tuple(self.experiment.target_components)
-            for name in dict.fromkeys(names or (SYNTHETIC_COMPONENT,)):
-                calls.append((name, self._make_plan(fault, name)))
-        return calls
+        watch = {o.component for o in exp.steady_state if o.component != WORKLOAD}
+        watch |= {c.component for c in exp.stop_conditions if c.component not in (None, WORKLOAD)}
+        if not with_faults:
+            watch |= set(by_component)
+            by_component, watch_all = {}, bool(everywhere)
+            everywhere = []
+        else:
+            watch_all = False
+        return _registry.Route(
+            exp.experiment_id,
+            self._instruments,
+            self._make_plan,
+            by_component,
+            everywhere,
+            watch={w for w in watch if w},
+            watch_all=watch_all,
+        )
 
     # -- the run -------------------------------------------------------------------------------
 
@@ -119,7 +153,6 @@ class ExperimentRun:
         loop: asyncio.AbstractEventLoop | None = None,
     ) -> ExperimentResult:
         exp = self.experiment
-        self._instruments = tm.instruments_for(self._tracer_provider, self._meter_provider)
         attrs: dict[str, Any] = {
             tm.ATTR_EXPERIMENT_ID: exp.experiment_id,
             tm.ATTR_EXPERIMENT_NAME: exp.name,
@@ -130,75 +163,70 @@ class ExperimentRun:
         if not span.is_recording():
             # The user's sampler dropped the experiment: observe through the private provider.
             _log.warning(
-                "the tracer provider's sampler dropped experiment %r; it is still "
-                "observed, but its spans are not exported",
+                "the sampler dropped experiment %r; it is still observed, but not exported",
                 exp.experiment_id,
             )
             self._instruments = tm.instruments_for(private_provider(), self._meter_provider)
             span = self._instruments.tracer.start_span(tm.SPAN_EXPERIMENT, attributes=attrs)
-        DISPATCHER.add(exp.experiment_id, self.observer)
         ctx = trace.set_span_in_context(span)
         token = otel_context.attach(ctx)
         self.start_time = datetime.now(UTC)
-        t0 = time.monotonic()
+        self._t0 = time.monotonic()
         self._instruments.experiment_active.add(1)
         error: BaseException | None = None
-        runner: WorkloadRunner | None = None
-        route_key = object()
         notes: list[str] = []
+        baseline: dict[str, Any] | None = None
+        objectives: list[ObjectiveResult] = []
         try:
             if workload is None and exp.workload is not None:
                 workload = load_workload(exp.workload.target)
-            _registry.activate(route_key, self._route())
-            deadline = t0 + exp.duration_seconds
-            if workload is not None:
-                wl = exp.workload
-                runner = WorkloadRunner(
-                    workload,
-                    concurrency=wl.concurrency if wl else 1,
-                    interval=wl.interval_seconds if wl else 0.0,
-                    observer=self.observer,
-                    ctx=ctx,
-                    loop=loop,
-                )
-                runner.start()
-                self._wait_until(deadline, t0, progress)
-            else:
-                self._ticks(deadline, t0, progress)
+            if exp.baseline_seconds is not None:
+                if workload is None:
+                    raise WorkloadError("baseline_seconds needs a workload to measure")
+                baseline = self._baseline(workload, ctx, loop, progress, notes)
+                objectives = evaluate_objectives(exp.steady_state, baseline, "baseline")
+            if not any(not r.passed for r in objectives) and not self.aborted:
+                self._fault_window(workload, ctx, loop, progress, notes)
         except Exception as exc:
             error = exc
         finally:
             self.window.close()
-            _registry.deactivate(route_key)
-            if runner is not None:
-                runner.stop()
-                grace = ABORT_GRACE_SECONDS if self.aborted else FINISH_GRACE_SECONDS
-                hung = runner.join(grace)
-                if hung:
-                    notes.append(
-                        f"{hung} workload iteration(s) still running {grace:g}s after the end "
-                        "were abandoned"
-                    )
             if not self.window.wait_drained(1.0):
                 notes.append(f"{self.window.inflight} fault(s) still in flight at the end")
-            elapsed = time.monotonic() - t0
+            elapsed = time.monotonic() - self._t0
             end_time = datetime.now(UTC)
-            status = (
-                ExperimentStatus.failed
-                if error is not None
-                else ExperimentStatus.aborted
-                if self.aborted
-                else ExperimentStatus.completed
-            )
             otel_context.detach(token)
             DISPATCHER.remove(exp.experiment_id, self.observer)
-            summary = self.observer.summary(elapsed)
-            if runner is not None:
-                summary.setdefault("workload", {"iterations": 0, "failures": 0})
-            if notes:
-                summary["notes"] = notes
-            self._end_span(span, status, error)
-            self._record_metrics(status, elapsed)
+        status = (
+            ExperimentStatus.failed
+            if error is not None
+            else ExperimentStatus.aborted
+            if self.aborted
+            else ExperimentStatus.completed
+        )
+        summary = self.observer.summary(elapsed)
+        if workload is not None:
+            summary.setdefault("workload", {"iterations": 0, "failures": 0, "failure_rate": 0.0})
+        summary["faults"] = fault_report(exp, self.window.fired)
+        if notes:
+            summary["notes"] = notes
+        baseline_failed = any(not r.passed for r in objectives)
+        if error is None and not baseline_failed:
+            objectives += evaluate_objectives(exp.steady_state, summary, "faults")
+        unfired = sum(1 for f in summary["faults"] if f["fired"] == 0)
+        verdict = decide_verdict(
+            failed=error is not None,
+            aborted=self.aborted,
+            baseline_failed=baseline_failed,
+            objectives=objectives,
+            unfired_faults=unfired,
+            require_faults_fired=exp.require_faults_fired,
+        )
+        record_verdict(
+            span, self._instruments, exp.experiment_id, verdict, objectives, self.stopped_by
+        )
+        self._end_span(span, status, error)
+        self._record_metrics(status, elapsed)
         return ExperimentResult(
             experiment_id=exp.experiment_id,
             name=exp.name,
@@ -210,45 +238,148 @@ class ExperimentRun:
             dropped_observations=self.observer.dropped,
             seed=exp.seed,
             error=f"{type(error).__name__}: {error}" if error is not None else None,
+            verdict=verdict,
+            objectives=objectives,
+            baseline=baseline,
+            stopped_by=self.stopped_by,
         )
 
-    def _wait_until(self, deadline: float, t0: float, progress: Progress | None) -> None:
-        total = self.experiment.duration_seconds
+    def _run_workload(
+        self,
+        workload: Workload,
+        observer: ExperimentObserver,
+        ctx: otel_context.Context,
+        loop: asyncio.AbstractEventLoop | None,
+        until: float,
+        progress: Progress | None,
+        notes: list[str],
+        watch_stops: bool,
+    ) -> None:
+        wl = self.experiment.workload
+        runner = WorkloadRunner(
+            workload,
+            concurrency=wl.concurrency if wl else 1,
+            interval=wl.interval_seconds if wl else 0.0,
+            observer=observer,
+            ctx=ctx,
+            loop=loop,
+        )
+        runner.start()
+        try:
+            self._wait_until(until, progress, watch_stops)
+        finally:
+            runner.stop()
+            if watch_stops:
+                self.window.close()  # wake the delays of the iterations still in flight
+            grace = ABORT_GRACE_SECONDS if self.aborted else FINISH_GRACE_SECONDS
+            hung = runner.join(grace)
+            if hung:
+                notes.append(
+                    f"{hung} workload iteration(s) still running {grace:g}s after the end "
+                    "were abandoned"
+                )
+
+    def _baseline(
+        self,
+        workload: Workload,
+        ctx: otel_context.Context,
+        loop: asyncio.AbstractEventLoop | None,
+        progress: Progress | None,
+        notes: list[str],
+    ) -> dict[str, Any]:
+        exp = self.experiment
+        observer = self._new_observer()
+        key = object()
+        DISPATCHER.add(exp.experiment_id, observer)
+        _registry.activate(key, self._route(with_faults=False))
+        t0 = time.monotonic()
+        try:
+            until = t0 + (exp.baseline_seconds or 0.0)
+            self._run_workload(workload, observer, ctx, loop, until, progress, notes, False)
+        finally:
+            _registry.deactivate(key)
+            DISPATCHER.remove(exp.experiment_id, observer)
+        summary = observer.summary(time.monotonic() - t0)
+        summary.setdefault("workload", {"iterations": 0, "failures": 0, "failure_rate": 0.0})
+        return summary
+
+    def _fault_window(
+        self,
+        workload: Workload | None,
+        ctx: otel_context.Context,
+        loop: asyncio.AbstractEventLoop | None,
+        progress: Progress | None,
+        notes: list[str],
+    ) -> None:
+        key = object()
+        DISPATCHER.add(self.experiment.experiment_id, self.observer)
+        _registry.activate(key, self._route(with_faults=True))
+        try:
+            until = time.monotonic() + self.experiment.duration_seconds
+            if workload is not None:
+                self._run_workload(workload, self.observer, ctx, loop, until, progress, notes, True)
+            else:
+                self._ticks(until, progress)
+        finally:
+            self.window.close()
+            _registry.deactivate(key)
+
+    def _wait_until(self, until: float, progress: Progress | None, watch_stops: bool) -> None:
         while True:
             now = time.monotonic()
             if progress is not None:
-                progress(min(now - t0, total), total)
-            if now >= deadline or self._aborted.wait(min(_PROGRESS_EVERY, deadline - now)):
+                progress(min(now - self._t0, self._total), self._total)
+            if watch_stops and self._check_stop_conditions():
+                return
+            if now >= until or self._aborted.wait(min(_POLL, until - now)):
                 return
 
-    def _ticks(self, deadline: float, t0: float, progress: Progress | None) -> None:
-        calls = self._synthetic_calls()
-        tick = self.experiment.tick_seconds
-        next_tick = t0
+    def _check_stop_conditions(self) -> bool:
+        for index, cond in enumerate(self.experiment.stop_conditions):
+            observed: float | None = None
+            if cond.max_injections is not None and self.window.total >= cond.max_injections:
+                observed = float(self.window.total)
+            elif cond.max_error_rate is not None:
+                calls, failures = self.observer.recent(cond.component, cond.window_seconds)
+                if calls >= cond.min_calls and failures / calls > cond.max_error_rate:
+                    observed = round(failures / calls, 6)
+            if observed is not None:
+                self.stopped_by = StopEvent(
+                    condition=cond.describe(), index=index, at=datetime.now(UTC), observed=observed
+                )
+                self.abort()
+                return True
+        return False
+
+    def _ticks(self, until: float, progress: Progress | None) -> None:
+        exp = self.experiment
+        calls = []
+        for fault in exp.faults:
+            names = fault.affected_components or tuple(exp.target_components)
+            for name in dict.fromkeys(names or (SYNTHETIC_COMPONENT,)):
+                calls.append((name, self._make_plan(fault, name)))
+        next_tick = time.monotonic()
         while not self.aborted:
             now = time.monotonic()
-            if now >= deadline:
+            if now >= until:
                 break
             if now >= next_tick:
                 for component, plan in calls:
                     if self.aborted:
                         break
                     self._synthetic_call(component, plan)
-                next_tick += tick
+                next_tick += exp.tick_seconds
                 continue
-            self._wait_until(min(next_tick, deadline), t0, progress)
+            self._wait_until(min(next_tick, until), progress, True)
         if progress is not None:
-            progress(
-                min(time.monotonic() - t0, self.experiment.duration_seconds),
-                self.experiment.duration_seconds,
-            )
+            progress(min(time.monotonic() - self._t0, self._total), self._total)
 
     def _synthetic_call(self, component: str, plan: FaultPlan) -> None:
         attrs = {tm.ATTR_COMPONENT: component, tm.ATTR_EXPERIMENT_ID: self.experiment.experiment_id}
         call = CallSpan(self._instruments.tracer, component, attrs)
         call.enter()
         try:
-            if plan.fires():
+            if _registry.state.enabled and plan.fires():  # the kill switch stops these too
                 fire_sync((plan,))
         except InjectedFaultError as exc:
             call.exit(exc)

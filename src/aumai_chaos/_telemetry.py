@@ -21,6 +21,14 @@ __all__ = [
     "ATTR_EXPERIMENT_IDS",
     "ATTR_EXPERIMENT_NAME",
     "ATTR_EXPERIMENT_STATUS",
+    "ATTR_EXPERIMENT_VERDICT",
+    "ATTR_OBJECTIVE_COMPONENT",
+    "ATTR_OBJECTIVE_LIMIT",
+    "ATTR_OBJECTIVE_OBSERVED",
+    "ATTR_OBJECTIVE_OUTCOME",
+    "ATTR_OBJECTIVE_PHASE",
+    "ATTR_OBJECTIVE_THRESHOLD",
+    "ATTR_STOP_CONDITION",
     "ATTR_FAULT_DURATION_MS",
     "ATTR_FAULT_ERROR_CODE",
     "ATTR_FAULT_ERROR_MESSAGE",
@@ -28,7 +36,9 @@ __all__ = [
     "ATTR_FAULT_TYPE",
     "ATTR_SEED",
     "EVENT_EXPERIMENT_ABORTED",
+    "EVENT_EXPERIMENT_STOPPED",
     "EVENT_FAULT_INJECTED",
+    "EVENT_OBJECTIVE",
     "SCOPE_NAME",
     "SPAN_EXPERIMENT",
     "SPAN_FAULT",
@@ -43,6 +53,9 @@ SPAN_EXPERIMENT = "chaos.experiment"
 SPAN_FAULT = "chaos.fault"
 EVENT_FAULT_INJECTED = "chaos.fault.injected"
 EVENT_EXPERIMENT_ABORTED = "chaos.experiment.aborted"
+#: Our additions (issue 7): one event per checked objective limit, one when a stop condition fires.
+EVENT_OBJECTIVE = "chaos.objective"
+EVENT_EXPERIMENT_STOPPED = "chaos.experiment.stopped"
 
 ATTR_FAULT_TYPE = "chaos.fault.type"
 ATTR_FAULT_PROBABILITY = "chaos.fault.probability"
@@ -56,7 +69,38 @@ ATTR_EXPERIMENT_IDS = "chaos.experiment.ids"
 ATTR_EXPERIMENT_NAME = "chaos.experiment.name"
 ATTR_EXPERIMENT_STATUS = "chaos.experiment.status"
 ATTR_SEED = "chaos.seed"
+ATTR_EXPERIMENT_VERDICT = "chaos.experiment.verdict"
+ATTR_OBJECTIVE_PHASE = "chaos.objective.phase"
+ATTR_OBJECTIVE_COMPONENT = "chaos.objective.component"
+ATTR_OBJECTIVE_LIMIT = "chaos.objective.limit"
+ATTR_OBJECTIVE_THRESHOLD = "chaos.objective.threshold"
+ATTR_OBJECTIVE_OBSERVED = "chaos.objective.observed"
+ATTR_OBJECTIVE_OUTCOME = "chaos.objective.outcome"
+ATTR_STOP_CONDITION = "chaos.stop_condition"
 ATTR_ERROR_TYPE = "error.type"
+
+#: Histogram buckets in seconds. The SDK's default boundaries (0, 5, 10, 25, ... 10000) are made
+#: for milliseconds: every delay under 5 s would fall in one bucket and the quantiles would be
+#: meaningless.
+DELAY_BUCKETS_S = (
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.075,
+    0.1,
+    0.25,
+    0.5,
+    0.75,
+    1.0,
+    2.5,
+    5.0,
+    7.5,
+    10.0,
+    30.0,
+    60.0,
+)
+EXPERIMENT_DURATION_BUCKETS_S = (1.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
 
 
 def qualified_name(cls: type) -> str:
@@ -77,6 +121,7 @@ class Instruments:
         "fault_delay",
         "fault_injections",
         "meter",
+        "objective_checks",
         "tracer",
     )
 
@@ -101,6 +146,7 @@ class Instruments:
             "chaos.fault.delay",
             unit="s",
             description="Delay injected by latency and timeout faults.",
+            explicit_bucket_boundaries_advisory=DELAY_BUCKETS_S,
         )
         self.experiment_runs = m.create_counter(
             "chaos.experiment.runs", unit="{run}", description="Experiment runs, by final status."
@@ -109,9 +155,15 @@ class Instruments:
             "chaos.experiment.duration",
             unit="s",
             description="Wall-clock duration of experiment runs.",
+            explicit_bucket_boundaries_advisory=EXPERIMENT_DURATION_BUCKETS_S,
         )
         self.experiment_active = m.create_up_down_counter(
             "chaos.experiment.active", unit="{experiment}", description="Experiments running now."
+        )
+        self.objective_checks = m.create_counter(
+            "chaos.objective.checks",
+            unit="{check}",
+            description="Steady-state objective limits checked, by outcome.",
         )
 
 

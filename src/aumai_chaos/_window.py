@@ -18,22 +18,40 @@ __all__ = ["Window"]
 
 
 class Window:
-    __slots__ = ("_async_waiters", "_drained", "_inflight", "_lock", "_stop", "closed")
+    __slots__ = (
+        "_async_waiters",
+        "_drained",
+        "_inflight",
+        "_lock",
+        "_stop",
+        "closed",
+        "fired",
+        "max_total",
+        "total",
+    )
 
-    def __init__(self) -> None:
+    def __init__(self, max_total: int | None = None) -> None:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._drained = threading.Event()
         self._inflight = 0
         self._async_waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = set()
         self.closed = False
+        #: Faults that entered the window, by ``id()`` of their FaultConfig, and in total.
+        self.fired: dict[int, int] = {}
+        self.total = 0
+        #: No more faults than this enter the window (a ``max_injections`` stop condition).
+        self.max_total = max_total
 
-    def begin(self) -> bool:
-        """Enter the window; ``False`` once it is closed (the fault must not fire)."""
+    def begin(self, key: int = 0) -> bool:
+        """Enter the window for the fault ``key``; ``False`` once it is closed or the cap on
+        injections is reached (the fault must not fire)."""
         with self._lock:
-            if self.closed:
+            if self.closed or (self.max_total is not None and self.total >= self.max_total):
                 return False
             self._inflight += 1
+            self.total += 1
+            self.fired[key] = self.fired.get(key, 0) + 1
             return True
 
     def end(self) -> None:

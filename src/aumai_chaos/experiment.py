@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from .faults import ComponentName, FaultConfig
+from .steady_state import Objective, ObjectiveResult, StopCondition, StopEvent, Verdict
 
 __all__ = [
     "MAX_CONCURRENCY",
@@ -92,6 +93,11 @@ class ChaosExperiment(BaseModel):
     ``affected_components`` applies to ``target_components``, or to every component when those
     are empty too. Without a ``workload``, each tick (every ``tick_seconds``) fires each fault once
     against a synthetic call of its components.
+
+    ``steady_state`` objectives are checked over the fault window (and first over a fault-free
+    ``baseline_seconds``, when given); ``stop_conditions`` abort the run the moment one is
+    crossed; with ``require_faults_fired`` a declared fault that never fired makes the verdict
+    ``inconclusive``.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -107,6 +113,10 @@ class ChaosExperiment(BaseModel):
     tick_seconds: Seconds = 1.0
     seed: Annotated[int, Field(ge=0, le=2**63 - 1, strict=True)] | None = None
     workload: WorkloadConfig | None = None
+    steady_state: list[Objective] = Field(default_factory=list)
+    baseline_seconds: Seconds | None = None
+    stop_conditions: list[StopCondition] = Field(default_factory=list)
+    require_faults_fired: Annotated[bool, Field(strict=True)] = True
 
     @field_validator("workload", mode="before")
     @classmethod
@@ -153,3 +163,7 @@ class ExperimentResult(BaseModel):
     dropped_observations: int = 0
     seed: int | None = None
     error: str | None = None
+    verdict: Verdict | None = None
+    objectives: list[ObjectiveResult] = Field(default_factory=list)
+    baseline: dict[str, Any] | None = None
+    stopped_by: StopEvent | None = None

@@ -66,11 +66,21 @@ class ExperimentObserver(SpanProcessor):
     """
 
     def __init__(
-        self, *, max_observations: int = DEFAULT_MAX_OBSERVATIONS, experiment_id: str | None = None
+        self,
+        *,
+        max_observations: int = DEFAULT_MAX_OBSERVATIONS,
+        experiment_id: str | None = None,
+        recent_seconds: float | None = None,
     ) -> None:
         if max_observations < 0:
             raise ValueError("max_observations must be >= 0")
         self.experiment_id = experiment_id
+        #: (end time in ns, component, failed) of the calls and iterations of the last
+        #: ``recent_seconds``, kept only when asked for (stop conditions need it).
+        self._recent: deque[tuple[int, str, bool]] | None = (
+            deque() if recent_seconds is not None else None
+        )
+        self._recent_ns = int((recent_seconds or 0) * 1e9)
         self.max_observations = max_observations
         self._store: deque[Observation] = deque(maxlen=max_observations)
         self._lock = threading.Lock()
@@ -165,6 +175,8 @@ class ExperimentObserver(SpanProcessor):
         )
         with self._lock:
             self.tally.workload.add_call(duration_ms, error_type)
+            if self._recent is not None:
+                self._recent.append((time.time_ns(), "workload", error_type is not None))
             self._keep(obs)
 
     # -- SpanProcessor -------------------------------------------------------------------------
@@ -217,6 +229,8 @@ class ExperimentObserver(SpanProcessor):
                 tally.add_fault(fault_type, comp, raises)
             if call is not None:
                 tally.component(call[0]).add_call(call[1], call[2])
+                if self._recent is not None:
+                    self._recent.append((span.end_time or time.time_ns(), call[0], bool(call[2])))
             for obs in new:
                 self._keep(obs)
 
@@ -226,6 +240,30 @@ class ExperimentObserver(SpanProcessor):
             return True
         ids = attrs.get(tm.ATTR_EXPERIMENT_IDS)
         return isinstance(ids, list | tuple) and exp_id in ids
+
+    def recent(self, component: str | None, seconds: float) -> tuple[int, int]:
+        """(calls, failures) of ``component`` (any component but the workload when ``None``)
+        that ended in the last ``seconds``. Needs ``recent_seconds`` at construction."""
+        recent = self._recent
+        if recent is None:
+            return (0, 0)
+        now = time.time_ns()
+        horizon = now - int(seconds * 1e9)
+        calls = failures = 0
+        with self._lock:
+            keep_after = now - self._recent_ns
+            while recent and recent[0][0] < keep_after:
+                recent.popleft()
+            for ended, name, failed in recent:
+                if ended < horizon:
+                    continue
+                if component is None and name == "workload":
+                    continue
+                if component is not None and name != component:
+                    continue
+                calls += 1
+                failures += failed
+        return (calls, failures)
 
     def shutdown(self) -> None:
         return None

@@ -1,0 +1,224 @@
+"""Steady-state hypothesis, stop conditions and the verdict of an experiment.
+
+An experiment answers one question: *with these faults, does the system still meet its
+objectives?* Each :class:`Objective` names a component (or ``workload``, the workload's own
+iterations) and limits on what the observer measured there. The objectives are checked on an
+optional fault-free baseline first, then over the fault window; :class:`StopCondition` limits are
+watched continuously over a sliding window and abort the run the moment one is crossed.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from .faults import ComponentName
+
+__all__ = [
+    "WORKLOAD",
+    "Objective",
+    "ObjectiveResult",
+    "StopCondition",
+    "StopEvent",
+    "Verdict",
+    "component_stats",
+    "decide_verdict",
+    "evaluate_objectives",
+]
+
+#: The pseudo-component that stands for the workload's own iterations.
+WORKLOAD = "workload"
+
+Rate = Annotated[float, Field(ge=0.0, le=1.0, strict=True, allow_inf_nan=False)]
+Millis = Annotated[float, Field(ge=0.0, le=3_600_000.0, strict=True, allow_inf_nan=False)]
+Count = Annotated[int, Field(ge=0, le=10**12, strict=True)]
+
+#: Objective limits, in the order they are reported: (field, summary key, kind).
+LIMITS: tuple[tuple[str, str, Literal["max", "min"]], ...] = (
+    ("min_calls", "calls", "min"),
+    ("max_error_rate", "error_rate", "max"),
+    ("min_success_rate", "success_rate", "min"),
+    ("max_latency_p50_ms", "latency_p50_ms", "max"),
+    ("max_latency_p95_ms", "latency_p95_ms", "max"),
+    ("max_latency_p99_ms", "latency_p99_ms", "max"),
+)
+
+
+class Verdict(StrEnum):
+    """The answer an experiment gives. Exit codes of ``aumai-chaos run``: passed 0; deviated,
+    inconclusive, failed and aborted-by-a-stop-condition 1; baseline_not_met 3; aborted by the
+    user (Ctrl-C) 130."""
+
+    passed = "passed"
+    deviated = "deviated"
+    baseline_not_met = "baseline_not_met"
+    inconclusive = "inconclusive"
+    aborted = "aborted"
+    failed = "failed"
+
+
+class Objective(BaseModel):
+    """Limits one component (or ``workload``) must stay within. At least one limit is needed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    component: ComponentName
+    max_error_rate: Rate | None = None
+    min_success_rate: Rate | None = None
+    max_latency_p50_ms: Millis | None = None
+    max_latency_p95_ms: Millis | None = None
+    max_latency_p99_ms: Millis | None = None
+    min_calls: Count | None = None
+
+    @model_validator(mode="after")
+    def _needs_a_limit(self) -> Objective:
+        if all(getattr(self, name) is None for name, _, _ in LIMITS):
+            raise ValueError(
+                "an objective needs at least one limit: " + ", ".join(name for name, _, _ in LIMITS)
+            )
+        return self
+
+
+class StopCondition(BaseModel):
+    """A safeguard watched while the run goes on; crossing it aborts the run at once.
+
+    ``max_error_rate`` is the error rate of ``component`` (every component when unset; or
+    ``workload``) over the last ``window_seconds``, checked once at least ``min_calls`` calls
+    fell in the window. ``max_injections`` caps the faults the run may inject in total.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    component: ComponentName | None = None
+    max_error_rate: Rate | None = None
+    window_seconds: Annotated[float, Field(gt=0, le=3600, strict=True, allow_inf_nan=False)] = 5.0
+    min_calls: Annotated[int, Field(ge=1, le=10**9, strict=True)] = 5
+    max_injections: Count | None = None
+
+    @model_validator(mode="after")
+    def _needs_a_limit(self) -> StopCondition:
+        if self.max_error_rate is None and self.max_injections is None:
+            raise ValueError("a stop condition needs max_error_rate or max_injections")
+        return self
+
+    def describe(self) -> str:
+        if self.max_injections is not None and self.max_error_rate is None:
+            return f"max_injections {self.max_injections}"
+        target = self.component or "all components"
+        return f"{target}: max_error_rate {self.max_error_rate} over {self.window_seconds:g}s"
+
+
+class ObjectiveResult(BaseModel):
+    """One limit of one objective, checked in one phase (``baseline`` or ``faults``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    phase: Literal["baseline", "faults"]
+    component: str
+    limit: str
+    threshold: float
+    observed: float
+    passed: bool
+
+
+class StopEvent(BaseModel):
+    """Which stop condition aborted the run, when, and what was observed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    condition: str
+    index: int
+    at: AwareDatetime
+    observed: float
+
+
+def _measures(stats: dict[str, Any] | None) -> dict[str, float]:
+    if not stats:
+        return {
+            "calls": 0.0,
+            "error_rate": 0.0,
+            "success_rate": 0.0,
+            "latency_p50_ms": 0.0,
+            "latency_p95_ms": 0.0,
+            "latency_p99_ms": 0.0,
+        }
+    calls = float(stats.get("calls", 0))
+    error_rate = float(stats.get("error_rate", 0.0))
+    latency = stats.get("latency_ms", {})
+    return {
+        "calls": calls,
+        "error_rate": error_rate,
+        "success_rate": (1.0 - error_rate) if calls else 0.0,
+        "latency_p50_ms": float(latency.get("p50", 0.0)),
+        "latency_p95_ms": float(latency.get("p95", 0.0)),
+        "latency_p99_ms": float(latency.get("p99", 0.0)),
+    }
+
+
+def component_stats(summary: dict[str, Any], component: str) -> dict[str, Any] | None:
+    """A component's statistics from a run summary (``workload`` for the iterations)."""
+    if component == WORKLOAD:
+        wl = summary.get("workload")
+        if not wl:
+            return None
+        return {
+            "calls": wl.get("iterations", 0),
+            "error_rate": wl.get("failure_rate", 0.0),
+            "latency_ms": wl.get("latency_ms", {}),
+        }
+    stats = summary.get("components", {}).get(component)
+    return stats if isinstance(stats, dict) else None
+
+
+def evaluate_objectives(
+    objectives: list[Objective], summary: dict[str, Any], phase: Literal["baseline", "faults"]
+) -> list[ObjectiveResult]:
+    """Check every limit of every objective against a run summary."""
+    results = []
+    for objective in objectives:
+        measures = _measures(component_stats(summary, objective.component))
+        no_calls = measures["calls"] == 0
+        for field, key, kind in LIMITS:
+            threshold = getattr(objective, field)
+            if threshold is None:
+                continue
+            observed = measures[key]
+            passed = observed >= threshold if kind == "min" else observed <= threshold
+            if no_calls and key != "calls":
+                passed = False  # nothing was measured: a limit cannot be said to hold
+            results.append(
+                ObjectiveResult(
+                    phase=phase,
+                    component=objective.component,
+                    limit=field,
+                    threshold=float(threshold),
+                    observed=round(observed, 6),
+                    passed=passed,
+                )
+            )
+    return results
+
+
+def decide_verdict(
+    *,
+    failed: bool,
+    aborted: bool,
+    baseline_failed: bool,
+    objectives: list[ObjectiveResult],
+    unfired_faults: int,
+    require_faults_fired: bool,
+) -> Verdict:
+    """The verdict, in order of precedence."""
+    if failed:
+        return Verdict.failed
+    if baseline_failed:
+        return Verdict.baseline_not_met
+    if aborted:
+        return Verdict.aborted
+    if any(not r.passed for r in objectives if r.phase == "faults"):
+        return Verdict.deviated
+    if require_faults_fired and unfired_faults:
+        return Verdict.inconclusive
+    return Verdict.passed
