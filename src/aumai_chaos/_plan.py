@@ -65,8 +65,8 @@ class FaultPlan:
             tm.ATTR_FAULT_TYPE: fault.fault_type.value,
             tm.ATTR_FAULT_PROBABILITY: float(fault.probability),
         }
-        if fault.fault_type.delays:
-            span_attrs[tm.ATTR_FAULT_DURATION_MS] = int(fault.duration_ms or 0)
+        if fault.fault_type.delays and fault.duration_ms is not None:
+            span_attrs[tm.ATTR_FAULT_DURATION_MS] = fault.duration_ms
         if fault.fault_type is FaultType.error:
             span_attrs[tm.ATTR_FAULT_ERROR_CODE] = _error_code(fault)
         if fault.error_message is not None:

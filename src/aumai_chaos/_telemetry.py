@@ -7,6 +7,7 @@ SDK the application installs later, and cost next to nothing while none is insta
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
@@ -48,6 +49,7 @@ __all__ = [
 ]
 
 SCOPE_NAME = "aumai_chaos"
+_log = logging.getLogger("aumai_chaos")
 
 SPAN_EXPERIMENT = "chaos.experiment"
 SPAN_FAULT = "chaos.fault"
@@ -130,15 +132,28 @@ class Instruments:
         tracer_provider: trace.TracerProvider | None,
         meter_provider: metrics.MeterProvider | None,
     ) -> None:
-        if tracer_provider is None:
-            self.tracer = trace.get_tracer(SCOPE_NAME, __version__)
-        else:
-            self.tracer = tracer_provider.get_tracer(SCOPE_NAME, __version__)
-        if meter_provider is None:
-            self.meter = metrics.get_meter(SCOPE_NAME, __version__)
-        else:
-            self.meter = meter_provider.get_meter(SCOPE_NAME, __version__)
-        m = self.meter
+        # A provider that raises must never break a decorator or a user call: fall back to
+        # the API's no-op implementations and say so once.
+        try:
+            if tracer_provider is None:
+                self.tracer = trace.get_tracer(SCOPE_NAME, __version__)
+            else:
+                self.tracer = tracer_provider.get_tracer(SCOPE_NAME, __version__)
+        except Exception as exc:
+            _log.warning("aumai-chaos: the tracer provider failed (%r); tracing is off", exc)
+            self.tracer = trace.NoOpTracer()
+        try:
+            if meter_provider is None:
+                self.meter = metrics.get_meter(SCOPE_NAME, __version__)
+            else:
+                self.meter = meter_provider.get_meter(SCOPE_NAME, __version__)
+            self._create_instruments(self.meter)
+        except Exception as exc:
+            _log.warning("aumai-chaos: the meter provider failed (%r); metrics are off", exc)
+            self.meter = metrics.NoOpMeter(SCOPE_NAME)
+            self._create_instruments(self.meter)
+
+    def _create_instruments(self, m: metrics.Meter) -> None:
         self.fault_injections = m.create_counter(
             "chaos.fault.injections", unit="{injection}", description="Faults injected."
         )

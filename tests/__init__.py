@@ -1,0 +1,1 @@
+"""The aumai-chaos test suite (a package, so that modules can share ``tests.helpers``)."""

@@ -1,0 +1,182 @@
+"""Every script in examples/ runs as written and prints what it promises.
+
+Scripts are discovered: a new example is run (and must exit 0) without touching this file. Add
+it to EXPECTATIONS to check its output, or to NEEDS_SETUP (with the reason) when it cannot run
+here as it is. Examples taken from the user's guide keep the guide's code verbatim between
+``# fmt: off`` and ``# fmt: on``; test_guide_code_is_verbatim holds them to it.
+"""
+
+from __future__ import annotations
+
+import ast
+import random
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import REPO, run_python
+
+EXAMPLES = REPO / "examples"
+#: Modules in examples/ that are not scripts.
+NOT_SCRIPTS = {"__init__.py"}
+#: Scripts that need something this suite cannot provide, with the reason.
+NEEDS_SETUP: dict[str, str] = {}
+#: Where the user's guide may be: in the repository, or beside it in the shared workspace.
+GUIDE_CANDIDATES = [
+    REPO / "docs" / "getting-started.md",
+    REPO.parent / "shared" / "spec" / "getting-started.md",
+]
+
+Result = subprocess.CompletedProcess[str]
+
+
+def lines(result: Result) -> list[str]:
+    assert result.stderr == ""
+    return result.stdout.splitlines()
+
+
+def check_step1(result: Result) -> None:
+    [line] = lines(result)
+    match = re.fullmatch(r"(\d+)/10 calls were artificially slowed \(expected ~5\)", line)
+    assert match, line
+    assert 0 <= int(match[1]) <= 10
+
+
+def check_step2(result: Result) -> None:
+    *caught, summary = lines(result)
+    match = re.fullmatch(
+        r"Successes: (\d+), Failures: (\d+) \(expected ~6 failures in 20\)", summary
+    )
+    assert match, summary
+    successes, failures = int(match[1]), int(match[2])
+    assert successes + failures == 20
+    assert caught == ["  Caught ChaosError: code=503"] * failures
+
+
+def check_pattern1(result: Result) -> None:
+    *attempts, last = lines(result)
+    if last == "Result: None":
+        assert attempts[-1] == "  All retries exhausted."
+        attempts = attempts[:-1]
+        assert len(attempts) == 3
+    else:
+        assert last == "Result: {'data': '...'}"
+        assert len(attempts) < 3
+    assert attempts == [
+        f"  Attempt {n} timed out — retrying..." for n in range(1, len(attempts) + 1)
+    ]
+
+
+def check_pattern2(result: Result) -> None:
+    why = {
+        "None": "  Rate limited — backing off",
+        "[0.0, 0.0, 0.0]": "  Service unavailable — using fallback",
+    }
+    out = lines(result)
+    calls = [i for i, line in enumerate(out) if line.startswith("call ")]
+    assert [out[i].split(":")[0] for i in calls] == [f"call {n}" for n in range(1, 13)]
+    previous = -1
+    for i in calls:
+        embedding = out[i].split(": ", 1)[1]
+        assert embedding in ("[0.1, 0.2, 0.3]", *why)
+        # exactly the message the guide's handler prints for that outcome, or none
+        assert out[previous + 1 : i] == ([why[embedding]] if embedding in why else [])
+        previous = i
+    assert previous == len(out) - 1
+
+
+def check_faq_seeding(result: Result) -> None:
+    seeded = random.Random(42)  # what random.seed(42) replays, one draw per should_inject()
+    expected = "".join("X" if seeded.random() < 0.5 else "." for _ in range(20))
+    assert lines(result) == [f"run 1: {expected}", f"run 2: {expected}", "identical"]
+
+
+def check_faq_default_probability(result: Result) -> None:
+    assert lines(result) == [
+        "default probability: 1.0",
+        "default: should_inject() was true 1000/1000 times",
+        "probability=0.0: should_inject() was true 0/1000 times",
+        "@chaos_monkey with no probability: 100/100 calls failed",
+    ]
+
+
+def check_faq_timeout_error(result: Result) -> None:
+    assert lines(result) == [
+        "except TimeoutError caught ChaosTimeoutError",
+        "except TimeoutError caught TimeoutError",
+        "except ChaosTimeoutError let the real TimeoutError through",
+    ]
+
+
+EXPECTATIONS: dict[str, Callable[[Result], None]] = {
+    "step1_latency.py": check_step1,
+    "step2_chaos_error.py": check_step2,
+    "pattern1_timeout_retry.py": check_pattern1,
+    "pattern2_resilience_test.py": check_pattern2,
+    "faq_seeding.py": check_faq_seeding,
+    "faq_default_probability.py": check_faq_default_probability,
+    "faq_timeout_error.py": check_faq_timeout_error,
+}
+
+
+def scripts() -> list[Path]:
+    return sorted(p for p in EXAMPLES.glob("*.py") if p.name not in NOT_SCRIPTS)
+
+
+def guide_block(path: Path) -> str | None:
+    """The verbatim guide code of an example, or None when it has none."""
+    match = re.search(r"^# fmt: off\n(.*?)^# fmt: on\n", path.read_text(), re.S | re.M)
+    return match[1] if match else None
+
+
+@pytest.mark.parametrize("path", scripts(), ids=lambda p: p.name)
+def test_example_runs(path: Path) -> None:
+    if path.name in NEEDS_SETUP:
+        pytest.skip(NEEDS_SETUP[path.name])
+    result = run_python(script=path, cwd=REPO, timeout=90)
+    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
+    assert "Traceback" not in result.stderr
+    check = EXPECTATIONS.get(path.name)
+    if check is not None:
+        check(result)
+
+
+def test_expectation_tables_name_existing_examples() -> None:
+    names = {p.name for p in scripts()}
+    assert set(EXPECTATIONS) <= names
+    assert set(NEEDS_SETUP) <= names
+    assert not set(EXPECTATIONS) & set(NEEDS_SETUP)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTATIONS))
+def test_guide_examples_import_only_aumai_chaos_and_stdlib(name: str) -> None:
+    tree = ast.parse((EXAMPLES / name).read_text())
+    imported = {
+        alias.name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    } | {
+        node.module.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0
+    }
+    assert imported <= {"aumai_chaos", *sys.stdlib_module_names}, imported
+
+
+def test_guide_code_is_verbatim() -> None:
+    guide = next((p for p in GUIDE_CANDIDATES if p.is_file()), None)
+    if guide is None:
+        pytest.skip("the user's guide (getting-started.md) is not in this checkout")
+    guide_blocks = re.findall(r"```python\n(.*?)```", guide.read_text(), re.S)
+    checked = 0
+    for path in scripts():
+        block = guide_block(path)
+        if block is not None:
+            assert block in guide_blocks, f"{path.name} no longer matches {guide}"
+            checked += 1
+    assert checked >= 5
