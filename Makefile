@@ -37,7 +37,7 @@ $(PHOENIX_VENV)/bin/phoenix:
 # promtool and prometheus come from Debian's `prometheus` package.
 integration-deps: $(PHOENIX_VENV)/bin/phoenix
 	@command -v promtool >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
 	  else echo "install Debian's 'prometheus' package for promtool and the Prometheus integration test"; fi; }
 
 test: $(STAMP) integration-deps
