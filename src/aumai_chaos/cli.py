@@ -1,0 +1,392 @@
+"""The ``aumai-chaos`` command: run, validate, report and init.
+
+Diagnostics and progress go to stderr; stdout carries only what was asked for (the report, or with
+``--json-output`` exactly one JSON document). Exit codes: 0 completed (with a ``steady_state``:
+verdict ``passed``), 1 failed, stopped by a stop condition, or (with a ``steady_state``) deviated
+or inconclusive, 2 bad input, 3 baseline not met, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import threading
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+
+from . import _report
+from ._cli_support import (
+    Interrupts,
+    Progress,
+    check_output_path,
+    cli_errors,
+    ensure_cwd_on_path,
+    warning,
+    write_atomic,
+)
+from ._template import STARTER_EXPERIMENT
+from ._version import __version__
+from .config import load_experiment_file, load_result_file
+from .errors import ConfigError, WorkloadError
+from .experiment import ChaosExperiment, ExperimentResult, ExperimentStatus, WorkloadConfig
+from .steady_state import Verdict
+
+__all__ = ["app", "main"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_BASELINE_NOT_MET = 3
+EXIT_INTERRUPTED = 130
+
+app = typer.Typer(
+    name="aumai-chaos",
+    help="Chaos engineering for AI agents: run fault-injection experiments and see every fault "
+    "in OpenTelemetry.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class OtlpProtocol(StrEnum):
+    http_protobuf = "http/protobuf"
+    grpc = "grpc"
+
+
+class ReportFormat(StrEnum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"aumai-chaos, version {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Show the version and exit.", is_eager=True, callback=_version
+        ),
+    ] = False,
+) -> None:
+    """Chaos engineering for AI agents: run fault-injection experiments and see every fault in
+    OpenTelemetry."""
+
+
+# -- run ----------------------------------------------------------------------------------------
+
+
+def _apply_overrides(
+    experiment: ChaosExperiment, seed: int | None, workload: str | None
+) -> ChaosExperiment:
+    updates: dict[str, Any] = {}
+    if seed is not None:
+        updates["seed"] = seed
+    if workload is not None:
+        try:
+            target = WorkloadConfig(target=workload).target
+        except ValueError as exc:
+            raise ConfigError(
+                f"--workload: must look like 'package.module:function', got {workload!r}"
+            ) from exc
+        current = experiment.workload
+        updates["workload"] = (
+            current.model_copy(update={"target": target})
+            if current is not None
+            else WorkloadConfig(target=target)
+        )
+    return experiment.model_copy(update=updates) if updates else experiment
+
+
+def _check_workload(experiment: ChaosExperiment) -> None:
+    if experiment.workload is None:
+        return
+    from .workload import load_workload
+
+    ensure_cwd_on_path()
+    try:
+        load_workload(experiment.workload.target)
+    except WorkloadError as exc:
+        raise ConfigError(str(exc), field="workload") from exc
+
+
+def _exit_code(result: ExperimentResult, exp: ChaosExperiment, interrupted: bool) -> int:
+    """0 passed/completed, 1 deviated/inconclusive/failed/stopped, 3 baseline not met, 130 Ctrl-C.
+
+    The verdict decides only for an experiment that states a hypothesis (``steady_state``).
+    Without one the exit code follows the status, as in the user's guide, so that a bare
+    experiment in which a rare fault happened not to fire still exits 0 (its verdict,
+    ``inconclusive``, is printed all the same).
+    """
+    if interrupted:
+        return EXIT_INTERRUPTED
+    if result.stopped_by is not None:
+        return EXIT_FAILED
+    if exp.steady_state and result.verdict is not None:
+        if result.verdict is Verdict.passed:
+            return EXIT_OK
+        if result.verdict is Verdict.baseline_not_met:
+            return EXIT_BASELINE_NOT_MET
+        return EXIT_FAILED
+    if result.status is ExperimentStatus.completed:
+        return EXIT_OK
+    if result.status is ExperimentStatus.aborted:
+        return EXIT_INTERRUPTED
+    return EXIT_FAILED
+
+
+def _write_stdout(text: str) -> None:
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (| head): stop writing, and let exit not complain either.
+        with contextlib.suppress(OSError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+
+
+def _execute(
+    experiment: ChaosExperiment, telemetry: Any, interrupts: Interrupts
+) -> ExperimentResult:
+    """Run in a worker thread so that signals reach the main thread promptly."""
+    from .scheduler import ExperimentScheduler
+
+    scheduler = ExperimentScheduler(
+        tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider
+    )
+    exp_id = scheduler.schedule(experiment)
+    progress = Progress(sys.stderr)
+    outcome: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            outcome["result"] = scheduler.run(exp_id, progress=progress)
+        except BaseException as exc:
+            outcome["error"] = exc
+
+    interrupts.on_first = lambda: scheduler.abort(exp_id)
+    if interrupts.count:
+        scheduler.abort(exp_id)
+    # Whatever the workload prints must not corrupt stdout (--json-output).
+    with contextlib.redirect_stdout(sys.stderr):
+        worker = threading.Thread(target=work, name="aumai-chaos-run", daemon=True)
+        worker.start()
+        while worker.is_alive():
+            worker.join(0.2)
+    progress.clear()
+    if "error" in outcome:
+        raise outcome["error"]
+    result: ExperimentResult = outcome["result"]
+    return result
+
+
+def _linger(telemetry: Any, seconds: float, stop: threading.Event | None) -> None:
+    server = telemetry.prometheus
+    if server is None:
+        return
+    server.mark_run_ended()
+    if seconds <= 0:
+        return
+    sys.stderr.write(
+        f"Serving the final metrics on {server.url} until they are scraped "
+        f"(at most {seconds:g}s)...\n"
+    )
+    sys.stderr.flush()
+    if not server.wait_final_scrape(seconds, stop) and not (stop is not None and stop.is_set()):
+        warning(f"no Prometheus scrape of {server.url} within {seconds:g}s after the run")
+
+
+@app.command()
+def run(
+    experiment: Annotated[
+        str,
+        typer.Option(
+            "--experiment",
+            "-e",
+            metavar="FILE",
+            help="Experiment file (YAML or JSON).",
+            show_default=False,
+        ),
+    ],
+    json_output: Annotated[
+        bool, typer.Option("--json-output", help="Print the full result as one JSON document.")
+    ] = False,
+    output: Annotated[
+        str | None,
+        typer.Option("--output", "-o", metavar="PATH", help="Also write the result as JSON."),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(min=0, max=2**63 - 1, help="Seed the fault draws, to replay a run."),
+    ] = None,
+    workload: Annotated[
+        str | None,
+        typer.Option(metavar="MODULE:FUNCTION", help="The code to exercise (overrides the file)."),
+    ] = None,
+    otlp_endpoint: Annotated[
+        str | None,
+        typer.Option(metavar="URL", help="Export traces and metrics to this OTLP collector."),
+    ] = None,
+    otlp_protocol: Annotated[
+        OtlpProtocol | None,
+        typer.Option(
+            help="OTLP protocol (default: OTEL_EXPORTER_OTLP_PROTOCOL, else http/protobuf)."
+        ),
+    ] = None,
+    service_name: Annotated[
+        str | None,
+        typer.Option(help="service.name (default: OTEL_SERVICE_NAME, else aumai-chaos)."),
+    ] = None,
+    prometheus_port: Annotated[
+        int | None,
+        typer.Option(min=0, max=65535, help="Serve the run's metrics for Prometheus on this port."),
+    ] = None,
+    prometheus_host: Annotated[
+        str, typer.Option(help="Address to serve Prometheus metrics on.")
+    ] = "127.0.0.1",
+    prometheus_linger: Annotated[
+        float,
+        typer.Option(
+            min=0, max=3600, help="After the run, keep serving until scraped, at most this long."
+        ),
+    ] = 15.0,
+) -> None:
+    """Run an experiment and print its report."""
+    with cli_errors():
+        exp = _apply_overrides(load_experiment_file(experiment), seed, workload)
+        _check_workload(exp)
+        if output is not None:
+            check_output_path(output)
+
+        from ._otel_setup import install_globally, setup_telemetry
+
+        telemetry = setup_telemetry(
+            otlp_endpoint=otlp_endpoint,
+            otlp_protocol=otlp_protocol.value if otlp_protocol is not None else None,
+            service_name=service_name,
+            prometheus_host=prometheus_host,
+            prometheus_port=prometheus_port,
+        )
+        write_error: ConfigError | None = None
+        with Interrupts() as interrupts:
+            try:
+                install_globally(telemetry)
+                _announce(exp, telemetry)
+                result = _execute(exp, telemetry, interrupts)
+                sys.stderr.write("\n")
+                sys.stderr.flush()
+                if output is not None:
+                    try:
+                        write_atomic(output, _report.render_json(result))
+                    except ConfigError as exc:
+                        write_error = exc
+                rendered = _report.render_json if json_output else _report.render_text
+                _write_stdout(rendered(result))
+                _linger(telemetry, prometheus_linger, interrupts.stop)
+            finally:
+                for line in telemetry.finish():
+                    warning(line)
+        if write_error is not None:
+            raise write_error
+        code = _exit_code(result, exp, interrupts.count > 0)
+    raise typer.Exit(code)
+
+
+def _announce(exp: ChaosExperiment, telemetry: Any) -> None:
+    if telemetry.prometheus is not None:
+        sys.stderr.write(f"Serving Prometheus metrics on {telemetry.prometheus.url}\n")
+    sys.stderr.write(
+        f"Running experiment '{exp.name}' (id={exp.experiment_id}) "
+        f"for {exp.duration_seconds:g}s...\n"
+    )
+    sys.stderr.flush()
+
+
+# -- validate, report, init ---------------------------------------------------------------------
+
+
+@app.command()
+def validate(
+    files: Annotated[
+        list[str], typer.Argument(metavar="FILE...", help="Experiment files to check.")
+    ],
+) -> None:
+    """Check experiment files without running them."""
+    from ._cli_support import error
+
+    bad = 0
+    with cli_errors():
+        for path in files:
+            try:
+                exp = load_experiment_file(path)
+            except ConfigError as exc:
+                error(str(exc))
+                bad += 1
+                continue
+            faults = len(exp.faults)
+            typer.echo(
+                f"{path}: ok (experiment '{exp.experiment_id}', {faults} "
+                f"fault{'s' if faults != 1 else ''}, {exp.duration_seconds:g}s)"
+            )
+    if bad:
+        raise typer.Exit(EXIT_BAD_INPUT)
+
+
+@app.command()
+def report(
+    result_file: Annotated[
+        str, typer.Argument(metavar="RESULT.json", help="A result saved by run --output.")
+    ],
+    fmt: Annotated[
+        ReportFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = ReportFormat.text,
+) -> None:
+    """Render a saved result as text, JSON or Markdown."""
+    with cli_errors():
+        result = load_result_file(result_file)
+        _write_stdout(_report.render(result, fmt.value))
+
+
+@app.command()
+def init(
+    path: Annotated[
+        str, typer.Argument(metavar="[PATH]", help="Where to write it ('-' for stdout).")
+    ] = "experiment.yaml",
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented starter experiment."""
+    with cli_errors():
+        if path == "-":
+            _write_stdout(STARTER_EXPERIMENT)
+            return
+        if os.path.isdir(path):
+            raise ConfigError("is a directory", source=path)
+        if os.path.lexists(path) and not force:
+            raise ConfigError("already exists; use --force to overwrite it", source=path)
+        check_output_path(path, option="init")
+        write_atomic(path, STARTER_EXPERIMENT)
+        sys.stderr.write(
+            f"Wrote {path}. Check it with `aumai-chaos validate {path}`, "
+            f"run it with `aumai-chaos run --experiment {path}`.\n"
+        )
+
+
+def main() -> None:
+    """Entry point of the ``aumai-chaos`` command."""
+    ensure_cwd_on_path()
+    app(prog_name="aumai-chaos")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,350 @@
+"""Reading experiment files and saved results from disk.
+
+:func:`load_experiment_file` and :func:`load_result_file` accept YAML (``.yaml``, ``.yml``) or JSON
+(``.json``), chosen by suffix and otherwise by a look at the content. YAML is always loaded
+safely (plain data only) and with limits on aliases, size and nesting. Whatever goes wrong, the
+one exception is :class:`~aumai_chaos.ConfigError`, whose ``str()`` is a single line::
+
+    experiment.yaml:12:5: faults[1].probabilty: unknown field; did you mean 'probability'?
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import stat
+import types
+from pathlib import Path
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+
+from .errors import ConfigError
+from .experiment import ChaosExperiment, ExperimentResult
+
+__all__ = [
+    "MAX_EXPERIMENT_FILE_BYTES",
+    "MAX_RESULT_FILE_BYTES",
+    "load_experiment_file",
+    "load_result_file",
+]
+
+#: Experiment files larger than this are refused (1 MiB).
+MAX_EXPERIMENT_FILE_BYTES = 1 << 20
+#: Saved results larger than this are refused (128 MiB).
+MAX_RESULT_FILE_BYTES = 128 << 20
+#: Nesting deeper than this is refused, in JSON as in YAML.
+MAX_DEPTH = 64
+
+_YAML_SUFFIXES = frozenset({".yaml", ".yml"})
+_MAX_SHOWN_INPUT = 60
+
+_M = TypeVar("_M", bound=BaseModel)
+Location = tuple[int | None, int | None]
+
+
+def load_experiment_file(path: str | os.PathLike[str]) -> ChaosExperiment:
+    """Read and validate an experiment file.
+
+    Raises :class:`~aumai_chaos.ConfigError` naming the file, the field and the problem (and for
+    YAML the line and column) for anything wrong: a missing, empty, binary, oversized or
+    non-UTF-8 file, a syntax error, a disallowed tag, an alias bomb, unknown keys, bad values.
+    """
+    return _load(path, ChaosExperiment, MAX_EXPERIMENT_FILE_BYTES, "experiment")
+
+
+def load_result_file(path: str | os.PathLike[str]) -> ExperimentResult:
+    """Read a result saved by ``aumai-chaos run --output`` (or ``--json-output``)."""
+    return _load(path, ExperimentResult, MAX_RESULT_FILE_BYTES, "result")
+
+
+def _load(path: str | os.PathLike[str], model: type[_M], max_bytes: int, what: str) -> _M:
+    source = os.fspath(path)
+    raw = _read_bytes(source, max_bytes)
+    text = _decode(source, raw)
+    if not text.strip():
+        raise ConfigError(f"file is empty; expected a YAML or JSON {what}", source=source)
+    marks: dict[tuple[str | int, ...], tuple[Any, Any]] = {}
+    if _is_yaml(source, text):
+        data, marks = _parse_yaml(source, text)
+    else:
+        data = _parse_json(source, text)
+    if data is None:
+        raise ConfigError(f"file is empty (only comments); expected a {what}", source=source)
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"the top level must be a mapping of {what} fields, not {_kind(data)}",
+            source=source,
+            line=1 if marks else None,
+        )
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise _validation_error(source, model, exc, marks) from exc
+    except RecursionError as exc:  # pragma: no cover - depth is limited before we get here
+        raise ConfigError("nested too deeply", source=source) from exc
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+
+def _read_bytes(source: str, max_bytes: int) -> bytes:
+    try:
+        info = os.stat(source)
+    except (FileNotFoundError, NotADirectoryError) as exc:
+        raise ConfigError("no such file", source=source) from exc
+    except PermissionError as exc:
+        raise ConfigError("permission denied", source=source) from exc
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read the file: {_reason(exc)}", source=source) from exc
+    if stat.S_ISDIR(info.st_mode):
+        raise ConfigError("is a directory, not a file", source=source)
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError("not a regular file", source=source)
+    too_large = f"file is too large (the limit is {_size(max_bytes)})"
+    if info.st_size > max_bytes:
+        raise ConfigError(too_large, source=source)
+    try:
+        with open(source, "rb") as stream:
+            raw = stream.read(max_bytes + 1)
+    except PermissionError as exc:
+        raise ConfigError("permission denied", source=source) from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read the file: {_reason(exc)}", source=source) from exc
+    if len(raw) > max_bytes:
+        raise ConfigError(too_large, source=source)
+    return raw
+
+
+def _decode(source: str, raw: bytes) -> str:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ConfigError("file is UTF-16; save it as UTF-8", source=source)
+    if b"\x00" in raw:
+        raise ConfigError(
+            "binary file (it contains NUL bytes); expected YAML or JSON text", source=source
+        )
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        bad = raw[exc.start : exc.start + 1].hex()
+        raise ConfigError(
+            f"not valid UTF-8 text (byte 0x{bad}); save the file as UTF-8",
+            source=source,
+            line=line,
+        ) from exc
+
+
+def _is_yaml(source: str, text: str) -> bool:
+    suffix = Path(source).suffix.lower()
+    if suffix in _YAML_SUFFIXES:
+        return True
+    if suffix == ".json":
+        return False
+    return not text.lstrip().startswith(("{", "["))
+
+
+# -- parsing ------------------------------------------------------------------------------------
+
+
+def _parse_yaml(source: str, text: str) -> tuple[Any, dict[tuple[str | int, ...], Any]]:
+    try:
+        import yaml
+
+        from ._yaml_loader import RefusedYAML, load_yaml
+    except ImportError as exc:  # pragma: no cover - PyYAML is a dependency
+        raise ConfigError(
+            "PyYAML required for YAML files: pip install pyyaml, or write the file as JSON",
+            source=source,
+        ) from exc
+    try:
+        return load_yaml(text)
+    except RefusedYAML as exc:
+        raise _marked(source, exc.problem or "refused", exc) from exc
+    except yaml.MarkedYAMLError as exc:
+        problem = exc.problem or exc.context or "syntax error"
+        if exc.problem and exc.context:
+            problem = f"{problem} ({exc.context})"
+        raise _marked(source, f"invalid YAML: {problem}", exc) from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"invalid YAML: {_one_line(str(exc))}", source=source) from exc
+    except RecursionError as exc:
+        raise ConfigError("nested too deeply", source=source) from exc
+    except (ValueError, OverflowError, TypeError) as exc:
+        raise ConfigError(f"invalid value: {_one_line(str(exc))}", source=source) from exc
+
+
+def _marked(source: str, problem: str, exc: Any) -> ConfigError:
+    mark = exc.problem_mark or exc.context_mark
+    return ConfigError(
+        _one_line(problem),
+        source=source,
+        line=mark.line + 1 if mark is not None else None,
+        column=mark.column + 1 if mark is not None else None,
+    )
+
+
+class _DuplicateKeyError(ValueError):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKeyError(key)
+        result[key] = value
+    return result
+
+
+def _parse_json(source: str, text: str) -> Any:
+    try:
+        data = json.loads(text, object_pairs_hook=_no_duplicates)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"invalid JSON: {exc.msg}", source=source, line=exc.lineno, column=exc.colno
+        ) from exc
+    except _DuplicateKeyError as exc:
+        raise ConfigError(f"invalid JSON: duplicate key {exc.args[0]!r}", source=source) from exc
+    except RecursionError as exc:
+        raise ConfigError(
+            f"nested too deeply (more than {MAX_DEPTH} levels)", source=source
+        ) from exc
+    except ValueError as exc:
+        raise ConfigError(f"invalid JSON: {_one_line(str(exc))}", source=source) from exc
+    if _depth(data) > MAX_DEPTH:
+        raise ConfigError(f"nested too deeply (more than {MAX_DEPTH} levels)", source=source)
+    return data
+
+
+def _depth(data: Any) -> int:
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > MAX_DEPTH:
+            break
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return deepest
+
+
+# -- validation errors --------------------------------------------------------------------------
+
+
+def _validation_error(
+    source: str,
+    model: type[BaseModel],
+    exc: ValidationError,
+    marks: dict[tuple[str | int, ...], tuple[Any, Any]],
+) -> ConfigError:
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    loc = tuple(part for part in first["loc"] if isinstance(part, (str, int)))
+    kind = first["type"]
+    if kind == "missing":
+        problem = "required field is missing"
+    elif kind == "extra_forbidden":
+        problem = "unknown field"
+        allowed = _fields_at(model, loc[:-1])
+        if loc and isinstance(loc[-1], str) and allowed:
+            close = difflib.get_close_matches(loc[-1], sorted(allowed), n=1, cutoff=0.6)
+            if close:
+                problem += f"; did you mean {close[0]!r}?"
+            else:
+                problem += f" (allowed: {', '.join(sorted(allowed))})"
+    else:
+        problem = first["msg"].removeprefix("Value error, ")
+        problem = problem[:1].lower() + problem[1:]
+        shown = first.get("input")
+        if not isinstance(shown, (dict, list, tuple)):
+            problem += f" (got {_shorten(repr(shown))})"
+    if len(errors) > 1:
+        more = len(errors) - 1
+        problem += f" (and {more} more problem{'s' if more > 1 else ''})"
+    line, column = _locate(loc, kind, marks)
+    return ConfigError(
+        _one_line(problem), source=source, field=_field_path(loc) or None, line=line, column=column
+    )
+
+
+def _field_path(loc: tuple[str | int, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
+
+
+def _locate(
+    loc: tuple[str | int, ...], kind: str, marks: dict[tuple[str | int, ...], tuple[Any, Any]]
+) -> Location:
+    for end in range(len(loc), -1, -1):
+        found = marks.get(loc[:end])
+        if found is None:
+            continue
+        key_mark, value_mark = found
+        mark = key_mark if (kind == "extra_forbidden" and key_mark is not None) else value_mark
+        if kind == "missing" and end == len(loc):  # pragma: no cover - a missing key has no mark
+            mark = value_mark
+        return mark.line + 1, mark.column + 1
+    return None, None
+
+
+def _unwrap(annotation: Any) -> Any:
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _unwrap(get_args(annotation)[0])
+    if origin in (Union, types.UnionType):
+        options = [a for a in get_args(annotation) if a is not type(None)]
+        return _unwrap(options[0]) if len(options) == 1 else annotation
+    return annotation
+
+
+def _fields_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> set[str]:
+    """The field names of the model found at ``loc`` inside ``model`` (empty if none)."""
+    current: Any = model
+    for part in loc:
+        current = _unwrap(current)
+        if isinstance(part, int):
+            if get_origin(current) not in (list, tuple) or not get_args(current):
+                return set()
+            current = get_args(current)[0]
+        elif isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(part)
+            if field is None:
+                return set()
+            current = field.annotation
+        else:
+            return set()
+    current = _unwrap(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return set(current.model_fields)
+    return set()
+
+
+# -- small helpers ------------------------------------------------------------------------------
+
+
+def _kind(data: Any) -> str:
+    names = {list: "a list", str: "a string", int: "a number", float: "a number", bool: "a boolean"}
+    return names.get(type(data), f"a {type(data).__name__}")
+
+
+def _size(n: int) -> str:
+    return f"{n >> 20} MiB" if n >= 1 << 20 else f"{n} bytes"
+
+
+def _reason(exc: BaseException) -> str:
+    return (getattr(exc, "strerror", None) or str(exc)).strip() or type(exc).__name__
+
+
+def _shorten(text: str) -> str:
+    return text if len(text) <= _MAX_SHOWN_INPUT else text[: _MAX_SHOWN_INPUT - 3] + "..."
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
