@@ -121,13 +121,33 @@ def _summary_lines(summary: dict[str, Any], indent: str) -> list[str]:
     return lines
 
 
-def _objective_line(item: Any) -> str:
-    data = item.model_dump() if hasattr(item, "model_dump") else dict(item)
-    verdict = "ok" if data.get("passed") else "NOT MET"
-    return (
-        f"[{data.get('phase')}] {data.get('component')} {data.get('limit')} "
-        f"{_scalar(data.get('threshold'))}: observed {_scalar(data.get('observed'))} {verdict}"
-    )
+OBJECTIVE_COLUMNS = ("phase", "component", "limit", "threshold", "observed", "result")
+
+
+def objective_rows(result: ExperimentResult) -> list[list[str]]:
+    """One row per checked objective limit, in :data:`OBJECTIVE_COLUMNS` order."""
+    return [
+        [
+            o.phase,
+            o.component,
+            o.limit,
+            _scalar(o.threshold),
+            _scalar(o.observed),
+            "passed" if o.passed else "FAILED",
+        ]
+        for o in result.objectives
+    ]
+
+
+def _text_table(header: tuple[str, ...], rows: list[list[str]], indent: str) -> list[str]:
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=False)]
+
+    def line(cells: Any) -> str:
+        return (
+            indent + "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=False))
+        ).rstrip()
+
+    return [line(header), *(line(r) for r in rows)]
 
 
 def _stopped_by(item: Any) -> str:
@@ -161,10 +181,9 @@ def render_text(result: ExperimentResult) -> str:
     if isinstance(baseline, dict) and baseline:
         lines.append("Baseline  :")
         lines += _summary_lines(baseline, "  ")
-    objectives = getattr(result, "objectives", None) or []
-    if objectives:
+    if result.objectives:
         lines.append("Objectives:")
-        lines.extend(f"  {_objective_line(o)}" for o in objectives)
+        lines += _text_table(OBJECTIVE_COLUMNS, objective_rows(result), "  ")
     lines.append(f"Observations: {_observations(result)}")
     return "\n".join(lines) + "\n"
 
@@ -217,10 +236,13 @@ def render_markdown(result: ExperimentResult) -> str:
     for key in listed:
         lines += ["", f"## {key.replace('_', ' ').capitalize()}", ""]
         lines += [f"- {_cell(_fault_line(item)[2:])}" for item in summary[key]]
-    objectives = getattr(result, "objectives", None) or []
-    if objectives:
-        lines += ["", "## Objectives", "", "| check |", "|---|"]
-        lines += [f"| {_cell(_objective_line(o))} |" for o in objectives]
+    if result.objectives:
+        lines += ["", "## Objectives", ""]
+        lines.append("| " + " | ".join(OBJECTIVE_COLUMNS) + " |")
+        lines.append("|---|---|---|---:|---:|---|")
+        for row in objective_rows(result):
+            row[-1] = "✅ passed" if row[-1] == "passed" else "❌ **FAILED**"
+            lines.append("| " + " | ".join(_cell(c) for c in row) + " |")
     workload = summary.get("workload")
     if isinstance(workload, dict) and workload:
         lines += ["", "## Workload", "", "| | |", "|---|---|"]

@@ -226,6 +226,14 @@ def run(
         str | None,
         typer.Option("--output", "-o", metavar="PATH", help="Also write the result as JSON."),
     ] = None,
+    junit_xml: Annotated[
+        str | None,
+        typer.Option(
+            "--junit-xml",
+            metavar="PATH",
+            help="Also write a JUnit XML report: a test case per objective and per fault.",
+        ),
+    ] = None,
     seed: Annotated[
         int | None,
         typer.Option(min=0, max=2**63 - 1, help="Seed the fault draws, to replay a run."),
@@ -268,6 +276,8 @@ def run(
         _check_workload(exp)
         if output is not None:
             check_output_path(output)
+        if junit_xml is not None:
+            check_output_path(junit_xml, option="--junit-xml")
 
         from ._otel_setup import install_globally, setup_telemetry
 
@@ -291,6 +301,13 @@ def run(
                         write_atomic(output, _report.render_json(result))
                     except ConfigError as exc:
                         write_error = exc
+                if junit_xml is not None:
+                    from ._junit import render_junit
+
+                    try:
+                        write_atomic(junit_xml, render_junit(result, exp))
+                    except ConfigError as exc:
+                        write_error = write_error or exc
                 rendered = _report.render_json if json_output else _report.render_text
                 _write_stdout(rendered(result))
                 _linger(telemetry, prometheus_linger, interrupts.stop)
