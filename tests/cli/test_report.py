@@ -79,13 +79,18 @@ def test_verdict_objectives_and_stop() -> None:
     assert (
         "Stopped by: llm: max_error_rate 0.5 over 5s (observed 0.600 at 2024-01-15T10:00:03" in text
     )
-    assert "Objectives:\n  [faults] llm max_error_rate 0.100: observed 0.250 NOT MET\n" in text
+    assert (
+        "Objectives:\n"
+        "  phase   component  limit           threshold  observed  result\n"
+        "  faults  llm        max_error_rate  0.100      0.250     FAILED\n"
+    ) in text
     assert (
         "Baseline  :\n  total_faults_fired: 0\n  components:\n    llm: calls=4 errors=0\n" in text
     )
     md = render(result, "markdown")
     assert "| Verdict | **deviated** |" in md
-    assert "## Objectives" in md
+    assert "| phase | component | limit | threshold | observed | result |" in md
+    assert "| faults | llm | max_error_rate | 0.100 | 0.250 | ❌ **FAILED** |" in md
 
 
 def test_progress_draws_only_on_a_terminal() -> None:
