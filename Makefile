@@ -58,11 +58,20 @@ format: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/aumai-chaos run --experiment examples/experiments/agent-experiment.yaml --seed 7
 
-bench: $(STAMP)
+# The peers (agentic-chaos, chaosinjector) are installed beside the venv, not into it:
+# agentic-chaos registers a pytest plugin that would join every test run. The benchmarks put
+# benchmarks/.peers on sys.path themselves; a peer that cannot be installed reads "unavailable".
+PEERS := benchmarks/.peers/.installed
+$(PEERS): benchmarks/requirements-peers.txt | $(STAMP)
+	$(PIP) install --no-deps --upgrade --target benchmarks/.peers -r $< && touch $@ \
+	  || echo "peers not installed: their rows will say unavailable"
+
+bench: $(STAMP) $(PEERS)
 	$(PY) -m benchmarks
 
-bench-quick: $(STAMP)
-	$(PY) -m benchmarks --quick
+# CI's quick pass keeps the suite working; it writes beside, not over, the committed results.
+bench-quick: $(STAMP) $(PEERS)
+	$(PY) -m benchmarks --quick --output benchmarks/results/quick.md
 
 clean:
-	rm -rf $(VENV) $(PHOENIX_VENV) .mypy_cache .pytest_cache .ruff_cache build dist
+	rm -rf $(VENV) $(PHOENIX_VENV) benchmarks/.peers .mypy_cache .pytest_cache .ruff_cache build dist

@@ -35,47 +35,69 @@ def _telemetry_failed(where: str, exc: BaseException) -> None:
 
 
 def _begin(plan: FaultPlan) -> Span:
-    """Open the ``chaos.fault`` span, tag the affected operation, count the injection."""
+    """Open the ``chaos.fault`` span, tag the affected operation, count the injection.
+
+    Each step is guarded on its own: a tracer that fails leaves the event and the counts, a
+    meter that fails leaves the span (which must still end, to be exported and counted). An
+    experiment's fault is also counted by its run here, while it is inside the run's window.
+    """
     try:
-        tracer = plan.instruments.tracer
-        span = tracer.start_span(tm.SPAN_FAULT, attributes=plan.span_attrs)
+        span = plan.instruments.tracer.start_span(tm.SPAN_FAULT, attributes=plan.span_attrs)
+    except Exception as exc:
+        _telemetry_failed("fault start", exc)
+        span = INVALID_SPAN
+    if plan.on_fire is not None:
+        try:
+            plan.on_fire(plan)
+        except Exception as exc:
+            _telemetry_failed("fault record", exc)
+    try:
         current = trace.get_current_span()
         if current.is_recording():
             current.add_event(tm.EVENT_FAULT_INJECTED, plan.span_attrs)
-        plan.instruments.fault_injections.add(
-            1, plan.metric_attrs, context=trace.set_span_in_context(span)
-        )
-        return span
-    except Exception as exc:  # pragma: no cover - exercised by the reliability tests
-        _telemetry_failed("fault start", exc)
-        return INVALID_SPAN
+    except Exception as exc:
+        _telemetry_failed("fault event", exc)
+    try:
+        # In the fault span's context, so that each point's exemplar links to the fault span
+        # (even for a fault fired outside any span); one context serves both instruments.
+        ctx = trace.set_span_in_context(span)
+        plan.instruments.fault_injections.add(1, plan.metric_attrs, context=ctx)
+        if plan.fault_type.delays:
+            # Recorded before the wait (the value is known), so no bookkeeping runs between
+            # the end of the delay and the call it delays.
+            plan.instruments.fault_delay.record(plan.delay, plan.metric_attrs, context=ctx)
+    except Exception as exc:
+        _telemetry_failed("fault count", exc)
+    return span
 
 
 def _finish(plan: FaultPlan, span: Span) -> BaseException | None:
     """Close the span; return the exception to raise for raising faults."""
     exc: BaseException | None = plan.exception() if plan.raises else None
     try:
-        if plan.fault_type.delays:
-            plan.instruments.fault_delay.record(
-                plan.delay, plan.metric_attrs, context=trace.set_span_in_context(span)
-            )
         if exc is not None:
             span.record_exception(exc)
             span.set_attribute(tm.ATTR_ERROR_TYPE, tm.qualified_name(type(exc)))
             span.set_status(Status(StatusCode.ERROR, str(exc)))
-        span.end()
-    except Exception as err:  # pragma: no cover - exercised by the reliability tests
+    except Exception as err:
         _telemetry_failed("fault end", err)
+    _end_cut_short(span)
     return exc
 
 
 def _end_cut_short(span: Span) -> None:
-    """End the span of a delay that was cancelled from outside, so every ``chaos.fault``
+    """End a ``chaos.fault`` span, also one whose delay was cancelled from outside: every
     span that starts also ends (and is exported and counted)."""
     try:
         span.end()
     except Exception as err:  # pragma: no cover
         _telemetry_failed("fault end", err)
+
+
+def _remaining(plan: FaultPlan, started: float) -> float:
+    """The delay still to wait: the bookkeeping before it counts towards the delay, so the
+    call is held ``duration_ms`` in all, not ``duration_ms`` plus our own overhead."""
+    return plan.delay - (time.perf_counter() - started)
 
 
 def fire_sync(fired: Iterable[FaultPlan]) -> None:
@@ -86,21 +108,17 @@ def fire_sync(fired: Iterable[FaultPlan]) -> None:
     """
     for plan in fired:
         window = plan.window
-        if window is None:
-            span = _begin(plan)
-            if plan.delay > 0:
-                time.sleep(plan.delay)
-            exc = _finish(plan, span)
-        elif window.begin(id(plan.fault)):
-            try:
-                span = _begin(plan)
-                if plan.delay > 0:
-                    window.sleep(plan.delay)
-                exc = _finish(plan, span)
-            finally:
-                window.end()
-        else:
+        if window is not None and not window.begin(id(plan.fault)):
             continue
+        try:
+            started = time.perf_counter()
+            span = _begin(plan)
+            if plan.delay > 0 and (wait := _remaining(plan, started)) > 0:
+                (time.sleep if window is None else window.sleep)(wait)
+            exc = _finish(plan, span)
+        finally:
+            if window is not None:
+                window.end()
         if exc is not None:
             raise exc
 
@@ -109,29 +127,21 @@ async def fire_async(fired: Iterable[FaultPlan]) -> None:
     """Carry out fired faults in a coroutine; waits yield to the event loop."""
     for plan in fired:
         window = plan.window
-        if window is None:
+        if window is not None and not window.begin(id(plan.fault)):
+            continue
+        try:
+            started = time.perf_counter()
             span = _begin(plan)
-            if plan.delay > 0:
+            if plan.delay > 0 and (wait := _remaining(plan, started)) > 0:
                 try:
-                    await asyncio.sleep(plan.delay)
+                    await (asyncio.sleep(wait) if window is None else window.asleep(wait))
                 except BaseException:  # cancelled (asyncio.wait_for...): the span still ends
                     _end_cut_short(span)
                     raise
             exc = _finish(plan, span)
-        elif window.begin(id(plan.fault)):
-            try:
-                span = _begin(plan)
-                if plan.delay > 0:
-                    try:
-                        await window.asleep(plan.delay)
-                    except BaseException:  # cancelled: the span still ends
-                        _end_cut_short(span)
-                        raise
-                exc = _finish(plan, span)
-            finally:
+        finally:
+            if window is not None:
                 window.end()
-        else:
-            continue
         if exc is not None:
             raise exc
 

@@ -1,0 +1,101 @@
+"""``python -m benchmarks [--quick] [--only SECTION ...] [--output PATH] [--soak-seconds S]``.
+
+Prints the markdown report and writes it to ``--output``. Budgets are evaluated and FAIL rows
+are marked, but the exit code is 0 either way: machines are noisy, and CI runs ``--quick`` only to
+keep the suite working. The exit code is non-zero only when a section itself crashes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+from . import concurrency, latency, observer, peers, percall, report, soak
+from .harness import Row
+
+SECTIONS = ("percall", "peers", "latency", "abort", "observer", "concurrency", "soak")
+DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results" / "latest.md"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="aumai-chaos overhead benchmarks: a markdown table of costs and budgets.",
+    )
+    p.add_argument("--quick", action="store_true", help="few iterations, no soak (CI)")
+    p.add_argument("--only", nargs="+", choices=SECTIONS, metavar="NAME", help=", ".join(SECTIONS))
+    p.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="markdown report path")
+    p.add_argument(
+        "--soak-seconds",
+        type=float,
+        default=600.0,
+        help="length of the soak (skipped by --quick unless named in --only)",
+    )
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    chosen = set(args.only or SECTIONS)
+    if args.quick and not args.only:
+        chosen.discard("soak")
+    info = report.machine()
+    rows: list[Row] = []
+    notes: list[str] = []
+    crashed: list[str] = []
+    started = time.monotonic()
+
+    def section(name: str, fn: Callable[[], list[Row]]) -> None:
+        if name not in chosen:
+            return
+        t0 = time.monotonic()
+        print(f"[bench] {name} ...", file=sys.stderr, flush=True)
+        try:
+            rows.extend(fn())
+        except Exception:
+            crashed.append(name)
+            traceback.print_exc()
+            rows.append(Row(name, name, note="unavailable: crashed, see stderr"))
+        print(f"[bench] {name} done in {time.monotonic() - t0:.1f} s", file=sys.stderr, flush=True)
+
+    mode_holder: list[str] = []
+
+    def per_call() -> list[Row]:
+        out, how = percall.run(
+            quick=args.quick, ours="percall" in chosen, with_peers="peers" in chosen
+        )
+        mode_holder.append(how)
+        return out
+
+    section("percall" if "percall" in chosen else "peers", per_call)
+    section("latency", lambda: latency.accuracy(quick=args.quick))
+    section("abort", lambda: latency.abort(quick=args.quick))
+    section("observer", lambda: observer.run(quick=args.quick))
+    section("concurrency", lambda: concurrency.run(quick=args.quick))
+    section("soak", lambda: soak.run(seconds=args.soak_seconds))
+    if "soak" not in chosen:
+        notes.append("The soak did not run (full `make bench` only; `--only soak` runs it).")
+    if mode_holder:
+        notes.append(f"Experiments were run through {mode_holder[0]}.")
+    notes.append(f"Whole run: {time.monotonic() - started:.0f} s.")
+    info["load average at end"] = report.machine()["load average (1/5/15 min) at start"]
+    head = report.header(
+        "quick (numbers not meant to be read)" if args.quick else "full",
+        info,
+        report.versions(peers.versions()),
+        notes,
+    )
+    text = report.render(head, rows)
+    print(text)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(text, encoding="utf-8")
+    print(f"[bench] wrote {args.output}", file=sys.stderr)
+    return 1 if crashed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
