@@ -112,6 +112,72 @@ def check_faq_timeout_error(result: Result) -> None:
     ]
 
 
+UTC_ISO = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?\+00:00"
+
+
+def check_pattern3(result: Result) -> None:
+    total, by_type, errors, *observed = lines(result)
+    total_match = re.fullmatch(r"Total faults: (\d+)", total)
+    assert total_match, total
+    assert by_type.startswith("Faults by type: ")
+    faults = ast.literal_eval(by_type.removeprefix("Faults by type: "))
+    assert errors.startswith("Errors by type: ")
+    raised = ast.literal_eval(errors.removeprefix("Errors by type: "))
+    # Five ticks, each one synthetic call of each fault's components: at most 5 of each fault.
+    assert set(faults) <= {"latency", "error"}
+    assert all(0 < n <= 5 for n in faults.values())
+    assert sum(faults.values()) == int(total_match[1])
+    assert raised == ({"error": faults["error"]} if "error" in faults else {})
+    # 10 synthetic calls alone make more than the 5 observations printed.
+    assert len(observed) == 5
+    for line in observed:
+        match = re.fullmatch(rf"  \[(llm|vector_db)\] (call|fault_injected) at {UTC_ISO}", line)
+        assert match, line
+
+
+def check_pattern4(result: Result) -> None:
+    header, *recorded = lines(result)
+    assert header == "Recorded 10 observations:"
+    assert len(recorded) == 10
+    for outcome, scope in zip(recorded[::2], recorded[1::2], strict=True):
+        assert outcome in (
+            "  search_tool / result_received: {'output_keys': ['output']}",
+            "  search_tool / chaos_error: {'code': 500}",
+        )
+        # The scope saw no exception: the tool call handled the ChaosError itself.
+        match = re.fullmatch(
+            r"  search_tool / tool_call: \{'duration_ms': [\d.]+, 'status': 'ok', "
+            r"'error_type': None\}",
+            scope,
+        )
+        assert match, scope
+
+
+def check_pattern5(result: Result) -> None:
+    # Aborted after 3 s of a 2-minute run, and run() returned at once.
+    assert lines(result) == ["Status: aborted", "Ran for: 3.0s"]
+
+
+def check_faq_experiment_not_found(result: Result) -> None:
+    assert lines(result) == [
+        "run() before schedule(): ExperimentNotFoundError: no experiment 'faq-not-found' is "
+        "scheduled; call scheduler.schedule(experiment) first",
+        "schedule() returned 'faq-not-found'",
+        "run() after schedule(): completed",
+    ]
+
+
+def check_faq_concurrent_experiments(result: Result) -> None:
+    assert lines(result) == [
+        "while both run: {'short': 'running', 'long': 'running'}",
+        "separate observers: True",
+        "aborted 'long' within 100 ms: True",
+        "'short' is still running",
+        "short: completed, fault types ['error']",
+        "long: aborted, fault types ['latency']",
+    ]
+
+
 EXPECTATIONS: dict[str, Callable[[Result], None]] = {
     "step1_latency.py": check_step1,
     "step2_chaos_error.py": check_step2,
@@ -120,7 +186,15 @@ EXPECTATIONS: dict[str, Callable[[Result], None]] = {
     "faq_seeding.py": check_faq_seeding,
     "faq_default_probability.py": check_faq_default_probability,
     "faq_timeout_error.py": check_faq_timeout_error,
+    "pattern3_timed_experiment.py": check_pattern3,
+    "pattern4_observer.py": check_pattern4,
+    "pattern5_abort.py": check_pattern5,
+    "faq_experiment_not_found.py": check_faq_experiment_not_found,
+    "faq_concurrent_experiments.py": check_faq_concurrent_experiments,
 }
+#: Scripts that take more than a few seconds (the guide's 5-second experiment, its 3-second
+#: abort): marked slow, still run.
+SLOW = {"pattern3_timed_experiment.py", "pattern5_abort.py", "agent.py"}
 
 
 def scripts() -> list[Path]:
@@ -133,7 +207,13 @@ def guide_block(path: Path) -> str | None:
     return match[1] if match else None
 
 
-@pytest.mark.parametrize("path", scripts(), ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param(p, id=p.name, marks=[pytest.mark.slow] if p.name in SLOW else [])
+        for p in scripts()
+    ],
+)
 def test_example_runs(path: Path) -> None:
     if path.name in NEEDS_SETUP:
         pytest.skip(NEEDS_SETUP[path.name])
@@ -149,6 +229,7 @@ def test_expectation_tables_name_existing_examples() -> None:
     names = {p.name for p in scripts()}
     assert set(EXPECTATIONS) <= names
     assert set(NEEDS_SETUP) <= names
+    assert set(SLOW) <= names
     assert not set(EXPECTATIONS) & set(NEEDS_SETUP)
 
 

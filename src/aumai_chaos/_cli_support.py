@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import stat
 import sys
 import tempfile
 import threading
@@ -154,9 +155,19 @@ class Interrupts:
 def write_atomic(path: str, text: str) -> None:
     """Replace ``path`` with ``text`` all at once: a crash leaves the old file or the new one.
 
+    A symbolic link is written through (the file it points at is replaced, the link stays), and
+    a device or a pipe (``/dev/null``, ``/dev/stdout``, a FIFO) is written to, never replaced.
     Raises :class:`~aumai_chaos.ConfigError` when it cannot; any earlier file stays intact.
     """
-    target = os.path.abspath(path)
+    if _is_special(path):
+        try:
+            with open(path, "w", encoding="utf-8", newline="\n") as stream:
+                stream.write(text)
+                stream.flush()
+        except OSError as exc:
+            raise ConfigError(f"cannot write the file: {exc.strerror or exc}", source=path) from exc
+        return
+    target = os.path.realpath(path)
     directory = os.path.dirname(target)
     try:
         mode = os.stat(target).st_mode & 0o777
@@ -188,12 +199,25 @@ def write_atomic(path: str, text: str) -> None:
                 os.unlink(tmp)
 
 
+def _is_special(path: str) -> bool:
+    """Whether ``path`` (links followed) exists and is neither a regular file nor a directory."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
 def check_output_path(path: str, option: str = "--output") -> None:
     """Refuse, before a long run, an output path that can never be written."""
     target = os.path.abspath(path)
-    directory = os.path.dirname(target)
     if os.path.isdir(target):
         raise ConfigError(f"{option}: is a directory", source=path)
+    if _is_special(target):
+        if not os.access(target, os.W_OK):
+            raise ConfigError(f"{option}: is not writable", source=path)
+        return
+    directory = os.path.dirname(os.path.realpath(target))
     if not os.path.isdir(directory):
         raise ConfigError(f"{option}: the directory {directory} does not exist", source=path)
     if not os.access(directory, os.W_OK | os.X_OK):

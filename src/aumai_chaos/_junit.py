@@ -12,6 +12,7 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 from .experiment import ChaosExperiment, ExperimentResult
+from .steady_state import Verdict
 
 __all__ = ["render_junit"]
 
@@ -60,10 +61,14 @@ def render_junit(result: ExperimentResult, experiment: ChaosExperiment) -> str:
         info: dict[str, Any] = fault if isinstance(fault, dict) else {}
         where = ", ".join(info.get("affected_components") or []) or "every component"
         case = _case(
-            suite, f"{base}.faults", f"fault {i} ({info.get('fault_type')} on {where}) fired"
+            suite, f"{base}.injected", f"fault {i} ({info.get('fault_type')} on {where}) fired"
         )
         tests += 1
-        if not info.get("fired") and experiment.require_faults_fired:
+        if info.get("fired"):
+            continue
+        if result.verdict is Verdict.baseline_not_met:
+            ET.SubElement(case, "skipped", message="not injected: the baseline was not met")
+        elif experiment.require_faults_fired and experiment.steady_state:
             failures += 1
             ET.SubElement(
                 case,
@@ -71,6 +76,9 @@ def render_junit(result: ExperimentResult, experiment: ChaosExperiment) -> str:
                 type="FaultNeverFired",
                 message="the fault never fired: nothing was proven about it (inconclusive)",
             )
+        else:
+            # No hypothesis was stated: as with the exit code, an unfired fault is not a failure.
+            ET.SubElement(case, "skipped", message="the fault never fired")
 
     if result.stopped_by is not None:
         case = _case(suite, f"{base}.safety", "stop conditions")

@@ -35,6 +35,7 @@ class FaultPlan:
         "fault_type",
         "instruments",
         "metric_attrs",
+        "on_fire",
         "probability",
         "raises",
         "span_attrs",
@@ -50,9 +51,12 @@ class FaultPlan:
         component: str | None = None,
         experiment_id: str | None = None,
         window: Window | None = None,
+        on_fire: Callable[[FaultPlan], None] | None = None,
     ) -> None:
         self.fault = fault
         self.window = window
+        #: Called as the fault fires (inside its window): an experiment counts it there.
+        self.on_fire = on_fire
         self.fault_type = fault.fault_type
         self.probability = fault.probability
         self.delay = fault.delay_seconds

@@ -58,6 +58,29 @@ ABORT_GRACE_SECONDS = 0.05
 _POLL = 0.1
 
 
+def _checked(experiment: ChaosExperiment) -> ChaosExperiment:
+    """The experiment validated again, as its run is made.
+
+    A model can change after it was validated (attribute assignment, ``model_copy(update=...)``,
+    ``model_construct``), so the limits that keep a run safe, the maximum duration first, are
+    checked again where they matter: a ``pydantic.ValidationError`` here refuses the run. The
+    copy also gives each listed fault its own object: a run tells faults apart by identity, and
+    the same FaultConfig object listed twice would otherwise share one count.
+    """
+    checked = type(experiment).model_validate(experiment.model_dump(warnings=False))
+    # Keep the caller's own FaultConfig objects, which injected exceptions carry; only a repeat
+    # (or something that was not a FaultConfig) is replaced by its validated copy.
+    seen: set[int] = set()
+    faults: list[FaultConfig] = []
+    for original, copy in zip(experiment.faults, checked.faults, strict=True):
+        if isinstance(original, FaultConfig) and id(original) not in seen:
+            seen.add(id(original))
+            faults.append(original)
+        else:
+            faults.append(copy)
+    return checked.model_copy(update={"faults": faults})
+
+
 class ExperimentRun:
     """Everything one run owns. :meth:`execute` is called once, from one thread."""
 
@@ -69,7 +92,7 @@ class ExperimentRun:
         meter_provider: MeterProvider | None,
         max_observations: int,
     ) -> None:
-        self.experiment = experiment
+        self.experiment = _checked(experiment)
         self._max_observations = max_observations
         self.observer = self._new_observer()
         caps = [
@@ -89,11 +112,16 @@ class ExperimentRun:
 
     def _new_observer(self) -> ExperimentObserver:
         windows = [c.window_seconds for c in self.experiment.stop_conditions]
-        return ExperimentObserver(
+        observer = ExperimentObserver(
             max_observations=self._max_observations,
             experiment_id=self.experiment.experiment_id,
             recent_seconds=max(windows) if windows else None,
         )
+        # Faults are counted as they fire, inside the window (see _fault_fired), so that the
+        # summary, the per-fault report and the metrics agree even for calls still running
+        # when the run ends.
+        observer._direct_faults = True
+        return observer
 
     def abort(self) -> None:
         """Stop the run now; safe from any thread, and before the run has started."""
@@ -114,7 +142,11 @@ class ExperimentRun:
             component=component,
             experiment_id=self.experiment.experiment_id,
             window=self.window,
+            on_fire=self._fault_fired,
         )
+
+    def _fault_fired(self, plan: FaultPlan) -> None:
+        self.observer._record_fault(plan.span_attrs)
 
     def _route(self, *, with_faults: bool) -> _registry.Route:
         exp = self.experiment
@@ -159,20 +191,15 @@ class ExperimentRun:
         }
         if exp.seed is not None:
             attrs[tm.ATTR_SEED] = exp.seed
-        span = self._instruments.tracer.start_span(tm.SPAN_EXPERIMENT, attributes=attrs)
-        if not span.is_recording():
-            # The user's sampler dropped the experiment: observe through the private provider.
-            _log.warning(
-                "the sampler dropped experiment %r; it is still observed, but not exported",
-                exp.experiment_id,
-            )
-            self._instruments = tm.instruments_for(private_provider(), self._meter_provider)
-            span = self._instruments.tracer.start_span(tm.SPAN_EXPERIMENT, attributes=attrs)
+        span = self._start_span(attrs)
         ctx = trace.set_span_in_context(span)
         token = otel_context.attach(ctx)
         self.start_time = datetime.now(UTC)
         self._t0 = time.monotonic()
-        self._instruments.experiment_active.add(1)
+        try:
+            self._instruments.experiment_active.add(1)
+        except Exception as exc:
+            _log.warning("recording the experiment metrics failed: %r", exc)
         error: BaseException | None = None
         notes: list[str] = []
         baseline: dict[str, Any] | None = None
@@ -197,6 +224,7 @@ class ExperimentRun:
             end_time = datetime.now(UTC)
             otel_context.detach(token)
             DISPATCHER.remove(exp.experiment_id, self.observer)
+            self.observer._seal()
         status = (
             ExperimentStatus.failed
             if error is not None
@@ -243,6 +271,28 @@ class ExperimentRun:
             baseline=baseline,
             stopped_by=self.stopped_by,
         )
+
+    def _start_span(self, attrs: dict[str, Any]) -> trace.Span:
+        """Start the ``chaos.experiment`` span. When the user's sampler drops it or the user's
+        tracer fails, the run is observed through the private provider (and not exported)."""
+        exp_id = self.experiment.experiment_id
+        try:
+            span = self._instruments.tracer.start_span(tm.SPAN_EXPERIMENT, attributes=attrs)
+            if span.is_recording():
+                return span
+            _log.warning(
+                "the sampler dropped experiment %r; it is still observed, but not exported",
+                exp_id,
+            )
+        except Exception as exc:
+            _log.warning(
+                "the tracer failed to start experiment %r (%r); it is still observed, "
+                "but not exported",
+                exp_id,
+                exc,
+            )
+        self._instruments = tm.instruments_for(private_provider(), self._meter_provider)
+        return self._instruments.tracer.start_span(tm.SPAN_EXPERIMENT, attributes=attrs)
 
     def _run_workload(
         self,
@@ -299,6 +349,7 @@ class ExperimentRun:
         finally:
             _registry.deactivate(key)
             DISPATCHER.remove(exp.experiment_id, observer)
+            observer._seal()
         summary = observer.summary(time.monotonic() - t0)
         summary.setdefault("workload", {"iterations": 0, "failures": 0, "failure_rate": 0.0})
         return summary
@@ -337,15 +388,18 @@ class ExperimentRun:
     def _check_stop_conditions(self) -> bool:
         for index, cond in enumerate(self.experiment.stop_conditions):
             observed: float | None = None
+            crossed = ""
             if cond.max_injections is not None and self.window.total >= cond.max_injections:
                 observed = float(self.window.total)
+                crossed = cond.describe("max_injections")
             elif cond.max_error_rate is not None:
                 calls, failures = self.observer.recent(cond.component, cond.window_seconds)
                 if calls >= cond.min_calls and failures / calls > cond.max_error_rate:
                     observed = round(failures / calls, 6)
+                    crossed = cond.describe("max_error_rate")
             if observed is not None:
                 self.stopped_by = StopEvent(
-                    condition=cond.describe(), index=index, at=datetime.now(UTC), observed=observed
+                    condition=crossed, index=index, at=datetime.now(UTC), observed=observed
                 )
                 self.abort()
                 return True

@@ -55,4 +55,23 @@ faults:
 #   target: "my_agent:run_once"
 #   concurrency: 2           # parallel workers
 #   interval_seconds: 0.1    # pause between one worker's calls
+
+# The question the experiment answers: "with these faults, does my code still meet its
+# objectives?" With a steady state, `run` exits 0 only when every limit holds and every fault
+# fired (verdict "passed"); `--junit-xml` reports each limit as a test case.
+# Use `component: workload` for the workload's own iterations.
+# steady_state:
+#   - component: tool_executor
+#     min_calls: 5
+#     max_error_rate: 0.2
+#     max_latency_p95_ms: 500
+# baseline_seconds: 5        # check the steady state without faults first (needs a workload)
+
+# Safeguards watched while the run goes on; crossing one aborts the run at once.
+# stop_conditions:
+#   - component: tool_executor
+#     max_error_rate: 0.5
+#     window_seconds: 5
+#     min_calls: 10
+#   - max_injections: 1000
 """

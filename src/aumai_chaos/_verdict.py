@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from opentelemetry import trace
@@ -14,6 +15,7 @@ from .steady_state import ObjectiveResult, StopEvent, Verdict
 __all__ = ["fault_report", "record_verdict"]
 
 _log = logging.getLogger("aumai_chaos")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def fault_report(experiment: ChaosExperiment, fired: dict[int, int]) -> list[dict[str, Any]]:
@@ -47,6 +49,8 @@ def record_verdict(
                     tm.ATTR_STOP_CONDITION: stopped_by.condition,
                     tm.ATTR_OBJECTIVE_OBSERVED: stopped_by.observed,
                 },
+                # When the condition fired, not when the run finished closing.
+                timestamp=(stopped_by.at - _EPOCH) // timedelta(microseconds=1) * 1000,
             )
         for r in objectives:
             outcome = "passed" if r.passed else "failed"

@@ -8,6 +8,9 @@ raised as :class:`RefusedYAML` carrying the position of the offending node:
 - a key repeated in one mapping (YAML would silently keep the last one);
 - more than :data:`MAX_ALIASES` aliases, recursive aliases, or a document that expands to more than
   :data:`MAX_NODES` nodes ("billion laughs");
+- a document of more than :data:`MAX_WRITTEN_NODES` nodes as written, refused as soon as the
+  parser reaches the next one: the pure-Python parser spends ~50 us and a few hundred bytes per
+  node, so a 1 MiB file of ``[1,1,1,...`` would otherwise take half a minute and ~400 MB;
 - nesting deeper than :data:`MAX_DEPTH`.
 
 Importing this module imports PyYAML; :mod:`aumai_chaos.config` imports it lazily.
@@ -21,11 +24,14 @@ import yaml
 from yaml.error import Mark
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-__all__ = ["MAX_ALIASES", "MAX_DEPTH", "MAX_NODES", "RefusedYAML", "load_yaml"]
+__all__ = ["MAX_ALIASES", "MAX_DEPTH", "MAX_NODES", "MAX_WRITTEN_NODES", "RefusedYAML", "load_yaml"]
 
 MAX_ALIASES = 100
 MAX_DEPTH = 64
 MAX_NODES = 100_000
+#: Nodes (scalars, sequences, mappings) written out in one document, aliases not counted: an
+#: experiment file holds a few hundred.
+MAX_WRITTEN_NODES = 10_000
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _STANDARD_PREFIX = "tag:yaml.org,2002:"
@@ -46,10 +52,12 @@ def _tag_name(tag: str) -> str:
 
 
 class _HardenedLoader(yaml.SafeLoader):
-    def __init__(self, stream: str) -> None:
+    def __init__(self, stream: str, max_written_nodes: int = MAX_WRITTEN_NODES) -> None:
         super().__init__(stream)
         self._aliases = 0
         self._depth = 0
+        self._nodes = 0
+        self._max_nodes = max_written_nodes
 
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         if self.check_event(yaml.AliasEvent):
@@ -60,6 +68,12 @@ class _HardenedLoader(yaml.SafeLoader):
                     self._next_mark(),
                 )
             return super().compose_node(parent, index)
+        self._nodes += 1
+        if self._nodes > self._max_nodes:
+            raise RefusedYAML(
+                f"too many values: the document holds more than {self._max_nodes}",
+                self._next_mark(),
+            )
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
@@ -169,13 +183,15 @@ def _collect_marks(root: Node) -> Marks:
     return marks
 
 
-def load_yaml(text: str) -> tuple[Any, Marks]:
+def load_yaml(text: str, max_written_nodes: int = MAX_WRITTEN_NODES) -> tuple[Any, Marks]:
     """Parse one YAML document; returns the data (``None`` when empty) and its node marks.
+
+    ``max_written_nodes`` bounds the nodes written out (see :data:`MAX_WRITTEN_NODES`).
 
     Raises ``yaml.YAMLError`` (``RefusedYAML`` for our own refusals) and, for values Python
     cannot build (a date of month 13, an integer of 10,000 digits), ``ValueError``.
     """
-    loader = _HardenedLoader(text)
+    loader = _HardenedLoader(text, max_written_nodes)
     try:
         node = loader.get_single_node()
         if node is None:

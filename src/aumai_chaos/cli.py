@@ -108,8 +108,14 @@ def _apply_overrides(
     return experiment.model_copy(update=updates) if updates else experiment
 
 
-def _check_workload(experiment: ChaosExperiment) -> None:
+def _check_workload(experiment: ChaosExperiment, source: str) -> None:
     if experiment.workload is None:
+        if experiment.baseline_seconds is not None:
+            raise ConfigError(
+                "needs a workload to measure (set workload, or pass --workload)",
+                source=source,
+                field="baseline_seconds",
+            )
         return
     from .workload import load_workload
 
@@ -117,7 +123,7 @@ def _check_workload(experiment: ChaosExperiment) -> None:
     try:
         load_workload(experiment.workload.target)
     except WorkloadError as exc:
-        raise ConfigError(str(exc), field="workload") from exc
+        raise ConfigError(str(exc), source=source, field="workload") from exc
 
 
 def _exit_code(result: ExperimentResult, exp: ChaosExperiment, interrupted: bool) -> int:
@@ -273,7 +279,7 @@ def run(
     """Run an experiment and print its report."""
     with cli_errors():
         exp = _apply_overrides(load_experiment_file(experiment), seed, workload)
-        _check_workload(exp)
+        _check_workload(exp, experiment)
         if output is not None:
             check_output_path(output)
         if junit_xml is not None:

@@ -37,6 +37,11 @@ MAX_RESULT_FILE_BYTES = 128 << 20
 #: Nesting deeper than this is refused, in JSON as in YAML.
 MAX_DEPTH = 64
 
+#: Values written out in a YAML experiment (a few hundred in practice) or result; parsing costs
+#: ~50 us a value, so these bound the time a file can take (see :mod:`._yaml_loader`).
+_EXPERIMENT_NODES = 10_000
+_RESULT_NODES = 100_000
+
 _YAML_SUFFIXES = frozenset({".yaml", ".yml"})
 _MAX_SHOWN_INPUT = 60
 
@@ -51,15 +56,17 @@ def load_experiment_file(path: str | os.PathLike[str]) -> ChaosExperiment:
     YAML the line and column) for anything wrong: a missing, empty, binary, oversized or
     non-UTF-8 file, a syntax error, a disallowed tag, an alias bomb, unknown keys, bad values.
     """
-    return _load(path, ChaosExperiment, MAX_EXPERIMENT_FILE_BYTES, "experiment")
+    return _load(path, ChaosExperiment, MAX_EXPERIMENT_FILE_BYTES, "experiment", _EXPERIMENT_NODES)
 
 
 def load_result_file(path: str | os.PathLike[str]) -> ExperimentResult:
     """Read a result saved by ``aumai-chaos run --output`` (or ``--json-output``)."""
-    return _load(path, ExperimentResult, MAX_RESULT_FILE_BYTES, "result")
+    return _load(path, ExperimentResult, MAX_RESULT_FILE_BYTES, "result", _RESULT_NODES)
 
 
-def _load(path: str | os.PathLike[str], model: type[_M], max_bytes: int, what: str) -> _M:
+def _load(
+    path: str | os.PathLike[str], model: type[_M], max_bytes: int, what: str, max_nodes: int
+) -> _M:
     source = os.fspath(path)
     raw = _read_bytes(source, max_bytes)
     text = _decode(source, raw)
@@ -67,7 +74,7 @@ def _load(path: str | os.PathLike[str], model: type[_M], max_bytes: int, what: s
         raise ConfigError(f"file is empty; expected a YAML or JSON {what}", source=source)
     marks: dict[tuple[str | int, ...], tuple[Any, Any]] = {}
     if _is_yaml(source, text):
-        data, marks = _parse_yaml(source, text)
+        data, marks = _parse_yaml(source, text, max_nodes)
     else:
         data = _parse_json(source, text)
     if data is None:
@@ -148,7 +155,9 @@ def _is_yaml(source: str, text: str) -> bool:
 # -- parsing ------------------------------------------------------------------------------------
 
 
-def _parse_yaml(source: str, text: str) -> tuple[Any, dict[tuple[str | int, ...], Any]]:
+def _parse_yaml(
+    source: str, text: str, max_nodes: int
+) -> tuple[Any, dict[tuple[str | int, ...], Any]]:
     try:
         import yaml
 
@@ -159,7 +168,7 @@ def _parse_yaml(source: str, text: str) -> tuple[Any, dict[tuple[str | int, ...]
             source=source,
         ) from exc
     try:
-        return load_yaml(text)
+        return load_yaml(text, max_nodes)
     except RefusedYAML as exc:
         raise _marked(source, exc.problem or "refused", exc) from exc
     except yaml.MarkedYAMLError as exc:
@@ -275,7 +284,13 @@ def _validation_error(
 def _field_path(loc: tuple[str | int, ...]) -> str:
     out = ""
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+        if isinstance(part, int):
+            out += f"[{part}]"
+            continue
+        # A key from the file may hold a line break or be huge: keep the message one short line.
+        name = part if part.isprintable() and part.strip() == part and part else repr(part)
+        name = _shorten(name)
+        out += f".{name}" if out else name
     return out
 
 

@@ -100,7 +100,7 @@ class ChaosExperiment(BaseModel):
     ``inconclusive``.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     experiment_id: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)

@@ -86,6 +86,14 @@ class ExperimentObserver(SpanProcessor):
         self._lock = threading.Lock()
         self._dropped = 0
         self._failed = False
+        #: Set by the scheduler's runs, which record their faults as they fire
+        #: (:meth:`_record_fault`) and so skip the ``chaos.fault.injected`` span events: an
+        #: event reaches ``on_end`` only when the affected call ends, which can be after the run
+        #: has closed its window and written its summary.
+        self._direct_faults = False
+        #: Set when a run has ended: late spans, iterations and faults no longer change what it
+        #: reported.
+        self._sealed = False
         self.tally = Tally()
 
     # -- the store -----------------------------------------------------------------------------
@@ -174,10 +182,32 @@ class ExperimentObserver(SpanProcessor):
             },
         )
         with self._lock:
+            if self._sealed:
+                return
             self.tally.workload.add_call(duration_ms, error_type)
             if self._recent is not None:
                 self._recent.append((time.time_ns(), "workload", error_type is not None))
             self._keep(obs)
+
+    def _record_fault(self, attributes: Mapping[str, Any]) -> None:
+        """Record one injected fault now, from its ``chaos.fault`` attributes (used by the
+        scheduler's runs, inside the run's firing window)."""
+        fault_type = str(attributes.get(tm.ATTR_FAULT_TYPE, "unknown"))
+        component = str(attributes.get(tm.ATTR_COMPONENT) or "unknown")
+        details = {k: _plain(v) for k, v in attributes.items()}
+        obs = Observation(component, "fault_injected", datetime.now(UTC), details)
+        with self._lock:
+            if self._sealed:
+                return
+            self.tally.add_fault(fault_type, component, fault_type in _RAISING)
+            self._keep(obs)
+
+    def _seal(self) -> None:
+        """Take nothing more from spans, iterations or faults: the run has ended, and its
+        summary and observations must agree (a span may still be on its way from the
+        dispatcher on another thread)."""
+        with self._lock:
+            self._sealed = True
 
     # -- SpanProcessor -------------------------------------------------------------------------
 
@@ -198,7 +228,7 @@ class ExperimentObserver(SpanProcessor):
         exp_id = self.experiment_id
         new: list[Observation] = []
         faults: list[tuple[str, str | None, bool]] = []
-        for ev in span.events:
+        for ev in () if self._direct_faults else span.events:
             if ev.name != tm.EVENT_FAULT_INJECTED:
                 continue
             ev_attrs = ev.attributes or {}
@@ -224,6 +254,8 @@ class ExperimentObserver(SpanProcessor):
         if not new:
             return
         with self._lock:
+            if self._sealed:
+                return
             tally = self.tally
             for fault_type, comp, raises in faults:
                 tally.add_fault(fault_type, comp, raises)

@@ -138,12 +138,21 @@ class ExperimentScheduler:
         tasks on the calling loop, and the loop is never blocked."""
         entry, run = self._start(experiment_id)
         loop = asyncio.get_running_loop()
-        result: ExperimentResult | None = None
+
+        def execute() -> ExperimentResult:
+            # The run's own thread records the result, even if the awaiting task is cancelled.
+            result: ExperimentResult | None = None
+            try:
+                result = run.execute(workload, progress, loop)
+                return result
+            finally:
+                self._finish(entry, run, result)
+
         try:
-            result = await asyncio.to_thread(run.execute, workload, progress, loop)
-            return result
-        finally:
-            self._finish(entry, run, result)
+            return await asyncio.to_thread(execute)
+        except asyncio.CancelledError:
+            run.abort()  # the caller gave up: no fault of this run fires any more
+            raise
 
     def abort(self, experiment_id: str) -> bool:
         """Abort a pending or running experiment; ``run`` returns within 100 ms.

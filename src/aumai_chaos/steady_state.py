@@ -95,7 +95,7 @@ class StopCondition(BaseModel):
     max_error_rate: Rate | None = None
     window_seconds: Annotated[float, Field(gt=0, le=3600, strict=True, allow_inf_nan=False)] = 5.0
     min_calls: Annotated[int, Field(ge=1, le=10**9, strict=True)] = 5
-    max_injections: Count | None = None
+    max_injections: Annotated[int, Field(ge=1, le=10**12, strict=True)] | None = None
 
     @model_validator(mode="after")
     def _needs_a_limit(self) -> StopCondition:
@@ -103,8 +103,12 @@ class StopCondition(BaseModel):
             raise ValueError("a stop condition needs max_error_rate or max_injections")
         return self
 
-    def describe(self) -> str:
-        if self.max_injections is not None and self.max_error_rate is None:
+    def describe(self, limit: Literal["max_error_rate", "max_injections"] | None = None) -> str:
+        """The condition as people read it; ``limit`` names the one that was crossed when both
+        are set (by default the error rate, when set)."""
+        if limit is None:
+            limit = "max_error_rate" if self.max_error_rate is not None else "max_injections"
+        if limit == "max_injections":
             return f"max_injections {self.max_injections}"
         target = self.component or "all components"
         return f"{target}: max_error_rate {self.max_error_rate} over {self.window_seconds:g}s"
@@ -210,13 +214,14 @@ def decide_verdict(
     unfired_faults: int,
     require_faults_fired: bool,
 ) -> Verdict:
-    """The verdict, in order of precedence."""
+    """The verdict, in order of precedence: failed > aborted > baseline_not_met > deviated >
+    inconclusive > passed. An abort outranks the baseline: a baseline cut short proves nothing."""
     if failed:
         return Verdict.failed
-    if baseline_failed:
-        return Verdict.baseline_not_met
     if aborted:
         return Verdict.aborted
+    if baseline_failed:
+        return Verdict.baseline_not_met
     if any(not r.passed for r in objectives if r.phase == "faults"):
         return Verdict.deviated
     if require_faults_fired and unfired_faults:

@@ -1,0 +1,1 @@
+"""Tests of experiments: models, the scheduler, targeting, workloads, the observer, telemetry."""
