@@ -56,6 +56,8 @@ FINISH_GRACE_SECONDS = 1.0
 #: The same after an abort, which must return at once.
 ABORT_GRACE_SECONDS = 0.05
 _POLL = 0.1
+#: How long past its duration a run's window stays open at most, whatever holds the run.
+DEADLINE_SLACK_SECONDS = 0.25
 
 
 def _checked(experiment: ChaosExperiment) -> ChaosExperiment:
@@ -112,16 +114,15 @@ class ExperimentRun:
 
     def _new_observer(self) -> ExperimentObserver:
         windows = [c.window_seconds for c in self.experiment.stop_conditions]
-        observer = ExperimentObserver(
+        # Faults are counted as they fire, inside the window (see _fault_fired), not from span
+        # events, so that the summary, the per-fault report and the metrics agree even for
+        # calls still running when the run ends.
+        return ExperimentObserver(
             max_observations=self._max_observations,
             experiment_id=self.experiment.experiment_id,
             recent_seconds=max(windows) if windows else None,
+            faults_from_spans=False,
         )
-        # Faults are counted as they fire, inside the window (see _fault_fired), so that the
-        # summary, the per-fault report and the metrics agree even for calls still running
-        # when the run ends.
-        observer._direct_faults = True
-        return observer
 
     def abort(self) -> None:
         """Stop the run now; safe from any thread, and before the run has started."""
@@ -146,7 +147,7 @@ class ExperimentRun:
         )
 
     def _fault_fired(self, plan: FaultPlan) -> None:
-        self.observer._record_fault(plan.span_attrs)
+        self.observer.record_fault(plan.span_attrs)
 
     def _route(self, *, with_faults: bool) -> _registry.Route:
         exp = self.experiment
@@ -363,10 +364,13 @@ class ExperimentRun:
         notes: list[str],
     ) -> None:
         key = object()
+        until = time.monotonic() + self.experiment.duration_seconds
+        # The faults stop when the duration is up even while a progress hook holds this thread:
+        # normally this thread closes the window at ``until``, the deadline is the backstop.
+        self.window.deadline = until + DEADLINE_SLACK_SECONDS
         DISPATCHER.add(self.experiment.experiment_id, self.observer)
         _registry.activate(key, self._route(with_faults=True))
         try:
-            until = time.monotonic() + self.experiment.duration_seconds
             if workload is not None:
                 self._run_workload(workload, self.observer, ctx, loop, until, progress, notes, True)
             else:
@@ -374,6 +378,12 @@ class ExperimentRun:
         finally:
             self.window.close()
             _registry.deactivate(key)
+            late = time.monotonic() - until
+            if late > FINISH_GRACE_SECONDS + 0.5 and not self.aborted:
+                notes.append(
+                    f"the run ended {late:.1f}s late (held by a progress hook or the workload); "
+                    "its faults stopped on time"
+                )
 
     def _wait_until(self, until: float, progress: Progress | None, watch_stops: bool) -> None:
         while True:

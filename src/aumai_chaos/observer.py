@@ -40,6 +40,9 @@ _SKIP_NAMES = frozenset((tm.SPAN_FAULT, tm.SPAN_EXPERIMENT))
 _log = logging.getLogger("aumai_chaos")
 
 
+_Raw = tuple[str, str, int, dict[str, Any]]
+
+
 def _utc(ns: int | None) -> datetime:
     return datetime.fromtimestamp((ns or time.time_ns()) / 1e9, tz=UTC)
 
@@ -71,6 +74,7 @@ class ExperimentObserver(SpanProcessor):
         max_observations: int = DEFAULT_MAX_OBSERVATIONS,
         experiment_id: str | None = None,
         recent_seconds: float | None = None,
+        faults_from_spans: bool = True,
     ) -> None:
         if max_observations < 0:
             raise ValueError("max_observations must be >= 0")
@@ -82,15 +86,17 @@ class ExperimentObserver(SpanProcessor):
         )
         self._recent_ns = int((recent_seconds or 0) * 1e9)
         self.max_observations = max_observations
-        self._store: deque[Observation] = deque(maxlen=max_observations)
+        #: (component, event, time in ns since the epoch, details): plain tuples, turned into
+        #: :class:`Observation` objects (with their datetimes) only when they are read.
+        self._store: deque[_Raw] = deque(maxlen=max_observations)
         self._lock = threading.Lock()
         self._dropped = 0
         self._failed = False
-        #: Set by the scheduler's runs, which record their faults as they fire
-        #: (:meth:`_record_fault`) and so skip the ``chaos.fault.injected`` span events: an
+        #: ``False`` for the scheduler's runs, which record their faults as they fire
+        #: (:meth:`record_fault`) and so skip the ``chaos.fault.injected`` span events: an
         #: event reaches ``on_end`` only when the affected call ends, which can be after the run
         #: has closed its window and written its summary.
-        self._direct_faults = False
+        self._faults_from_spans = faults_from_spans
         #: Set when a run has ended: late spans, iterations and faults no longer change what it
         #: reported.
         self._sealed = False
@@ -98,7 +104,7 @@ class ExperimentObserver(SpanProcessor):
 
     # -- the store -----------------------------------------------------------------------------
 
-    def _keep(self, obs: Observation) -> None:
+    def _keep(self, obs: _Raw) -> None:
         # Called with the lock held.
         if len(self._store) == self.max_observations:
             self._dropped += 1
@@ -121,12 +127,13 @@ class ExperimentObserver(SpanProcessor):
         """A snapshot of the kept observations, oldest first, optionally filtered."""
         with self._lock:
             items = list(self._store)
+        since_ns = None if since is None else int(since.timestamp() * 1e9)
         return [
-            o
-            for o in items
-            if (component is None or o.component == component)
-            and (event is None or o.event == event)
-            and (since is None or o.timestamp >= since)
+            Observation(c, e, _utc(ns), d)
+            for c, e, ns, d in items
+            if (component is None or c == component)
+            and (event is None or e == event)
+            and (since_ns is None or ns >= since_ns)
         ]
 
     def __iter__(self) -> Iterator[Observation]:
@@ -148,9 +155,10 @@ class ExperimentObserver(SpanProcessor):
         self, component: str, event: str, details: Mapping[str, Any] | None = None
     ) -> Observation:
         """Record an observation now; also add it as an event to the current recording span."""
-        obs = Observation(component, event, datetime.now(UTC), dict(details or {}))
+        ns = time.time_ns()
+        obs = Observation(component, event, _utc(ns), dict(details or {}))
         with self._lock:
-            self._keep(obs)
+            self._keep((component, event, ns, obs.details))
         try:
             span = trace.get_current_span()
             if span.is_recording():
@@ -171,16 +179,12 @@ class ExperimentObserver(SpanProcessor):
 
     def record_iteration(self, duration_ms: float, error_type: str | None) -> None:
         """Record one workload iteration (used by the scheduler)."""
-        obs = Observation(
-            "workload",
-            "iteration",
-            datetime.now(UTC),
-            {
-                "duration_ms": round(duration_ms, 3),
-                "status": "error" if error_type else "ok",
-                "error_type": error_type,
-            },
-        )
+        details = {
+            "duration_ms": round(duration_ms, 3),
+            "status": "error" if error_type else "ok",
+            "error_type": error_type,
+        }
+        obs = ("workload", "iteration", time.time_ns(), details)
         with self._lock:
             if self._sealed:
                 return
@@ -189,13 +193,13 @@ class ExperimentObserver(SpanProcessor):
                 self._recent.append((time.time_ns(), "workload", error_type is not None))
             self._keep(obs)
 
-    def _record_fault(self, attributes: Mapping[str, Any]) -> None:
+    def record_fault(self, attributes: Mapping[str, Any]) -> None:
         """Record one injected fault now, from its ``chaos.fault`` attributes (used by the
         scheduler's runs, inside the run's firing window)."""
         fault_type = str(attributes.get(tm.ATTR_FAULT_TYPE, "unknown"))
         component = str(attributes.get(tm.ATTR_COMPONENT) or "unknown")
         details = {k: _plain(v) for k, v in attributes.items()}
-        obs = Observation(component, "fault_injected", datetime.now(UTC), details)
+        obs = (component, "fault_injected", time.time_ns(), details)
         with self._lock:
             if self._sealed:
                 return
@@ -226,9 +230,9 @@ class ExperimentObserver(SpanProcessor):
         attrs = span.attributes or {}
         name = span.name
         exp_id = self.experiment_id
-        new: list[Observation] = []
+        new: list[_Raw] = []
         faults: list[tuple[str, str | None, bool]] = []
-        for ev in () if self._direct_faults else span.events:
+        for ev in span.events if self._faults_from_spans else ():
             if ev.name != tm.EVENT_FAULT_INJECTED:
                 continue
             ev_attrs = ev.attributes or {}
@@ -238,7 +242,7 @@ class ExperimentObserver(SpanProcessor):
             fault_type = str(ev_attrs.get(tm.ATTR_FAULT_TYPE, "unknown"))
             faults.append((fault_type, str(component), fault_type in _RAISING))
             details = {k: _plain(v) for k, v in ev_attrs.items()}
-            new.append(Observation(str(component), "fault_injected", _utc(ev.timestamp), details))
+            new.append((str(component), "fault_injected", ev.timestamp or time.time_ns(), details))
         call: tuple[str, float, str | None] | None = None
         if attrs.get(tm.ATTR_COMPONENT) == name and name not in _SKIP_NAMES and self._mine(attrs):
             duration_ms = ((span.end_time or 0) - (span.start_time or 0)) / 1e6
@@ -250,7 +254,7 @@ class ExperimentObserver(SpanProcessor):
                 "status": "error" if error else "ok",
                 "error_type": error_type,
             }
-            new.append(Observation(name, "call", _utc(span.end_time), details))
+            new.append((name, "call", span.end_time or time.time_ns(), details))
         if not new:
             return
         with self._lock:
