@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import re
 import stat
 import types
 from pathlib import Path
@@ -44,6 +45,7 @@ _RESULT_NODES = 100_000
 
 _YAML_SUFFIXES = frozenset({".yaml", ".yml"})
 _MAX_SHOWN_INPUT = 60
+_MAX_PROBLEM = 300
 
 _M = TypeVar("_M", bound=BaseModel)
 Location = tuple[int | None, int | None]
@@ -362,4 +364,7 @@ def _shorten(text: str) -> str:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    """``text`` on one short line: a tag, an alias or a key from the file may be 1 MB long."""
+    text = " ".join(text.split())
+    text = re.sub(rf"\S{{{_MAX_SHOWN_INPUT + 1},}}", lambda m: _shorten(m.group()), text)
+    return text if len(text) <= _MAX_PROBLEM else text[: _MAX_PROBLEM - 3] + "..."

@@ -3,11 +3,15 @@ variables leaking in, free loopback ports, and the checks for one-line errors.""
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from tests.helpers import REPO, clean_env
 
@@ -124,3 +128,42 @@ class BlackHole:
         for conn in self._conns:
             conn.close()
         self._sock.close()
+
+
+def attrs(item: Any) -> dict[str, Any]:
+    """An OTLP protobuf attribute list as a plain dict."""
+    out: dict[str, Any] = {}
+    for kv in item.attributes:
+        kind = kv.value.WhichOneof("value")
+        out[kv.key] = getattr(kv.value, kind) if kind else None
+    return out
+
+
+async def collect_stream(stream: Any, into: list[Any]) -> None:
+    """Gather an oteltap stream into a list until it ends."""
+    async for item in stream:
+        into.append(item)
+
+
+@contextlib.contextmanager
+def status_collector(traces: int, metrics: int) -> Iterator[int]:
+    """An OTLP/HTTP endpoint answering posts with fixed status codes; yields its port."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(traces if self.path.endswith("/v1/traces") else metrics)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield int(server.server_address[1])
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -4,36 +4,28 @@ against collectors that are down, slow, or refuse metrics."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import http.server
 import signal
 import subprocess
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from aumai_chaos import ExperimentResult
-from tests.cli.support import BlackHole, cli_env, free_port, run_cli, start_cli
+from tests.cli.support import (
+    BlackHole,
+    attrs,
+    cli_env,
+    collect_stream,
+    free_port,
+    run_cli,
+    start_cli,
+    status_collector,
+)
 
 pytestmark = pytest.mark.integration
-
-
-def attrs(item: Any) -> dict[str, Any]:
-    """An OTLP protobuf attribute list as a plain dict."""
-    out: dict[str, Any] = {}
-    for kv in item.attributes:
-        kind = kv.value.WhichOneof("value")
-        out[kv.key] = getattr(kv.value, kind) if kind else None
-    return out
-
-
-async def _collect(stream: Any, into: list[Any]) -> None:
-    async for item in stream:
-        into.append(item)
 
 
 async def _run_into_oteltap(
@@ -47,8 +39,8 @@ async def _run_into_oteltap(
     settings = OtelTapHttpProtobufReceiverSettings(http_port=port)
     async with OtelTapHttpProtobufReceiver(settings) as receiver:
         tasks = [
-            asyncio.create_task(_collect(receiver.stream_traces(), spans)),
-            asyncio.create_task(_collect(receiver.stream_metrics(), metrics)),
+            asyncio.create_task(collect_stream(receiver.stream_traces(), spans)),
+            asyncio.create_task(collect_stream(receiver.stream_metrics(), metrics)),
         ]
         await asyncio.sleep(0.1)  # the streams subscribe when they start iterating
         endpoint = env.pop("endpoint", None)
@@ -257,35 +249,11 @@ def test_a_collector_that_never_answers_is_one_warning(
     assert elapsed < 1 + 8
 
 
-@contextlib.contextmanager
-def _collector(traces: int, metrics: int) -> Iterator[int]:
-    """An HTTP server answering OTLP posts with fixed status codes."""
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            self.send_response(traces if self.path.endswith("/v1/traces") else metrics)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield int(server.server_address[1])
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def test_a_collector_that_takes_traces_but_refuses_metrics(
     write_experiment: Callable[..., Path],
 ) -> None:
     path = write_experiment(duration=1)
-    with _collector(traces=200, metrics=404) as port:
+    with status_collector(traces=200, metrics=404) as port:
         result, elapsed = _timed_run(path, f"http://127.0.0.1:{port}")
     assert result.returncode == 0, result.stderr
     [warning] = _warnings(result.stderr)
@@ -296,11 +264,11 @@ def test_a_collector_that_takes_traces_but_refuses_metrics(
     assert elapsed < 1 + 8
 
 
-def test_otel_metrics_exporter_none_silences_a_traces_only_collector(
+def test_otel_metrics_exporter_none_silences_a_traces_onlystatus_collector(
     write_experiment: Callable[..., Path],
 ) -> None:
     path = write_experiment(duration=1)
-    with _collector(traces=200, metrics=404) as port:
+    with status_collector(traces=200, metrics=404) as port:
         result = run_cli(
             "run",
             "--experiment",
@@ -315,7 +283,7 @@ def test_otel_metrics_exporter_none_silences_a_traces_only_collector(
 
 def test_a_collector_failing_with_503_is_one_warning(write_experiment: Callable[..., Path]) -> None:
     path = write_experiment(duration=1)
-    with _collector(traces=503, metrics=503) as port:
+    with status_collector(traces=503, metrics=503) as port:
         result, elapsed = _timed_run(path, f"http://127.0.0.1:{port}")
     assert result.returncode == 0
     [warning] = _warnings(result.stderr)
