@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 
 __all__ = ["Window"]
 
@@ -25,6 +26,7 @@ class Window:
         "_lock",
         "_stop",
         "closed",
+        "deadline",
         "fired",
         "max_total",
         "total",
@@ -42,12 +44,17 @@ class Window:
         self.total = 0
         #: No more faults than this enter the window (a ``max_injections`` stop condition).
         self.max_total = max_total
+        #: ``time.monotonic()`` at which the window stops on its own: no fault starts after it
+        #: and no delay outlasts it, whatever the thread that should close the window is doing.
+        self.deadline: float | None = None
 
     def begin(self, key: int = 0) -> bool:
         """Enter the window for the fault ``key``; ``False`` once it is closed or the cap on
         injections is reached (the fault must not fire)."""
         with self._lock:
             if self.closed or (self.max_total is not None and self.total >= self.max_total):
+                return False
+            if self.deadline is not None and time.monotonic() >= self.deadline:
                 return False
             self._inflight += 1
             self.total += 1
@@ -60,9 +67,15 @@ class Window:
             if self.closed and self._inflight == 0:
                 self._drained.set()
 
+    def _cap(self, seconds: float) -> float:
+        deadline = self.deadline
+        if deadline is None:
+            return seconds
+        return max(0.0, min(seconds, deadline - time.monotonic()))
+
     def sleep(self, seconds: float) -> None:
-        """Wait ``seconds``, or less if the window closes meanwhile."""
-        self._stop.wait(seconds)
+        """Wait ``seconds``, or less if the window closes (or its deadline passes) meanwhile."""
+        self._stop.wait(self._cap(seconds))
 
     async def asleep(self, seconds: float) -> None:
         """Await ``seconds`` without blocking the loop, or less if the window closes meanwhile."""
@@ -73,7 +86,7 @@ class Window:
             if self.closed:
                 return
             self._async_waiters.add(key)
-        handle = loop.call_later(seconds, _wake, fut)
+        handle = loop.call_later(self._cap(seconds), _wake, fut)
         try:
             await fut
         finally:

@@ -159,7 +159,9 @@ class WorkloadRunner:
                 t0 = time.perf_counter()
                 try:
                     fn()
-                except Exception as exc:
+                except BaseException as exc:
+                    # Even SystemExit or KeyboardInterrupt: a worker thread never receives
+                    # Ctrl-C, so whatever an iteration raises is the workload's own outcome.
                     self._record(t0, exc)
                 else:
                     self._record(t0, None)
@@ -185,8 +187,11 @@ class WorkloadRunner:
                 t0 = time.perf_counter()
                 try:
                     await fn()
-                except asyncio.CancelledError:
-                    raise
+                except asyncio.CancelledError as exc:
+                    task = asyncio.current_task()
+                    if task is None or task.cancelling():
+                        raise  # the runner is stopping this worker
+                    self._record(t0, exc)  # the workload's own (an inner task it cancelled)
                 except Exception as exc:
                     self._record(t0, exc)
                 else:
