@@ -261,3 +261,12 @@ def test_guide_code_is_verbatim() -> None:
             assert block in guide_blocks, f"{path.name} no longer matches {guide}"
             checked += 1
     assert checked >= 5
+
+
+def test_the_shipped_guide_is_the_contracts_guide() -> None:
+    """docs/getting-started.md is a verbatim copy of the user's guide, for readers of the repo."""
+    contract = REPO.parent / "shared" / "spec" / "getting-started.md"
+    if not contract.is_file():
+        pytest.skip("the contract (../shared/spec) is not beside this checkout")
+    shipped = REPO / "docs" / "getting-started.md"
+    assert shipped.read_text(encoding="utf-8") == contract.read_text(encoding="utf-8")
