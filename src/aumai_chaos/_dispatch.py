@@ -21,7 +21,7 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_ON
 from . import _telemetry as tm
 from .observer import ExperimentObserver
 
-__all__ = ["DISPATCHER", "observing_provider"]
+__all__ = ["DISPATCHER", "observing_provider", "private_provider"]
 
 
 class _Dispatcher(SpanProcessor):
@@ -78,7 +78,9 @@ _attach_lock = threading.Lock()
 _private: SdkTracerProvider | None = None
 
 
-def _private_provider() -> SdkTracerProvider:
+def private_provider() -> SdkTracerProvider:
+    """The private SDK provider that only feeds the dispatcher: for experiments when no SDK is
+    configured, or when the user's sampler dropped the experiment's root span."""
     global _private
     with _attach_lock:
         if _private is None:
@@ -101,9 +103,4 @@ def observing_provider(provider: trace.TracerProvider | None) -> SdkTracerProvid
                 candidate.add_span_processor(DISPATCHER)
                 _attached.add(candidate)
         return candidate
-    return _private_provider()
-
-
-def private_provider() -> SdkTracerProvider:
-    """The private provider (for an experiment whose root span the user's sampler dropped)."""
-    return _private_provider()
+    return private_provider()

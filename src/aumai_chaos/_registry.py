@@ -59,13 +59,12 @@ state = _State()
 class SlotState:
     """What the running experiments do to one component, precomputed for the call path."""
 
-    __slots__ = ("experiment_ids", "instruments", "name", "plans", "span_attrs")
+    __slots__ = ("instruments", "name", "plans", "span_attrs")
 
     def __init__(self, name: str, plans: Sequence[FaultPlan], routes: Sequence[Route]) -> None:
         self.name = name
         self.plans = tuple(plans)
         ids = list(dict.fromkeys(r.experiment_id for r in routes))
-        self.experiment_ids = tuple(ids)
         self.instruments = routes[0].instruments
         attrs: dict[str, Any] = {tm.ATTR_COMPONENT: name, tm.ATTR_EXPERIMENT_ID: ids[0]}
         if len(ids) > 1:

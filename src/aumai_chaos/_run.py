@@ -154,7 +154,7 @@ class ExperimentRun:
         by_component: dict[str, list[FaultConfig]] = {}
         everywhere: list[FaultConfig] = []
         for fault in exp.faults:
-            names = fault.affected_components or tuple(exp.target_components)
+            names = exp.components_of(fault)
             if not names:
                 everywhere.append(fault)
             for name in dict.fromkeys(names):
@@ -419,8 +419,7 @@ class ExperimentRun:
         exp = self.experiment
         calls = []
         for fault in exp.faults:
-            names = fault.affected_components or tuple(exp.target_components)
-            for name in dict.fromkeys(names or (SYNTHETIC_COMPONENT,)):
+            for name in dict.fromkeys(exp.components_of(fault) or (SYNTHETIC_COMPONENT,)):
                 calls.append((name, self._make_plan(fault, name)))
         next_tick = time.monotonic()
         while not self.aborted:

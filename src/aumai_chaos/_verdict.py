@@ -23,7 +23,7 @@ def fault_report(experiment: ChaosExperiment, fired: dict[int, int]) -> list[dic
     return [
         {
             "fault_type": fault.fault_type.value,
-            "affected_components": list(fault.affected_components or experiment.target_components),
+            "affected_components": list(experiment.components_of(fault)),
             "probability": fault.probability,
             "fired": fired.get(id(fault), 0),
         }

@@ -129,6 +129,11 @@ class ChaosExperiment(BaseModel):
             raise ValueError("tick_seconds must not exceed duration_seconds")
         return self
 
+    def components_of(self, fault: FaultConfig) -> tuple[str, ...]:
+        """The components ``fault`` applies to in this experiment: its ``affected_components``,
+        else ``target_components``; empty means every component."""
+        return tuple(fault.affected_components or self.target_components)
+
 
 @dataclass(frozen=True, slots=True)
 class Observation:
