@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from tests.cli.support import SHORT_EXPERIMENT
+from tests.cli.support import experiment_writer
 
 
 @pytest.fixture(autouse=True)
@@ -29,21 +28,4 @@ def runner() -> CliRunner:
 @pytest.fixture
 def write_experiment(tmp_path: Path) -> Callable[..., Path]:
     """Write an always-firing experiment; returns its path."""
-
-    def write(
-        name: str = "short.yaml",
-        *,
-        exp_id: str = "cli-test",
-        duration: float = 1,
-        tick: float = 0.2,
-        text: str | None = None,
-    ) -> Path:
-        path = tmp_path / name
-        body = text if text is not None else SHORT_EXPERIMENT
-        path.write_text(
-            textwrap.dedent(body).format(exp_id=exp_id, duration=duration, tick=tick),
-            encoding="utf-8",
-        )
-        return path
-
-    return write
+    return experiment_writer(tmp_path, "cli-test")

@@ -8,8 +8,9 @@ import http.server
 import socket
 import subprocess
 import sys
+import textwrap
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,42 @@ faults:
     error_message: "Simulated upstream failure"
     affected_components: [tool_executor]
 """
+
+#: Always-firing errors against an objective of no errors: the verdict is "deviated", exit 1.
+DEVIATING_EXPERIMENT = """\
+experiment_id: "{exp_id}"
+name: "Deviates"
+duration_seconds: {duration}
+tick_seconds: {tick}
+faults:
+  - fault_type: error
+    probability: 1.0
+    affected_components: [tool_executor]
+steady_state:
+  - component: tool_executor
+    max_error_rate: 0.0
+"""
+
+
+def experiment_writer(tmp_path: Path, default_id: str) -> Callable[..., Path]:
+    """What the ``write_experiment`` fixtures return: write a short experiment file (the
+    always-firing one unless ``text`` is given, formatted with the same fields)."""
+
+    def write(
+        name: str = "short.yaml",
+        *,
+        exp_id: str = default_id,
+        duration: float = 1,
+        tick: float = 0.2,
+        text: str | None = None,
+        folder: Path | None = None,
+    ) -> Path:
+        path = (folder or tmp_path) / name
+        body = textwrap.dedent(text if text is not None else SHORT_EXPERIMENT)
+        path.write_text(body.format(exp_id=exp_id, duration=duration, tick=tick), encoding="utf-8")
+        return path
+
+    return write
 
 
 def cli_env(**overrides: str) -> dict[str, str]:

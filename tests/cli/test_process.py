@@ -14,6 +14,7 @@ import pytest
 
 from aumai_chaos import ChaosExperiment, ExperimentResult, ExperimentStatus
 from tests.cli.support import (
+    DEVIATING_EXPERIMENT,
     BlackHole,
     assert_one_error_line,
     cli_env,
@@ -178,21 +179,7 @@ def test_a_second_ctrl_c_exits_at_once(
     "steady_state" not in ChaosExperiment.model_fields, reason="no steady-state objectives"
 )
 def test_a_deviated_run_exits_1(write_experiment: Callable[..., Path]) -> None:
-    path = write_experiment(
-        text="""\
-        experiment_id: "{exp_id}"
-        name: "Deviates"
-        duration_seconds: {duration}
-        tick_seconds: {tick}
-        faults:
-          - fault_type: error
-            probability: 1.0
-            affected_components: [tool_executor]
-        steady_state:
-          - component: tool_executor
-            max_error_rate: 0.0
-        """
-    )
+    path = write_experiment(text=DEVIATING_EXPERIMENT)
     result = run_cli("run", "--experiment", str(path), "--json-output")
     assert result.returncode == 1, result.stderr
     assert json.loads(result.stdout)["verdict"] == "deviated"

@@ -23,8 +23,7 @@ from typing import Any
 import pytest
 
 from aumai_chaos import ExperimentResult
-from tests.cli.support import run_cli, status_collector
-from tests.reliability_cli.support import DEVIATING_EXPERIMENT
+from tests.cli.support import DEVIATING_EXPERIMENT, run_cli, status_collector
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
