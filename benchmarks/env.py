@@ -103,7 +103,7 @@ class RunningExperiment:
 
     def start(self, components: Sequence[str], timeout: float = 10.0) -> None:
         """Start, and return once every one of ``components`` is affected."""
-        from aumai_chaos._registry import slot_for
+        from aumai_chaos._engine.registry import slot_for
 
         self.thread.start()
         slots = [slot_for(c) for c in components]
@@ -134,7 +134,7 @@ def running_experiment(
     seed: int = 1,
 ) -> Iterator[RunningExperiment]:
     """Run an experiment with ``faults`` (each naming its ``affected_components``) meanwhile."""
-    from aumai_chaos.experiment import ChaosExperiment
+    from aumai_chaos.experiments.models import ChaosExperiment
 
     exp = ChaosExperiment(
         experiment_id=experiment_id,

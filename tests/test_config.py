@@ -14,7 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aumai_chaos import ChaosExperiment, ConfigError, ExperimentResult, ExperimentStatus, FaultType
-from aumai_chaos.config import MAX_EXPERIMENT_FILE_BYTES, load_experiment_file, load_result_file
+from aumai_chaos.experiments.files import (
+    MAX_EXPERIMENT_FILE_BYTES,
+    load_experiment_file,
+    load_result_file,
+)
 from tests.helpers import REPO
 
 BAD = REPO / "tests" / "data" / "bad"

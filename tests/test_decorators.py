@@ -35,7 +35,7 @@ from aumai_chaos import (
     chaos_target,
     resilience_test,
 )
-from aumai_chaos._registry import registered_components
+from aumai_chaos._engine.registry import registered_components
 from tests.helpers import (
     RecordingTracerProvider,
     clean_env,

@@ -4,10 +4,10 @@ Inject latency, errors, timeouts and resource exhaustion into the code your agen
 structured experiments against it, and see every injected fault in your traces and metrics.
 """
 
-from ._registry import disable, enable, is_enabled
-from ._version import __version__
-from .decorators import chaos_monkey, chaos_target, resilience_test
-from .errors import (
+from aumai_chaos._engine.registry import disable, enable, is_enabled
+from aumai_chaos._version import __version__
+from aumai_chaos.decorators import chaos_monkey, chaos_target, resilience_test
+from aumai_chaos.errors import (
     AumaiChaosError,
     ChaosError,
     ChaosTimeoutError,
@@ -18,17 +18,24 @@ from .errors import (
     ResourceExhaustedError,
     WorkloadError,
 )
-from .experiment import (
+from aumai_chaos.experiments import (
     ChaosExperiment,
+    ExperimentObserver,
     ExperimentResult,
+    ExperimentScheduler,
     ExperimentStatus,
+    Objective,
+    ObjectiveResult,
     Observation,
+    StopCondition,
+    StopEvent,
+    Verdict,
     WorkloadConfig,
+    load_experiment_file,
+    load_result_file,
 )
-from .faults import FaultConfig, FaultType
-from .injector import FaultInjector
-from .observer import ExperimentObserver
-from .scheduler import ExperimentScheduler
+from aumai_chaos.faults import FaultConfig, FaultType
+from aumai_chaos.injector import FaultInjector
 
 __all__ = [
     "AumaiChaosError",
@@ -46,15 +53,22 @@ __all__ = [
     "FaultInjector",
     "FaultType",
     "InjectedFaultError",
+    "Objective",
+    "ObjectiveResult",
     "Observation",
     "ResourceExhaustedError",
+    "StopCondition",
+    "StopEvent",
+    "Verdict",
     "WorkloadConfig",
     "WorkloadError",
-    "__version__",
     "chaos_monkey",
     "chaos_target",
     "disable",
     "enable",
     "is_enabled",
+    "load_experiment_file",
+    "load_result_file",
     "resilience_test",
+    "__version__",
 ]

@@ -1,6 +1,6 @@
 """``python -m aumai_chaos``: the ``aumai-chaos`` command."""
 
-from .cli import main
+from aumai_chaos.cli import main
 
 if __name__ == "__main__":
     main()

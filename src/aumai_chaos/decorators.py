@@ -23,11 +23,11 @@ import wrapt
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
-from ._act import CallSpan, fire_async, fire_sync
-from ._plan import Draw, FaultPlan, OwnFaults, order_fired
-from ._registry import ComponentSlot, slot_for, state
-from ._telemetry import instruments_for
-from .faults import FaultConfig, FaultType
+from aumai_chaos._engine.act import CallSpan, fire_async, fire_sync
+from aumai_chaos._engine.plan import Draw, FaultPlan, OwnFaults, order_fired
+from aumai_chaos._engine.registry import ComponentSlot, slot_for, state
+from aumai_chaos._engine.telemetry import instruments_for
+from aumai_chaos.faults.model import FaultConfig, FaultType
 
 __all__ = ["chaos_monkey", "chaos_target", "resilience_test"]
 

@@ -9,11 +9,11 @@ from typing import Any
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
-from ._act import fire_async, fire_sync
-from ._plan import FaultPlan
-from ._registry import state
-from ._telemetry import instruments_for
-from .faults import FaultConfig
+from aumai_chaos._engine.act import fire_async, fire_sync
+from aumai_chaos._engine.plan import FaultPlan
+from aumai_chaos._engine.registry import state
+from aumai_chaos._engine.telemetry import instruments_for
+from aumai_chaos.faults.model import FaultConfig
 
 __all__ = ["FaultInjector"]
 

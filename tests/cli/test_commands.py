@@ -12,11 +12,11 @@ import pytest
 from typer.testing import CliRunner
 
 from aumai_chaos import ChaosExperiment, ExperimentResult, ExperimentStatus
-from aumai_chaos._cli_support import write_atomic
-from aumai_chaos.cli import _exit_code, app
-from aumai_chaos.config import load_experiment_file
+from aumai_chaos.cli._support import write_atomic
+from aumai_chaos.cli.commands import _exit_code, app
 from aumai_chaos.errors import ConfigError
-from aumai_chaos.steady_state import Objective
+from aumai_chaos.experiments.files import load_experiment_file
+from aumai_chaos.experiments.steady_state import Objective
 from tests.helpers import REPO
 
 BAD = REPO / "tests" / "data" / "bad"
@@ -305,7 +305,7 @@ def test_run_with_a_bad_otlp_endpoint_is_bad_input(
 def test_an_internal_error_is_one_line_and_exit_1(
     runner: CliRunner, write_experiment: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from aumai_chaos import cli
+    from aumai_chaos.cli import commands as cli
 
     def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom\nsecond line")

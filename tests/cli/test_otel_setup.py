@@ -9,8 +9,8 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import TracerProvider
 
 from aumai_chaos import ConfigError
-from aumai_chaos._otel_export import reason
-from aumai_chaos._otel_setup import _check_endpoint, _resource, setup_telemetry
+from aumai_chaos.cli._otel_export import reason
+from aumai_chaos.cli._otel_setup import _check_endpoint, _resource, setup_telemetry
 
 
 def test_nothing_is_exported_without_an_endpoint_or_otel_variables() -> None:

@@ -7,8 +7,8 @@ import io
 import pytest
 
 from aumai_chaos import ExperimentResult
-from aumai_chaos._cli_support import Progress
-from aumai_chaos._report import render, render_markdown, render_text
+from aumai_chaos.cli._report import render, render_markdown, render_text
+from aumai_chaos.cli._support import Progress
 
 HAS_VERDICT = "verdict" in ExperimentResult.model_fields
 

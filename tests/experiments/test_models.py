@@ -20,7 +20,7 @@ from aumai_chaos import (
     WorkloadConfig,
     chaos_target,
 )
-from aumai_chaos.experiment import MAX_CONCURRENCY, MAX_EXPERIMENT_SECONDS
+from aumai_chaos.experiments.models import MAX_CONCURRENCY, MAX_EXPERIMENT_SECONDS
 from tests.experiments.support import experiment, unique
 
 BASE: dict[str, Any] = {"experiment_id": "m-1", "name": "model test", "duration_seconds": 5}

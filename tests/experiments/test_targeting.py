@@ -27,7 +27,7 @@ from aumai_chaos import (
     InjectedFaultError,
     chaos_target,
 )
-from aumai_chaos._registry import slot_for
+from aumai_chaos._engine.registry import slot_for
 from tests.experiments.support import (
     Background,
     experiment,

@@ -23,7 +23,7 @@ from aumai_chaos import (
     ExperimentStatus,
     FaultConfig,
 )
-from aumai_chaos.workload import is_async_workload
+from aumai_chaos.experiments.workload import is_async_workload
 from tests.experiments import workloads
 from tests.experiments.support import experiment, of_experiment, spans, unique
 from tests.helpers import REPO

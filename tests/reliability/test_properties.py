@@ -29,15 +29,15 @@ from aumai_chaos import (
     Observation,
     WorkloadConfig,
 )
-from aumai_chaos.experiment import MAX_CONCURRENCY, MAX_EXPERIMENT_SECONDS
-from aumai_chaos.faults import MAX_DURATION_MS
-from aumai_chaos.steady_state import (
+from aumai_chaos.experiments.models import MAX_CONCURRENCY, MAX_EXPERIMENT_SECONDS
+from aumai_chaos.experiments.steady_state import (
     Objective,
     ObjectiveResult,
     StopCondition,
     StopEvent,
     Verdict,
 )
+from aumai_chaos.faults.model import MAX_DURATION_MS
 
 FUZZ = settings(
     deadline=None,

@@ -26,7 +26,7 @@ import yaml
 from hypothesis import strategies as st
 
 from aumai_chaos import ChaosExperiment, ConfigError
-from aumai_chaos.config import MAX_EXPERIMENT_FILE_BYTES, load_experiment_file
+from aumai_chaos.experiments.files import MAX_EXPERIMENT_FILE_BYTES, load_experiment_file
 
 MiB = 1 << 20
 #: Every case loads within TIME_FLOOR_S plus TIME_PER_MIB_S per MiB of input. The pure-Python

@@ -29,7 +29,7 @@ import pytest
 from typer.testing import CliRunner
 
 from aumai_chaos import ExperimentResult, ExperimentStatus
-from aumai_chaos.cli import app
+from aumai_chaos.cli.commands import app
 from tests.cli.support import cli_env, error_lines, run_cli, start_cli
 from tests.helpers import REPO
 

@@ -34,7 +34,7 @@ pytestmark = pytest.mark.integration
 #: returned and lets the interpreter exit normally (a non-daemon thread would hold it up).
 WRAPPER = """\
 import json, os, sys, threading
-from aumai_chaos.cli import main
+from aumai_chaos.cli.commands import main
 code = 0
 try:
     main()

@@ -9,7 +9,7 @@ from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
 from aumai_chaos import ChaosExperiment, ExperimentResult, ExperimentScheduler
-from aumai_chaos.config import load_experiment_file
+from aumai_chaos.experiments.files import load_experiment_file
 from tests.helpers import REPO
 
 AGENT_EXPERIMENT = REPO / "examples" / "experiments" / "agent-experiment.yaml"

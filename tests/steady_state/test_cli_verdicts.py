@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from aumai_chaos import ExperimentResult, ExperimentStatus
-from aumai_chaos.steady_state import Verdict
+from aumai_chaos.experiments.steady_state import Verdict
 from tests.cli.support import cli_env, run_cli, start_cli
 from tests.steady_state.support import AGENT_EXPERIMENT, FRAGILE
 

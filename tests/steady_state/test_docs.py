@@ -9,10 +9,10 @@ import pytest
 import typer.main
 import yaml
 
-from aumai_chaos import _telemetry as tm
-from aumai_chaos import cli
-from aumai_chaos.config import load_experiment_file
-from aumai_chaos.steady_state import LIMITS, Verdict
+from aumai_chaos._engine import telemetry as tm
+from aumai_chaos.cli import commands as cli
+from aumai_chaos.experiments.files import load_experiment_file
+from aumai_chaos.experiments.steady_state import LIMITS, Verdict
 from tests.helpers import REPO
 from tests.steady_state.support import AGENT_EXPERIMENT
 

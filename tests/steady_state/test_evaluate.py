@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from aumai_chaos.steady_state import (
+from aumai_chaos.experiments.steady_state import (
     LIMITS,
     WORKLOAD,
     Objective,

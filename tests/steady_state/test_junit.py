@@ -5,8 +5,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from aumai_chaos import ChaosExperiment, ExperimentResult
-from aumai_chaos._junit import render_junit
-from aumai_chaos.steady_state import Objective
+from aumai_chaos.cli._junit import render_junit
+from aumai_chaos.experiments.steady_state import Objective
 
 BARE = ChaosExperiment.model_validate(
     {

@@ -14,8 +14,8 @@ import pytest
 from pydantic import ValidationError
 
 from aumai_chaos import ChaosExperiment, ConfigError, ExperimentResult, ExperimentStatus
-from aumai_chaos.config import load_experiment_file, load_result_file
-from aumai_chaos.steady_state import (
+from aumai_chaos.experiments.files import load_experiment_file, load_result_file
+from aumai_chaos.experiments.steady_state import (
     LIMITS,
     Objective,
     ObjectiveResult,

@@ -13,7 +13,7 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from aumai_chaos import ExperimentResult
-from aumai_chaos.steady_state import Verdict
+from aumai_chaos.experiments.steady_state import Verdict
 from tests.helpers import points
 from tests.steady_state.support import experiment, run
 

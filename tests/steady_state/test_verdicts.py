@@ -18,7 +18,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from aumai_chaos import ExperimentStatus
-from aumai_chaos.steady_state import Verdict
+from aumai_chaos.experiments.steady_state import Verdict
 from tests.helpers import counter_sum, fault_spans
 from tests.steady_state.support import FRAGILE, ROBUST, agent_experiment, experiment, run
 

@@ -18,9 +18,9 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from . import _telemetry as tm
-from ._plan import FaultPlan
-from .faults import FaultConfig
+from aumai_chaos._engine import telemetry as tm
+from aumai_chaos._engine.plan import FaultPlan
+from aumai_chaos.faults.model import FaultConfig
 
 __all__ = [
     "DISABLED_ENV",

@@ -27,10 +27,10 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import StatusCode
 
-from . import _telemetry as tm
-from ._stats import Tally
-from .experiment import Observation
-from .faults import FaultType
+from aumai_chaos._engine import telemetry as tm
+from aumai_chaos.experiments._stats import Tally
+from aumai_chaos.experiments.models import Observation
+from aumai_chaos.faults.model import FaultType
 
 __all__ = ["DEFAULT_MAX_OBSERVATIONS", "ExperimentObserver"]
 

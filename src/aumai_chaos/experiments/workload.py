@@ -20,9 +20,9 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 
-from ._telemetry import qualified_name
-from .errors import WorkloadError
-from .observer import ExperimentObserver
+from aumai_chaos._engine.telemetry import qualified_name
+from aumai_chaos.errors import WorkloadError
+from aumai_chaos.experiments.observer import ExperimentObserver
 
 __all__ = ["WorkloadRunner", "is_async_workload", "load_workload"]
 

@@ -8,9 +8,9 @@ from typing import Any
 
 from opentelemetry import trace
 
-from . import _telemetry as tm
-from .experiment import ChaosExperiment
-from .steady_state import ObjectiveResult, StopEvent, Verdict
+from aumai_chaos._engine import telemetry as tm
+from aumai_chaos.experiments.models import ChaosExperiment
+from aumai_chaos.experiments.steady_state import ObjectiveResult, StopEvent, Verdict
 
 __all__ = ["fault_report", "record_verdict"]
 

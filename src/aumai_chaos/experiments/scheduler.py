@@ -15,10 +15,10 @@ from typing import Any
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
-from ._run import ExperimentRun, Progress
-from .errors import ExperimentNotFoundError, ExperimentStateError
-from .experiment import ChaosExperiment, ExperimentResult, ExperimentStatus
-from .observer import DEFAULT_MAX_OBSERVATIONS, ExperimentObserver
+from aumai_chaos.errors import ExperimentNotFoundError, ExperimentStateError
+from aumai_chaos.experiments._run import ExperimentRun, Progress
+from aumai_chaos.experiments.models import ChaosExperiment, ExperimentResult, ExperimentStatus
+from aumai_chaos.experiments.observer import DEFAULT_MAX_OBSERVATIONS, ExperimentObserver
 
 __all__ = ["ExperimentScheduler"]
 

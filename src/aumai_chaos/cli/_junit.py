@@ -11,8 +11,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from .experiment import ChaosExperiment, ExperimentResult
-from .steady_state import Verdict
+from aumai_chaos.experiments.models import ChaosExperiment, ExperimentResult
+from aumai_chaos.experiments.steady_state import Verdict
 
 __all__ = ["render_junit"]
 

@@ -21,7 +21,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from .experiment import ExperimentResult
+from aumai_chaos.experiments.models import ExperimentResult
 
 __all__ = ["FORMATS", "render", "render_json", "render_markdown", "render_text"]
 

@@ -21,8 +21,8 @@ from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from .errors import ConfigError
-from .experiment import ChaosExperiment, ExperimentResult
+from aumai_chaos.errors import ConfigError
+from aumai_chaos.experiments.models import ChaosExperiment, ExperimentResult
 
 __all__ = [
     "MAX_EXPERIMENT_FILE_BYTES",
@@ -163,7 +163,7 @@ def _parse_yaml(
     try:
         import yaml
 
-        from ._yaml_loader import RefusedYAML, load_yaml
+        from aumai_chaos.experiments._yaml import RefusedYAML, load_yaml
     except ImportError as exc:  # pragma: no cover - PyYAML is a dependency
         raise ConfigError(
             "PyYAML required for YAML files: pip install pyyaml, or write the file as JSON",

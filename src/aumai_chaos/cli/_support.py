@@ -18,7 +18,7 @@ from typing import TextIO
 
 import typer
 
-from .errors import ConfigError
+from aumai_chaos.errors import ConfigError
 
 __all__ = [
     "DEBUG_ENV",

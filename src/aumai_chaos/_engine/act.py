@@ -19,8 +19,8 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import INVALID_SPAN, Span, Status, StatusCode
 
-from . import _telemetry as tm
-from ._plan import FaultPlan
+from aumai_chaos._engine import telemetry as tm
+from aumai_chaos._engine.plan import FaultPlan
 
 __all__ = ["CallSpan", "fire_async", "fire_sync"]
 

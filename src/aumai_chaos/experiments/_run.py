@@ -26,25 +26,25 @@ from opentelemetry import trace
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import Status, StatusCode
 
-from . import _registry
-from . import _telemetry as tm
-from ._act import CallSpan, fire_sync
-from ._dispatch import DISPATCHER, observing_provider, private_provider
-from ._plan import FaultPlan
-from ._verdict import fault_report, record_verdict
-from ._window import Window
-from .errors import InjectedFaultError, WorkloadError
-from .experiment import ChaosExperiment, ExperimentResult, ExperimentStatus
-from .faults import FaultConfig
-from .observer import ExperimentObserver
-from .steady_state import (
+from aumai_chaos._engine import registry as _registry
+from aumai_chaos._engine import telemetry as tm
+from aumai_chaos._engine.act import CallSpan, fire_sync
+from aumai_chaos._engine.plan import FaultPlan
+from aumai_chaos._engine.window import Window
+from aumai_chaos.errors import InjectedFaultError, WorkloadError
+from aumai_chaos.experiments._dispatch import DISPATCHER, observing_provider, private_provider
+from aumai_chaos.experiments._verdict import fault_report, record_verdict
+from aumai_chaos.experiments.models import ChaosExperiment, ExperimentResult, ExperimentStatus
+from aumai_chaos.experiments.observer import ExperimentObserver
+from aumai_chaos.experiments.steady_state import (
     WORKLOAD,
     ObjectiveResult,
     StopEvent,
     decide_verdict,
     evaluate_objectives,
 )
-from .workload import Workload, WorkloadRunner, load_workload
+from aumai_chaos.experiments.workload import Workload, WorkloadRunner, load_workload
+from aumai_chaos.faults.model import FaultConfig
 
 __all__ = ["ExperimentRun", "Progress"]
 

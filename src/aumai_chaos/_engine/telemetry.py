@@ -13,7 +13,7 @@ from typing import Any
 
 from opentelemetry import metrics, trace
 
-from ._version import __version__
+from aumai_chaos._version import __version__
 
 __all__ = [
     "ATTR_COMPONENT",

@@ -17,8 +17,9 @@ from typing import Annotated, Any
 
 import typer
 
-from . import _report
-from ._cli_support import (
+from aumai_chaos._version import __version__
+from aumai_chaos.cli import _report
+from aumai_chaos.cli._support import (
     Interrupts,
     Progress,
     check_output_path,
@@ -27,12 +28,16 @@ from ._cli_support import (
     warning,
     write_atomic,
 )
-from ._template import STARTER_EXPERIMENT
-from ._version import __version__
-from .config import load_experiment_file, load_result_file
-from .errors import ConfigError, WorkloadError
-from .experiment import ChaosExperiment, ExperimentResult, ExperimentStatus, WorkloadConfig
-from .steady_state import Verdict
+from aumai_chaos.cli._template import STARTER_EXPERIMENT
+from aumai_chaos.errors import ConfigError, WorkloadError
+from aumai_chaos.experiments.files import load_experiment_file, load_result_file
+from aumai_chaos.experiments.models import (
+    ChaosExperiment,
+    ExperimentResult,
+    ExperimentStatus,
+    WorkloadConfig,
+)
+from aumai_chaos.experiments.steady_state import Verdict
 
 __all__ = ["app", "main"]
 
@@ -117,7 +122,7 @@ def _check_workload(experiment: ChaosExperiment, source: str) -> None:
                 field="baseline_seconds",
             )
         return
-    from .workload import load_workload
+    from aumai_chaos.experiments.workload import load_workload
 
     ensure_cwd_on_path()
     try:
@@ -166,7 +171,7 @@ def _execute(
     experiment: ChaosExperiment, telemetry: Any, interrupts: Interrupts
 ) -> ExperimentResult:
     """Run in a worker thread so that signals reach the main thread promptly."""
-    from .scheduler import ExperimentScheduler
+    from aumai_chaos.experiments.scheduler import ExperimentScheduler
 
     scheduler = ExperimentScheduler(
         tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider
@@ -285,7 +290,7 @@ def run(
         if junit_xml is not None:
             check_output_path(junit_xml, option="--junit-xml")
 
-        from ._otel_setup import install_globally, setup_telemetry
+        from aumai_chaos.cli._otel_setup import install_globally, setup_telemetry
 
         telemetry = setup_telemetry(
             otlp_endpoint=otlp_endpoint,
@@ -308,7 +313,7 @@ def run(
                     except ConfigError as exc:
                         write_error = exc
                 if junit_xml is not None:
-                    from ._junit import render_junit
+                    from aumai_chaos.cli._junit import render_junit
 
                     try:
                         write_atomic(junit_xml, render_junit(result, exp))
@@ -346,7 +351,7 @@ def validate(
     ],
 ) -> None:
     """Check experiment files without running them."""
-    from ._cli_support import error
+    from aumai_chaos.cli._support import error
 
     bad = 0
     with cli_errors():
@@ -409,7 +414,3 @@ def main() -> None:
     """Entry point of the ``aumai-chaos`` command."""
     ensure_cwd_on_path()
     app(prog_name="aumai-chaos")
-
-
-if __name__ == "__main__":
-    main()

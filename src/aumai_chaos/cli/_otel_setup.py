@@ -31,7 +31,8 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
-from ._otel_export import (
+from aumai_chaos._version import __version__
+from aumai_chaos.cli._otel_export import (
     Capture,
     Failures,
     WatchedMetricExporter,
@@ -39,9 +40,8 @@ from ._otel_export import (
     quietly,
     reason,
 )
-from ._prometheus import PrometheusServer
-from ._version import __version__
-from .errors import ConfigError
+from aumai_chaos.cli._prometheus import PrometheusServer
+from aumai_chaos.errors import ConfigError
 
 __all__ = ["PROTOCOLS", "Telemetry", "install_globally", "setup_telemetry"]
 

@@ -10,12 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from . import _telemetry as tm
-from .errors import ChaosError, ChaosTimeoutError, InjectedFaultError, ResourceExhaustedError
-from .faults import FaultConfig, FaultType
+from aumai_chaos._engine import telemetry as tm
+from aumai_chaos.errors import (
+    ChaosError,
+    ChaosTimeoutError,
+    InjectedFaultError,
+    ResourceExhaustedError,
+)
+from aumai_chaos.faults.model import FaultConfig, FaultType
 
 if TYPE_CHECKING:
-    from ._window import Window
+    from aumai_chaos._engine.window import Window
 
 __all__ = ["Draw", "FaultPlan", "OwnFaults", "order_fired"]
 

@@ -18,8 +18,8 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON
 
-from . import _telemetry as tm
-from .observer import ExperimentObserver
+from aumai_chaos._engine import telemetry as tm
+from aumai_chaos.experiments.observer import ExperimentObserver
 
 __all__ = ["DISPATCHER", "observing_provider", "private_provider"]
 

@@ -23,8 +23,14 @@ from pydantic import (
     model_validator,
 )
 
-from .faults import ComponentName, FaultConfig
-from .steady_state import Objective, ObjectiveResult, StopCondition, StopEvent, Verdict
+from aumai_chaos.experiments.steady_state import (
+    Objective,
+    ObjectiveResult,
+    StopCondition,
+    StopEvent,
+    Verdict,
+)
+from aumai_chaos.faults.model import ComponentName, FaultConfig
 
 __all__ = [
     "MAX_CONCURRENCY",
