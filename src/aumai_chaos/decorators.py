@@ -27,7 +27,7 @@ from aumai_chaos._engine.act import CallSpan, fire_async, fire_sync
 from aumai_chaos._engine.plan import Draw, FaultPlan, OwnFaults, order_fired
 from aumai_chaos._engine.registry import ComponentSlot, slot_for, state
 from aumai_chaos._engine.telemetry import instruments_for
-from aumai_chaos.faults.model import FaultConfig, FaultType
+from aumai_chaos.faults import FaultConfig, FaultType
 
 __all__ = ["chaos_monkey", "chaos_target", "resilience_test"]
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from aumai_chaos.faults.model import FaultConfig
+    from aumai_chaos.faults import FaultConfig
 
 __all__ = [
     "AumaiChaosError",

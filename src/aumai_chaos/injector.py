@@ -13,7 +13,7 @@ from aumai_chaos._engine.act import fire_async, fire_sync
 from aumai_chaos._engine.plan import FaultPlan
 from aumai_chaos._engine.registry import state
 from aumai_chaos._engine.telemetry import instruments_for
-from aumai_chaos.faults.model import FaultConfig
+from aumai_chaos.faults import FaultConfig
 
 __all__ = ["FaultInjector"]
 

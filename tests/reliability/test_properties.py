@@ -37,7 +37,7 @@ from aumai_chaos.experiments.steady_state import (
     StopEvent,
     Verdict,
 )
-from aumai_chaos.faults.model import MAX_DURATION_MS
+from aumai_chaos.faults import MAX_DURATION_MS, fault_class
 
 FUZZ = settings(
     deadline=None,
@@ -102,9 +102,13 @@ def built(model: type[BaseModel], **fields: Any) -> Any:
         raise AssertionError("unreachable") from None
 
 
+#: The guide's four fault types, which share one set of fields.
+GUIDE_FAULT_TYPES = list(FaultType)[:4]
+
+
 @st.composite
 def faults(draw: st.DrawFn) -> FaultConfig:
-    fault_type = draw(st.sampled_from(FaultType))
+    fault_type = draw(st.sampled_from(GUIDE_FAULT_TYPES))
     duration = draw(st.one_of(st.none(), st.integers(0, MAX_DURATION_MS)))
     if fault_type is FaultType.latency and duration is None:
         duration = draw(st.integers(0, 5000))
@@ -193,6 +197,8 @@ VALID: dict[type[BaseModel], st.SearchStrategy[Any]] = {
 # -- junk ------------------------------------------------------------------------------------------
 
 FIELDS = {model: tuple(model.model_fields) for model in VALID}
+# FaultConfig builds the class of its fault_type: the guide's four share these fields.
+FIELDS[FaultConfig] = tuple(fault_class(FaultType.error).model_fields)
 
 
 def typos(name: str) -> list[str]:
@@ -280,6 +286,9 @@ FAULT_FIELDS = {
     "error_code": near_bounds(0, 65535),
     "error_message": st.one_of(FREE_TEXT, st.just("m" * 2001)),
     "affected_components": st.lists(NAMES, max_size=3),
+    "times": near_bounds(1, 10**9),
+    "after_calls": near_bounds(0, 10**9),
+    "every": near_bounds(1, 10**9),
 }
 OBJECTIVE_FIELDS = {
     "component": NAMES,

@@ -36,7 +36,7 @@ from aumai_chaos import (
     resilience_test,
 )
 from aumai_chaos.experiments.models import MAX_EXPERIMENT_SECONDS
-from aumai_chaos.faults.model import MAX_DURATION_MS
+from aumai_chaos.faults import MAX_DURATION_MS
 from tests.experiments.support import Background, unique, wait_until
 from tests.helpers import clean_env, counter_sum, run_python
 

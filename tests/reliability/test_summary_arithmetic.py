@@ -96,7 +96,7 @@ PROBABILITIES = st.one_of(
 
 @st.composite
 def fault_configs(draw: st.DrawFn) -> FaultConfig:
-    fault_type = draw(st.sampled_from(FaultType))
+    fault_type = draw(st.sampled_from(list(FaultType)[:4]))  # the guide's four
     duration = draw(st.integers(0, 2)) if fault_type.delays else None
     return FaultConfig(
         fault_type=fault_type,
@@ -248,7 +248,7 @@ def check_agreement(
     for p in injections:
         metric_by_type[p.attributes["chaos.fault.type"]] += p.value
     assert by_type == metric_by_type
-    delaying = {t.value for t in FaultType if t.delays}
+    delaying = {t.value for t in list(FaultType)[:4] if t.delays}
     assert sum(p.count for p in delays) == sum(by_type[t] for t in delaying)
 
     raising = {t: n for t, n in by_type.items() if t not in ("latency",)}

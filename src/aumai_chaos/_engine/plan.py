@@ -17,7 +17,7 @@ from aumai_chaos.errors import (
     InjectedFaultError,
     ResourceExhaustedError,
 )
-from aumai_chaos.faults.model import FaultConfig, FaultType
+from aumai_chaos.faults import FaultConfig, FaultType
 
 if TYPE_CHECKING:
     from aumai_chaos._engine.window import Window
@@ -74,12 +74,14 @@ class FaultPlan:
             tm.ATTR_FAULT_TYPE: fault.fault_type.value,
             tm.ATTR_FAULT_PROBABILITY: float(fault.probability),
         }
-        if fault.fault_type.delays and fault.duration_ms is not None:
-            span_attrs[tm.ATTR_FAULT_DURATION_MS] = fault.duration_ms
+        duration_ms = getattr(fault, "duration_ms", None)
+        if duration_ms is not None:
+            span_attrs[tm.ATTR_FAULT_DURATION_MS] = duration_ms
         if fault.fault_type is FaultType.error:
             span_attrs[tm.ATTR_FAULT_ERROR_CODE] = _error_code(fault)
-        if fault.error_message is not None:
-            span_attrs[tm.ATTR_FAULT_ERROR_MESSAGE] = fault.error_message
+        error_message = getattr(fault, "error_message", None)
+        if error_message is not None:
+            span_attrs[tm.ATTR_FAULT_ERROR_MESSAGE] = error_message
         metric_attrs: dict[str, Any] = {tm.ATTR_FAULT_TYPE: fault.fault_type.value}
         if component is not None:
             span_attrs[tm.ATTR_COMPONENT] = component
@@ -92,7 +94,7 @@ class FaultPlan:
 
     def exception(self) -> InjectedFaultError:
         """A new exception for this fault (raising faults only)."""
-        fault = self.fault
+        fault: Any = self.fault
         if self.fault_type is FaultType.error:
             return ChaosError(
                 _error_code(fault), fault.error_message or "Injected error", fault=fault
@@ -115,7 +117,8 @@ class FaultPlan:
 
 
 def _error_code(fault: FaultConfig) -> int:
-    return fault.error_code if fault.error_code is not None else ChaosError().error_code
+    code = getattr(fault, "error_code", None)
+    return code if code is not None else ChaosError().error_code
 
 
 def order_fired(fired: Sequence[FaultPlan]) -> list[FaultPlan]:

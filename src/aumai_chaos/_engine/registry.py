@@ -20,7 +20,7 @@ from typing import Any
 
 from aumai_chaos._engine import telemetry as tm
 from aumai_chaos._engine.plan import FaultPlan
-from aumai_chaos.faults.model import FaultConfig
+from aumai_chaos.faults import FaultConfig
 
 __all__ = [
     "DISABLED_ENV",

@@ -44,7 +44,7 @@ from aumai_chaos.experiments.steady_state import (
     evaluate_objectives,
 )
 from aumai_chaos.experiments.workload import Workload, WorkloadRunner, load_workload
-from aumai_chaos.faults.model import FaultConfig
+from aumai_chaos.faults import FaultConfig
 
 __all__ = ["ExperimentRun", "Progress"]
 

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from aumai_chaos.errors import ConfigError
 from aumai_chaos.experiments.models import ChaosExperiment, ExperimentResult
+from aumai_chaos.faults import FaultType
 
 __all__ = [
     "MAX_EXPERIMENT_FILE_BYTES",
@@ -255,13 +256,24 @@ def _validation_error(
 ) -> ConfigError:
     errors = exc.errors(include_url=False)
     first = errors[0]
-    loc = tuple(part for part in first["loc"] if isinstance(part, (str, int)))
+    raw_loc = tuple(p for p in first["loc"] if isinstance(p, (str, int)))
+    loc = _without_tags(model, raw_loc)
     kind = first["type"]
-    if kind == "missing":
+    if kind == "union_tag_invalid":
+        # An unknown fault_type: name the field itself and the close known type.
+        loc = (*loc, "fault_type")
+        tag = str(first.get("ctx", {}).get("tag", ""))
+        problem = f"unknown fault type {_shorten(repr(tag))}"
+        close = difflib.get_close_matches(tag, [t.value for t in FaultType], n=1, cutoff=0.6)
+        problem += f"; did you mean {close[0]!r}?" if close else ""
+    elif kind == "union_tag_not_found":
+        loc = (*loc, "fault_type")
+        kind, problem = "missing", "required field is missing"
+    elif kind == "missing":
         problem = "required field is missing"
     elif kind == "extra_forbidden":
         problem = "unknown field"
-        allowed = _fields_at(model, loc[:-1])
+        allowed = _fields_at(model, raw_loc[:-1])
         if loc and isinstance(loc[-1], str) and allowed:
             close = difflib.get_close_matches(loc[-1], sorted(allowed), n=1, cutoff=0.6)
             if close:
@@ -311,6 +323,39 @@ def _locate(
     return None, None
 
 
+def _tagged_member(annotation: Any, tag: str) -> Any:
+    """The member of a tagged union of models whose ``fault_type`` tag is ``tag``, if any."""
+    if get_origin(annotation) not in (Union, types.UnionType):
+        return None
+    for member in get_args(annotation):
+        if isinstance(member, type) and issubclass(member, BaseModel):
+            field = member.model_fields.get("fault_type")
+            if field is not None and str(field.default) == tag:
+                return member
+    return None
+
+
+def _without_tags(model: type[BaseModel], loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
+    """``loc`` without the tag pydantic puts in the path of a tagged union's member."""
+    current: Any = model
+    out: list[str | int] = []
+    for part in loc:
+        current = _unwrap(current)
+        if isinstance(part, str) and (member := _tagged_member(current, part)) is not None:
+            current = member
+            continue
+        out.append(part)
+        if isinstance(part, int):
+            args = get_args(current)
+            current = args[0] if get_origin(current) in (list, tuple) and args else None
+        elif isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(part)
+            current = field.annotation if field is not None else None
+        else:
+            current = None
+    return tuple(out)
+
+
 def _unwrap(annotation: Any) -> Any:
     origin = get_origin(annotation)
     if origin is Annotated:
@@ -326,7 +371,9 @@ def _fields_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> set[str]:
     current: Any = model
     for part in loc:
         current = _unwrap(current)
-        if isinstance(part, int):
+        if isinstance(part, str) and (member := _tagged_member(current, part)) is not None:
+            current = member
+        elif isinstance(part, int):
             if get_origin(current) not in (list, tuple) or not get_args(current):
                 return set()
             current = get_args(current)[0]

@@ -30,7 +30,7 @@ from aumai_chaos.experiments.steady_state import (
     StopEvent,
     Verdict,
 )
-from aumai_chaos.faults.model import ComponentName, FaultConfig
+from aumai_chaos.faults import AnyFault, ComponentName, FaultConfig
 
 __all__ = [
     "MAX_CONCURRENCY",
@@ -115,7 +115,7 @@ class ChaosExperiment(BaseModel):
     description: Annotated[str, StringConstraints(max_length=5000)] = ""
     duration_seconds: Seconds
     target_components: list[ComponentName] = Field(default_factory=list)
-    faults: list[FaultConfig] = Field(default_factory=list)
+    faults: list[AnyFault] = Field(default_factory=list)
     tick_seconds: Seconds = 1.0
     seed: Annotated[int, Field(ge=0, le=2**63 - 1, strict=True)] | None = None
     workload: WorkloadConfig | None = None

@@ -30,7 +30,7 @@ from opentelemetry.trace import StatusCode
 from aumai_chaos._engine import telemetry as tm
 from aumai_chaos.experiments._stats import Tally
 from aumai_chaos.experiments.models import Observation
-from aumai_chaos.faults.model import FaultType
+from aumai_chaos.faults import FaultType
 
 __all__ = ["DEFAULT_MAX_OBSERVATIONS", "ExperimentObserver"]
 

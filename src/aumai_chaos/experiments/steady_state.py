@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from aumai_chaos.faults.model import ComponentName
+from aumai_chaos.faults import ComponentName
 
 __all__ = [
     "WORKLOAD",

@@ -1,0 +1,199 @@
+"""The base of every fault: its type, how often it fires, and where it may act.
+
+Each fault type is one class (in the family module that suits it) with ``fault_type`` as a
+``Literal`` tag; :data:`aumai_chaos.faults.AnyFault` is the tagged union of all of them, which
+pydantic validates by the tag alone, so an unknown field is named against the fields of that
+one fault type. ``FaultConfig(fault_type=..., ...)`` builds the right class for the tag, as the
+user's guide writes it, and ``isinstance(fault, FaultConfig)`` holds for every fault.
+
+Selection is the same for every fault: ``probability`` with the position rules ``times``,
+``after_calls`` and ``every`` (see :class:`FaultConfig`). What a fault *does* is declared by its
+class: which sites it can act at (:class:`Site`) and, for the engine, how (its methods).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+__all__ = [
+    "MAX_DURATION_MS",
+    "ComponentName",
+    "DurationMs",
+    "FaultConfig",
+    "FaultType",
+    "Message",
+    "Site",
+    "fault_class",
+    "fault_classes",
+]
+
+#: The longest delay a fault may inject: one hour. Longer values are refused as typos.
+MAX_DURATION_MS = 3_600_000
+
+ComponentName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
+]
+DurationMs = Annotated[int, Field(ge=0, le=MAX_DURATION_MS, strict=True)]
+Message = Annotated[str, StringConstraints(max_length=2000)]
+Count = Annotated[int, Field(ge=1, le=1_000_000_000, strict=True)]
+
+
+class FaultType(StrEnum):
+    """Every kind of fault. ``FaultType("latency")`` and the plain string are interchangeable.
+
+    The first four are the user's guide's; the rest act on an HTTP transport (``transport``),
+    on a stream (``stream``) or on a model's output (``output``). Each has exactly one class.
+    """
+
+    # the guide's faults: act before the call (wait, raise)
+    latency = "latency"
+    error = "error"
+    timeout = "timeout"
+    resource_exhaustion = "resource_exhaustion"
+    # answer instead of the call, on an HTTP transport
+    rate_limit = "rate_limit"
+    http_error = "http_error"
+    connect_error = "connect_error"
+    read_timeout = "read_timeout"
+    # act during a stream, after some of its chunks
+    stream_stall = "stream_stall"
+    stream_cut = "stream_cut"
+    slow_stream = "slow_stream"
+    truncated_stream = "truncated_stream"
+    malformed_chunk = "malformed_chunk"
+    # rewrite the result after the call
+    empty_output = "empty_output"
+    truncated_output = "truncated_output"
+    malformed_tool_call = "malformed_tool_call"
+    unknown_tool_call = "unknown_tool_call"
+    wrong_tool_arguments = "wrong_tool_arguments"
+    refusal = "refusal"
+    context_overflow = "context_overflow"
+    transform = "transform"
+
+    @property
+    def raises(self) -> bool:
+        """Whether a *guide* fault of this type ends a decorated call with an exception."""
+        return self in _RAISING
+
+    @property
+    def delays(self) -> bool:
+        """Whether a *guide* fault of this type waits before it acts."""
+        return self in (FaultType.latency, FaultType.timeout)
+
+
+_RAISING = frozenset(
+    {FaultType.error, FaultType.timeout, FaultType.resource_exhaustion, FaultType.stream_cut}
+)
+
+
+class Site(StrEnum):
+    """Where a fault can act: on a decorated Python ``call``, or on an HTTP ``transport``."""
+
+    call = "call"
+    transport = "transport"
+
+
+_CLASSES: dict[FaultType, type[FaultConfig]] = {}
+
+
+class FaultConfig(BaseModel):
+    """One fault: its type, when it fires, and its parameters (declared by each fault type).
+
+    When it fires, on each call into a component it applies to:
+
+    - ``probability`` (default 1.0): the chance that it fires on a call that the position
+      rules allow;
+    - ``after_calls`` (default 0): the first ``after_calls`` calls never get it;
+    - ``every``: only every ``every``-th call (counted from 1) may get it;
+    - ``times``: it fires at most ``times`` times.
+
+    So ``{fault_type: error, error_code: 503, times: 2}`` fails exactly the first two calls.
+
+    ``affected_components`` names the components an experiment applies the fault to; empty means
+    the experiment's ``target_components``, or every component when those are empty too.
+
+    ``FaultConfig(fault_type="latency", duration_ms=100)`` returns the class for that type
+    (:class:`~aumai_chaos.faults.LatencyFault` here); so does ``FaultConfig.model_validate``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+    #: Where this fault type can act. A decorator refuses a fault without ``Site.call``, a
+    #: transport one without ``Site.transport``, each with :attr:`site_reason`.
+    sites: ClassVar[frozenset[Site]] = frozenset({Site.call, Site.transport})
+    #: Why a fault type cannot act at a site it lacks (one sentence, for error messages).
+    site_reason: ClassVar[str] = ""
+
+    fault_type: FaultType
+    probability: Annotated[float, Field(ge=0.0, le=1.0, strict=True, allow_inf_nan=False)] = 1.0
+    affected_components: tuple[ComponentName, ...] = ()
+    times: Count | None = None
+    after_calls: Annotated[int, Field(ge=0, le=1_000_000_000, strict=True)] = 0
+    every: Count | None = None
+
+    if TYPE_CHECKING:
+        # For type checkers only: FaultConfig(...) takes the fields of every fault type, as it
+        # builds the class of its fault_type (see __new__). A real __init__ would make pydantic
+        # validate nested faults through Python keywords.
+        def __init__(self, /, **data: Any) -> None: ...
+
+    def __new__(cls, *args: Any, **data: Any) -> Any:
+        # FaultConfig(fault_type=...) builds the class of that type; pydantic then runs that
+        # class's __init__ (validation) on the new instance. An unknown type falls through to
+        # the base, whose validation names the allowed values.
+        if cls is FaultConfig and not args:
+            try:
+                sub = _CLASSES.get(FaultType(data.get("fault_type", "")))
+            except ValueError:
+                sub = None
+            if sub is not None:
+                return super().__new__(sub)
+        return super().__new__(cls)
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        tag = cls.model_fields["fault_type"].default
+        if isinstance(tag, FaultType):
+            if tag in _CLASSES:
+                raise TypeError(f"fault type {tag.value!r} already has a class")
+            _CLASSES[tag] = cls
+
+    @classmethod
+    def model_validate(cls, obj: Any, **kwargs: Any) -> Any:
+        """Validate ``obj``; on :class:`FaultConfig` itself, as the class its tag names."""
+        if cls is FaultConfig:
+            from aumai_chaos.faults import fault_adapter
+
+            return fault_adapter().validate_python(obj, **kwargs)
+        return super().model_validate(obj, **kwargs)
+
+    @classmethod
+    def model_validate_json(cls, json_data: str | bytes | bytearray, **kwargs: Any) -> Any:
+        if cls is FaultConfig:
+            from aumai_chaos.faults import fault_adapter
+
+            return fault_adapter().validate_json(json_data, **kwargs)
+        return super().model_validate_json(json_data, **kwargs)
+
+    @property
+    def delay_seconds(self) -> float:
+        """The wait this fault injects before the call, in seconds (0 when it does not wait)."""
+        return 0.0
+
+    def acts_at(self, site: Site) -> bool:
+        return site in self.sites
+
+
+def fault_class(fault_type: FaultType | str) -> type[FaultConfig]:
+    """The class of a fault type."""
+    return _CLASSES[FaultType(fault_type)]
+
+
+def fault_classes() -> dict[FaultType, type[FaultConfig]]:
+    """Every fault type's class, in :class:`FaultType` order."""
+    return {t: _CLASSES[t] for t in FaultType if t in _CLASSES}

@@ -1,0 +1,101 @@
+"""Faults that rewrite a successful model response, *after* the call, as a real provider
+would have sent it (OpenAI chat completions and Responses, Anthropic messages; streamed or
+not). One that cannot apply (``malformed_tool_call`` on an answer without tool calls) leaves
+the response untouched and is not counted as fired: nothing is ever half-applied.
+
+``empty_output`` also acts on a decorated function's ``str``, ``list`` or ``dict`` result.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import Field, StringConstraints
+
+from aumai_chaos.faults.base import FaultConfig, FaultType, Message, Site
+
+__all__ = [
+    "ContextOverflowFault",
+    "EmptyOutputFault",
+    "MalformedToolCallFault",
+    "RefusalFault",
+    "TruncatedOutputFault",
+    "UnknownToolCallFault",
+    "WrongToolArgumentsFault",
+]
+
+_TRANSPORT_ONLY = frozenset({Site.transport})
+_WHY = "it rewrites a model provider's response; a decorated Python call has none"
+
+
+class EmptyOutputFault(FaultConfig):
+    """The content is empty and everything else is valid (a decorated function's ``str``,
+    ``list`` or ``dict`` result becomes empty)."""
+
+    fault_type: Literal[FaultType.empty_output] = FaultType.empty_output
+
+
+class TruncatedOutputFault(FaultConfig):
+    """The content is cut to ``keep_fraction`` of its length, with ``finish_reason: "length"``
+    (``status: "incomplete"`` for Responses, ``stop_reason: "max_tokens"`` for Anthropic)."""
+
+    sites: ClassVar[frozenset[Site]] = _TRANSPORT_ONLY
+    site_reason: ClassVar[str] = _WHY
+
+    fault_type: Literal[FaultType.truncated_output] = FaultType.truncated_output
+    keep_fraction: Annotated[float, Field(ge=0.0, lt=1.0, allow_inf_nan=False)] = 0.5
+
+
+class MalformedToolCallFault(FaultConfig):
+    """A tool call's ``arguments`` is not valid JSON: cut mid-object."""
+
+    sites: ClassVar[frozenset[Site]] = _TRANSPORT_ONLY
+    site_reason: ClassVar[str] = _WHY
+
+    fault_type: Literal[FaultType.malformed_tool_call] = FaultType.malformed_tool_call
+
+
+class UnknownToolCallFault(FaultConfig):
+    """The model calls a tool that the request did not offer (``tool_name``, or a made-up
+    name that none of the offered tools has)."""
+
+    sites: ClassVar[frozenset[Site]] = _TRANSPORT_ONLY
+    site_reason: ClassVar[str] = _WHY
+
+    fault_type: Literal[FaultType.unknown_tool_call] = FaultType.unknown_tool_call
+    tool_name: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+
+
+class WrongToolArgumentsFault(FaultConfig):
+    """The arguments are valid JSON matching the declared schema, with perturbed values:
+    numbers changed, strings swapped between fields, an enum replaced by another allowed
+    value. Nothing raises: the agent must notice on its own."""
+
+    sites: ClassVar[frozenset[Site]] = _TRANSPORT_ONLY
+    site_reason: ClassVar[str] = _WHY
+
+    fault_type: Literal[FaultType.wrong_tool_arguments] = FaultType.wrong_tool_arguments
+
+
+class RefusalFault(FaultConfig):
+    """The provider's refusal: ``refusal`` content (``finish_reason: "content_filter"`` where
+    the API has no refusal field) for OpenAI, ``stop_reason: "refusal"`` for Anthropic."""
+
+    sites: ClassVar[frozenset[Site]] = _TRANSPORT_ONLY
+    site_reason: ClassVar[str] = _WHY
+
+    fault_type: Literal[FaultType.refusal] = FaultType.refusal
+    error_message: Message | None = None
+
+
+class ContextOverflowFault(FaultConfig):
+    """The provider's own 400 for a prompt that is too long: OpenAI
+    ``context_length_exceeded``, Anthropic ``invalid_request_error`` "prompt is too long"."""
+
+    sites: ClassVar[frozenset[Site]] = _TRANSPORT_ONLY
+    site_reason: ClassVar[str] = _WHY
+
+    fault_type: Literal[FaultType.context_overflow] = FaultType.context_overflow
+    error_message: Message | None = None
+    #: The context length that the error message names, in tokens.
+    context_window: Annotated[int, Field(ge=1, le=100_000_000, strict=True)] = 128_000

@@ -1,0 +1,86 @@
+"""Faults that act *during* a stream, after ``after_chunks`` chunks have been delivered.
+
+A chunk is one server-sent event on an HTTP transport, and one yielded item of a decorated
+generator or async generator. The fault acts exactly where a misbehaving server would: the
+consumer has already received ``after_chunks`` chunks, and nothing is read ahead of it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import Field, model_validator
+
+from aumai_chaos.faults.base import DurationMs, FaultConfig, FaultType, Message, Site
+
+__all__ = [
+    "MalformedChunkFault",
+    "SlowStreamFault",
+    "StreamCutFault",
+    "StreamStallFault",
+    "TruncatedStreamFault",
+]
+
+AfterChunks = Annotated[int, Field(ge=0, le=1_000_000, strict=True)]
+
+
+class _StreamFault(FaultConfig):
+    after_chunks: AfterChunks = 0
+
+
+class StreamStallFault(_StreamFault):
+    """After ``after_chunks`` chunks, deliver nothing for ``duration_ms`` (required), then go
+    on. A client whose read timeout is shorter times out, as it would against a silent server."""
+
+    fault_type: Literal[FaultType.stream_stall] = FaultType.stream_stall
+    duration_ms: DurationMs
+
+    @property
+    def delay_seconds(self) -> float:
+        return self.duration_ms / 1000.0
+
+
+class StreamCutFault(_StreamFault):
+    """After ``after_chunks`` chunks, the connection drops: on a transport the client library
+    raises the error a real peer reset gives; on a generator, :class:`~aumai_chaos.ChaosError`
+    is raised from the next iteration."""
+
+    fault_type: Literal[FaultType.stream_cut] = FaultType.stream_cut
+    error_message: Message | None = None
+
+
+class TruncatedStreamFault(_StreamFault):
+    """End the stream cleanly after ``after_chunks`` chunks, without the provider's final
+    event (no ``finish_reason`` nor ``[DONE]`` for OpenAI, no ``message_stop`` for Anthropic);
+    a generator simply stops early."""
+
+    fault_type: Literal[FaultType.truncated_stream] = FaultType.truncated_stream
+
+
+class SlowStreamFault(FaultConfig):
+    """Delay every event by ``duration_ms`` (required), or only the first one with
+    ``first_only`` (a slow time to first token)."""
+
+    sites: ClassVar[frozenset[Site]] = frozenset({Site.transport})
+    site_reason: ClassVar[str] = (
+        "it paces server-sent events; on a generator use stream_stall or a latency fault"
+    )
+
+    fault_type: Literal[FaultType.slow_stream] = FaultType.slow_stream
+    duration_ms: DurationMs
+    first_only: Annotated[bool, Field(strict=True)] = False
+
+    @model_validator(mode="after")
+    def _positive(self) -> SlowStreamFault:
+        if self.duration_ms == 0:
+            raise ValueError("duration_ms must be greater than 0 for a slow_stream fault")
+        return self
+
+
+class MalformedChunkFault(_StreamFault):
+    """Event number ``after_chunks`` (from 0) carries invalid JSON."""
+
+    sites: ClassVar[frozenset[Site]] = frozenset({Site.transport})
+    site_reason: ClassVar[str] = "it corrupts the JSON of a server-sent event"
+
+    fault_type: Literal[FaultType.malformed_chunk] = FaultType.malformed_chunk
