@@ -11,6 +11,7 @@ import contextlib
 import json
 import socket
 import struct
+import sys
 import threading
 import time
 from collections import deque
@@ -201,10 +202,19 @@ class _Handler(BaseHTTPRequestHandler):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         else:
             sock.shutdown(socket.SHUT_RDWR)
-        # The file objects hold references to the socket: close them so that close() is real.
+        # rfile (a makefile) holds a reference that would keep the descriptor open; wfile
+        # writes to the socket object directly and stays open for the base handler's flush.
         self.rfile.close()
-        self.wfile.close()
         sock.close()
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True  # joined by ProviderServer.stop(), with a bound
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away is normal here; anything else is printed as usual."""
+        if not isinstance(sys.exc_info()[1], _GONE):
+            super().handle_error(request, client_address)
 
 
 class ProviderServer:
@@ -231,7 +241,7 @@ class ProviderServer:
         self._handler_threads: set[threading.Thread] = set()
         self._seq = 0
         self._stopping = threading.Event()
-        self._httpd: ThreadingHTTPServer | None = None
+        self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -241,8 +251,7 @@ class ProviderServer:
         if self._httpd is not None:
             raise RuntimeError("ProviderServer is already started")
         handler = type("Handler", (_Handler,), {"owner": self})
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        httpd.daemon_threads = True  # joined by stop(), with a bound, not by server_close()
+        httpd = _HTTPServer(("127.0.0.1", 0), handler)
         self._stopping.clear()
         self._httpd = httpd
         self._thread = threading.Thread(
