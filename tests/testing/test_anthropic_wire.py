@@ -38,9 +38,7 @@ def test_max_tokens_stop(server: ProviderServer, anthropic_client: anthropic.Ant
 
 def test_tool_use(server: ProviderServer, anthropic_client: anthropic.Anthropic) -> None:
     server.script([ToolCallReply("lookup", {"word": "chaos"}, call_id="toolu_1")])
-    message = anthropic_client.messages.create(
-        model="c", max_tokens=50, messages=USER, tools=TOOLS
-    )
+    message = anthropic_client.messages.create(model="c", max_tokens=50, messages=USER, tools=TOOLS)
     [block] = message.content
     assert block.type == "tool_use"
     assert (block.id, block.name, block.input) == ("toolu_1", "lookup", {"word": "chaos"})
@@ -91,9 +89,11 @@ def test_raw_stream_event_order(
 @pytest.mark.asyncio
 async def test_async_stream(server: ProviderServer) -> None:
     server.script([TextReply("a b c")])
-    async with anthropic.AsyncAnthropic(
-        base_url=server.anthropic_base_url, api_key="test", max_retries=0
-    ) as client:
-        async with client.messages.stream(model="c", max_tokens=5, messages=USER) as stream:
-            text = "".join([piece async for piece in stream.text_stream])
+    async with (
+        anthropic.AsyncAnthropic(
+            base_url=server.anthropic_base_url, api_key="test", max_retries=0
+        ) as client,
+        client.messages.stream(model="c", max_tokens=5, messages=USER) as stream,
+    ):
+        text = "".join([piece async for piece in stream.text_stream])
     assert text == "a b c"

@@ -1,4 +1,4 @@
-"""The real ``openai`` SDK parses every OpenAI endpoint of the server: chat, responses, embeddings."""
+"""The real ``openai`` SDK parses the server's OpenAI endpoints: chat, responses, embeddings."""
 
 from __future__ import annotations
 

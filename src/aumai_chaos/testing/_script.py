@@ -57,7 +57,8 @@ class StallStream:
     """Send ``after_events`` events, then nothing for ``seconds``, then the rest of the stream.
 
     A response that is not streamed sends its status line and headers, stalls, then sends the
-    body. The stall ends early when the server stops. ``seconds`` is at most 60.
+    body. When the server stops during a stall, the connection is closed instead (the body
+    never comes). ``seconds`` is at most 60.
     """
 
     after_events: int = 1

@@ -1,211 +1,33 @@
 """``ProviderServer``: an OpenAI- and Anthropic-compatible model server on loopback.
 
 Standard library only: a ``ThreadingHTTPServer`` on ``127.0.0.1`` and a free port, served from
-one background thread, one thread per connection. Streams use chunked transfer encoding and
-write each event straight to the socket, so clients read them one by one.
+one background thread, one handler thread per connection (``_handler.py``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import socket
-import struct
 import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterable
+from http.server import ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
 
+from aumai_chaos.testing._handler import GENERATION, GONE, Handler, RecordedRequest
 from aumai_chaos.testing._script import (
-    API,
-    CutStream,
     HTTPReply,
     Reply,
     Responder,
-    StallStream,
     TextReply,
     ToolCallReply,
     default_responder,
-    model_request,
 )
-from aumai_chaos.testing._sse import Ids
-from aumai_chaos.testing._wire_anthropic import messages_body, messages_events
-from aumai_chaos.testing._wire_openai import chat_body, chat_events, embeddings_body, models_body
-from aumai_chaos.testing._wire_responses import responses_body, responses_events
 
 __all__ = ["ProviderServer", "RecordedRequest"]
-
-_GENERATION: dict[str, API] = {
-    "/v1/chat/completions": "chat.completions",
-    "/v1/responses": "responses",
-    "/v1/messages": "messages",
-}
-_RENDER = {
-    "chat.completions": (chat_body, chat_events),
-    "responses": (responses_body, responses_events),
-    "messages": (messages_body, messages_events),
-}
-_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)
-#: Idle keep-alive connections are dropped after this long: every server wait is bounded.
-_IDLE_TIMEOUT_S = 30.0
-
-
-@dataclass(frozen=True, slots=True)
-class RecordedRequest:
-    """One request as the server received it: ``json`` is the parsed body, or ``None``."""
-
-    method: str
-    path: str
-    query: str
-    headers: Mapping[str, str]
-    body: bytes
-    json: Any
-
-
-def _error_body(path: str, status: int, message: str) -> dict[str, Any]:
-    if path == "/v1/messages":
-        kind = "not_found_error" if status == 404 else "invalid_request_error"
-        return {"type": "error", "error": {"type": kind, "message": message}}
-    return {
-        "error": {"message": message, "type": "invalid_request_error", "param": None, "code": None}
-    }
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "aumai-chaos-provider/1"
-    timeout = _IDLE_TIMEOUT_S
-    owner: ProviderServer  # set on the subclass that each server makes
-
-    def setup(self) -> None:
-        super().setup()
-        self.owner._register(self.connection)
-
-    def finish(self) -> None:
-        try:
-            with contextlib.suppress(OSError):
-                super().finish()
-        finally:
-            self.owner._unregister(self.connection)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: tests read ``server.requests``, not stderr."""
-
-    # -- routing ---------------------------------------------------------------------------
-
-    def do_GET(self) -> None:
-        path, _ = self._record(b"")
-        if path == "/v1/models":
-            self._send_json(200, models_body())
-        else:
-            self._send_json(404, _error_body(path, 404, f"Unknown path {path}"))
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("content-length") or 0)
-        raw = self.rfile.read(length) if length > 0 else b""
-        path, recorded = self._record(raw)
-        try:
-            reply = self.owner._scripted(path)
-            if isinstance(reply, HTTPReply):
-                body, headers = reply.encoded()
-                self._send(reply.status, body, headers)
-            elif not isinstance(recorded, dict):
-                self._send_json(400, _error_body(path, 400, "The body is not a JSON object."))
-            elif path == "/v1/embeddings":
-                self._send_json(200, embeddings_body(recorded))
-            elif path in _GENERATION:
-                self._generate(_GENERATION[path], recorded, reply)
-            else:
-                self._send_json(404, _error_body(path, 404, f"Unknown path {path}"))
-        except _GONE:
-            self.close_connection = True  # the client went away; nothing to answer
-
-    def _record(self, raw: bytes) -> tuple[str, Any]:
-        path, _, query = self.path.partition("?")
-        try:
-            parsed: Any = json.loads(raw) if raw else None
-        except ValueError:
-            parsed = None
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        self.owner._append(RecordedRequest(self.command, path, query, headers, raw, parsed))
-        return path, parsed
-
-    def _generate(self, api: API, body: dict[str, Any], reply: Reply | None) -> None:
-        request = model_request(api, body)
-        chosen = reply if reply is not None else self.owner.responder(request)
-        if isinstance(chosen, HTTPReply):
-            payload, headers = chosen.encoded()
-            self._send(chosen.status, payload, headers)
-            return
-        ids = Ids(self.owner._next_seq(), int(time.time()))
-        render_body, render_events = _RENDER[api]
-        if request.stream:
-            self._stream(render_events(chosen, request, ids), chosen)
-        else:
-            payload = json.dumps(render_body(chosen, request, ids)).encode()
-            self._send(200, payload, {"content-type": "application/json"}, chosen.disrupt)
-
-    # -- writing ---------------------------------------------------------------------------
-
-    def _send_json(self, status: int, body: Any) -> None:
-        self._send(status, json.dumps(body).encode(), {"content-type": "application/json"})
-
-    def _send(
-        self,
-        status: int,
-        body: bytes,
-        headers: Mapping[str, str],
-        disrupt: CutStream | StallStream | None = None,
-    ) -> None:
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("content-length", str(len(body)))
-        self.send_header("x-request-id", f"req_{self.owner.request_count():06d}")
-        self.end_headers()
-        if isinstance(disrupt, CutStream):
-            self.wfile.write(body[: len(body) // 2])
-            self._cut(disrupt.reset)
-            return
-        if isinstance(disrupt, StallStream):
-            self.owner._stopping.wait(disrupt.seconds)
-        self.wfile.write(body)
-
-    def _stream(self, events: list[bytes], reply: TextReply | ToolCallReply) -> None:
-        self.send_response(200)
-        self.send_header("content-type", "text/event-stream; charset=utf-8")
-        self.send_header("cache-control", "no-cache")
-        self.send_header("transfer-encoding", "chunked")
-        self.send_header("x-request-id", f"req_{self.owner.request_count():06d}")
-        self.end_headers()
-        disrupt = reply.disrupt
-        for number, event in enumerate(events):
-            if disrupt is not None and number == disrupt.after_events:
-                if isinstance(disrupt, CutStream):
-                    self._cut(disrupt.reset)
-                    return
-                self.owner._stopping.wait(disrupt.seconds)
-            # One chunk per event, written straight to the socket (wfile is unbuffered).
-            self.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))
-        self.wfile.write(b"0\r\n\r\n")
-
-    def _cut(self, reset: bool) -> None:
-        """Drop the connection mid-body: a TCP reset (``SO_LINGER`` 0) or a plain FIN."""
-        self.close_connection = True
-        sock = self.connection
-        if reset:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        else:
-            sock.shutdown(socket.SHUT_RDWR)
-        # rfile (a makefile) holds a reference that would keep the descriptor open; wfile
-        # writes to the socket object directly and stays open for the base handler's flush.
-        self.rfile.close()
-        sock.close()
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -213,7 +35,7 @@ class _HTTPServer(ThreadingHTTPServer):
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that went away is normal here; anything else is printed as usual."""
-        if not isinstance(sys.exc_info()[1], _GONE):
+        if not isinstance(sys.exc_info()[1], GONE):
             super().handle_error(request, client_address)
 
 
@@ -250,7 +72,7 @@ class ProviderServer:
         """Bind ``127.0.0.1`` on a free port and serve from a background thread."""
         if self._httpd is not None:
             raise RuntimeError("ProviderServer is already started")
-        handler = type("Handler", (_Handler,), {"owner": self})
+        handler = type("Handler", (Handler,), {"owner": self})
         httpd = _HTTPServer(("127.0.0.1", 0), handler)
         self._stopping.clear()
         self._httpd = httpd
@@ -333,7 +155,7 @@ class ProviderServer:
         for item in items:
             if not isinstance(item, TextReply | ToolCallReply | HTTPReply):
                 raise TypeError(f"not a reply: {item!r}")
-            if path is not None and path not in _GENERATION and not isinstance(item, HTTPReply):
+            if path is not None and path not in GENERATION and not isinstance(item, HTTPReply):
                 raise TypeError(f"only an HTTPReply can answer {path}, got {item!r}")
         with self._lock:
             queue = self._queue if path is None else self._path_queues.setdefault(path, deque())
@@ -388,7 +210,7 @@ class ProviderServer:
             queue = self._path_queues.get(path)
             if queue:
                 return queue.popleft()
-            if path in _GENERATION and self._queue:
+            if path in GENERATION and self._queue:
                 return self._queue.popleft()
             return None
 
