@@ -30,6 +30,8 @@ FORMATS = ("text", "json", "markdown")
 #: The guide's summary keys, shown first and in this order.
 _GUIDE_KEYS = ("total_faults_fired", "faults_by_type", "errors_by_type", "duration_seconds")
 _NESTED_KEYS = ("components", "workload")
+#: Data for charts, not for reading: only the html format draws it.
+_HIDDEN_KEYS = ("series",)
 
 
 def render(result: ExperimentResult, fmt: str) -> str:
@@ -76,7 +78,9 @@ def _component_line(name: str, stats: Any) -> str:
 
 def _ordered_keys(summary: dict[str, Any]) -> list[str]:
     first = [k for k in _GUIDE_KEYS if k in summary]
-    rest = [k for k in summary if k not in _GUIDE_KEYS and k not in _NESTED_KEYS]
+    rest = [
+        k for k in summary if k not in _GUIDE_KEYS + _NESTED_KEYS and k not in _HIDDEN_KEYS
+    ]
     nested = [k for k in _NESTED_KEYS if k in summary]
     return first + rest + nested
 
