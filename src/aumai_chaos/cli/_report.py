@@ -78,9 +78,7 @@ def _component_line(name: str, stats: Any) -> str:
 
 def _ordered_keys(summary: dict[str, Any]) -> list[str]:
     first = [k for k in _GUIDE_KEYS if k in summary]
-    rest = [
-        k for k in summary if k not in _GUIDE_KEYS + _NESTED_KEYS and k not in _HIDDEN_KEYS
-    ]
+    rest = [k for k in summary if k not in _GUIDE_KEYS + _NESTED_KEYS and k not in _HIDDEN_KEYS]
     nested = [k for k in _NESTED_KEYS if k in summary]
     return first + rest + nested
 

@@ -41,7 +41,7 @@ def _bin_value(index: int) -> float:
     """The geometric middle of a bin, in ms."""
     if index <= 0:
         return 0.0
-    return _FLOOR_MS * _RATIO ** (index - 0.5)
+    return float(_FLOOR_MS * _RATIO ** (index - 0.5))
 
 
 def _p95(histogram: dict[int, int]) -> float:
