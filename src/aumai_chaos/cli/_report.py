@@ -1,4 +1,5 @@
-"""Rendering an :class:`~aumai_chaos.ExperimentResult` for people: text, Markdown and JSON.
+"""Rendering an :class:`~aumai_chaos.ExperimentResult` for people: text, Markdown, JSON and HTML
+(the page lives in :mod:`aumai_chaos.cli._html`).
 
 The text form is the user's guide's (Step 3)::
 
@@ -25,7 +26,7 @@ from aumai_chaos.experiments.models import ExperimentResult
 
 __all__ = ["FORMATS", "render", "render_json", "render_markdown", "render_text"]
 
-FORMATS = ("text", "json", "markdown")
+FORMATS = ("text", "json", "markdown", "html")
 
 #: The guide's summary keys, shown first and in this order.
 _GUIDE_KEYS = ("total_faults_fired", "faults_by_type", "errors_by_type", "duration_seconds")
@@ -40,6 +41,10 @@ def render(result: ExperimentResult, fmt: str) -> str:
         return render_json(result)
     if fmt == "markdown":
         return render_markdown(result)
+    if fmt == "html":
+        from aumai_chaos.cli._html import render_html
+
+        return render_html(result)
     return render_text(result)
 
 
