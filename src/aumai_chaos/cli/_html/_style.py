@@ -72,7 +72,8 @@ section { padding: 18px 20px 14px; margin: 0 0 16px; }
 .notice { border-left: 4px solid #a16207; background: #fffbeb; padding: 10px 14px;
   border-radius: 8px; margin: 0 0 16px; font-size: 14px; }
 .notice.bad { border-color:#b91c1c; background:#fef2f2; }
-.grid2 { display:grid; grid-template-columns: 1fr 1fr; gap: 16px; }
+.grid2 { display:grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 16px; }
+.grid2 > section { overflow-x: auto; }
 @media (max-width: 900px) { .grid2 { grid-template-columns: 1fr; } }
 .legend { display:flex; flex-wrap:wrap; gap: 6px 16px; font-size: 12.5px; color: var(--muted);
   margin: 6px 0 0; padding:0; list-style:none; }
@@ -83,7 +84,7 @@ section { padding: 18px 20px 14px; margin: 0 0 16px; }
 svg.chart { display:block; margin-top: 6px; overflow: visible; }
 svg text { font: 11.5px system-ui, "DejaVu Sans", sans-serif; fill: var(--muted); }
 svg .lane-label { fill: var(--ink); font-weight: 600; font-size: 12.5px; }
-svg .row { fill: #f8fafc; }
+svg .row { fill: #0f172a; fill-opacity: .03; }
 svg .grid { stroke: #eef0f3; stroke-width: 1; }
 svg .baseline { fill: #eef2ff; }
 svg .band-label { fill: #4f46e5; font-size: 11px; }
@@ -106,6 +107,7 @@ th { text-align:left; font-weight: 600; color: var(--muted); font-size: 12px;
 td { padding: 7px 10px; border-bottom: 1px solid #f1f2f4; font-variant-numeric: tabular-nums; }
 tr:last-child td { border-bottom: none; }
 td.num, th.num { text-align: right; white-space: nowrap; }
+td.type { white-space: nowrap; }
 .pill { display:inline-block; padding: 1px 9px; border-radius: 999px; font-size: 12.5px;
   font-weight: 600; }
 .pill.pass { background:#dcfce7; color:#166534; }

@@ -132,7 +132,11 @@ def timeline(
 ) -> str:
     """One lane per component, one row per fault type in it; a mark per bucket with faults,
     its height growing with the count (the lane's busiest bucket fills the row)."""
-    f = _Frame(WIDTH, 150, total)
+    # Room for "component  fault_type" at about 7 units a character, within bounds.
+    labels = [
+        len(_short(lane.component)) + max(map(len, lane.by_type), default=1) for lane in lanes
+    ]
+    f = _Frame(WIDTH, min(360, max(150, 30 + 7 * max(labels, default=0))), total)
     row, gap, top = 26, 12, 22
     rows = sum(max(1, len(lane.by_type)) for lane in lanes)
     bottom = top + rows * row + max(0, len(lanes) - 1) * gap
