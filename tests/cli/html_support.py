@@ -16,8 +16,8 @@ def real_result(**fields: object) -> ExperimentResult:
     """A short real run: a workload calling one component under two faults, with objectives
     (the error-rate one is meant to fail: the verdict is ``deviated``)."""
     fields.setdefault("name", NAME)
+    fields.setdefault("duration_seconds", 1.5)
     exp = experiment(
-        duration_seconds=1.5,
         seed=21,
         workload={"target": "tests.experiments.workloads:sync_iteration", "concurrency": 2},
         faults=[

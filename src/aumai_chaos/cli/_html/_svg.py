@@ -253,7 +253,7 @@ def line_chart(
         )
     out += _time_axis(f, top, bottom)
     points = [
-        (f.x(min((i + 0.5) * step, total)), y(v), i, v)
+        (f.x((min(i * step, total) + min((i + 1) * step, total)) / 2), y(v), i, v)
         for i, v in enumerate(values)
         if v is not None
     ]
