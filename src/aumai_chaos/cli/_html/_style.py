@@ -103,11 +103,12 @@ svg .empty { font-size: 13px; }
 table { width:100%; border-collapse: collapse; font-size: 13.5px; margin-top: 8px; }
 th { text-align:left; font-weight: 600; color: var(--muted); font-size: 12px;
   text-transform: uppercase; letter-spacing: .04em; border-bottom: 1px solid var(--line);
-  padding: 6px 10px; }
-td { padding: 7px 10px; border-bottom: 1px solid #f1f2f4; font-variant-numeric: tabular-nums; }
+  padding: 6px 8px; }
+td { padding: 7px 8px; border-bottom: 1px solid #f1f2f4; font-variant-numeric: tabular-nums; }
 tr:last-child td { border-bottom: none; }
 td.num, th.num { text-align: right; white-space: nowrap; }
 td.type { white-space: nowrap; }
+td:first-child { overflow-wrap: anywhere; }
 .pill { display:inline-block; padding: 1px 9px; border-radius: 999px; font-size: 12.5px;
   font-weight: 600; }
 .pill.pass { background:#dcfce7; color:#166534; }

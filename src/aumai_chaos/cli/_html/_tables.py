@@ -80,8 +80,8 @@ def faults_section(result: ExperimentResult, series: dict[str, Any]) -> str:
         "Calls into each component during the fault window.",
     )
     return (
-        f"<section><h2>Faults</h2>{faults}</section>"
-        f"<section><h2>Components</h2>{components}</section>"
+        f'<div class="grid2"><section><h2>Faults</h2>{faults}</section>'
+        f"<section><h2>Components</h2>{components}</section></div>"
     )
 
 
