@@ -34,6 +34,10 @@ def faults_section(result: ExperimentResult, series: dict[str, Any]) -> str:
             if len(targets) == 1:
                 key = (str(targets[0]), str(fault.get("fault_type")))
                 fired[key] = fired.get(key, 0) + int(num(fault.get("fired")))
+    for fault in map(dict_of, result.summary.get("faults") or []):
+        if not fault.get("affected_components"):  # a fault on every component: its own total
+            key = ("(every component)", str(fault.get("fault_type")))
+            fired[key] = fired.get(key, 0) + int(num(fault.get("fired")))
     rows = []
     for comp, fault_type in sorted(set(probabilities) | set(fired)):
         probs = probabilities.get((comp, fault_type))
