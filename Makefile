@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 PHOENIX_VENV ?= .venv-phoenix
 PHOENIX_VERSION ?= 20.26.1
 
-.PHONY: help install test test-unit test-integration lint format typecheck demo bench bench-quick integration-deps clean
+.PHONY: help install test test-unit test-integration lint format typecheck demo bench bench-quick integration-deps browser-deps docs-images clean
 
 help:
 	@echo "make demo         run a real chaos experiment against the example agent (no collector needed)"
@@ -19,6 +19,7 @@ help:
 	@echo "make test-unit    the fast suite only"
 	@echo "make lint         ruff check, ruff format --check, mypy --strict on src"
 	@echo "make bench        the overhead benchmarks (writes benchmarks/results/latest.md)"
+	@echo "make docs-images  regenerate docs/images/report.png from a real run (needs chromium)"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -35,10 +36,17 @@ $(PHOENIX_VENV)/bin/phoenix:
 	$(PHOENIX_VENV)/bin/python -m pip --disable-pip-version-check -q install "arize-phoenix==$(PHOENIX_VERSION)"
 
 # promtool and prometheus come from Debian's `prometheus` package.
-integration-deps: $(PHOENIX_VENV)/bin/phoenix
+# chromium (Debian's `chromium`) renders the HTML report in the browser test, which never skips:
+# without it, and without root to install it, this target fails.
+integration-deps: $(PHOENIX_VENV)/bin/phoenix browser-deps
 	@command -v promtool >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
 	  else echo "install Debian's 'prometheus' package for promtool and the Prometheus integration test"; fi; }
+
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null; \
+	  else echo "install Debian's 'chromium' package (as root) for the HTML report's browser test" >&2; exit 1; fi; }
 
 test: $(STAMP) integration-deps
 	AUMAI_PHOENIX_BIN=$(abspath $(PHOENIX_VENV))/bin/phoenix $(PY) -m pytest
@@ -47,13 +55,13 @@ test-unit: $(STAMP)
 	$(PY) -m pytest -m "not integration"
 
 lint: $(STAMP)
-	$(PY) -m ruff check src tests examples benchmarks
-	$(PY) -m ruff format --check src tests examples benchmarks
+	$(PY) -m ruff check src tests examples benchmarks scripts
+	$(PY) -m ruff format --check src tests examples benchmarks scripts
 	$(PY) -m mypy
 
 format: $(STAMP)
-	$(PY) -m ruff format src tests examples benchmarks
-	$(PY) -m ruff check --fix src tests examples benchmarks
+	$(PY) -m ruff format src tests examples benchmarks scripts
+	$(PY) -m ruff check --fix src tests examples benchmarks scripts
 
 demo: $(STAMP)
 	$(VENV)/bin/aumai-chaos run --experiment examples/experiments/agent-experiment.yaml --seed 7
@@ -72,6 +80,10 @@ bench: $(STAMP) $(PEERS)
 # CI's quick pass keeps the suite working; it writes beside, not over, the committed results.
 bench-quick: $(STAMP) $(PEERS)
 	$(PY) -m benchmarks --quick --output benchmarks/results/quick.md
+
+# The README's report picture: a real run of the agent experiment, rendered and screenshotted.
+docs-images: $(STAMP) browser-deps
+	$(PY) -m scripts.docs_images
 
 clean:
 	rm -rf $(VENV) $(PHOENIX_VENV) benchmarks/.peers .mypy_cache .pytest_cache .ruff_cache build dist

@@ -222,6 +222,12 @@ def check_agreement(
     summary = result.summary
     total = summary["total_faults_fired"]
     assert result.dropped_observations == 0
+    # The per-second series holds the same counts, second by second.
+    series = summary["series"]["components"]
+    assert set(series) == set(summary["components"])
+    for name, stats in summary["components"].items():
+        for key in ("calls", "errors", "faults"):
+            assert sum(series[name][key]) == stats[key], (name, key)
 
     observed = [o for o in result.observations if o.event == "fault_injected"]
     fault_spans = of(spans, eid, "chaos.fault")

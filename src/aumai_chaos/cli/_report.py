@@ -1,4 +1,5 @@
-"""Rendering an :class:`~aumai_chaos.ExperimentResult` for people: text, Markdown and JSON.
+"""Rendering an :class:`~aumai_chaos.ExperimentResult` for people: text, Markdown, JSON and HTML
+(the page lives in :mod:`aumai_chaos.cli._html`).
 
 The text form is the user's guide's (Step 3)::
 
@@ -25,11 +26,13 @@ from aumai_chaos.experiments.models import ExperimentResult
 
 __all__ = ["FORMATS", "render", "render_json", "render_markdown", "render_text"]
 
-FORMATS = ("text", "json", "markdown")
+FORMATS = ("text", "json", "markdown", "html")
 
 #: The guide's summary keys, shown first and in this order.
 _GUIDE_KEYS = ("total_faults_fired", "faults_by_type", "errors_by_type", "duration_seconds")
 _NESTED_KEYS = ("components", "workload")
+#: Data for charts, not for reading: only the html format draws it.
+_HIDDEN_KEYS = ("series",)
 
 
 def render(result: ExperimentResult, fmt: str) -> str:
@@ -38,6 +41,10 @@ def render(result: ExperimentResult, fmt: str) -> str:
         return render_json(result)
     if fmt == "markdown":
         return render_markdown(result)
+    if fmt == "html":
+        from aumai_chaos.cli._html import render_html
+
+        return render_html(result)
     return render_text(result)
 
 
@@ -76,7 +83,7 @@ def _component_line(name: str, stats: Any) -> str:
 
 def _ordered_keys(summary: dict[str, Any]) -> list[str]:
     first = [k for k in _GUIDE_KEYS if k in summary]
-    rest = [k for k in summary if k not in _GUIDE_KEYS and k not in _NESTED_KEYS]
+    rest = [k for k in summary if k not in _GUIDE_KEYS + _NESTED_KEYS and k not in _HIDDEN_KEYS]
     nested = [k for k in _NESTED_KEYS if k in summary]
     return first + rest + nested
 

@@ -67,6 +67,7 @@ class ReportFormat(StrEnum):
     text = "text"
     json = "json"
     markdown = "markdown"
+    html = "html"
 
 
 def _version(value: bool) -> None:
@@ -379,11 +380,22 @@ def report(
     fmt: Annotated[
         ReportFormat, typer.Option("--format", "-f", help="Output format.")
     ] = ReportFormat.text,
+    output: Annotated[
+        str | None,
+        typer.Option("--output", "-o", metavar="FILE", help="Write the report here, not stdout."),
+    ] = None,
 ) -> None:
-    """Render a saved result as text, JSON or Markdown."""
+    """Render a saved result as text, JSON, Markdown or a self-contained HTML page."""
     with cli_errors():
         result = load_result_file(result_file)
-        _write_stdout(_report.render(result, fmt.value))
+        if output is not None:
+            check_output_path(output)
+        rendered = _report.render(result, fmt.value)
+        if output is None:
+            _write_stdout(rendered)
+            return
+        write_atomic(output, rendered)
+        sys.stderr.write(f"Wrote {output}\n")
 
 
 @app.command()

@@ -197,6 +197,7 @@ class ExperimentRun:
         token = otel_context.attach(ctx)
         self.start_time = datetime.now(UTC)
         self._t0 = time.monotonic()
+        self.observer.series.origin_ns = time.time_ns()  # the summary's series: from the start
         try:
             self._instruments.experiment_active.add(1)
         except Exception as exc:

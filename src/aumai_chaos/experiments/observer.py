@@ -28,6 +28,7 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import StatusCode
 
 from aumai_chaos._engine import telemetry as tm
+from aumai_chaos.experiments._series import Series
 from aumai_chaos.experiments._stats import Tally
 from aumai_chaos.experiments.models import Observation
 from aumai_chaos.faults import FaultType
@@ -101,6 +102,9 @@ class ExperimentObserver(SpanProcessor):
         #: reported.
         self._sealed = False
         self.tally = Tally()
+        #: The same counts per second since ``series.origin_ns`` (the run sets it to its start;
+        #: by default the observer's creation): the summary's ``series``.
+        self.series = Series(time.time_ns())
 
     # -- the store -----------------------------------------------------------------------------
 
@@ -148,6 +152,7 @@ class ExperimentObserver(SpanProcessor):
             self._store.clear()
             self._dropped = 0
             self.tally = Tally()
+            self.series = Series(self.series.origin_ns)
 
     # -- direct recording ------------------------------------------------------------------------
 
@@ -189,6 +194,7 @@ class ExperimentObserver(SpanProcessor):
             if self._sealed:
                 return
             self.tally.workload.add_call(duration_ms, error_type)
+            self.series.iteration(obs[2], duration_ms, error_type is not None)
             if self._recent is not None:
                 self._recent.append((time.time_ns(), "workload", error_type is not None))
             self._keep(obs)
@@ -204,6 +210,7 @@ class ExperimentObserver(SpanProcessor):
             if self._sealed:
                 return
             self.tally.add_fault(fault_type, component, fault_type in _RAISING)
+            self.series.fault(obs[2], component, fault_type)
             self._keep(obs)
 
     def _seal(self) -> None:
@@ -231,7 +238,7 @@ class ExperimentObserver(SpanProcessor):
         name = span.name
         exp_id = self.experiment_id
         new: list[_Raw] = []
-        faults: list[tuple[str, str | None, bool]] = []
+        faults: list[tuple[str, str, bool, int]] = []
         for ev in span.events if self._faults_from_spans else ():
             if ev.name != tm.EVENT_FAULT_INJECTED:
                 continue
@@ -240,9 +247,10 @@ class ExperimentObserver(SpanProcessor):
                 continue
             component = ev_attrs.get(tm.ATTR_COMPONENT) or attrs.get(tm.ATTR_COMPONENT) or name
             fault_type = str(ev_attrs.get(tm.ATTR_FAULT_TYPE, "unknown"))
-            faults.append((fault_type, str(component), fault_type in _RAISING))
             details = {k: _plain(v) for k, v in ev_attrs.items()}
-            new.append((str(component), "fault_injected", ev.timestamp or time.time_ns(), details))
+            ns = ev.timestamp or time.time_ns()
+            faults.append((fault_type, str(component), fault_type in _RAISING, ns))
+            new.append((str(component), "fault_injected", ns, details))
         call: tuple[str, float, str | None] | None = None
         if attrs.get(tm.ATTR_COMPONENT) == name and name not in _SKIP_NAMES and self._mine(attrs):
             duration_ms = ((span.end_time or 0) - (span.start_time or 0)) / 1e6
@@ -261,10 +269,12 @@ class ExperimentObserver(SpanProcessor):
             if self._sealed:
                 return
             tally = self.tally
-            for fault_type, comp, raises in faults:
+            for fault_type, comp, raises, ns in faults:
                 tally.add_fault(fault_type, comp, raises)
+                self.series.fault(ns, comp, fault_type)
             if call is not None:
                 tally.component(call[0]).add_call(call[1], call[2])
+                self.series.call(span.end_time or time.time_ns(), call[0], call[2] is not None)
                 if self._recent is not None:
                     self._recent.append((span.end_time or time.time_ns(), call[0], bool(call[2])))
             for obs in new:
@@ -332,6 +342,7 @@ class ExperimentObserver(SpanProcessor):
                     "failure_types": wl["error_types"],
                     "latency_ms": wl["latency_ms"],
                 }
+            out["series"] = self.series.summary(duration_seconds)
             out["observations_dropped"] = self._dropped
         return out
 

@@ -1,0 +1,278 @@
+"""The report page: the verdict, key numbers, the charts over time and the tables.
+
+The numbers a reader checks carry ``data-*`` attributes (``data-field`` on table cells,
+``data-verdict`` on the page) so that a test can compare them with the result they came from.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aumai_chaos._version import __version__
+from aumai_chaos.cli._html._format import dict_of, e, ms, num, pct, when
+from aumai_chaos.cli._html._style import CSS, VERDICT_COLORS, fault_color
+from aumai_chaos.cli._html._svg import Lane, Threshold, line_chart, timeline
+from aumai_chaos.cli._html._tables import faults_section, objectives_section
+from aumai_chaos.experiments.models import ExperimentResult
+
+__all__ = ["render_html"]
+
+_WORKLOAD = "workload"
+
+
+# -- the parts -------------------------------------------------------------------------------------
+
+
+def _header(result: ExperimentResult, summary: dict[str, Any]) -> str:
+    status = result.status.value
+    verdict = result.verdict.value if result.verdict is not None else status
+    color, glyph = VERDICT_COLORS.get(verdict, ("#4b5563", "•"))
+    meta = [
+        ("Experiment id", f"<code>{e(result.experiment_id)}</code>"),
+        ("Seed", e(result.seed) if result.seed is not None else "none"),
+        ("Duration", e(f"{num(summary.get('duration_seconds')):.1f} s")),
+        ("Started", e(when(result.start_time))),
+    ]
+    items = "".join(f"<div><dt>{k}</dt><dd>{v}</dd></div>" for k, v in meta)
+    return (
+        '<header class="top"><div><p class="eyebrow">aumai-chaos experiment report</p>'
+        f"<h1>{e(result.name or result.experiment_id)}</h1>"
+        f'<dl class="meta">{items}</dl></div>'
+        f'<div class="verdict" style="background:{color}" data-verdict="{e(verdict)}" '
+        f'data-status="{e(status)}" role="status">'
+        '<div class="label">Verdict</div>'
+        f'<div class="value"><span aria-hidden="true">{glyph}</span>{e(verdict)}</div>'
+        f'<div class="status">status: {e(status)}</div></div></header>'
+    )
+
+
+def _notices(result: ExperimentResult, summary: dict[str, Any]) -> str:
+    out = []
+    if result.error:
+        out.append(f'<div class="notice bad"><strong>Error:</strong> {e(result.error)}</div>')
+    if result.stopped_by is not None:
+        s = result.stopped_by
+        out.append(
+            '<div class="notice bad"><strong>Stopped by a stop condition:</strong> '
+            f"{e(s.condition)} (observed {e(f'{s.observed:g}')} at {e(when(s.at))})</div>"
+        )
+    unfired = [
+        f"{f.get('fault_type')} on {', '.join(map(str, f.get('affected_components') or ['all']))}"
+        for f in map(dict_of, summary.get("faults") or [])
+        if not num(f.get("fired"))
+    ]
+    if unfired and result.verdict is not None and result.verdict.value == "inconclusive":
+        out.append(
+            '<div class="notice"><strong>Inconclusive:</strong> declared but never fired: '
+            f"{e('; '.join(unfired))}. A fault that never fired proves nothing.</div>"
+        )
+    for note in summary.get("notes") or []:
+        out.append(f'<div class="notice">{e(note)}</div>')
+    return "".join(out)
+
+
+def _card(key: str, value: str, field: str, raw: Any, small: str = "") -> str:
+    extra = f" <small>{e(small)}</small>" if small else ""
+    return (
+        f'<div class="card"><div class="k">{e(key)}</div>'
+        f'<div class="v" data-field="{e(field)}" data-value="{e(raw)}">{e(value)}{extra}</div>'
+        "</div>"
+    )
+
+
+def _cards(result: ExperimentResult, summary: dict[str, Any]) -> str:
+    fired = int(num(summary.get("total_faults_fired")))
+    cards = [_card("Faults fired", f"{fired:,}", "total_faults_fired", fired)]
+    workload = dict_of(summary.get("workload"))
+    if workload:
+        iterations = int(num(workload.get("iterations")))
+        rate = num(workload.get("failure_rate"))
+        p95 = num(dict_of(workload.get("latency_ms")).get("p95"))
+        cards.append(_card("Workload iterations", f"{iterations:,}", "iterations", iterations))
+        cards.append(_card("Workload failure rate", pct(rate), "failure_rate", rate))
+        cards.append(_card("Workload latency p95", ms(p95), "latency_p95_ms", p95))
+    faults_phase = [o for o in result.objectives if o.phase == "faults"] or result.objectives
+    if faults_phase:
+        ok = sum(o.passed for o in faults_phase)
+        cards.append(
+            _card("Objectives met", f"{ok} / {len(faults_phase)}", "objectives_passed", ok)
+        )
+    return f'<div class="cards">{"".join(cards)}</div>'
+
+
+def _stop_at(result: ExperimentResult) -> float | None:
+    if result.stopped_by is None or result.start_time is None:
+        return None
+    return max(0.0, (result.stopped_by.at - result.start_time).total_seconds())
+
+
+def _baseline(result: ExperimentResult) -> float | None:
+    return num(result.baseline.get("duration_seconds")) if result.baseline else None
+
+
+def _span(result: ExperimentResult, series: dict[str, Any]) -> tuple[float, float]:
+    step = max(num(series.get("step_seconds")), 1.0)
+    duration = num(result.summary.get("duration_seconds"))
+    return step, duration if duration > 0 else max(num(series.get("buckets")) * step, 1.0)
+
+
+def _timeline_section(result: ExperimentResult, series: dict[str, Any]) -> str:
+    step, total = _span(result, series)
+    declared: dict[str, list[str]] = {}
+    for fault in result.summary.get("faults") or []:
+        for comp in dict_of(fault).get("affected_components") or []:
+            declared.setdefault(str(comp), []).append(str(fault.get("fault_type")))
+    lanes = []
+    comps = dict_of(series.get("components"))
+    for name in sorted(set(comps) | set(declared)):
+        by_type = dict(dict_of(dict_of(comps.get(name)).get("faults_by_type")))
+        for fault_type in declared.get(name, []):
+            by_type.setdefault(fault_type, [])
+        if by_type or name in declared:
+            lanes.append(Lane(name, by_type))
+    if not lanes:
+        body = '<p class="muted">No fault fired, and no component was declared.</p>'
+        types: list[str] = []
+    else:
+        types = sorted({t for lane in lanes for t in lane.by_type})
+        body = timeline(
+            "timeline",
+            lanes,
+            step=step,
+            total=total,
+            colors=fault_color,
+            baseline=_baseline(result),
+            stop_at=_stop_at(result),
+        )
+    legend = "".join(
+        f'<li><span class="swatch" style="background:{fault_color(t)}"></span>{e(t)}</li>'
+        for t in types
+    )
+    if result.baseline:
+        legend += '<li><span class="swatch band"></span>baseline (no faults)</li>'
+    return (
+        "<section><h2>Timeline</h2>"
+        f'<p class="sub">Faults fired, one lane per component and a row per fault type; '
+        f"each mark is {e(f'{step:g}')} s, taller for more faults.</p>"
+        f'{body}<ul class="legend">{legend}</ul></section>'
+    )
+
+
+def _thresholds(result: ExperimentResult, limit: str, fmt: Any) -> list[Threshold]:
+    seen: dict[float, Threshold] = {}
+    for o in result.objectives:
+        if o.component != _WORKLOAD or o.limit != limit:
+            continue
+        if o.threshold in seen and o.phase != "faults":
+            continue
+        word = "met" if o.passed else "missed"
+        seen[o.threshold] = Threshold(
+            o.threshold, f"objective ≤ {fmt(o.threshold)} ({word})", o.passed
+        )
+    return list(seen.values())
+
+
+def _merged(result: ExperimentResult, series: dict[str, Any], key: str) -> list[float]:
+    """A workload list of the fault window, with the baseline's buckets filled in."""
+    main = [num(v) for v in dict_of(series.get("workload")).get(key) or []]
+    base = dict_of(dict_of(result.baseline).get("series"))
+    if not base:
+        return main
+    extra = [num(v) for v in dict_of(base.get("workload")).get(key) or []]
+    if key == "latency_p95_ms":
+        iters = dict_of(series.get("workload")).get("iterations") or []
+        return [
+            extra[i] if i < len(extra) and not (i < len(iters) and iters[i]) else v
+            for i, v in enumerate(main)
+        ]
+    return [v + (extra[i] if i < len(extra) else 0.0) for i, v in enumerate(main)]
+
+
+def _workload_section(result: ExperimentResult, series: dict[str, Any]) -> str:
+    step, total = _span(result, series)
+    iterations = _merged(result, series, "iterations")
+    failures = _merged(result, series, "failures")
+    p95 = _merged(result, series, "latency_p95_ms")
+    pairs = list(zip(failures, p95, iterations, strict=True))
+    rates: list[float | None] = [f / n if n else None for f, _, n in pairs]
+    latency: list[float | None] = [p if n else None for _, p, n in pairs]
+    common: dict[str, Any] = {
+        "baseline": _baseline(result),
+        "step": step,
+        "total": total,
+        "stop_at": _stop_at(result),
+    }
+    shown = [r for r in rates if r is not None]
+    errors = line_chart(
+        "error-rate",
+        title="Workload error rate over time",
+        values=rates,
+        thresholds=_thresholds(result, "max_error_rate", pct),
+        fmt=pct,
+        floor_max=0.05,
+        desc=(
+            f"Failed iterations per {step:g} s bucket: from {pct(min(shown, default=0))} to "
+            f"{pct(max(shown, default=0))}."
+        ),
+        **common,
+    )
+    lat_shown = [v for v in latency if v is not None]
+    lat = line_chart(
+        "latency",
+        title="Workload latency p95 over time",
+        values=latency,
+        thresholds=_thresholds(result, "max_latency_p95_ms", ms),
+        fmt=ms,
+        floor_max=1.0,
+        desc=(
+            f"p95 of the iterations per {step:g} s bucket: from {ms(min(lat_shown, default=0))} "
+            f"to {ms(max(lat_shown, default=0))}."
+        ),
+        **common,
+    )
+    legend = (
+        '<ul class="legend"><li><span class="swatch" style="background:#2563eb"></span>'
+        'per bucket</li><li><span class="swatch dash"></span>objective: green met, red missed'
+        "</li></ul>"
+    )
+    return (
+        '<div class="grid2"><section><h2>Error rate</h2><p class="sub">Failed workload '
+        f"iterations in each bucket.</p>{errors}{legend}</section>"
+        '<section><h2>Latency p95</h2><p class="sub">The slowest 5% of workload iterations in '
+        f"each bucket begin here.</p>{lat}{legend}</section></div>"
+    )
+
+
+def render_html(result: ExperimentResult) -> str:
+    """``result`` as one self-contained HTML page (inline CSS and SVG, no script)."""
+    summary = result.summary
+    series = dict_of(summary.get("series"))
+    title = f"{result.name or result.experiment_id}: {result.verdict or result.status.value}"
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f'<meta name="generator" content="aumai-chaos {e(__version__)}">',
+        f"<title>{e(title)}</title><style>{CSS}</style></head><body>",
+        f'<main data-experiment-id="{e(result.experiment_id)}">',
+        _header(result, summary),
+        _notices(result, summary),
+        _cards(result, summary),
+    ]
+    if series:
+        parts.append(_timeline_section(result, series))
+        if summary.get("workload") is not None:
+            parts.append(_workload_section(result, series))
+    else:
+        parts.append(
+            '<section><h2>Timeline</h2><p class="muted">This result has no per-second series '
+            "(it was saved by an older aumai-chaos), so there is nothing to draw over time."
+            "</p></section>"
+        )
+    parts += [
+        faults_section(result, series),
+        objectives_section(result),
+        f"<footer>aumai-chaos {e(__version__)} · {e(when(result.end_time))}</footer>",
+        "</main></body></html>",
+    ]
+    return "\n".join(p for p in parts if p) + "\n"
