@@ -187,6 +187,7 @@ def test_report_text_is_the_guides_format(runner: CliRunner, result_file: Path) 
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
         "Status    : completed",
+        "Experiment: Quick latency test (id=quick-test)",
         "Start     : 2024-01-15T10:00:00.000000+00:00",
         "End       : 2024-01-15T10:00:05.012345+00:00",
         "Summary   :",
