@@ -10,6 +10,9 @@ from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
 from aumai_chaos._engine.act import fire_async, fire_sync
+from aumai_chaos._engine.seeding import default_draw
+
+_default_draw = default_draw()
 from aumai_chaos._engine.plan import FaultPlan
 from aumai_chaos._engine.registry import state
 from aumai_chaos._engine.telemetry import instruments_for
@@ -46,7 +49,7 @@ class FaultInjector:
 
     def _draw(self) -> float:
         rng = self._rng
-        return rng.random() if rng is not None else random.random()
+        return rng.random() if rng is not None else _default_draw()
 
     def _plan(self, fault: FaultConfig, component: str | None) -> FaultPlan:
         key = (fault, component)
