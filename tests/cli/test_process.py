@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from aumai_chaos import ChaosExperiment, ExperimentResult, ExperimentStatus
+from aumai_chaos import ChaosExperiment, ExperimentResult, ExperimentStatus, __version__
 from tests.cli.support import (
     DEVIATING_EXPERIMENT,
     BlackHole,
@@ -51,7 +51,7 @@ def run_once() -> None:
 def test_version_as_a_module(module: str) -> None:
     result = run_cli("--version", module=module)
     assert result.returncode == 0
-    assert result.stdout == "aumai-chaos, version 0.1.0\n"
+    assert result.stdout == f"aumai-chaos, version {__version__}\n"
     assert result.stderr == ""
 
 
@@ -62,7 +62,7 @@ def test_the_installed_command() -> None:
     result = subprocess.run(
         [str(script), "--version"], capture_output=True, text=True, env=cli_env(), check=False
     )
-    assert (result.returncode, result.stdout) == (0, "aumai-chaos, version 0.1.0\n")
+    assert (result.returncode, result.stdout) == (0, f"aumai-chaos, version {__version__}\n")
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in BAD.iterdir()))
