@@ -69,3 +69,30 @@ def test_phoenix_start_up_allowance_fits_inside_its_tests_timeout() -> None:
     [timeout] = [m for m in test_phoenix.pytestmark if m.name == "timeout"]
     limit = timeout.args[0]
     assert limit > test_phoenix.STARTUP_TIMEOUT_S + test_phoenix.ARRIVAL_TIMEOUT_S
+
+
+def test_the_readme_overhead_table_quotes_the_committed_run() -> None:
+    """Every ns/call the README quotes is a row of benchmarks/results/latest.md; it links the
+    full table and quotes no run that is not committed."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Overhead") : readme.index("## Guarantees")]
+    latest = (REPO / "benchmarks" / "results" / "latest.md").read_text(encoding="utf-8")
+    measured = {
+        cells[2].strip()
+        for line in latest.splitlines()
+        if line.startswith("| ") and len(cells := line.split("|")) > 3
+    }
+    quoted = [
+        cells[2].strip()
+        for line in section.splitlines()
+        if line.startswith("| ")
+        and len(cells := line.split("|")) > 3
+        and re.fullmatch(r"[\d,]+", cells[2].strip())
+    ]
+    assert len(quoted) >= 8
+    assert [q for q in quoted if q not in measured] == []
+    assert "(benchmarks/results/latest.md)" in section
+    assert "quieter" not in section
+    # The failing rows are shown, and the like-with-like comparison says where we lose.
+    assert "1.22× (async, ❌)" in section
+    assert "we lose" in section
