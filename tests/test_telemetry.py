@@ -234,7 +234,7 @@ def test_latency_span_covers_the_delay(
     assert span.end_time is not None
     assert span.start_time is not None
     duration = (span.end_time - span.start_time) / 1e9
-    assert 0.059 <= duration < 0.5
+    assert 0.059 <= duration < 5.0  # the delay's length; its accuracy is for the benchmarks
 
 
 @pytest.mark.asyncio

