@@ -6,7 +6,6 @@ import itertools
 from pathlib import Path
 
 import pytest
-
 from benchmarks import report
 from benchmarks.harness import Budget, Row, Variant, interleave
 from benchmarks.variants import SHAPES, AlwaysMiss, build, timer_for, wraps_passthrough
@@ -62,7 +61,8 @@ def test_enforced_budgets_fail_only_beyond_their_tolerance() -> None:
     reported = Row("Per-call cost", "reported", 100.0, ratio=9.0, budget=Budget(1.5, "≤ 1.5x"))
     rows = [within, beyond, unmeasured, reported]
     assert [r.name for r in report.missed_enforced(rows)] == ["beyond", "unmeasured"]
-    assert reported.ok is False and reported.enforced_ok is None
+    assert reported.ok is False
+    assert reported.enforced_ok is None
     text = report.render("# header", rows)
     assert "Enforced (`--enforce`, which CI runs): 1 of 3 pass within their tolerance." in text
 
@@ -92,5 +92,5 @@ def test_enforce_exits_1_when_an_enforced_budget_is_missed(
 def test_the_stable_budgets_are_the_enforced_ones() -> None:
     from benchmarks import percall
 
-    assert percall.ENFORCED_IDLE == {"monkey_p0", "target_idle", "target_other"}
+    assert {"monkey_p0", "target_idle", "target_other"} == percall.ENFORCED_IDLE
     assert percall.IDLE_TOLERANCE == 0.25

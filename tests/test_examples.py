@@ -305,7 +305,8 @@ def test_the_guides_faq_says_what_the_product_does() -> None:
     for line in ("Verdict   : passed", "Experiment: Quick latency test (id=quick-test)"):
         assert line in sample
     assert "a `Seed` line after `End`" in text
-    assert "aumai_chaos.seed(42)" in text and "AUMAI_CHAOS_SEED" in text
+    assert "aumai_chaos.seed(42)" in text
+    assert "AUMAI_CHAOS_SEED" in text
 
 
 def test_the_step3_sample_is_what_the_report_prints() -> None:

@@ -31,9 +31,12 @@ def _model_types(annotation: object) -> set[type]:
     origin = typing.get_origin(annotation)
     for arg in typing.get_args(annotation) if origin is not None else ():
         found |= _model_types(arg)
-    if isinstance(annotation, type) and issubclass(annotation, (pydantic.BaseModel, str)):
-        if annotation.__module__.startswith("aumai_chaos"):
-            found.add(annotation)
+    if (
+        isinstance(annotation, type)
+        and issubclass(annotation, (pydantic.BaseModel, str))
+        and annotation.__module__.startswith("aumai_chaos")
+    ):
+        found.add(annotation)
     return found
 
 

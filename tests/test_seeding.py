@@ -21,7 +21,9 @@ def _unseeded() -> Iterator[None]:
     aumai_chaos.seed(None)
 
 
-def pattern(call: Callable[[], None], n: int = 40, between: Callable[[], None] | None = None) -> str:
+def pattern(
+    call: Callable[[], None], n: int = 40, between: Callable[[], None] | None = None
+) -> str:
     out = ""
     for _ in range(n):
         try:
@@ -73,7 +75,8 @@ def test_a_private_seed_replays_the_draws_with_or_without_tracing(
     aumai_chaos.seed(42)
     traced = pattern(flaky, between=spans_drawing_ids())
     assert quiet == traced
-    assert "X" in quiet and "." in quiet
+    assert "X" in quiet
+    assert "." in quiet
 
 
 def test_the_global_seed_still_replays_as_the_guide_promises(flaky: Callable[[], None]) -> None:

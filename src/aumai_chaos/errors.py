@@ -22,7 +22,6 @@ three at once.
 from __future__ import annotations
 
 from collections.abc import Sequence
-
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:

@@ -131,7 +131,9 @@ def _summary_lines(summary: dict[str, Any], indent: str) -> list[str]:
         elif key == "workload" and isinstance(value, dict):
             lines.append(f"{indent}workload:")
             lines.extend(
-                f"{indent}  {_component_line(k, v)}" for k, v in value.items() if k not in _OWN_LINES
+                f"{indent}  {_component_line(k, v)}"
+                for k, v in value.items()
+                if k not in _OWN_LINES
             )
             if "latency_ms" in value:
                 lines.append(f"{indent}  {_component_line('latency_ms', value['latency_ms'])}")
