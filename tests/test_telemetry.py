@@ -1,4 +1,4 @@
-"""What a fault puts into OpenTelemetry (../shared/spec/telemetry.md), via the SDK's in-memory
+"""What a fault puts into OpenTelemetry (docs/telemetry.md), via the SDK's in-memory
 exporter and reader handed to the decorators and the injector as tracer_provider=/meter_provider=.
 """
 
