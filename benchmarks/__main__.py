@@ -1,8 +1,14 @@
-"""``python -m benchmarks [--quick] [--only SECTION ...] [--output PATH] [--soak-seconds S]``.
+"""``python -m benchmarks [--quick] [--enforce] [--only SECTION ...] [--output PATH]
+[--soak-seconds S]``.
 
-Prints the markdown report and writes it to ``--output``. Budgets are evaluated and FAIL rows
-are marked, but the exit code is 0 either way: machines are noisy, and CI runs ``--quick`` only to
-keep the suite working. The exit code is non-zero only when a section itself crashes.
+Prints the markdown report and writes it to ``--output``. Every budget is evaluated and FAIL rows
+are marked. Most budgets are only reported: on a shared machine they vary with the load. The
+budgets that are stable on a shared 2-core machine carry a tolerance and are *enforced* with
+``--enforce`` (CI runs ``make bench-quick``, which passes it): the idle paths (their ratio to the
+floor measured in the same interleaved run, +25%), abort time (+50%), the observer's memory
+bound (exact count; RSS growth +50%) and the 1,000-coroutine concurrency run (+50%). With
+``--enforce`` the exit code is 1 when one of them is missed, or was not measured. Without it, the
+exit code is non-zero only when a section itself crashes.
 """
 
 from __future__ import annotations
@@ -27,6 +33,11 @@ def _parser() -> argparse.ArgumentParser:
         description="aumai-chaos overhead benchmarks: a markdown table of costs and budgets.",
     )
     p.add_argument("--quick", action="store_true", help="few iterations, no soak (CI)")
+    p.add_argument(
+        "--enforce",
+        action="store_true",
+        help="exit 1 when a budget that is stable on a shared machine is missed (CI)",
+    )
     p.add_argument("--only", nargs="+", choices=SECTIONS, metavar="NAME", help=", ".join(SECTIONS))
     p.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="markdown report path")
     p.add_argument(
@@ -94,7 +105,15 @@ def main(argv: list[str] | None = None) -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text, encoding="utf-8")
     print(f"[bench] wrote {args.output}", file=sys.stderr)
-    return 1 if crashed else 0
+    if crashed:
+        return 1
+    if args.enforce:
+        missed = report.missed_enforced(rows)
+        for row in missed:
+            print(f"[bench] enforced budget missed: {row.name}", file=sys.stderr)
+        if missed:
+            return 1
+    return 0
 
 
 if __name__ == "__main__":

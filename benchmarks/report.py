@@ -132,13 +132,24 @@ def render(head: str, rows: Sequence[Row]) -> str:
     parts = [head]
     failed = [r for r in rows if r.ok is False]
     budgeted = [r for r in rows if r.ok is not None]
+    enforced = [r for r in rows if r.enforced_ok is not None]
+    missed = [r for r in enforced if r.enforced_ok is False]
     parts += [
         "",
         "## Budgets",
         "",
         f"{len(budgeted) - len(failed)} of {len(budgeted)} budgeted rows pass."
         + (" Failing: " + "; ".join(r.name for r in failed) + "." if failed else ""),
+        "",
+        f"Enforced (`--enforce`, which CI runs): {len(enforced) - len(missed)} of "
+        f"{len(enforced)} pass within their tolerance"
+        + (". Missed: " + "; ".join(r.name for r in missed) + "." if missed else "."),
     ]
     for section, items in sections.items():
         parts += ["", f"## {section}", "", table(items)]
     return "\n".join(parts) + "\n"
+
+
+def missed_enforced(rows: Sequence[Row]) -> list[Row]:
+    """The rows whose enforced budget was missed (beyond its tolerance, or not measured)."""
+    return [r for r in rows if r.enforced_ok is False]

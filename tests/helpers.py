@@ -8,7 +8,7 @@ import sys
 import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader, Metric
 from opentelemetry.sdk.trace import ReadableSpan
@@ -135,3 +135,13 @@ def run_python(
         timeout=timeout,
         check=False,
     )
+
+
+def missing_tool(message: str) -> NoReturn:
+    """Fail in CI (``CI`` set, as ``.ci/run`` sets it), which must have every tool; elsewhere
+    skip with the reason. A check that skips in CI would pass without testing anything."""
+    import pytest
+
+    if os.environ.get("CI"):
+        pytest.fail(f"{message}; CI must provide it")
+    pytest.skip(message)

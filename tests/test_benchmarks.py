@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
+import pytest
 from benchmarks import report
 from benchmarks.harness import Budget, Row, Variant, interleave
 from benchmarks.variants import SHAPES, AlwaysMiss, build, timer_for, wraps_passthrough
@@ -46,3 +48,49 @@ def test_report_marks_each_row_against_its_budget() -> None:
     assert "| fast | 90 |  | 0.90x functools.wraps | <= 1.2x functools.wraps | pass |" in text
     assert "**FAIL**" in text
     assert "a peer (unavailable: not installed)" in text
+
+
+# -- enforcement (issue 11: a missed budget fails CI) -------------------------------------------
+
+
+def test_enforced_budgets_fail_only_beyond_their_tolerance() -> None:
+    budget = Budget(1.5, "≤ 1.5x functools.wraps", tolerance=0.25)
+    within = Row("Per-call cost", "within", 100.0, ratio=1.8, budget=budget)  # 1.8 <= 1.875
+    beyond = Row("Per-call cost", "beyond", 100.0, ratio=1.9, budget=budget)
+    unmeasured = Row("Per-call cost", "unmeasured", None, budget=budget)
+    reported = Row("Per-call cost", "reported", 100.0, ratio=9.0, budget=Budget(1.5, "≤ 1.5x"))
+    rows = [within, beyond, unmeasured, reported]
+    assert [r.name for r in report.missed_enforced(rows)] == ["beyond", "unmeasured"]
+    assert reported.ok is False
+    assert reported.enforced_ok is None
+    text = report.render("# header", rows)
+    assert "Enforced (`--enforce`, which CI runs): 1 of 3 pass within their tolerance." in text
+
+
+def test_enforce_exits_1_when_an_enforced_budget_is_missed(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import benchmarks.__main__ as cli
+
+    slow = Budget(100.0, "< 100 ms", ratio=False, tolerance=0.5)
+
+    def abort(*, quick: bool) -> list[Row]:
+        return [Row("Abort latency", "abort → run() returns", 151.0, "ms", budget=slow)]
+
+    monkeypatch.setattr(cli.latency, "abort", abort)
+    argv = ["--quick", "--only", "abort", "--output", str(tmp_path / "q.md")]
+    assert cli.main(argv) == 0  # reported, not enforced
+    assert cli.main([*argv, "--enforce"]) == 1
+    monkeypatch.setattr(
+        cli.latency,
+        "abort",
+        lambda *, quick: [Row("Abort latency", "abort", 149.0, "ms", budget=slow)],
+    )
+    assert cli.main([*argv, "--enforce"]) == 0
+
+
+def test_the_stable_budgets_are_the_enforced_ones() -> None:
+    from benchmarks import percall
+
+    assert {"monkey_p0", "target_idle", "target_other"} == percall.ENFORCED_IDLE
+    assert percall.IDLE_TOLERANCE == 0.25

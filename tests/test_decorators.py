@@ -349,15 +349,16 @@ async def test_async_generator_fault_fires_at_first_item_not_at_creation(shape: 
 
 
 def test_generator_latency_waits_before_the_first_item() -> None:
-    @chaos_monkey(fault_type=FaultType.latency, probability=1.0, duration_ms=50)
+    @chaos_monkey(fault_type=FaultType.latency, probability=1.0, duration_ms=600)
     def numbers() -> Iterator[int]:
         yield from range(3)
 
     start = time.perf_counter()
     gen = numbers()
-    assert time.perf_counter() - start < 0.04  # creating the generator does not wait
+    # Creating the generator does not wait: far less than the 600 ms delay, even under load.
+    assert time.perf_counter() - start < 0.3
     assert next(gen) == 0
-    assert time.perf_counter() - start >= 0.05
+    assert time.perf_counter() - start >= 0.6
     assert list(gen) == [1, 2]
 
 
@@ -485,7 +486,9 @@ async def test_hundred_concurrent_coroutines_with_100ms_latency() -> None:
     results = await asyncio.gather(*(tool(i) for i in range(100)))
     elapsed = time.perf_counter() - start
     assert results == list(range(100))
-    assert 0.1 <= elapsed < 0.5  # 10 s if each wait blocked the loop
+    # 10 s if each wait blocked the loop; the bound holds on a loaded machine (speed is for
+    # the benchmarks' 1,000-coroutine run).
+    assert 0.1 <= elapsed < 5.0
 
 
 @pytest.mark.asyncio
@@ -509,12 +512,12 @@ async def test_concurrent_async_methods_and_generators_with_latency() -> None:
     start = time.perf_counter()
     results = await asyncio.gather(*(agent.step(i) for i in range(50)), *map(first, range(50)))
     assert results == [*range(50), *range(50)]
-    assert time.perf_counter() - start < 0.5
+    assert time.perf_counter() - start < 5.0  # 10 s if the waits ran one after another
 
 
 @pytest.mark.asyncio
 async def test_async_timeout_fault_waits_without_blocking() -> None:
-    @chaos_monkey(fault_type=FaultType.timeout, probability=1.0, duration_ms=100)
+    @chaos_monkey(fault_type=FaultType.timeout, probability=1.0, duration_ms=200)
     async def slow() -> None:
         raise AssertionError("never runs")  # pragma: no cover
 
@@ -524,7 +527,7 @@ async def test_async_timeout_fault_waits_without_blocking() -> None:
 
     start = time.perf_counter()
     await asyncio.gather(*(expect_timeout() for _ in range(50)))
-    assert 0.1 <= time.perf_counter() - start < 0.5
+    assert 0.2 <= time.perf_counter() - start < 5.0  # 10 s if the waits ran one by one
 
 
 # ---------------------------------------------------------------------------------------------
@@ -882,7 +885,7 @@ def test_chaos_target_registers_components() -> None:
 def test_kill_switch_functions_stop_all_firing() -> None:
     @resilience_test(
         faults=[
-            FaultConfig(fault_type=FaultType.latency, duration_ms=200),
+            FaultConfig(fault_type=FaultType.latency, duration_ms=60_000),
             FaultConfig(fault_type=FaultType.error),
         ]
     )
@@ -893,7 +896,7 @@ def test_kill_switch_functions_stop_all_firing() -> None:
     assert aumai_chaos.is_enabled() is False
     start = time.perf_counter()
     assert [tool() for _ in range(100)] == ["ok"] * 100
-    assert time.perf_counter() - start < 0.1
+    assert time.perf_counter() - start < 30.0  # a single 60 s delay would have run
     aumai_chaos.enable()
     assert aumai_chaos.is_enabled() is True
     with pytest.raises(ChaosError):

@@ -165,7 +165,7 @@ async def test_many_concurrent_ainjects_overlap() -> None:
     start = time.perf_counter()
     results = await asyncio.gather(*(injector.ainject(fault) for _ in range(100)))
     assert all(results)
-    assert time.perf_counter() - start < 0.5
+    assert time.perf_counter() - start < 5.0  # 10 s if the waits ran one after another
 
 
 def test_component_keyword(tracer_provider, span_exporter) -> None:  # type: ignore[no-untyped-def]

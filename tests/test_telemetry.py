@@ -1,4 +1,4 @@
-"""What a fault puts into OpenTelemetry (../shared/spec/telemetry.md), via the SDK's in-memory
+"""What a fault puts into OpenTelemetry (docs/telemetry.md), via the SDK's in-memory
 exporter and reader handed to the decorators and the injector as tracer_provider=/meter_provider=.
 """
 
@@ -153,7 +153,7 @@ def test_fired_fault_span(
     assert span.instrumentation_scope is not None
     assert (span.instrumentation_scope.name, span.instrumentation_scope.version) == (
         "aumai_chaos",
-        "0.1.0",
+        __version__,
     )
     # a child of the span current when the fault fired
     assert span.parent is not None
@@ -234,7 +234,7 @@ def test_latency_span_covers_the_delay(
     assert span.end_time is not None
     assert span.start_time is not None
     duration = (span.end_time - span.start_time) / 1e9
-    assert 0.059 <= duration < 0.5
+    assert 0.059 <= duration < 5.0  # the delay's length; its accuracy is for the benchmarks
 
 
 @pytest.mark.asyncio
@@ -322,8 +322,9 @@ def test_metrics_count_exactly_the_firings(
     assert isinstance(point, HistogramDataPoint)
     assert dict(point.attributes) == {"chaos.fault.type": "latency", "chaos.component": "vector_db"}
     assert point.count == len(latencies)
-    assert point.sum == pytest.approx(0.001 * len(latencies))
-    assert (point.min, point.max) == (0.001, 0.001)
+    # The time actually waited: at least the configured 1 ms (sleep never returns early).
+    assert point.min >= 0.001
+    assert point.sum >= 0.001 * len(latencies)
 
 
 def test_timeout_delay_is_recorded_in_seconds(
@@ -336,7 +337,8 @@ def test_timeout_delay_is_recorded_in_seconds(
     with pytest.raises(ChaosTimeoutError):
         tool()
     [point] = points(metric_reader, DELAY)
-    assert (point.count, point.sum) == (1, pytest.approx(0.02))
+    assert point.count == 1
+    assert point.sum >= 0.02
     assert counter_sum(metric_reader, INJECTIONS, {"chaos.fault.type": "timeout"}) == 1
 
 
@@ -355,8 +357,12 @@ def test_delay_histogram_buckets_are_made_for_seconds(
     bounds = [0.0, *point.explicit_bounds, float("inf")]
     [index] = [i for i, count in enumerate(point.bucket_counts) if count]
     low, high = bounds[index], bounds[index + 1]
-    assert low < 0.06 <= high
-    assert high - low <= 0.05
+    # The real wait lands in its bucket; at 60 ms (or a little more under load) that bucket is
+    # a narrow one, not the SDK's default [0, 5].
+    assert low < point.sum <= high
+    assert point.sum >= 0.06
+    assert any(0.05 <= b <= 0.1 for b in point.explicit_bounds)
+    assert min(b for b in point.explicit_bounds if b >= 0.06) - 0.06 <= 0.05
 
 
 @pytest.mark.parametrize("fault_type", ["error", "resource_exhaustion"])
@@ -379,7 +385,6 @@ def test_metric_scope(providers: dict[str, Any], metric_reader: InMemoryMetricRe
     assert data is not None
     scopes = [sm.scope for rm in data.resource_metrics for sm in rm.scope_metrics]
     assert [(s.name, s.version) for s in scopes] == [("aumai_chaos", __version__)]
-    assert __version__ == "0.1.0"
 
 
 def test_non_firing_calls_emit_nothing(
@@ -571,3 +576,69 @@ def test_no_sdk_configured() -> None:
         "tracer_provider": "ProxyTracerProvider",
         "meter_provider": "_ProxyMeterProvider",
     }
+
+
+# -- issue 11: the real delay, spans that always end, escaping exceptions ------------------------
+
+
+def test_a_cancelled_delay_records_the_time_actually_waited(
+    providers: dict[str, Any], metric_reader: InMemoryMetricReader, span_exporter: Any
+) -> None:
+    """A 3 s latency fault cut short by asyncio.wait_for(..., 0.1) records ~0.1 s, not 3 s."""
+
+    @chaos_monkey(fault_type="latency", duration_ms=3000, component="llm", **providers)
+    async def call() -> None:
+        return None
+
+    async def main() -> None:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(call(), 0.1)
+
+    asyncio.run(main())
+    [point] = points(metric_reader, DELAY)
+    assert point.count == 1
+    assert 0.1 <= point.sum < 3.0
+    span = only_fault_span(span_exporter)
+    assert span.end_time is not None
+
+
+def test_a_sync_delay_interrupted_by_a_base_exception_ends_its_span(
+    providers: dict[str, Any], metric_reader: InMemoryMetricReader, span_exporter: Any
+) -> None:
+    """KeyboardInterrupt (or any BaseException) during a sync delay: the span still ends and
+    the delay recorded is the time waited."""
+    import signal
+    import threading
+
+    @chaos_monkey(fault_type="latency", duration_ms=5000, component="llm", **providers)
+    def call() -> None:
+        return None
+
+    main = threading.main_thread().ident
+    assert main == threading.get_ident()
+    timer = threading.Timer(0.2, signal.pthread_kill, (main, signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            call()
+    finally:
+        timer.cancel()
+    span = only_fault_span(span_exporter)  # exported: so it ended
+    assert span.end_time is not None
+    [point] = points(metric_reader, DELAY)
+    assert point.count == 1
+    assert 0.2 <= point.sum < 5.0
+
+
+def test_the_exception_event_says_the_exception_escapes(
+    providers: dict[str, Any], span_exporter: Any
+) -> None:
+    @chaos_monkey(fault_type="error", component="llm", **providers)
+    def call() -> None:
+        return None
+
+    with pytest.raises(ChaosError):
+        call()
+    span = only_fault_span(span_exporter)
+    [event] = [e for e in span.events if e.name == "exception"]
+    assert event.attributes["exception.escaped"] == "True"  # the SDK writes str(escaped)

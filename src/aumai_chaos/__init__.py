@@ -5,6 +5,7 @@ structured experiments against it, and see every injected fault in your traces a
 """
 
 from aumai_chaos._engine.registry import disable, enable, is_enabled
+from aumai_chaos._engine.seeding import seed
 from aumai_chaos._version import __version__
 from aumai_chaos.decorators import chaos_monkey, chaos_target, resilience_test
 from aumai_chaos.errors import (
@@ -70,5 +71,6 @@ __all__ = [
     "load_experiment_file",
     "load_result_file",
     "resilience_test",
+    "seed",
     "__version__",
 ]

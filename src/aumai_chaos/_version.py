@@ -1,3 +1,4 @@
-"""The package version, kept in one place (pyproject.toml reads the same number)."""
+"""The package version, kept in this one place: pyproject.toml reads it (hatchling's
+``[tool.hatch.version] path``), and so do ``aumai-chaos --version`` and the meter's scope."""
 
 __version__ = "0.1.0"

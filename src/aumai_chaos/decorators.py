@@ -26,6 +26,7 @@ from opentelemetry.trace import TracerProvider
 from aumai_chaos._engine.act import CallSpan, fire_async, fire_sync
 from aumai_chaos._engine.plan import Draw, FaultPlan, OwnFaults, order_fired
 from aumai_chaos._engine.registry import ComponentSlot, slot_for, state
+from aumai_chaos._engine.seeding import default_draw
 from aumai_chaos._engine.telemetry import instruments_for
 from aumai_chaos.faults import FaultConfig, FaultType
 
@@ -233,7 +234,7 @@ def _own_faults(
     meter_provider: MeterProvider | None,
     wrapped: Any,
 ) -> OwnFaults:
-    draw: Draw = rng.random if rng is not None else random.random
+    draw: Draw = rng.random if rng is not None else default_draw()
     instruments = instruments_for(tracer_provider, meter_provider)
     name = component or _default_component(wrapped)
     plans = [FaultPlan(f, draw=draw, instruments=instruments, component=name) for f in faults]
@@ -253,7 +254,8 @@ def resilience_test(
     Each fault is drawn independently on every call; the delays that fire run first, then at
     most one raising fault (the first declared). ``component`` (default: the function's
     qualified name) also marks the callable as a target for experiments, like
-    :func:`chaos_target`. Draws come from the module-level ``random`` unless ``rng`` is given.
+    :func:`chaos_target`. Draws come from the module-level ``random`` unless ``rng`` is given,
+    or from the private stream of :func:`aumai_chaos.seed` once that is set.
     """
     configs = [f if isinstance(f, FaultConfig) else FaultConfig.model_validate(f) for f in faults]
 

@@ -21,6 +21,7 @@ three at once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -94,7 +95,9 @@ class ConfigError(AumaiChaosError, ValueError):
     """Invalid fault or experiment configuration.
 
     ``str(exc)`` is one line naming the source (a file, when there is one), the field path and
-    the problem; the parts are also kept as attributes.
+    the problem; the parts are also kept as attributes. When a file has several problems, the
+    first is this error's own and :attr:`more` holds the others: ``str(exc)`` then has one line
+    per problem.
     """
 
     def __init__(
@@ -105,17 +108,20 @@ class ConfigError(AumaiChaosError, ValueError):
         field: str | None = None,
         line: int | None = None,
         column: int | None = None,
+        more: Sequence[ConfigError] = (),
     ) -> None:
         self.problem = problem
         self.source = source
         self.field = field
         self.line = line
         self.column = column
+        self.more = list(more)
         where = source or ""
         if line is not None:
             where += f":{line}" + (f":{column}" if column is not None else "")
         parts = [p for p in (where, field) if p]
-        super().__init__(": ".join([*parts, problem]))
+        lines = [": ".join([*parts, problem]), *(str(m) for m in self.more)]
+        super().__init__("\n".join(lines))
 
 
 class ExperimentNotFoundError(AumaiChaosError, KeyError):

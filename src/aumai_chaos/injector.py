@@ -12,12 +12,15 @@ from opentelemetry.trace import TracerProvider
 from aumai_chaos._engine.act import fire_async, fire_sync
 from aumai_chaos._engine.plan import FaultPlan
 from aumai_chaos._engine.registry import state
+from aumai_chaos._engine.seeding import default_draw
 from aumai_chaos._engine.telemetry import instruments_for
 from aumai_chaos.faults import FaultConfig
 
 __all__ = ["FaultInjector"]
 
 _PLAN_CACHE_SIZE = 256
+#: The draw without an ``rng``: the module-level ``random``, or aumai_chaos.seed()'s stream.
+_default_draw = default_draw()
 
 
 class FaultInjector:
@@ -46,7 +49,7 @@ class FaultInjector:
 
     def _draw(self) -> float:
         rng = self._rng
-        return rng.random() if rng is not None else random.random()
+        return rng.random() if rng is not None else _default_draw()
 
     def _plan(self, fault: FaultConfig, component: str | None) -> FaultPlan:
         key = (fault, component)

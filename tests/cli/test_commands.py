@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from aumai_chaos import ChaosExperiment, ExperimentResult, ExperimentStatus
+from aumai_chaos import ChaosExperiment, ExperimentResult, ExperimentStatus, __version__
 from aumai_chaos.cli._support import write_atomic
 from aumai_chaos.cli.commands import _exit_code, app
 from aumai_chaos.errors import ConfigError
@@ -69,7 +69,7 @@ def result_file(tmp_path: Path) -> Path:
 def test_version(runner: CliRunner) -> None:
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0
-    assert result.stdout == "aumai-chaos, version 0.1.0\n"
+    assert result.stdout == f"aumai-chaos, version {__version__}\n"
 
 
 def test_no_arguments_shows_help(runner: CliRunner) -> None:
@@ -187,6 +187,7 @@ def test_report_text_is_the_guides_format(runner: CliRunner, result_file: Path) 
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
         "Status    : completed",
+        "Experiment: Quick latency test (id=quick-test)",
         "Start     : 2024-01-15T10:00:00.000000+00:00",
         "End       : 2024-01-15T10:00:05.012345+00:00",
         "Summary   :",

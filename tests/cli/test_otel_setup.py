@@ -92,7 +92,8 @@ def test_the_service_name(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OTEL_SERVICE_NAME", raising=False)
     monkeypatch.delenv("OTEL_RESOURCE_ATTRIBUTES", raising=False)
     assert _resource(None).attributes["service.name"] == "aumai-chaos"
-    assert _resource(None).attributes["service.version"] == "0.1.0"
+    # aumai-chaos's own version is not the user's service's: absent unless the user sets it.
+    assert "service.version" not in _resource(None).attributes
     assert _resource("my-agent").attributes["service.name"] == "my-agent"
     monkeypatch.setenv("OTEL_SERVICE_NAME", "from-env")
     monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=ci,service.version=9")

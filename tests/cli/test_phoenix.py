@@ -23,10 +23,13 @@ import pytest
 from aumai_chaos import ExperimentResult
 from tests.cli.support import cli_env, free_port, run_cli
 
-pytestmark = pytest.mark.integration
-
 STARTUP_TIMEOUT_S = 180
 ARRIVAL_TIMEOUT_S = 30
+#: Each test's own timeout: the first one also pays Phoenix's start-up (the module fixture), so
+#: pytest's default 120 s would cut the 180 s start-up allowance short.
+TEST_TIMEOUT_S = STARTUP_TIMEOUT_S + ARRIVAL_TIMEOUT_S + 90
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(TEST_TIMEOUT_S)]
 
 
 @dataclass

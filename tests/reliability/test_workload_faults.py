@@ -96,11 +96,14 @@ def test_every_iteration_that_raises_is_a_counted_failure(
     """Whatever a sync iteration raises, even a BaseException (a worker thread never receives
     Ctrl-C, so all of it is the workload's), it is one failed iteration of that type, and the
     worker goes on."""
-    result, elapsed = timed_run(experiment(concurrency=3), workload=raising(factory))
-    assert result.status is ExperimentStatus.completed, result.error
-    assert elapsed < DURATION + 0.5
+    result, _ = timed_run(experiment(concurrency=3), workload=raising(factory))
+    # No fault is declared, and every iteration failed: the workload itself is broken (issue
+    # 11), and the run says so with the first exception.
+    assert result.status is ExperimentStatus.failed
+    assert "the workload is broken" in (result.error or "")
+    assert type_name in (result.error or "")
     workload = result.summary["workload"]
-    assert workload["iterations"] == workload["failures"] > 3 * 10  # every worker kept going
+    assert workload["iterations"] == workload["failures"] > 3 * 3  # every worker kept going
     assert workload["failure_types"] == {type_name: workload["failures"]}
     assert "notes" not in result.summary
 
@@ -122,7 +125,7 @@ def test_an_async_iteration_raising_its_own_cancelled_error_is_a_counted_failure
 
     result, elapsed = timed_run(experiment(concurrency=2), workload=workload)
     assert result.status is ExperimentStatus.completed, result.error
-    assert elapsed < DURATION + 0.5
+    assert elapsed < DURATION + 10
     workload_stats = result.summary["workload"]
     assert workload_stats["iterations"] == count > 20
     assert workload_stats["failure_types"] == {
@@ -131,15 +134,14 @@ def test_an_async_iteration_raising_its_own_cancelled_error_is_a_counted_failure
     assert abs(workload_stats["failures"] - count / 2) <= 2
 
 
-def test_a_workload_with_the_wrong_signature_fails_every_iteration_and_says_why() -> None:
+def test_a_workload_with_the_wrong_signature_fails_the_run_and_says_why() -> None:
     def needs_an_argument(x: int) -> None:
         return None
 
     result, _ = timed_run(experiment(), workload=needs_an_argument)
-    assert result.status is ExperimentStatus.completed
-    workload = result.summary["workload"]
-    assert workload["failure_rate"] == 1.0
-    assert workload["failure_types"] == {"TypeError": workload["iterations"]}
+    assert result.status is ExperimentStatus.failed
+    assert "must be callable with no arguments" in (result.error or "")
+    assert "needs_an_argument(x: 'int')" in (result.error or "")
 
 
 @pytest.fixture
@@ -156,7 +158,7 @@ def test_a_workload_that_leaks_threads_ends_on_time(leaked: list[threading.Threa
     release = threading.Event()
 
     def workload() -> None:
-        thread = threading.Thread(target=release.wait, args=(2.0,))  # non-daemon
+        thread = threading.Thread(target=release.wait, args=(30.0,))  # non-daemon
         leaked.append(thread)
         thread.start()
         target()
@@ -169,7 +171,7 @@ def test_a_workload_that_leaks_threads_ends_on_time(leaked: list[threading.Threa
     alive = sum(t.is_alive() for t in leaked)
     release.set()
     assert result.status is ExperimentStatus.completed, result.error
-    assert elapsed < DURATION + 0.3, elapsed
+    assert elapsed < DURATION + 10, elapsed  # not the 30 s the threads would live
     assert alive == len(leaked) > 10  # they were all still running when the run returned
     workload_stats = result.summary["workload"]
     assert workload_stats["iterations"] == len(leaked)
@@ -192,7 +194,7 @@ def test_an_async_workload_that_ignores_cancellation_ends_on_time() -> None:
     result, elapsed = timed_run(experiment(concurrency=2), workload=stubborn)
     assert started.is_set()
     assert result.status is ExperimentStatus.completed, result.error
-    assert elapsed < DURATION + GRACE + 0.5, elapsed
+    assert elapsed < DURATION + GRACE + 10, elapsed  # not forever
     assert result.summary["notes"] == [
         f"2 workload iteration(s) still running {GRACE:g}s after the end were abandoned"
     ]

@@ -106,12 +106,20 @@ def load_measured(path: Path) -> Outcome:
     return Outcome(experiment, message, seconds, peak)
 
 
+#: A file with more problems lists this many lines, and one that counts the rest.
+MAX_PROBLEM_LINES = 21
+
+
 def assert_one_clear_line(message: str, path: Path | str) -> None:
-    """One line that starts with the file's name and stays short."""
-    assert message.startswith(f"{path}:"), message[:300]
-    assert message.splitlines() == [message], repr(message[:300])
-    assert message == message.strip(), repr(message[:300])
-    assert len(message) < len(str(path)) + MAX_PROBLEM_CHARS, message[:600]
+    """One line per problem (at most MAX_PROBLEM_LINES), each starting with the file's name
+    and staying short."""
+    lines = message.split("\n")
+    assert 1 <= len(lines) <= MAX_PROBLEM_LINES, repr(message[:300])
+    for line in lines:
+        assert line.startswith(f"{path}:"), line[:300]
+        assert line.splitlines() == [line], repr(line[:300])
+        assert line == line.strip(), repr(line[:300])
+        assert len(line) < len(str(path)) + MAX_PROBLEM_CHARS, line[:600]
 
 
 def check_bounded(path: Path) -> Outcome:

@@ -6,6 +6,9 @@ and when the failure comes after the run, the run completed and its result was s
 
 Read-only as root: root ignores a directory's mode bits, so where the tests run as root the
 directory is made immutable (``chattr +i``, which stops root too) instead of ``chmod 0o555``.
+Where that (or a mount namespace for the small tmpfs) is missing, the test skips locally but
+fails in CI (``CI`` set, as ``.ci/run`` does): CI must really exercise both. The simulated ENOSPC
+and ``/dev/full`` tests run everywhere.
 Running the command as ``nobody`` (which would make ``chmod`` bite) needs an interpreter that
 ``nobody`` may execute, which a virtualenv under ``/root`` is not.
 """
@@ -31,7 +34,7 @@ from typer.testing import CliRunner
 from aumai_chaos import ExperimentResult, ExperimentStatus
 from aumai_chaos.cli.commands import app
 from tests.cli.support import cli_env, error_lines, run_cli, start_cli
-from tests.helpers import REPO
+from tests.helpers import REPO, missing_tool
 
 #: What an earlier run left at the output path; it must survive every failure byte for byte.
 EARLIER = b'{"experiment_id": "earlier", "status": "completed"}\n' + bytes(range(256)) * 4
@@ -75,7 +78,7 @@ def _immutable_works(folder: Path) -> bool:
 def read_only(tmp_path: Path) -> Iterator[Callable[[Path], None]]:
     """``make(folder)`` makes ``folder`` unwritable, even for root; undone after the test."""
     if ROOT and not _immutable_works(tmp_path):
-        pytest.skip("running as root, and chattr +i is not available to stop root's writes")
+        missing_tool("running as root, and chattr +i is not available to stop root's writes")
     done: list[Path] = []
 
     def make(folder: Path) -> None:
@@ -238,7 +241,7 @@ def test_a_really_full_filesystem_keeps_the_earlier_file(
     tmp_path: Path, write_experiment: Callable[..., Path]
 ) -> None:
     if not _unshare_mount_works():
-        pytest.skip("needs root and mount namespaces (unshare --mount) to mount a small tmpfs")
+        missing_tool("needs root and mount namespaces (unshare --mount) to mount a small tmpfs")
     folder = tmp_path / "small-disk"
     folder.mkdir()
     exp = write_experiment(duration=0.5, tick=0.1)

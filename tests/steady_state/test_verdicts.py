@@ -102,8 +102,8 @@ def test_a_stop_condition_aborts_a_runaway_experiment_within_one_window() -> Non
     t0 = time.monotonic()
     result = run(exp)
     elapsed = time.monotonic() - t0
-    # One window, plus the 100 ms poll, plus room for a loaded machine.
-    assert elapsed < STOP_WINDOW + 1.0
+    # One window, plus the 100 ms poll, plus room for a loaded machine: far from the 30 s.
+    assert elapsed < STOP_WINDOW + 5.0
     assert result.status is ExperimentStatus.aborted
     assert result.verdict is Verdict.aborted
     assert result.error is None
@@ -115,8 +115,8 @@ def test_a_stop_condition_aborts_a_runaway_experiment_within_one_window() -> Non
     assert result.start_time is not None
     assert result.end_time is not None
     assert result.start_time <= stop.at <= result.end_time
-    assert (stop.at - result.start_time).total_seconds() < STOP_WINDOW + 1.0
-    assert result.summary["duration_seconds"] < STOP_WINDOW + 1.0
+    assert (stop.at - result.start_time).total_seconds() < STOP_WINDOW + 5.0
+    assert result.summary["duration_seconds"] < STOP_WINDOW + 5.0
 
 
 def test_a_run_that_turns_runaway_midway_is_stopped_within_one_window_of_turning() -> None:
@@ -146,13 +146,13 @@ def test_a_run_that_turns_runaway_midway_is_stopped_within_one_window_of_turning
     )
     t0 = time.monotonic()  # the workload reads it: healthy for the first 0.6 s
     result = run(exp, workload=runaway)
-    assert time.monotonic() - t0 < healthy_for + STOP_WINDOW + 1.0
+    assert time.monotonic() - t0 < healthy_for + STOP_WINDOW + 5.0  # far from the 30 s
     assert result.verdict is Verdict.aborted
     stop = result.stopped_by
     assert stop is not None
     assert stop.index == 0
     assert stop.at >= turned["at"]
-    assert (stop.at - turned["at"]).total_seconds() < STOP_WINDOW + 0.5
+    assert (stop.at - turned["at"]).total_seconds() < STOP_WINDOW + 3.0
     assert 0.5 < stop.observed <= 1.0
 
 
@@ -174,7 +174,7 @@ def test_max_injections_caps_the_faults_exactly(
     metric_reader: InMemoryMetricReader,
 ) -> None:
     exp = experiment(
-        duration_seconds=3,
+        duration_seconds=30,
         faults=[{"fault_type": "error", "probability": 1.0, "affected_components": ["llm"]}],
         stop_conditions=[{"max_injections": cap, **condition}],
     )
@@ -197,7 +197,7 @@ def test_max_injections_caps_the_faults_exactly(
         )
         == cap
     )
-    assert result.summary["duration_seconds"] < 1.5
+    assert result.summary["duration_seconds"] < 15  # stopped by the cap, not the 30 s
 
 
 # -- inconclusive: faults that never fired --------------------------------------------------------
@@ -261,7 +261,7 @@ def test_a_failing_baseline_injects_no_fault(
     )
     t0 = time.monotonic()
     result = run(exp, tracer_provider=tracer_provider, meter_provider=meter_provider)
-    assert time.monotonic() - t0 < 3.0
+    assert time.monotonic() - t0 < 15.0  # the 30 s fault window never opened
     assert result.status is ExperimentStatus.completed
     assert result.verdict is Verdict.baseline_not_met
     assert len(result.objectives) == 1
@@ -344,7 +344,7 @@ def test_a_baseline_without_a_workload_fails_with_a_clear_error() -> None:
     )
     t0 = time.monotonic()
     result = run(exp)
-    assert time.monotonic() - t0 < 1.0  # refused at once, nothing was run
+    assert time.monotonic() - t0 < 10.0  # refused at once, nothing was run
     assert result.status is ExperimentStatus.failed
     assert result.verdict is Verdict.failed
     assert result.error == "WorkloadError: baseline_seconds needs a workload to measure"

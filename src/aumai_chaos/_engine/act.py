@@ -62,13 +62,22 @@ def _begin(plan: FaultPlan) -> Span:
         # (even for a fault fired outside any span); one context serves both instruments.
         ctx = trace.set_span_in_context(span)
         plan.instruments.fault_injections.add(1, plan.metric_attrs, context=ctx)
-        if plan.fault_type.delays:
-            # Recorded before the wait (the value is known), so no bookkeeping runs between
-            # the end of the delay and the call it delays.
-            plan.instruments.fault_delay.record(plan.delay, plan.metric_attrs, context=ctx)
     except Exception as exc:
         _telemetry_failed("fault count", exc)
     return span
+
+
+def _record_delay(plan: FaultPlan, span: Span, started: float) -> None:
+    """Record ``chaos.fault.delay``: the time actually waited, which is less than the configured
+    delay when the wait was cut short (cancelled, interrupted, or its experiment ended)."""
+    if not plan.fault_type.delays:
+        return
+    try:
+        waited = time.perf_counter() - started if plan.delay > 0 else 0.0
+        ctx = trace.set_span_in_context(span)
+        plan.instruments.fault_delay.record(waited, plan.metric_attrs, context=ctx)
+    except Exception as exc:
+        _telemetry_failed("fault delay", exc)
 
 
 def _finish(plan: FaultPlan, span: Span) -> BaseException | None:
@@ -76,7 +85,8 @@ def _finish(plan: FaultPlan, span: Span) -> BaseException | None:
     exc: BaseException | None = plan.exception() if plan.raises else None
     try:
         if exc is not None:
-            span.record_exception(exc)
+            # The exception is raised into the caller's code right after: it escapes the span.
+            span.record_exception(exc, escaped=True)
             span.set_attribute(tm.ATTR_ERROR_TYPE, tm.qualified_name(type(exc)))
             span.set_status(Status(StatusCode.ERROR, str(exc)))
     except Exception as err:
@@ -114,7 +124,13 @@ def fire_sync(fired: Iterable[FaultPlan]) -> None:
             started = time.perf_counter()
             span = _begin(plan)
             if plan.delay > 0 and (wait := _remaining(plan, started)) > 0:
-                (time.sleep if window is None else window.sleep)(wait)
+                try:
+                    (time.sleep if window is None else window.sleep)(wait)
+                except BaseException:  # KeyboardInterrupt, SystemExit...: the span still ends
+                    _record_delay(plan, span, started)
+                    _end_cut_short(span)
+                    raise
+            _record_delay(plan, span, started)
             exc = _finish(plan, span)
         finally:
             if window is not None:
@@ -136,8 +152,10 @@ async def fire_async(fired: Iterable[FaultPlan]) -> None:
                 try:
                     await (asyncio.sleep(wait) if window is None else window.asleep(wait))
                 except BaseException:  # cancelled (asyncio.wait_for...): the span still ends
+                    _record_delay(plan, span, started)
                     _end_cut_short(span)
                     raise
+            _record_delay(plan, span, started)
             exc = _finish(plan, span)
         finally:
             if window is not None:

@@ -144,8 +144,9 @@ def _refresh(names: Iterable[str]) -> None:
         slot = _slots.get(name)
         if slot is None:
             continue
-        routes = [r for r in _routes.values() if r.affects(name)] if state.enabled else []
-        plans = [plan for r in routes for plan in r.plans_for(name)]
+        routes = [r for r in _routes.values() if r.affects(name)]
+        # With the kill switch on, calls are still observed (and counted), but nothing fires.
+        plans = [plan for r in routes for plan in r.plans_for(name)] if state.enabled else []
         slot[:] = [SlotState(name, plans, routes)] if routes else []
 
 

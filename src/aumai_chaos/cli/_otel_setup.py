@@ -31,7 +31,6 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
-from aumai_chaos._version import __version__
 from aumai_chaos.cli._otel_export import (
     Capture,
     Failures,
@@ -157,8 +156,8 @@ def _resource(service_name: str | None) -> Resource:
         extra["service.name"] = service_name
     elif str(base.attributes.get("service.name", "")).startswith("unknown_service"):
         extra["service.name"] = DEFAULT_SERVICE_NAME
-    if "service.version" not in base.attributes:
-        extra["service.version"] = __version__
+    # service.version is the user's service's version: it comes only from the user
+    # (OTEL_RESOURCE_ATTRIBUTES, OTEL_SERVICE_VERSION...), never from aumai-chaos's own version.
     return base.merge(Resource(extra))
 
 

@@ -4,6 +4,8 @@
 The text form is the user's guide's (Step 3)::
 
     Status    : completed
+    Verdict   : passed
+    Experiment: Quick latency test (id=quick-test)
     Start     : 2024-01-15T10:00:00.000000+00:00
     End       : 2024-01-15T10:00:05.012345+00:00
     Summary   :
@@ -14,6 +16,10 @@ The text form is the user's guide's (Step 3)::
       components:
         tool_executor: calls=5 faults=4 errors=1 error_rate=0.200 latency_ms p50=... p95=... p99=...
     Observations: 12 recorded
+
+``Verdict`` (with a ``Reason`` line when it is not ``passed``), ``Experiment`` and ``Seed`` go
+beyond the guide's sample; each failure type of a component or the workload gets a ``first``
+line with its first message.
 """
 
 from __future__ import annotations
@@ -33,6 +39,16 @@ _GUIDE_KEYS = ("total_faults_fired", "faults_by_type", "errors_by_type", "durati
 _NESTED_KEYS = ("components", "workload")
 #: Data for charts, not for reading: only the html format draws it.
 _HIDDEN_KEYS = ("series",)
+#: Keys of a component's (or the workload's) statistics shown apart from its one line.
+_OWN_LINES = ("latency_ms", "first_errors")
+
+
+def _first_errors(stats: Any, indent: str) -> list[str]:
+    """The first message of each failure type, one line each."""
+    found = stats.get("first_errors") if isinstance(stats, dict) else None
+    if not isinstance(found, dict):
+        return []
+    return [f"{indent}first {kind}: {message}" for kind, message in found.items()]
 
 
 def render(result: ExperimentResult, fmt: str) -> str:
@@ -74,7 +90,7 @@ def _latency(stats: Any) -> str:
 def _component_line(name: str, stats: Any) -> str:
     if not isinstance(stats, dict):
         return f"{name}: {_scalar(stats)}"
-    parts = [f"{k}={_scalar(v)}" for k, v in stats.items() if k != "latency_ms"]
+    parts = [f"{k}={_scalar(v)}" for k, v in stats.items() if k not in _OWN_LINES]
     latency = _latency(stats.get("latency_ms"))
     if latency:
         parts.append(latency)
@@ -116,13 +132,25 @@ def _summary_lines(summary: dict[str, Any], indent: str) -> list[str]:
         value = summary[key]
         if key == "components" and isinstance(value, dict):
             lines.append(f"{indent}components:")
-            lines.extend(f"{indent}  {_component_line(n, s)}" for n, s in value.items())
+            for n, stats in value.items():
+                lines.append(f"{indent}  {_component_line(n, stats)}")
+                lines += _first_errors(stats, indent + "    ")
         elif key == "workload" and isinstance(value, dict):
             lines.append(f"{indent}workload:")
-            lines.extend(f"{indent}  {_component_line(k, v)}" for k, v in value.items())
+            lines.extend(
+                f"{indent}  {_component_line(k, v)}"
+                for k, v in value.items()
+                if k not in _OWN_LINES
+            )
+            if "latency_ms" in value:
+                lines.append(f"{indent}  {_component_line('latency_ms', value['latency_ms'])}")
+            lines += _first_errors(value, indent + "  ")
         elif _is_records(value):
             lines.append(f"{indent}{key}:")
             lines.extend(f"{indent}  {_fault_line(v)}" for v in value)
+        elif isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            lines.append(f"{indent}{key}:")  # notes: one line each
+            lines.extend(f"{indent}  - {v}" for v in value)
         else:
             lines.append(f"{indent}{key}: {_scalar(value)}")
     return lines
@@ -174,6 +202,10 @@ def render_text(result: ExperimentResult) -> str:
     verdict = _value(result, "verdict")
     if verdict is not None:
         lines.append(f"Verdict   : {verdict}")
+    if result.verdict_reason and result.verdict_reason != result.error:
+        lines.append(f"Reason    : {result.verdict_reason}")
+    # The report names its experiment itself: `run > report.txt` keeps which one it was.
+    lines.append(f"Experiment: {result.name or result.experiment_id} (id={result.experiment_id})")
     lines += [f"Start     : {_time(result.start_time)}", f"End       : {_time(result.end_time)}"]
     if result.seed is not None:
         lines.append(f"Seed      : {result.seed}")
@@ -209,6 +241,11 @@ def render_markdown(result: ExperimentResult) -> str:
         f"| Experiment id | `{_cell(result.experiment_id)}` |",
         f"| Status | **{result.status.value}** |",
         *([f"| Verdict | **{_value(result, 'verdict')}** |"] if _value(result, "verdict") else []),
+        *(
+            [f"| Reason | {_cell(result.verdict_reason)} |"]
+            if result.verdict_reason and result.verdict_reason != result.error
+            else []
+        ),
         f"| Start | {_time(result.start_time)} |",
         f"| End | {_time(result.end_time)} |",
     ]

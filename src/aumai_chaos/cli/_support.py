@@ -63,7 +63,8 @@ def cli_errors() -> Iterator[None]:
     except (typer.Exit, typer.Abort):
         raise
     except ConfigError as exc:
-        error(str(exc))
+        for line in str(exc).splitlines():  # one line per problem
+            error(line)
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
         _line(f"{PROG}: interrupted")

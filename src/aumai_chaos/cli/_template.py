@@ -22,7 +22,9 @@ tick_seconds: 1
 # Fix the random source to replay a run exactly (any integer >= 0).
 # seed: 7
 
-# Components the faults apply to when a fault names none of its own.
+# Components the faults apply to when a fault names none of its own. A fault with neither
+# affected_components nor target_components hits every component (every @chaos_target,
+# @chaos_monkey and @resilience_test callable in the process).
 target_components:
   - tool_executor
 

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
+from aumai_chaos._engine.registry import is_enabled
 from aumai_chaos._version import __version__
 from aumai_chaos.cli import _report
 from aumai_chaos.cli._support import (
@@ -114,7 +115,11 @@ def _apply_overrides(
     return experiment.model_copy(update=updates) if updates else experiment
 
 
-def _check_workload(experiment: ChaosExperiment, source: str) -> None:
+def _check_workload(
+    experiment: ChaosExperiment, source: str, from_flag: bool = False
+) -> str | None:
+    """Import the workload and check that it takes no arguments; returns its target. A
+    problem is blamed on ``--workload`` when the flag named it, else on the file."""
     if experiment.workload is None:
         if experiment.baseline_seconds is not None:
             raise ConfigError(
@@ -122,14 +127,18 @@ def _check_workload(experiment: ChaosExperiment, source: str) -> None:
                 source=source,
                 field="baseline_seconds",
             )
-        return
+        return None
     from aumai_chaos.experiments.workload import load_workload
 
     ensure_cwd_on_path()
+    target = experiment.workload.target
     try:
-        load_workload(experiment.workload.target)
+        load_workload(target)
     except WorkloadError as exc:
+        if from_flag:
+            raise ConfigError(str(exc), field="--workload") from exc
         raise ConfigError(str(exc), source=source, field="workload") from exc
+    return target
 
 
 def _exit_code(result: ExperimentResult, exp: ChaosExperiment, interrupted: bool) -> int:
@@ -285,7 +294,7 @@ def run(
     """Run an experiment and print its report."""
     with cli_errors():
         exp = _apply_overrides(load_experiment_file(experiment), seed, workload)
-        _check_workload(exp, experiment)
+        _check_workload(exp, experiment, from_flag=workload is not None)
         if output is not None:
             check_output_path(output)
         if junit_xml is not None:
@@ -305,6 +314,11 @@ def run(
             try:
                 install_globally(telemetry)
                 _announce(exp, telemetry)
+                if not is_enabled():
+                    warning(
+                        "fault injection is disabled (AUMAI_CHAOS_DISABLED): no fault will "
+                        "fire; calls are still observed"
+                    )
                 result = _execute(exp, telemetry, interrupts)
                 sys.stderr.write("\n")
                 sys.stderr.flush()
@@ -320,6 +334,9 @@ def run(
                         write_atomic(junit_xml, render_junit(result, exp))
                     except ConfigError as exc:
                         write_error = write_error or exc
+                for note in result.summary.get("notes", []):
+                    if "was never called" in str(note):
+                        warning(str(note))
                 rendered = _report.render_json if json_output else _report.render_text
                 _write_stdout(rendered(result))
                 _linger(telemetry, prometheus_linger, interrupts.stop)
@@ -360,13 +377,22 @@ def validate(
             try:
                 exp = load_experiment_file(path)
             except ConfigError as exc:
+                for line in str(exc).splitlines():  # one line per problem
+                    error(line)
+                bad += 1
+                continue
+            try:
+                # Import the workload as run would, so that what validate accepts run accepts.
+                target = _check_workload(exp, path)
+            except ConfigError as exc:
                 error(str(exc))
                 bad += 1
                 continue
             faults = len(exp.faults)
+            checked = f", workload {target!r} imports and takes no arguments" if target else ""
             typer.echo(
                 f"{path}: ok (experiment '{exp.experiment_id}', {faults} "
-                f"fault{'s' if faults != 1 else ''}, {exp.duration_seconds:g}s)"
+                f"fault{'s' if faults != 1 else ''}, {exp.duration_seconds:g}s{checked})"
             )
     if bad:
         raise typer.Exit(EXIT_BAD_INPUT)

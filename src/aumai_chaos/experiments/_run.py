@@ -33,7 +33,14 @@ from aumai_chaos._engine.plan import FaultPlan
 from aumai_chaos._engine.window import Window
 from aumai_chaos.errors import InjectedFaultError, WorkloadError
 from aumai_chaos.experiments._dispatch import DISPATCHER, observing_provider, private_provider
-from aumai_chaos.experiments._verdict import fault_report, record_verdict
+from aumai_chaos.experiments._verdict import (
+    DISABLED_REASON,
+    broken_workload,
+    fault_report,
+    record_verdict,
+    unreached_components,
+    verdict_reason,
+)
 from aumai_chaos.experiments.models import ChaosExperiment, ExperimentResult, ExperimentStatus
 from aumai_chaos.experiments.observer import ExperimentObserver
 from aumai_chaos.experiments.steady_state import (
@@ -43,7 +50,12 @@ from aumai_chaos.experiments.steady_state import (
     decide_verdict,
     evaluate_objectives,
 )
-from aumai_chaos.experiments.workload import Workload, WorkloadRunner, load_workload
+from aumai_chaos.experiments.workload import (
+    Workload,
+    WorkloadRunner,
+    check_no_arguments,
+    load_workload,
+)
 from aumai_chaos.faults import FaultConfig
 
 __all__ = ["ExperimentRun", "Progress"]
@@ -109,6 +121,7 @@ class ExperimentRun:
         self.rng = random.Random(seed) if seed is not None else random.Random()
         self.start_time: datetime | None = None
         self.stopped_by: StopEvent | None = None
+        self._baseline_observer: ExperimentObserver | None = None
         self._t0 = 0.0
         self._total = experiment.duration_seconds + (experiment.baseline_seconds or 0.0)
 
@@ -206,9 +219,12 @@ class ExperimentRun:
         notes: list[str] = []
         baseline: dict[str, Any] | None = None
         objectives: list[ObjectiveResult] = []
+        disabled = not _registry.state.enabled
         try:
             if workload is None and exp.workload is not None:
                 workload = load_workload(exp.workload.target)
+            elif workload is not None:
+                check_no_arguments(workload, getattr(workload, "__qualname__", repr(workload)))
             if exp.baseline_seconds is not None:
                 if workload is None:
                     raise WorkloadError("baseline_seconds needs a workload to measure")
@@ -227,6 +243,11 @@ class ExperimentRun:
             otel_context.detach(token)
             DISPATCHER.remove(exp.experiment_id, self.observer)
             self.observer._seal()
+        disabled = disabled or not _registry.state.enabled
+        if error is None and not self.aborted and workload is not None:
+            broken = self._broken_workload()
+            if broken is not None:
+                error = WorkloadError(broken)
         status = (
             ExperimentStatus.failed
             if error is not None
@@ -238,6 +259,13 @@ class ExperimentRun:
         if workload is not None:
             summary.setdefault("workload", {"iterations": 0, "failures": 0, "failure_rate": 0.0})
         summary["faults"] = fault_report(exp, self.window.fired)
+        if disabled:
+            notes.insert(0, DISABLED_REASON)
+        if workload is not None:
+            unreached = unreached_components(
+                exp, summary.get("components", {}), _registry.registered_components()
+            )
+            notes += unreached
         if notes:
             summary["notes"] = notes
         baseline_failed = any(not r.passed for r in objectives)
@@ -251,7 +279,9 @@ class ExperimentRun:
             objectives=objectives,
             unfired_faults=unfired,
             require_faults_fired=exp.require_faults_fired,
+            injection_disabled=disabled,
         )
+        error_text = f"{type(error).__name__}: {error}" if error is not None else None
         record_verdict(
             span, self._instruments, exp.experiment_id, verdict, objectives, self.stopped_by
         )
@@ -267,12 +297,39 @@ class ExperimentRun:
             observations=self.observer.get_observations(),
             dropped_observations=self.observer.dropped,
             seed=exp.seed,
-            error=f"{type(error).__name__}: {error}" if error is not None else None,
+            error=error_text,
             verdict=verdict,
+            verdict_reason=verdict_reason(
+                verdict,
+                error=error_text,
+                objectives=objectives,
+                faults=summary["faults"],
+                stopped_by=self.stopped_by,
+                injection_disabled=disabled,
+            ),
+            injection_disabled=disabled,
             objectives=objectives,
             baseline=baseline,
             stopped_by=self.stopped_by,
         )
+
+    def _broken_workload(self) -> str | None:
+        """Why the workload itself is broken (every iteration of the baseline or of the fault
+        window failed, before any fault fired), or ``None``."""
+        for observer in (self._baseline_observer, self.observer):
+            if observer is None:
+                continue
+            wl = observer.tally.workload
+            why = broken_workload(
+                wl.calls,
+                wl.errors,
+                observer.first_failure,
+                observer.first_failure_ns,
+                observer.first_fault_ns,
+            )
+            if why is not None:
+                return why
+        return None
 
     def _start_span(self, attrs: dict[str, Any]) -> trace.Span:
         """Start the ``chaos.experiment`` span. When the user's sampler drops it or the user's
@@ -340,7 +397,7 @@ class ExperimentRun:
         notes: list[str],
     ) -> dict[str, Any]:
         exp = self.experiment
-        observer = self._new_observer()
+        observer = self._baseline_observer = self._new_observer()
         key = object()
         DISPATCHER.add(exp.experiment_id, observer)
         _registry.activate(key, self._route(with_faults=False))

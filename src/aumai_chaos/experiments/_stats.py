@@ -25,25 +25,51 @@ def percentile(sorted_values: Any, q: float) -> float:
     return float(sorted_values[rank - 1])
 
 
+#: Error types whose first message is kept, per component.
+MAX_ERROR_TYPES = 20
+_MAX_MESSAGE = 300
+
+
+def _short(message: str) -> str:
+    one_line = " ".join(message.split())
+    return one_line if len(one_line) <= _MAX_MESSAGE else one_line[: _MAX_MESSAGE - 3] + "..."
+
+
 class CallStats:
     """Calls into one component (or workload iterations): outcomes and latency."""
 
-    __slots__ = ("_rng", "_seen", "calls", "error_types", "errors", "faults", "latencies_ms")
+    __slots__ = (
+        "_rng",
+        "_seen",
+        "calls",
+        "error_types",
+        "errors",
+        "faults",
+        "first_errors",
+        "latencies_ms",
+    )
 
     def __init__(self) -> None:
         self.calls = 0
         self.errors = 0
         self.faults = 0
         self.error_types: dict[str, int] = {}
+        #: The first message seen for each error type (what the report shows).
+        self.first_errors: dict[str, str] = {}
         self.latencies_ms = array("d")
         self._seen = 0
         self._rng = random.Random(0)
 
-    def add_call(self, duration_ms: float, error_type: str | None) -> None:
+    def add_call(
+        self, duration_ms: float, error_type: str | None, message: str | None = None
+    ) -> None:
         self.calls += 1
         if error_type is not None:
             self.errors += 1
-            self.error_types[error_type] = self.error_types.get(error_type, 0) + 1
+            seen = self.error_types.get(error_type, 0)
+            self.error_types[error_type] = seen + 1
+            if not seen and len(self.first_errors) < MAX_ERROR_TYPES:
+                self.first_errors[error_type] = _short(message or "")
         self._seen += 1
         if len(self.latencies_ms) < MAX_SAMPLES:
             self.latencies_ms.append(duration_ms)
@@ -54,7 +80,7 @@ class CallStats:
 
     def summary(self) -> dict[str, Any]:
         ordered = sorted(self.latencies_ms)
-        return {
+        out: dict[str, Any] = {
             "calls": self.calls,
             "faults": self.faults,
             "errors": self.errors,
@@ -66,6 +92,9 @@ class CallStats:
                 "p99": round(percentile(ordered, 99), 3),
             },
         }
+        if self.first_errors:
+            out["first_errors"] = dict(sorted(self.first_errors.items()))
+        return out
 
 
 class Tally:

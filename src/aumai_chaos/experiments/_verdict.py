@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,7 +13,19 @@ from aumai_chaos._engine import telemetry as tm
 from aumai_chaos.experiments.models import ChaosExperiment
 from aumai_chaos.experiments.steady_state import ObjectiveResult, StopEvent, Verdict
 
-__all__ = ["fault_report", "record_verdict"]
+__all__ = [
+    "DISABLED_REASON",
+    "broken_workload",
+    "fault_report",
+    "record_verdict",
+    "unreached_components",
+    "verdict_reason",
+]
+
+DISABLED_REASON = (
+    "fault injection was disabled (AUMAI_CHAOS_DISABLED or aumai_chaos.disable()): no fault "
+    "could fire, so this run says nothing about how the code copes with faults"
+)
 
 _log = logging.getLogger("aumai_chaos")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -29,6 +42,90 @@ def fault_report(experiment: ChaosExperiment, fired: dict[int, int]) -> list[dic
         }
         for fault in experiment.faults
     ]
+
+
+def broken_workload(
+    iterations: int,
+    failures: int,
+    first_failure: str | None,
+    first_failure_ns: int | None,
+    first_fault_ns: int | None,
+) -> str | None:
+    """Why the workload itself is broken, or ``None``: every iteration failed, and the first
+    failure came before any fault fired (or none fired at all), so no fault can be the cause."""
+    if not iterations or failures < iterations or first_failure_ns is None:
+        return None
+    if first_fault_ns is not None and first_fault_ns <= first_failure_ns:
+        return None
+    return (
+        f"the workload is broken: all {iterations} iteration(s) failed, starting before any "
+        f"fault fired; the first failure: {first_failure}"
+    )
+
+
+def unreached_components(
+    experiment: ChaosExperiment, components: dict[str, Any], registered: list[str]
+) -> list[str]:
+    """One note for each component named by a fault or an objective that no call reached,
+    with a "did you mean" among the components marked in this process."""
+    named: dict[str, str] = {}
+    for fault in experiment.faults:
+        for name in experiment.components_of(fault):
+            named.setdefault(name, "a fault")
+    for objective in experiment.steady_state:
+        if objective.component != "workload":
+            named.setdefault(objective.component, "an objective")
+    notes = []
+    for name, by in named.items():
+        stats = components.get(name)
+        if isinstance(stats, dict) and stats.get("calls"):
+            continue
+        note = f"component {name!r} (named by {by}) was never called"
+        close = difflib.get_close_matches(name, [r for r in registered if r != name], n=1)
+        if close:
+            note += f"; did you mean {close[0]!r}?"
+        elif registered:
+            shown = ", ".join(repr(r) for r in registered[:10])
+            note += f"; the components marked in this process: {shown}"
+            note += ", ..." if len(registered) > 10 else ""
+        else:
+            note += "; no component is marked (@chaos_target, @chaos_monkey, @resilience_test)"
+        notes.append(note)
+    return notes
+
+
+def verdict_reason(
+    verdict: Verdict,
+    *,
+    error: str | None,
+    objectives: list[ObjectiveResult],
+    faults: list[dict[str, Any]],
+    stopped_by: StopEvent | None,
+    injection_disabled: bool,
+) -> str | None:
+    """Why the verdict is what it is, in one line; ``None`` for ``passed``."""
+    if verdict is Verdict.passed:
+        return None
+    if verdict is Verdict.failed:
+        return error
+    if verdict is Verdict.aborted:
+        return f"stopped by {stopped_by.condition}" if stopped_by else "aborted"
+    phase = "baseline" if verdict is Verdict.baseline_not_met else "faults"
+    failed = [
+        f"{r.component} {r.limit} {r.threshold:g} (observed {r.observed:g})"
+        for r in objectives
+        if r.phase == phase and not r.passed
+    ]
+    if verdict is Verdict.inconclusive and injection_disabled:
+        return DISABLED_REASON
+    if failed:
+        return f"{len(failed)} objective limit(s) not met: " + "; ".join(failed)
+    unfired = [
+        f"{f['fault_type']} on {', '.join(f['affected_components']) or 'every component'}"
+        for f in faults
+        if not f["fired"]
+    ]
+    return f"{len(unfired)} declared fault(s) never fired: " + "; ".join(unfired)
 
 
 def record_verdict(

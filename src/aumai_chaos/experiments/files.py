@@ -3,9 +3,12 @@
 :func:`load_experiment_file` and :func:`load_result_file` accept YAML (``.yaml``, ``.yml``) or JSON
 (``.json``), chosen by suffix and otherwise by a look at the content. YAML is always loaded
 safely (plain data only) and with limits on aliases, size and nesting. Whatever goes wrong, the
-one exception is :class:`~aumai_chaos.ConfigError`, whose ``str()`` is a single line::
+one exception is :class:`~aumai_chaos.ConfigError`, whose ``str()`` has one line for each problem
+found (every one, up to :data:`MAX_LISTED_PROBLEMS`)::
 
     experiment.yaml:12:5: faults[1].probabilty: unknown field; did you mean 'probability'?
+    experiment.yaml:14:17: faults[2].fault_type: input should be 'latency', ... (got 'latncy'); did
+    you mean 'latency'?
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from aumai_chaos.faults import FaultType
 
 __all__ = [
     "MAX_EXPERIMENT_FILE_BYTES",
+    "MAX_LISTED_PROBLEMS",
     "MAX_RESULT_FILE_BYTES",
     "load_experiment_file",
     "load_result_file",
@@ -47,6 +51,8 @@ _RESULT_NODES = 100_000
 _YAML_SUFFIXES = frozenset({".yaml", ".yml"})
 _MAX_SHOWN_INPUT = 60
 _MAX_PROBLEM = 300
+#: A file with more problems than this lists these and counts the rest.
+MAX_LISTED_PROBLEMS = 20
 
 _M = TypeVar("_M", bound=BaseModel)
 Location = tuple[int | None, int | None]
@@ -254,15 +260,37 @@ def _validation_error(
     exc: ValidationError,
     marks: dict[tuple[str | int, ...], tuple[Any, Any]],
 ) -> ConfigError:
+    """Every problem of the file, one line each (at most :data:`MAX_LISTED_PROBLEMS`)."""
     errors = exc.errors(include_url=False)
-    first = errors[0]
-    raw_loc = tuple(p for p in first["loc"] if isinstance(p, (str, int)))
+    problems = [_problem(source, model, e, marks) for e in errors[:MAX_LISTED_PROBLEMS]]
+    problems.sort(key=lambda p: (p.line is None, p.line or 0, p.column or 0))
+    if len(errors) > MAX_LISTED_PROBLEMS:
+        more = len(errors) - MAX_LISTED_PROBLEMS
+        problems.append(ConfigError(f"... and {more} more problem(s)", source=source))
+    first, *rest = problems
+    return ConfigError(
+        first.problem,
+        source=first.source,
+        field=first.field,
+        line=first.line,
+        column=first.column,
+        more=rest,
+    )
+
+
+def _problem(
+    source: str,
+    model: type[BaseModel],
+    error: Any,
+    marks: dict[tuple[str | int, ...], tuple[Any, Any]],
+) -> ConfigError:
+    raw_loc = tuple(p for p in error["loc"] if isinstance(p, (str, int)))
     loc = _without_tags(model, raw_loc)
-    kind = first["type"]
+    kind = error["type"]
     if kind == "union_tag_invalid":
         # An unknown fault_type: name the field itself and the close known type.
         loc = (*loc, "fault_type")
-        tag = str(first.get("ctx", {}).get("tag", ""))
+        tag = str(error.get("ctx", {}).get("tag", ""))
         problem = f"unknown fault type {_shorten(repr(tag))}"
         close = difflib.get_close_matches(tag, [t.value for t in FaultType], n=1, cutoff=0.6)
         problem += f"; did you mean {close[0]!r}?" if close else ""
@@ -281,18 +309,24 @@ def _validation_error(
             else:
                 problem += f" (allowed: {', '.join(sorted(allowed))})"
     else:
-        problem = first["msg"].removeprefix("Value error, ")
+        problem = error["msg"].removeprefix("Value error, ")
         problem = problem[:1].lower() + problem[1:]
-        shown = first.get("input")
+        shown = error.get("input")
         if not isinstance(shown, (dict, list, tuple)):
             problem += f" (got {_shorten(repr(shown))})"
-    if len(errors) > 1:
-        more = len(errors) - 1
-        problem += f" (and {more} more problem{'s' if more > 1 else ''})"
+            if kind == "enum" and isinstance(shown, str):
+                problem += _did_you_mean_value(shown, error.get("ctx", {}).get("expected", ""))
     line, column = _locate(loc, kind, marks)
     return ConfigError(
         _one_line(problem), source=source, field=_field_path(loc) or None, line=line, column=column
     )
+
+
+def _did_you_mean_value(value: str, expected: str) -> str:
+    """A "did you mean" for a misspelt enum value such as ``fault_type: latncy``."""
+    options = re.findall(r"'([^']*)'", expected)
+    close = difflib.get_close_matches(value, options, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _field_path(loc: tuple[str | int, ...]) -> str:

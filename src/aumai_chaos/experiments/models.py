@@ -159,7 +159,9 @@ class ExperimentResult(BaseModel):
 
     ``summary`` holds the guide's keys (``total_faults_fired``, ``faults_by_type``,
     ``errors_by_type``, ``duration_seconds``) plus per-component and workload statistics;
-    ``error`` says why a ``failed`` run failed.
+    ``error`` says why a ``failed`` run failed, ``verdict_reason`` why the verdict is not
+    ``passed``, and ``injection_disabled`` that the kill switch was on during the run (no fault
+    could fire; calls were still observed).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -178,3 +180,5 @@ class ExperimentResult(BaseModel):
     objectives: list[ObjectiveResult] = Field(default_factory=list)
     baseline: dict[str, Any] | None = None
     stopped_by: StopEvent | None = None
+    verdict_reason: str | None = None
+    injection_disabled: bool = False

@@ -36,6 +36,7 @@ from aumai_chaos.faults import FaultType
 __all__ = ["DEFAULT_MAX_OBSERVATIONS", "ExperimentObserver"]
 
 DEFAULT_MAX_OBSERVATIONS = 10_000
+FAULT_INJECTED = "fault_injected"
 _RAISING = frozenset(t.value for t in FaultType if t.raises)
 _SKIP_NAMES = frozenset((tm.SPAN_FAULT, tm.SPAN_EXPERIMENT))
 _log = logging.getLogger("aumai_chaos")
@@ -64,8 +65,11 @@ def _attribute(value: Any) -> Any:
 class ExperimentObserver(SpanProcessor):
     """Keeps :class:`~aumai_chaos.Observation` records, bounded, thread-safe.
 
-    ``max_observations`` bounds the store: past it the oldest are dropped and counted in
-    :attr:`dropped`. Tallies used for the summary stay exact whatever is dropped.
+    ``max_observations`` bounds each kind of observation on its own: ``fault_injected``
+    observations have their bound, and everything else (``call``, ``iteration``, your own
+    :meth:`observe` events) shares a second one. Past its bound a kind drops its own oldest
+    (counted in :attr:`dropped`), so a flood of calls never pushes out the faults. Tallies used
+    for the summary stay exact whatever is dropped.
     ``experiment_id`` restricts what it takes from spans to that experiment's faults and calls.
     """
 
@@ -90,6 +94,13 @@ class ExperimentObserver(SpanProcessor):
         #: (component, event, time in ns since the epoch, details): plain tuples, turned into
         #: :class:`Observation` objects (with their datetimes) only when they are read.
         self._store: deque[_Raw] = deque(maxlen=max_observations)
+        #: The ``fault_injected`` observations, bounded on their own (see the class docstring).
+        self._faults: deque[_Raw] = deque(maxlen=max_observations)
+        #: When the first fault fired and the first workload iteration failed (ns, or None).
+        self.first_fault_ns: int | None = None
+        self.first_failure_ns: int | None = None
+        #: The first failing iteration's exception, as "type: message".
+        self.first_failure: str | None = None
         self._lock = threading.Lock()
         self._dropped = 0
         self._failed = False
@@ -110,11 +121,12 @@ class ExperimentObserver(SpanProcessor):
 
     def _keep(self, obs: _Raw) -> None:
         # Called with the lock held.
-        if len(self._store) == self.max_observations:
+        store = self._faults if obs[1] == FAULT_INJECTED else self._store
+        if len(store) == self.max_observations:
             self._dropped += 1
             if self.max_observations == 0:
                 return
-        self._store.append(obs)
+        store.append(obs)
 
     @property
     def dropped(self) -> int:
@@ -131,6 +143,8 @@ class ExperimentObserver(SpanProcessor):
         """A snapshot of the kept observations, oldest first, optionally filtered."""
         with self._lock:
             items = list(self._store)
+            if self._faults:
+                items = sorted([*items, *self._faults], key=lambda o: o[2])
         since_ns = None if since is None else int(since.timestamp() * 1e9)
         return [
             Observation(c, e, _utc(ns), d)
@@ -144,12 +158,13 @@ class ExperimentObserver(SpanProcessor):
         return iter(self.get_observations())
 
     def __len__(self) -> int:
-        return len(self._store)
+        return len(self._store) + len(self._faults)
 
     def clear(self) -> None:
         """Forget every observation and tally."""
         with self._lock:
             self._store.clear()
+            self._faults.clear()
             self._dropped = 0
             self.tally = Tally()
             self.series = Series(self.series.origin_ns)
@@ -168,7 +183,8 @@ class ExperimentObserver(SpanProcessor):
             span = trace.get_current_span()
             if span.is_recording():
                 attrs = {tm.ATTR_COMPONENT: component}
-                attrs.update({k: _attribute(v) for k, v in obs.details.items()})
+                # A span attribute cannot be None: leave it out rather than write "null".
+                attrs.update({k: _attribute(v) for k, v in obs.details.items() if v is not None})
                 span.add_event(event, attrs)
         except Exception as exc:  # pragma: no cover - never raise into user code
             _log.debug("observe: span event failed: %r", exc)
@@ -182,8 +198,11 @@ class ExperimentObserver(SpanProcessor):
         """
         return _Scope(self, component, event)
 
-    def record_iteration(self, duration_ms: float, error_type: str | None) -> None:
-        """Record one workload iteration (used by the scheduler)."""
+    def record_iteration(
+        self, duration_ms: float, error_type: str | None, message: str | None = None
+    ) -> None:
+        """Record one workload iteration (used by the scheduler); ``message`` is the failure's
+        exception message, kept for the first failure of each type."""
         details = {
             "duration_ms": round(duration_ms, 3),
             "status": "error" if error_type else "ok",
@@ -193,8 +212,11 @@ class ExperimentObserver(SpanProcessor):
         with self._lock:
             if self._sealed:
                 return
-            self.tally.workload.add_call(duration_ms, error_type)
+            self.tally.workload.add_call(duration_ms, error_type, message)
             self.series.iteration(obs[2], duration_ms, error_type is not None)
+            if error_type is not None and self.first_failure_ns is None:
+                self.first_failure_ns = obs[2]
+                self.first_failure = f"{error_type}: {message}" if message else error_type
             if self._recent is not None:
                 self._recent.append((time.time_ns(), "workload", error_type is not None))
             self._keep(obs)
@@ -205,10 +227,12 @@ class ExperimentObserver(SpanProcessor):
         fault_type = str(attributes.get(tm.ATTR_FAULT_TYPE, "unknown"))
         component = str(attributes.get(tm.ATTR_COMPONENT) or "unknown")
         details = {k: _plain(v) for k, v in attributes.items()}
-        obs = (component, "fault_injected", time.time_ns(), details)
+        obs = (component, FAULT_INJECTED, time.time_ns(), details)
         with self._lock:
             if self._sealed:
                 return
+            if self.first_fault_ns is None:
+                self.first_fault_ns = obs[2]
             self.tally.add_fault(fault_type, component, fault_type in _RAISING)
             self.series.fault(obs[2], component, fault_type)
             self._keep(obs)
@@ -250,13 +274,13 @@ class ExperimentObserver(SpanProcessor):
             details = {k: _plain(v) for k, v in ev_attrs.items()}
             ns = ev.timestamp or time.time_ns()
             faults.append((fault_type, str(component), fault_type in _RAISING, ns))
-            new.append((str(component), "fault_injected", ns, details))
-        call: tuple[str, float, str | None] | None = None
+            new.append((str(component), FAULT_INJECTED, ns, details))
+        call: tuple[str, float, str | None, str | None] | None = None
         if attrs.get(tm.ATTR_COMPONENT) == name and name not in _SKIP_NAMES and self._mine(attrs):
             duration_ms = ((span.end_time or 0) - (span.start_time or 0)) / 1e6
             error = span.status.status_code is StatusCode.ERROR
             error_type = str(attrs.get(tm.ATTR_ERROR_TYPE, "error")) if error else None
-            call = (name, duration_ms, error_type)
+            call = (name, duration_ms, error_type, span.status.description if error else None)
             details = {
                 "duration_ms": round(duration_ms, 3),
                 "status": "error" if error else "ok",
@@ -273,7 +297,7 @@ class ExperimentObserver(SpanProcessor):
                 tally.add_fault(fault_type, comp, raises)
                 self.series.fault(ns, comp, fault_type)
             if call is not None:
-                tally.component(call[0]).add_call(call[1], call[2])
+                tally.component(call[0]).add_call(call[1], call[2], call[3])
                 self.series.call(span.end_time or time.time_ns(), call[0], call[2] is not None)
                 if self._recent is not None:
                     self._recent.append((span.end_time or time.time_ns(), call[0], bool(call[2])))
@@ -342,6 +366,8 @@ class ExperimentObserver(SpanProcessor):
                     "failure_types": wl["error_types"],
                     "latency_ms": wl["latency_ms"],
                 }
+                if "first_errors" in wl:
+                    out["workload"]["first_errors"] = wl["first_errors"]
             out["series"] = self.series.summary(duration_seconds)
             out["observations_dropped"] = self._dropped
         return out

@@ -213,15 +213,20 @@ def decide_verdict(
     objectives: list[ObjectiveResult],
     unfired_faults: int,
     require_faults_fired: bool,
+    injection_disabled: bool = False,
 ) -> Verdict:
     """The verdict, in order of precedence: failed > aborted > baseline_not_met > deviated >
-    inconclusive > passed. An abort outranks the baseline: a baseline cut short proves nothing."""
+    inconclusive > passed. An abort outranks the baseline: a baseline cut short proves nothing.
+    With fault injection disabled (the kill switch) no fault could fire, so a run that got past
+    its baseline is ``inconclusive``: its objectives say nothing about the faults."""
     if failed:
         return Verdict.failed
     if aborted:
         return Verdict.aborted
     if baseline_failed:
         return Verdict.baseline_not_met
+    if injection_disabled:
+        return Verdict.inconclusive
     if any(not r.passed for r in objectives if r.phase == "faults"):
         return Verdict.deviated
     if require_faults_fired and unfired_faults:

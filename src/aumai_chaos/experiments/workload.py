@@ -3,7 +3,13 @@
 A workload is a callable taking no arguments, sync or async, given to
 ``ExperimentScheduler.run(..., workload=fn)`` or named in the experiment as
 ``"package.module:function"``. Each call is one *iteration*; an iteration that raises is an
-outcome (a failure, counted with its exception type), never a crash of the experiment.
+outcome (a failure, counted with its exception type and the first message of that type), never a
+crash of the experiment.
+
+``interval_seconds`` pauses each worker between its iterations. At 0 they run back to back, but
+after a failing iteration a worker pauses 1 ms, doubling on each further failure up to 10 ms
+(:data:`FAILURE_BACKOFF_SECONDS`), until an iteration succeeds: a workload that fails at once,
+every time, cannot spin a core at 100% for nothing.
 """
 
 from __future__ import annotations
@@ -24,9 +30,45 @@ from aumai_chaos._engine.telemetry import qualified_name
 from aumai_chaos.errors import WorkloadError
 from aumai_chaos.experiments.observer import ExperimentObserver
 
-__all__ = ["WorkloadRunner", "is_async_workload", "load_workload"]
+__all__ = [
+    "FAILURE_BACKOFF_SECONDS",
+    "WorkloadRunner",
+    "check_no_arguments",
+    "is_async_workload",
+    "load_workload",
+]
 
 Workload = Callable[[], Any]
+#: The first and the longest pause after consecutive failing iterations (interval 0 only).
+FAILURE_BACKOFF_SECONDS = (0.001, 0.01)
+
+
+def _backoff(failures: int) -> float:
+    first, longest = FAILURE_BACKOFF_SECONDS
+    return float(min(first * 2 ** min(failures - 1, 16), longest))
+
+
+def _message(exc: BaseException) -> str:
+    try:
+        return str(exc)
+    except Exception:  # an exception whose __str__ raises: never into the worker
+        return f"<{type(exc).__name__} with an unprintable message>"
+
+
+def check_no_arguments(fn: Any, target: str) -> None:
+    """Raise :class:`WorkloadError` unless ``fn`` can be called with no arguments."""
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return  # no signature to read (some builtins): the first iteration will tell
+    try:
+        signature.bind()
+    except TypeError as exc:
+        name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
+        raise WorkloadError(
+            f"workload {target!r} must be callable with no arguments, "
+            f"but its signature is {name}{signature} ({exc})"
+        ) from None
 
 
 def load_workload(target: str) -> Workload:
@@ -47,6 +89,7 @@ def load_workload(target: str) -> Workload:
             raise WorkloadError(f"workload {target!r}: {module_name!r} has no {part!r}") from exc
     if not callable(obj):
         raise WorkloadError(f"workload {target!r} is not callable")
+    check_no_arguments(obj, target)
     return obj  # type: ignore[no-any-return]
 
 
@@ -147,14 +190,16 @@ class WorkloadRunner:
 
     def _record(self, t0: float, exc: BaseException | None) -> None:
         duration_ms = (time.perf_counter() - t0) * 1000.0
-        self._observer.record_iteration(
-            duration_ms, qualified_name(type(exc)) if exc is not None else None
-        )
+        if exc is None:
+            self._observer.record_iteration(duration_ms, None)
+        else:
+            self._observer.record_iteration(duration_ms, qualified_name(type(exc)), _message(exc))
 
     def _thread_worker(self) -> None:
         token = otel_context.attach(self._ctx)
         try:
             fn, stop, interval = self._fn, self._stop, self._interval
+            failures = 0
             while not stop.is_set():
                 t0 = time.perf_counter()
                 try:
@@ -163,10 +208,14 @@ class WorkloadRunner:
                     # Even SystemExit or KeyboardInterrupt: a worker thread never receives
                     # Ctrl-C, so whatever an iteration raises is the workload's own outcome.
                     self._record(t0, exc)
+                    failures += 1
                 else:
                     self._record(t0, None)
+                    failures = 0
                 if interval > 0:
                     stop.wait(interval)
+                elif failures:
+                    stop.wait(_backoff(failures))
         finally:
             otel_context.detach(token)
 
@@ -183,6 +232,7 @@ class WorkloadRunner:
         token = otel_context.attach(self._ctx)
         try:
             fn, stop, interval = self._fn, self._stop, self._interval
+            failures = 0
             while not stop.is_set():
                 t0 = time.perf_counter()
                 try:
@@ -192,13 +242,17 @@ class WorkloadRunner:
                     if task is None or task.cancelling():
                         raise  # the runner is stopping this worker
                     self._record(t0, exc)  # the workload's own (an inner task it cancelled)
+                    failures += 1
                 except Exception as exc:
                     self._record(t0, exc)
+                    failures += 1
                 else:
                     self._record(t0, None)
-                if interval > 0:
+                    failures = 0
+                pause = interval if interval > 0 else _backoff(failures) if failures else 0.0
+                if pause > 0:
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(astop.wait(), interval)
+                        await asyncio.wait_for(astop.wait(), pause)
                 else:
                     await asyncio.sleep(0)
         finally:
