@@ -9,6 +9,7 @@ import typing
 import pydantic
 
 import aumai_chaos
+import aumai_chaos.faults
 from tests.helpers import REPO
 
 
@@ -50,6 +51,9 @@ def test_every_type_an_exported_model_uses_is_exported() -> None:
         for field in model.model_fields.values():
             used |= _model_types(field.annotation)
     assert used
+    # The fault classes are exported from aumai_chaos.faults, beside FaultConfig (their base,
+    # which builds any of them from its fault_type).
+    exported |= {getattr(aumai_chaos.faults, name) for name in aumai_chaos.faults.__all__}
     assert {t.__name__ for t in used - exported} == set()
 
 

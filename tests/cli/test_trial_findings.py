@@ -145,8 +145,8 @@ def test_every_problem_of_a_file_is_listed(runner: CliRunner, tmp_path: Path, co
         f"aumai-chaos: error: {path}:1:1: duration_seconds: required field is missing",
         f"aumai-chaos: error: {path}:3:1: duraton_seconds: unknown field; "
         "did you mean 'duration_seconds'?",
-        f"aumai-chaos: error: {path}:5:17: faults[0].fault_type: input should be 'latency', "
-        "'error', 'timeout' or 'resource_exhaustion' (got 'latncy'); did you mean 'latency'?",
+        f"aumai-chaos: error: {path}:5:17: faults[0].fault_type: unknown fault type 'latncy'; "
+        "did you mean 'latency'?",
     ]
 
 
