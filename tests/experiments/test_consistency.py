@@ -265,7 +265,7 @@ def test_the_same_seed_replays_the_same_faults() -> None:
         scheduler = ExperimentScheduler()
         exp = experiment(
             experiment_id=eid,
-            duration_seconds=0.3,
+            duration_seconds=1.0,  # thousands of calls when idle; > 20 faults even under load
             seed=77,
             target_components=[SYNC_DB, TOOL],
             faults=[
