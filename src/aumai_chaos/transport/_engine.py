@@ -137,18 +137,31 @@ class OwnFaults:
 
 
 _exp_lock = threading.Lock()
-_exp_counters: dict[tuple[str | None, str | None, int], _Counter] = {}
+# Counters of experiments' faults, by (window, component, fault). Plans are rebuilt whenever
+# the registry refreshes a slot, so the counts cannot live on them; the window is the run's
+# own object (held here, so its identity is never reused while its counters live), and the
+# counters of closed windows, which never fire again, are dropped as new ones come in.
+_exp_counters: dict[tuple[object, str | None, int], _Counter] = {}
+
+
+def _exp_counter(plan: FaultPlan) -> _Counter:
+    key = (plan.window, plan.component, id(plan.fault))
+    counter = _exp_counters.get(key)
+    if counter is None:
+        with _exp_lock:
+            counter = _exp_counters.get(key)
+            if counter is None:
+                for old in [k for k in _exp_counters if getattr(k[0], "closed", False)]:
+                    del _exp_counters[old]
+                counter = _exp_counters[key] = _Counter()
+    return counter
 
 
 def experiment_firings(state: SlotState) -> list[Firing]:
     """The running experiments' faults that fire on this call into ``state``'s component."""
     fired: list[Firing] = []
     for plan in state.plans:
-        key = (plan.experiment_id, plan.component, id(plan.fault))
-        counter = _exp_counters.get(key)
-        if counter is None:
-            with _exp_lock:
-                counter = _exp_counters.setdefault(key, _Counter())
+        counter = _exp_counter(plan)
         n = counter.next_call(plan.fault)
         if n and plan.fires():
             fired.append(Firing(plan, n, counter))
