@@ -175,11 +175,13 @@ def test_user_routes_name_other_services(server: ProviderServer) -> None:
 
     result = run_experiment(experiment(ErrorFault(error_code=503), component="model_list"), work)
     assert statuses[0] == 503
-    assert set(statuses[::2]) == {503}
-    assert 503 not in statuses[1::2]  # the POST is not the route...
+    gets, posts = statuses[::2], statuses[1::2]
+    assert 503 not in posts  # the POST is not the route...
     route = result.summary["components"]["model_list"]
-    assert route["calls"] == route["faults"] == len(statuses) // 2
-    assert server.request_count("/v1/models") == len(statuses) // 2  # ...and reached the server
+    assert route["calls"] == len(gets)
+    assert route["faults"] == gets.count(503) >= len(gets) - 1  # the last may end the window
+    # ...and reached the server, as did the GETs that the experiment's window let through
+    assert server.request_count("/v1/models") == len(posts) + len(gets) - route["faults"]
 
 
 def test_any_other_request_is_named_by_its_host(server: ProviderServer) -> None:
