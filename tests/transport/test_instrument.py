@@ -228,9 +228,11 @@ def test_a_chaos_transport_under_instrument_applies_experiments_once(
             response = http.post(f"{server.openai_base_url}/chat/completions", json={"m": 1})
             statuses.append(response.status_code)
 
-    result = run_experiment(experiment(ErrorFault(error_code=503, times=3)), work)
-    assert statuses[:4] == [503, 503, 503, 200]
-    assert result.summary["components"][CHAT]["faults"] == 3
+    result = run_experiment(experiment(ErrorFault(error_code=503, times=2)), work)
+    assert statuses[:2] == [503, 503]
+    assert set(statuses[2:]) <= {200}
+    # each request is one call into the route, counted once, faulted at most once
+    assert result.summary["components"][CHAT]["faults"] == 2
     assert result.summary["components"][CHAT]["calls"] == len(statuses)
 
 
