@@ -36,6 +36,7 @@ from aumai_chaos.experiments import (
 )
 from aumai_chaos.faults import FaultConfig, FaultType
 from aumai_chaos.injector import FaultInjector
+from aumai_chaos.transport import instrument, uninstrument  # imports neither httpx nor httpx2
 
 __all__ = [
     "AumaiChaosError",
@@ -66,9 +67,11 @@ __all__ = [
     "chaos_target",
     "disable",
     "enable",
+    "instrument",
     "is_enabled",
     "load_experiment_file",
     "load_result_file",
     "resilience_test",
+    "uninstrument",
     "__version__",
 ]
