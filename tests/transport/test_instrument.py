@@ -19,7 +19,7 @@ from aumai_chaos.errors import ConfigError
 from aumai_chaos.faults import ErrorFault, RateLimitFault
 from aumai_chaos.testing import ProviderServer
 from aumai_chaos.transport import ChaosTransport, instrument, is_instrumented, uninstrument
-from tests.helpers import fault_spans
+from tests.helpers import fault_spans, run_python
 from tests.transport.support import LIBRARIES, MESSAGES, chat, lib
 
 CHAT = "openai.chat.completions"
@@ -328,3 +328,29 @@ def test_async_waits_do_not_block_the_loop_under_instrument(server: ProviderServ
 
     run_experiment(experiment(LatencyFault(duration_ms=200, times=1)), work)
     assert len(ticks) >= 5
+
+
+def test_an_experiment_block_on_a_route(server: ProviderServer) -> None:
+    """``aumai_chaos.experiment()`` around real SDK calls: the faults act inside the block."""
+    instrument()
+    with openai.OpenAI(base_url=server.openai_base_url, api_key="t", max_retries=2) as client:
+        with aumai_chaos.experiment(
+            target_components=[CHAT], faults=[RateLimitFault(times=2, retry_after_s=0.05)]
+        ) as block:
+            assert chat(client) == "You said: hello"  # the SDK retried twice
+            assert block.fired(CHAT, "rate_limit") == 2
+        assert block.result is not None
+        assert block.result.summary["total_faults_fired"] == 2
+        assert server.request_count() == 1
+        assert chat(client) == "You said: hello"  # after the block: no fault
+    assert server.request_count() == 2
+
+
+def test_importing_aumai_chaos_imports_no_client_library() -> None:
+    code = (
+        "import sys, aumai_chaos, aumai_chaos.transport\n"
+        "loaded = [m for m in ('httpx', 'httpx2', 'openai', 'anthropic') if m in sys.modules]\n"
+        "assert not loaded, loaded\n"
+    )
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr
