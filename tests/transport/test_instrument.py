@@ -354,3 +354,26 @@ def test_importing_aumai_chaos_imports_no_client_library() -> None:
     )
     result = run_python(code)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("trace_calls", ["all", "faults"])
+def test_http_failures_count_as_failed_calls(server: ProviderServer, trace_calls: str) -> None:
+    """An injected 503 and a real 500 from the server are both failed calls of the route,
+    with and without component-call spans."""
+    from aumai_chaos.testing import HTTPReply
+
+    instrument()
+    server.script([HTTPReply(500, {"error": {"message": "real", "type": "server_error"}})])
+    with openai.OpenAI(base_url=server.openai_base_url, api_key="t", max_retries=0) as client:
+        with aumai_chaos.experiment(
+            target_components=[CHAT],
+            trace_calls=trace_calls,
+            faults=[ErrorFault(error_code=503, times=1)],
+        ) as block:
+            for _ in range(3):
+                with contextlib.suppress(openai.InternalServerError):
+                    chat(client)
+        assert block.result is not None
+        route = block.result.summary["components"][CHAT]
+    assert route["calls"] == 3
+    assert route["error_types"] == {"503": 1, "500": 1}
