@@ -126,7 +126,13 @@ def _measure(
 def _rows(samples: dict[str, Any], what: str, *, budgets: bool) -> list[Row]:
     bare = samples["bare"].median()
     rows = [
-        Row(SECTION, f"{what}, uninstrumented", bare / 1000, "us CPU/request", _spread(samples["bare"]))
+        Row(
+            SECTION,
+            f"{what}, uninstrumented",
+            bare / 1000,
+            "us CPU/request",
+            _spread(samples["bare"]),
+        )
     ]
     for key, name, limit in (
         ("instrumented", "instrument() active, no experiment", 1.02),

@@ -377,3 +377,52 @@ def test_http_failures_count_as_failed_calls(server: ProviderServer, trace_calls
         route = block.result.summary["components"][CHAT]
     assert route["calls"] == 3
     assert route["error_types"] == {"503": 1, "500": 1}
+
+
+@pytest.mark.parametrize("ours_first", [True, False], ids=["chaos-first", "otel-first"])
+def test_the_fault_span_is_a_child_of_the_http_client_span(
+    server: ProviderServer,
+    tracer_provider: TracerProvider,
+    span_exporter: InMemorySpanExporter,
+    ours_first: bool,
+) -> None:
+    """With OpenTelemetry's httpx instrumentation, whichever was applied first, the fault acts
+    inside the HTTP client span, and both undo cleanly."""
+    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+
+    httpx = lib("httpx")
+    original = httpx.HTTPTransport.__dict__["handle_request"]
+    otel = HTTPXClientInstrumentor()
+    if ours_first:
+        instrument(tracer_provider=tracer_provider)
+        otel.instrument(tracer_provider=tracer_provider)
+    else:
+        otel.instrument(tracer_provider=tracer_provider)
+        instrument(tracer_provider=tracer_provider)
+    statuses: list[int] = []
+
+    def work() -> None:
+        with httpx.Client() as http:
+            statuses.append(http.get(f"{server.url}/v1/models").status_code)
+
+    try:
+        with aumai_chaos.experiment(
+            target_components=["127.0.0.1"],
+            faults=[ErrorFault(error_code=503, times=1)],
+            tracer_provider=tracer_provider,
+        ):
+            work()
+            work()
+    finally:
+        uninstrument()
+        otel.uninstrument()
+    assert statuses == [503, 200]
+    assert httpx.HTTPTransport.__dict__["handle_request"] is original
+    spans = {s.context.span_id: s for s in span_exporter.get_finished_spans()}
+    (fault,) = fault_spans(span_exporter)
+    chain = _ancestors(fault, spans)
+    assert chain[0] == "127.0.0.1"  # the component-call span
+    assert chain[1] == "GET"  # OpenTelemetry's HTTP client span
+    call = spans[fault.parent.span_id]  # type: ignore[union-attr]
+    http_span = spans[call.parent.span_id]  # type: ignore[union-attr]
+    assert 503 in (http_span.attributes or {}).values()  # old or new HTTP conventions
