@@ -170,15 +170,15 @@ def test_the_sdks_own_client_is_covered_and_uninstrument_stops_it(server: Provid
 
 def test_user_routes_name_other_services(server: ProviderServer) -> None:
     instrument(routes={"model_list": f"GET {server.url}/v1/models"})
-    httpx = lib("httpx")
     statuses: list[int] = []
+    with lib("httpx").Client() as http:
 
-    def work() -> None:
-        with httpx.Client() as http:
+        def work() -> None:
             statuses.append(http.get(f"{server.url}/v1/models").status_code)
             statuses.append(http.post(f"{server.url}/v1/models").status_code)  # not the route
 
-    result = run_experiment(experiment(ErrorFault(error_code=503), component="model_list"), work)
+        exp = experiment(ErrorFault(error_code=503), component="model_list", seconds=1.5)
+        result = run_experiment(exp, work)
     assert statuses[0] == 503
     gets, posts = statuses[::2], statuses[1::2]
     assert 503 not in posts  # the POST is not the route...
@@ -191,14 +191,15 @@ def test_user_routes_name_other_services(server: ProviderServer) -> None:
 
 def test_any_other_request_is_named_by_its_host(server: ProviderServer) -> None:
     instrument()
-    httpx2 = lib("httpx2")
     statuses: list[int] = []
+    with lib("httpx2").Client() as http:
 
-    def work() -> None:
-        with httpx2.Client() as http:
+        def work() -> None:
+            statuses.append(http.get(f"{server.url}/v1/models").status_code)
             statuses.append(http.get(f"{server.url}/v1/models").status_code)
 
-    run_experiment(experiment(ErrorFault(error_code=500, times=1), component="127.0.0.1"), work)
+        exp = experiment(ErrorFault(error_code=500, times=1), component="127.0.0.1", seconds=1.5)
+        run_experiment(exp, work)
     assert statuses[:2] == [500, 200]
 
 
@@ -225,15 +226,15 @@ def test_a_chaos_transport_under_instrument_applies_experiments_once(
     server: ProviderServer,
 ) -> None:
     instrument()
-    httpx2 = lib("httpx2")
     statuses: list[int] = []
+    with lib("httpx2").Client(transport=ChaosTransport()) as http:
 
-    def work() -> None:
-        with httpx2.Client(transport=ChaosTransport()) as http:
+        def work() -> None:
             response = http.post(f"{server.openai_base_url}/chat/completions", json={"m": 1})
             statuses.append(response.status_code)
 
-    result = run_experiment(experiment(ErrorFault(error_code=503, times=2)), work)
+        exp = experiment(ErrorFault(error_code=503, times=2), seconds=1.5)
+        result = run_experiment(exp, work)
     assert statuses[:2] == [503, 503]
     assert set(statuses[2:]) <= {200}
     # each request is one call into the route, counted once, faulted at most once
@@ -266,15 +267,14 @@ def test_the_fault_span_is_a_descendant_of_the_genai_chat_span(
     server: ProviderServer, tracer_provider: TracerProvider, span_exporter: InMemorySpanExporter
 ) -> None:
     instrument(tracer_provider=tracer_provider)
+    with openai.OpenAI(base_url=server.openai_base_url, api_key="t", max_retries=0) as client:
 
-    def work() -> None:
-        with (
-            openai.OpenAI(base_url=server.openai_base_url, api_key="t", max_retries=0) as c,
-            contextlib.suppress(openai.RateLimitError),
-        ):
-            chat(c)
+        def work() -> None:
+            with contextlib.suppress(openai.RateLimitError):
+                chat(client)
 
-    run_experiment(experiment(RateLimitFault(times=1)), work, tracer_provider)
+        exp = experiment(RateLimitFault(times=1), seconds=1.5)
+        run_experiment(exp, work, tracer_provider)
     spans = {s.context.span_id: s for s in span_exporter.get_finished_spans()}
     (fault,) = fault_spans(span_exporter)
     chain = _ancestors(fault, spans)
