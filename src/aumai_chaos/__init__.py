@@ -42,6 +42,7 @@ from aumai_chaos.experiments import (
 )
 from aumai_chaos.faults import FaultConfig, FaultType
 from aumai_chaos.injector import FaultInjector
+from aumai_chaos.transport import instrument, uninstrument  # imports neither httpx nor httpx2
 
 __all__ = [
     "AumaiChaosError",
@@ -75,11 +76,13 @@ __all__ = [
     "disable",
     "enable",
     "experiment",
+    "instrument",
     "is_enabled",
     "load_experiment_file",
     "load_result_file",
     "resilience_test",
     "seed",
+    "uninstrument",
     "__version__",
 ]
 
