@@ -11,7 +11,7 @@ import httpx
 import httpx2
 
 from aumai_chaos.faults import FaultConfig, FaultType
-from aumai_chaos.transport._hooks import FaultHooks, TelemetryHooks
+from aumai_chaos.transport._stamp import FaultHooks, TelemetryHooks
 from aumai_chaos.transport._output_io import (
     apply_output_async,
     apply_output_sync,

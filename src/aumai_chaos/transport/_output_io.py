@@ -7,7 +7,7 @@
   and hands over the rewritten one. A fault that cannot apply leaves the response as it is.
 - :func:`overflow_response`: the provider's 400 for ``context_overflow``, instead of the call.
 
-Each fault that applies is stamped through :class:`~aumai_chaos.transport._hooks.FaultHooks`
+Each fault that applies is stamped through :class:`~aumai_chaos.transport._stamp.FaultHooks`
 when it acts, and only then.
 """
 
@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any
 
 from aumai_chaos.faults import FaultConfig
-from aumai_chaos.transport._hooks import FaultHooks
+from aumai_chaos.transport._stamp import FaultHooks
 from aumai_chaos.transport._output import (
     OUTPUT_APIS,
     overflow_error,

@@ -28,7 +28,7 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
 from aumai_chaos.faults import FaultConfig, FaultType
-from aumai_chaos.transport._hooks import ATTR_FAULT_AFTER_CHUNKS, FaultHooks
+from aumai_chaos.transport._stamp import ATTR_FAULT_AFTER_CHUNKS, FaultHooks
 from aumai_chaos.transport._sse import SSEFramer, corrupt_event, is_terminal_event
 
 __all__ = ["STREAM_FAULTS", "StreamCore", "wrap_async_stream", "wrap_sync_stream"]
@@ -214,10 +214,13 @@ class StreamCore:
             if self.slow_token is None:
                 self.slow = None
                 return 0.0
-        if slow.first_only:
+        return float(slow.duration_ms) / 1000.0
+
+    def paced(self) -> None:
+        """After the wait before an event: a ``first_only`` slow stream is over."""
+        if self.slow is not None and self.slow.first_only:
             self.end_slow()
             self.slow = None
-        return float(slow.duration_ms) / 1000.0
 
     def end_slow(self) -> None:
         token, self.slow_token = self.slow_token, None
@@ -268,7 +271,8 @@ class _SyncImpl:
                         self.close()
                         return
                     if delay > 0:
-                        hooks.sleep(delay)
+                        hooks.sleep(core.slow_token, delay)
+                        core.paced()
                     yield out
                     core.delivered += 1
             if core.buf:
@@ -288,7 +292,7 @@ class _SyncImpl:
                 token, wait, error = core.stall(act)
                 if token is not None:
                     try:
-                        core.hooks.sleep(wait)
+                        core.hooks.sleep(token, wait)
                     finally:
                         core.hooks.end(token, error)
                     if error is not None:
@@ -339,7 +343,8 @@ class _AsyncImpl:
                         await self.aclose()
                         return
                     if delay > 0:
-                        await hooks.asleep(delay)
+                        await hooks.asleep(core.slow_token, delay)
+                        core.paced()
                     yield out
                     core.delivered += 1
             if core.buf:
@@ -358,7 +363,7 @@ class _AsyncImpl:
                 token, wait, error = core.stall(act)
                 if token is not None:
                     try:
-                        await core.hooks.asleep(wait)
+                        await core.hooks.asleep(token, wait)
                     finally:
                         core.hooks.end(token, error)
                     if error is not None:

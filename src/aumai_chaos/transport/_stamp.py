@@ -52,9 +52,14 @@ class FaultHooks(Protocol):
         """The fault is over (``error``: the exception it raised into the client)."""
         ...
 
-    def sleep(self, seconds: float) -> None: ...
+    def sleep(self, token: object, seconds: float) -> None:
+        """Wait in a thread, while the fault of ``token`` acts (an experiment's window may
+        end the wait early)."""
+        ...
 
-    async def asleep(self, seconds: float) -> None: ...
+    async def asleep(self, token: object, seconds: float) -> None:
+        """Wait without blocking the event loop."""
+        ...
 
 
 def fault_attributes(fault: FaultConfig) -> dict[str, AttributeValue]:
@@ -131,8 +136,8 @@ class TelemetryHooks:
         except Exception as exc:
             _failed("stream fault end", exc)
 
-    def sleep(self, seconds: float) -> None:
+    def sleep(self, token: object, seconds: float) -> None:
         time.sleep(seconds)
 
-    async def asleep(self, seconds: float) -> None:
+    async def asleep(self, token: object, seconds: float) -> None:
         await asyncio.sleep(seconds)
