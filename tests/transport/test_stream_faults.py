@@ -77,9 +77,8 @@ def test_openai_cut_raises_what_a_real_reset_raises(server: ProviderServer) -> N
 
     server.script([TextReply(TEXT)])
     injected: list[Any] = []
-    with _openai(server, _cut(2)) as client:
-        with pytest.raises(openai.APIConnectionError) as cut:
-            _drain(client.chat.completions.create(model="m", messages=USER, stream=True), injected)
+    with _openai(server, _cut(2)) as client, pytest.raises(openai.APIConnectionError) as cut:
+        _drain(client.chat.completions.create(model="m", messages=USER, stream=True), injected)
 
     assert type(cut.value) is type(reset.value)
     assert type(cut.value.__cause__) is type(reset.value.__cause__) is httpx2.ReadError
@@ -94,7 +93,9 @@ def test_anthropic_cut_raises_the_raw_read_error_like_a_real_reset(
     real: list[Any] = []
     with anthropic.Anthropic(base_url=server.anthropic_base_url, api_key="t") as client:
         with pytest.raises(httpx2.ReadError):
-            _drain(client.messages.create(model="c", max_tokens=9, messages=USER, stream=True), real)
+            _drain(
+                client.messages.create(model="c", max_tokens=9, messages=USER, stream=True), real
+            )
     server.script([TextReply(TEXT)])
     injected: list[Any] = []
     with _anthropic(server, _cut(3)) as client, pytest.raises(httpx2.ReadError):
@@ -174,9 +175,10 @@ def test_anthropic_stall_past_the_timeout_raises_the_raw_read_timeout(
     server: ProviderServer,
 ) -> None:
     with _anthropic(server, _stall(1, 30_000), timeout=0.3) as client:
-        with pytest.raises(httpx2.ReadTimeout), client.messages.stream(
-            model="c", max_tokens=9, messages=USER
-        ) as stream:
+        with (
+            pytest.raises(httpx2.ReadTimeout),
+            client.messages.stream(model="c", max_tokens=9, messages=USER) as stream,
+        ):
             _drain(stream, [])
 
 

@@ -278,6 +278,7 @@ class _SyncImpl:
             if core.buf:
                 tail, core.buf = core.buf, b""
                 yield tail
+            core.delivered += core.framer.flush()
             self._act_due()
         finally:
             core.end_slow()
@@ -350,6 +351,7 @@ class _AsyncImpl:
             if core.buf:
                 tail, core.buf = core.buf, b""
                 yield tail
+            core.delivered += core.framer.flush()
             await self._act_due()
         finally:
             core.end_slow()
