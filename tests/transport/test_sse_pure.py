@@ -112,10 +112,11 @@ def test_terminal_events(event: bytes, api: str | None, terminal: bool) -> None:
 def test_corrupt_event_cuts_the_json() -> None:
     event = b'event: x\ndata: {"id":"chatcmpl-1","choices":[]}\r\n\r\n'
     broken = corrupt_event(event)
-    assert broken is not None and broken.startswith(b"event: x\ndata: {")
+    assert broken is not None
+    assert broken.startswith(b"event: x\ndata: {")
     assert broken.endswith(b"\r\n\r\n")
     payload = broken.split(b"data: ")[1].strip()
-    with pytest.raises(ValueError):
+    with pytest.raises(json.JSONDecodeError):
         json.loads(payload)
     assert corrupt_event(b"data: [DONE]\n\n") is None
     assert corrupt_event(b": ping\n\n") is None
@@ -202,7 +203,8 @@ def test_a_cut_never_reads_ahead_of_the_client() -> None:
     assert inner.read == 2
     with pytest.raises(httpx2.ReadError, match="reset by peer"):
         next(it)
-    assert inner.read == 2 and inner.closed
+    assert inner.read == 2
+    assert inner.closed
     assert hooks.begun == [("stream_cut", {"chaos.fault.after_chunks": 2})]
     assert isinstance(hooks.ended[0], httpx2.ReadError)
 
@@ -227,7 +229,8 @@ def test_a_stall_past_the_read_timeout_waits_the_timeout_then_raises() -> None:
     next(it)
     with pytest.raises(httpx2.ReadTimeout):
         next(it)
-    assert hooks.slept == [0.25] and inner.closed
+    assert hooks.slept == [0.25]
+    assert inner.closed
     assert isinstance(hooks.ended[0], httpx2.ReadTimeout)
 
 
@@ -248,7 +251,8 @@ def test_a_refused_fault_passes_everything_through() -> None:
     ]
     stream, _ = _wrap(faults, CHAT, hooks)
     assert b"".join(stream) == b"".join(CHAT)
-    assert hooks.slept == [] and hooks.ended == []
+    assert hooks.slept == []
+    assert hooks.ended == []
 
 
 def test_slow_stream_waits_before_every_event() -> None:
@@ -285,9 +289,11 @@ def test_malformed_chunk_corrupts_exactly_one_event() -> None:
     hooks = Recorder()
     stream, _ = _wrap([FaultConfig(fault_type="malformed_chunk", after_chunks=1)], CHAT, hooks)
     out = list(stream)
-    assert out[0] == CHAT[0] and out[2:] == CHAT[2:]
-    assert out[1] != CHAT[1] and out[1].endswith(b"\n\n")
-    with pytest.raises(ValueError):
+    assert out[0] == CHAT[0]
+    assert out[2:] == CHAT[2:]
+    assert out[1] != CHAT[1]
+    assert out[1].endswith(b"\n\n")
+    with pytest.raises(json.JSONDecodeError):
         json.loads(out[1][len(b"data: ") :])
     hooks2 = Recorder()
     stream, _ = _wrap([FaultConfig(fault_type="malformed_chunk", after_chunks=5)], CHAT, hooks2)
