@@ -133,6 +133,7 @@ class Recorder:
         self.begun: list[tuple[str, Mapping[str, Any]]] = []
         self.ended: list[BaseException | None] = []
         self.slept: list[float] = []
+        self.skipped: list[str] = []
 
     def begin(self, fault: FaultConfig, attributes: Mapping[str, Any]) -> object | None:
         if self.refuse:
@@ -142,6 +143,9 @@ class Recorder:
 
     def end(self, token: object, error: BaseException | None) -> None:
         self.ended.append(error)
+
+    def skip(self, fault: FaultConfig) -> None:
+        self.skipped.append(fault.fault_type.value)
 
     def sleep(self, token: object, seconds: float) -> None:
         self.slept.append(seconds)
@@ -283,6 +287,7 @@ def test_truncation_on_an_unknown_api_ends_after_n_events() -> None:
     stream = wrap_sync_stream(Inner(CHAT), [fault], request=_request(), api=None, hooks=hooks2)
     assert b"".join(stream) == b"".join(CHAT)
     assert hooks2.begun == []  # nothing to drop: it did not act
+    assert hooks2.skipped == ["truncated_stream"]
 
 
 def test_malformed_chunk_corrupts_exactly_one_event() -> None:
@@ -299,6 +304,25 @@ def test_malformed_chunk_corrupts_exactly_one_event() -> None:
     stream, _ = _wrap([FaultConfig(fault_type="malformed_chunk", after_chunks=5)], CHAT, hooks2)
     assert b"".join(stream) == b"".join(CHAT)  # event 5 is [DONE]: nothing to corrupt
     assert hooks2.begun == []
+    assert hooks2.skipped == ["malformed_chunk"]
+
+
+def test_faults_left_when_the_client_stops_reading_are_skipped() -> None:
+    hooks = Recorder()
+    faults = [
+        FaultConfig(fault_type="stream_cut", after_chunks=4),
+        FaultConfig(fault_type="stream_stall", after_chunks=1, duration_ms=5),
+    ]
+    stream, inner = _wrap(faults, CHAT, hooks)
+    it = iter(stream)
+    next(it)
+    next(it)  # the stall acted before this one
+    stream.close()
+    assert inner.closed
+    assert [kind for kind, _ in hooks.begun] == ["stream_stall"]
+    assert hooks.skipped == ["stream_cut"]
+    stream.close()
+    assert hooks.skipped == ["stream_cut"]  # once
 
 
 @pytest.mark.parametrize("ending", [lambda e: e, _crlf], ids=["lf", "crlf"])

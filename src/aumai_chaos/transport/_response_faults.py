@@ -53,6 +53,9 @@ class ContextHooks:
     def end(self, token: object, error: BaseException | None) -> None:
         token.end(error)  # type: ignore[attr-defined]
 
+    def skip(self, fault: FaultConfig) -> None:
+        self._ctx.skip()
+
     def sleep(self, token: object, seconds: float) -> None:
         token.sleep(seconds)  # type: ignore[attr-defined]
 
@@ -101,7 +104,7 @@ class OutputFault(ResponseFault):
             hooks=ContextHooks(ctx),
             seed=_seed(ctx),
         )
-        return None if out is ctx.response else out
+        return out
 
     async def aafter(self, ctx: FaultContext) -> Any | None:
         out = await apply_output_async(
@@ -112,7 +115,7 @@ class OutputFault(ResponseFault):
             hooks=ContextHooks(ctx),
             seed=_seed(ctx),
         )
-        return None if out is ctx.response else out
+        return out
 
 
 class OverflowFault(ResponseFault):

@@ -36,6 +36,11 @@ class FaultHooks(Protocol):
         """The fault is over (``error``: the exception it raised into the client)."""
         ...
 
+    def skip(self, fault: FaultConfig) -> None:
+        """The fault never acted on this response (nothing to corrupt, fewer events than
+        ``after_chunks``): nothing is counted, and its ``times`` budget is given back."""
+        ...
+
     def sleep(self, token: object, seconds: float) -> None:
         """Wait in a thread, while the fault of ``token`` acts (an experiment's window may
         end the wait early)."""
