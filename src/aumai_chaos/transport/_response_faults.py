@@ -96,7 +96,7 @@ class OutputFault(ResponseFault):
     """Rewrites a successful model response (JSON or event stream) as the provider would."""
 
     def after(self, ctx: FaultContext) -> Any | None:
-        out = apply_output_sync(
+        return apply_output_sync(
             ctx.response,
             (ctx.fault,),
             request=ctx.request,
@@ -104,10 +104,9 @@ class OutputFault(ResponseFault):
             hooks=ContextHooks(ctx),
             seed=_seed(ctx),
         )
-        return out
 
     async def aafter(self, ctx: FaultContext) -> Any | None:
-        out = await apply_output_async(
+        return await apply_output_async(
             ctx.response,
             (ctx.fault,),
             request=ctx.request,
@@ -115,7 +114,6 @@ class OutputFault(ResponseFault):
             hooks=ContextHooks(ctx),
             seed=_seed(ctx),
         )
-        return out
 
 
 class OverflowFault(ResponseFault):
