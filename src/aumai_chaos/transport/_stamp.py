@@ -15,12 +15,10 @@ from typing import Protocol
 
 from opentelemetry.util.types import AttributeValue
 
+from aumai_chaos._engine.telemetry import ATTR_FAULT_AFTER_CHUNKS
 from aumai_chaos.faults import FaultConfig
 
 __all__ = ["ATTR_FAULT_AFTER_CHUNKS", "FaultHooks"]
-
-#: The number of stream events delivered before a stream fault acted (telemetry contract).
-ATTR_FAULT_AFTER_CHUNKS = "chaos.fault.after_chunks"
 
 
 class FaultHooks(Protocol):
