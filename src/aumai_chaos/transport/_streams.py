@@ -24,6 +24,7 @@ delivered. ``close()`` / ``aclose()`` always reach the inner stream.
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
@@ -82,6 +83,7 @@ class StreamCore:
         "lib",
         "request",
         "settled",
+        "simple",
         "slow",
         "slow_begun",
         "slow_token",
@@ -103,6 +105,8 @@ class StreamCore:
         acts.reverse()
         self.acts = acts
         self.truncating = any(a.fault.fault_type is FaultType.truncated_stream for a in acts)
+        self.simple = True
+        self._simplify()
         self.api = api
         self.request = request
         self.hooks = hooks
@@ -115,19 +119,9 @@ class StreamCore:
         self.settled = False
 
     # -- the per-chunk path -------------------------------------------------------------
-    def fast(self, chunk: bytes) -> bool:
-        """Whether ``chunk`` goes through whole: no fault can act inside or right after it."""
-        if self.slow is not None or self.truncating or self.buf:
-            return False
-        framer = self.framer
-        state = framer.state()
-        found = framer.count(chunk)
-        nxt = self.acts[-1].at if self.acts else _NEVER
-        if self.delivered + found < nxt:
-            self.delivered += found
-            return True
-        framer.restore(state)
-        return False
+    def _simplify(self) -> None:
+        #: No fault looks at every event: chunks may go through whole.
+        self.simple = self.slow is None and not self.truncating
 
     def units(self, chunk: bytes) -> list[bytes]:
         """The complete events that ``chunk`` ends; a trailing part is held in ``buf``."""
@@ -161,14 +155,17 @@ class StreamCore:
     def stall(self, act: _Act) -> tuple[object | None, float, BaseException | None]:
         """Begin a stall: how long to wait, and the ``ReadTimeout`` to raise after it, when
         the client's read timeout is the shorter."""
+        started = time.perf_counter()
         token = self.begin(act.fault)
         if token is None:
             return None, 0.0, None
         wait = getattr(act.fault, "duration_ms", 0) / 1000.0
         limit = _read_timeout(self.request)
+        error = None
         if limit is not None and limit < wait:
-            return token, limit, self.lib.ReadTimeout("timed out", request=self.request)
-        return token, wait, None
+            wait, error = limit, self.lib.ReadTimeout("timed out", request=self.request)
+        # The bookkeeping counts towards the stall: the client waits ``wait`` in all.
+        return token, max(0.0, wait - (time.perf_counter() - started)), error
 
     def cut(self, act: _Act) -> BaseException | None:
         token = self.begin(act.fault)
@@ -197,6 +194,7 @@ class StreamCore:
                         return None, 0.0
                     break
             self.truncating = any(a.fault.fault_type is FaultType.truncated_stream for a in acts)
+            self._simplify()
         if acts and acts[-1].at == self.delivered:
             fault = acts[-1].fault
             if fault.fault_type is FaultType.malformed_chunk:
@@ -220,6 +218,7 @@ class StreamCore:
             self.slow_token = self.begin(slow)
             if self.slow_token is None:
                 self.slow = None
+                self._simplify()
                 return 0.0
         return float(slow.duration_ms) / 1000.0
 
@@ -228,6 +227,7 @@ class StreamCore:
         if self.slow is not None and self.slow.first_only:
             self.end_slow()
             self.slow = None
+            self._simplify()
 
     def end_slow(self) -> None:
         token, self.slow_token = self.slow_token, None
@@ -272,17 +272,23 @@ class _SyncImpl:
     def __iter__(self) -> Iterator[bytes]:
         core = self._core
         hooks = core.hooks
+        framer = core.framer
         inner = iter(self._inner)
         try:
             while True:
-                if self._act_due():
+                acts = core.acts
+                if acts and acts[-1].at <= core.delivered and self._act_due():
                     return
                 chunk = next(inner, None)
                 if chunk is None:
                     break
-                if core.fast(chunk):
-                    yield chunk
-                    continue
+                if core.simple and not core.buf:
+                    room = (acts[-1].at if acts else _NEVER) - core.delivered
+                    found = framer.advance(chunk, room)
+                    if found >= 0:
+                        core.delivered += found
+                        yield chunk
+                        continue
                 for unit in core.units(chunk):
                     if self._act_due():
                         return
@@ -345,17 +351,23 @@ class _AsyncImpl:
     async def __aiter__(self) -> AsyncIterator[bytes]:
         core = self._core
         hooks = core.hooks
+        framer = core.framer
         inner = aiter(self._inner)
         try:
             while True:
-                if await self._act_due():
+                acts = core.acts
+                if acts and acts[-1].at <= core.delivered and await self._act_due():
                     return
                 chunk = await anext(inner, None)
                 if chunk is None:
                     break
-                if core.fast(chunk):
-                    yield chunk
-                    continue
+                if core.simple and not core.buf:
+                    room = (acts[-1].at if acts else _NEVER) - core.delivered
+                    found = framer.advance(chunk, room)
+                    if found >= 0:
+                        core.delivered += found
+                        yield chunk
+                        continue
                 for unit in core.units(chunk):
                     if await self._act_due():
                         return
