@@ -44,12 +44,13 @@ class SSEFramer:
         take it, if they are fewer than ``room``; else ``-1``, the state untouched (then
         :meth:`ends` must look at the chunk). Also ``-1`` when the chunk needs :meth:`ends`
         (a ``\\r``, a run of blank lines)."""
+        # (An int needle is a plain memchr; a bytes needle costs several times more.)
         if (
             not chunk
             or self._cr
-            or b"\r" in chunk
-            or b"\n\n\n" in chunk
+            or _CR in chunk
             or (self._line_start and chunk[0] == _LF)
+            or b"\n\n\n" in chunk
         ):
             return -1
         # With no "\r", no run of three "\n" and no blank line continued from the last chunk,
@@ -57,11 +58,13 @@ class SSEFramer:
         found = chunk.count(b"\n\n")
         if found >= room:
             return -1
+        last = chunk[-1] == _LF
         if found:
-            self._content = chunk.rfind(b"\n\n") + 2 < len(chunk)
+            # Bytes after the last blank line are content (a run of three "\n" is excluded).
+            self._content = not (last and len(chunk) > 1 and chunk[-2] == _LF)
         elif not self._content:
-            self._content = len(chunk) > chunk.count(b"\n")
-        self._line_start = chunk[-1] == _LF
+            self._content = len(chunk) > chunk.count(_LF)
+        self._line_start = last
         self.events += found
         return found
 
