@@ -30,7 +30,7 @@ __all__ = ["run"]
 SECTION = "Stream faults"
 EVENTS = 400
 DELAYS_MS = (1, 20, 100)
-RATIO_BUDGET = Budget(1.05, "≤ 1.05× unwrapped, per chunk")
+RATIO_BUDGET = Budget(1.05, "≤ 1.05x unwrapped, per chunk")
 STALL_BUDGET = Budget(0.1, "median ≤ plain sleep's + 0.1 ms", ratio=False)
 NEVER = FaultConfig(fault_type="stream_stall", after_chunks=1_000_000, duration_ms=1)
 
