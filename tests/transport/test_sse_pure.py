@@ -350,3 +350,39 @@ def test_a_stall_acts_after_exactly_n_whole_events_however_chunked(
     assert delivered == data
     assert hooks.slept == pytest.approx([0.005], abs=0.005)
     assert at_stall == b"".join(events[:after])
+
+
+class AsyncInner:
+    def __init__(self, chunks: list[bytes]) -> None:
+        self.chunks = chunks
+        self.closed = False
+
+    async def __aiter__(self) -> Any:
+        for chunk in self.chunks:
+            yield chunk
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("lib", [httpx, httpx2])
+async def test_the_async_wrapper_truncates_and_corrupts_like_the_sync_one(lib: Any) -> None:
+    from aumai_chaos.transport._streams import wrap_async_stream
+
+    hooks = Recorder()
+    faults = [
+        FaultConfig(fault_type="malformed_chunk", after_chunks=1),
+        FaultConfig(fault_type="truncated_stream", after_chunks=50),
+    ]
+    inner = AsyncInner(CHAT)
+    stream = wrap_async_stream(
+        inner, faults, request=_request(lib), api="openai.chat.completions", hooks=hooks
+    )
+    assert isinstance(stream, lib.AsyncByteStream)
+    out = [chunk async for chunk in stream]
+    assert out[0] == CHAT[0]
+    assert out[1] != CHAT[1]
+    assert out[2:] == CHAT[2:4]
+    assert inner.closed
+    assert [kind for kind, _ in hooks.begun] == ["malformed_chunk", "truncated_stream"]
