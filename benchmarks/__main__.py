@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from . import concurrency, latency, observer, peers, percall, report, soak, streams
+from . import concurrency, latency, observer, peers, percall, report, soak, streams, transport
 from .harness import Row
 
 SECTIONS = (
@@ -24,6 +24,7 @@ SECTIONS = (
     "abort",
     "observer",
     "concurrency",
+    "transport",
     "streams",
     "soak",
 )
@@ -85,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     section("abort", lambda: latency.abort(quick=args.quick))
     section("observer", lambda: observer.run(quick=args.quick))
     section("concurrency", lambda: concurrency.run(quick=args.quick))
+    section("transport", lambda: transport.run(quick=args.quick))
     section("streams", lambda: streams.run(quick=args.quick))
     section("soak", lambda: soak.run(seconds=args.soak_seconds))
     if "soak" not in chosen:
