@@ -125,6 +125,7 @@ class StreamCore:
             if act.fault.fault_type is FaultType.malformed_chunk:
                 if act.at < self.delivered:
                     acts.pop()  # its event went by before it could be read whole
+                    self.hooks.skip(act.fault)
                     continue
                 return None
             acts.pop()
