@@ -45,17 +45,21 @@ class SSEFramer:
         :meth:`ends` must look at the chunk). Also ``-1`` when the chunk needs :meth:`ends`
         (a ``\\r``, a run of blank lines)."""
         # (An int needle is a plain memchr; a bytes needle costs several times more.)
-        if (
-            not chunk
-            or self._cr
-            or _CR in chunk
-            or (self._line_start and chunk[0] == _LF)
-            or b"\n\n\n" in chunk
-        ):
+        if not chunk or self._cr or _CR in chunk or (self._line_start and chunk[0] == _LF):
             return -1
         # With no "\r", no run of three "\n" and no blank line continued from the last chunk,
-        # every "\n\n" ends a non-empty line and then a block: one event each.
-        found = chunk.count(b"\n\n")
+        # every "\n\n" ends a non-empty line and then a block: one event each. The usual chunk
+        # is one whole event, its first "\n\n" at its end: one scan decides it.
+        end = len(chunk) - 2
+        first = chunk.find(b"\n\n")
+        if first < 0:
+            found = 0
+        elif first == end and (first == 0 or chunk[first - 1] != _LF):
+            found = 1
+        elif b"\n\n\n" in chunk:
+            return -1
+        else:
+            found = chunk.count(b"\n\n")
         if found >= room:
             return -1
         last = chunk[-1] == _LF

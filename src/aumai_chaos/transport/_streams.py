@@ -57,20 +57,17 @@ class _SyncImpl:
     def __iter__(self) -> Iterator[bytes]:
         core = self._core
         hooks = core.hooks
-        framer = core.framer
-        inner = iter(self._inner)
+        advance = core.framer.advance
         try:
-            while True:
-                acts = core.acts
-                if acts and acts[-1].at <= core.delivered and self._act_due():
-                    return
-                chunk = next(inner, None)
-                if chunk is None:
-                    break
+            acts = core.acts
+            if acts and acts[-1].at <= 0 and self._act_due():
+                return
+            for chunk in self._inner:
                 if core.simple and not core.buf:
-                    room = (acts[-1].at if acts else NEVER) - core.delivered
-                    found = framer.advance(chunk, room)
+                    acts = core.acts
+                    found = advance(chunk, (acts[-1].at if acts else NEVER) - core.delivered)
                     if found >= 0:
+                        # Fewer events than the next fault's position: nothing is due after it.
                         core.delivered += found
                         yield chunk
                         continue
@@ -86,6 +83,10 @@ class _SyncImpl:
                         core.paced()
                     yield out
                     core.delivered += 1
+                # The client asks for more: act before the next chunk is read.
+                acts = core.acts
+                if acts and acts[-1].at <= core.delivered and self._act_due():
+                    return
             if core.buf:
                 tail, core.buf = core.buf, b""
                 yield tail
@@ -136,20 +137,17 @@ class _AsyncImpl:
     async def __aiter__(self) -> AsyncIterator[bytes]:
         core = self._core
         hooks = core.hooks
-        framer = core.framer
-        inner = aiter(self._inner)
+        advance = core.framer.advance
         try:
-            while True:
-                acts = core.acts
-                if acts and acts[-1].at <= core.delivered and await self._act_due():
-                    return
-                chunk = await anext(inner, None)
-                if chunk is None:
-                    break
+            acts = core.acts
+            if acts and acts[-1].at <= 0 and await self._act_due():
+                return
+            async for chunk in self._inner:
                 if core.simple and not core.buf:
-                    room = (acts[-1].at if acts else NEVER) - core.delivered
-                    found = framer.advance(chunk, room)
+                    acts = core.acts
+                    found = advance(chunk, (acts[-1].at if acts else NEVER) - core.delivered)
                     if found >= 0:
+                        # Fewer events than the next fault's position: nothing is due after it.
                         core.delivered += found
                         yield chunk
                         continue
@@ -165,6 +163,10 @@ class _AsyncImpl:
                         core.paced()
                     yield out
                     core.delivered += 1
+                # The client asks for more: act before the next chunk is read.
+                acts = core.acts
+                if acts and acts[-1].at <= core.delivered and await self._act_due():
+                    return
             if core.buf:
                 tail, core.buf = core.buf, b""
                 yield tail
