@@ -408,3 +408,33 @@ def test_a_stream_fault_in_an_experiment_is_counted_and_stamped_where_the_stream
     ]
     assert len(events) == 3
     assert all(e.attributes and e.attributes["chaos.fault.after_chunks"] == 2 for e in events)
+
+
+def test_under_the_genai_instrumentation_a_stream_fault_sits_on_the_chat_span(
+    server: ProviderServer, tracer_provider: TracerProvider, span_exporter: InMemorySpanExporter
+) -> None:
+    from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
+
+    instrumentor = OpenAIInstrumentor()
+    instrumentor.instrument(tracer_provider=tracer_provider)
+    try:
+        received: list[Any] = []
+        with (
+            _openai(server, _cut(3), tracer_provider=tracer_provider) as client,
+            pytest.raises(openai.APIConnectionError),
+        ):
+            _drain(
+                client.chat.completions.create(model="gpt-test", messages=USER, stream=True),
+                received,
+            )
+    finally:
+        instrumentor.uninstrument()
+    spans = {s.context.span_id: s for s in span_exporter.get_finished_spans()}
+    [fault] = [s for s in spans.values() if s.name == "chaos.fault"]
+    assert fault.parent is not None
+    chat = spans[fault.parent.span_id]
+    assert chat.name == "chat gpt-test"
+    [event] = [e for e in chat.events if e.name == "chaos.fault.injected"]
+    assert event.attributes is not None
+    assert event.attributes["chaos.fault.after_chunks"] == 3
+    assert len(received) == 3
