@@ -157,7 +157,7 @@ def end_call(call: CallSpan | CallTimer, response: Any) -> None:
     duration_ms = (time.perf_counter() - call.t0) * 1000.0
     for record in call.records:
         with contextlib.suppress(Exception):
-            record(call.name, duration_ms, error_type)
+            record(call.name, duration_ms, error_type, f"HTTP {status}")
 
 
 def handle_sync(chaos: Chaos, request: Any, send: Any) -> Any:
