@@ -14,7 +14,7 @@ PHOENIX_VERSION ?= 20.26.1
 .PHONY: help install test test-unit test-integration lint format typecheck demo bench bench-quick integration-deps clean
 
 help:
-	@echo "make demo         run a real chaos experiment against the example agent (no collector needed)"
+	@echo "make demo         a real-SDK agent against a misbehaving model server: robust vs fragile (offline)"
 	@echo "make test         set up everything and run the whole test suite (unit + integration)"
 	@echo "make test-unit    the fast suite only"
 	@echo "make lint         ruff check, ruff format --check, mypy --strict on src"
@@ -55,8 +55,10 @@ format: $(STAMP)
 	$(PY) -m ruff format src tests examples benchmarks
 	$(PY) -m ruff check --fix src tests examples benchmarks
 
+# The scripted model server, zero-code instrument() and both experiments, in one process:
+# see examples/agent_openai/demo.py. No network, no API key, no collector.
 demo: $(STAMP)
-	$(VENV)/bin/aumai-chaos run --experiment examples/experiments/agent-experiment.yaml --seed 7
+	$(PY) -m examples.agent_openai.demo --seed 7
 
 # The peers (agentic-chaos, chaosinjector) are installed beside the venv, not into it:
 # agentic-chaos registers a pytest plugin that would join every test run. The benchmarks put

@@ -1,0 +1,93 @@
+"""``make demo``: the agent against a misbehaving model provider, with its resilience and without.
+
+``python -m examples.agent_openai.demo [--seed N] [--output-dir DIR]``:
+
+1. starts :class:`aumai_chaos.testing.ProviderServer`, the scripted model, on loopback;
+2. points the openai SDK at it, as any deployment does: ``OPENAI_BASE_URL`` and a dummy
+   ``OPENAI_API_KEY``;
+3. calls :func:`aumai_chaos.transport.instrument` once: from then on every httpx and httpx2
+   client in the process, the ones the SDK builds included, goes through aumai-chaos. The
+   agent's code does not change;
+4. runs ``aumai-chaos run --experiment examples/experiments/demo-robust.yaml --seed N``, then
+   ``demo-fragile.yaml``, in this process;
+5. prints both verdicts, and stops the server.
+
+No network, no API key, no collector. The exit code is 0 when the robust agent passed and the
+fragile one deviated, which is what the demo is meant to show.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from aumai_chaos import load_result_file
+from aumai_chaos.cli import app
+from aumai_chaos.testing import ProviderServer
+from aumai_chaos.transport import instrument, uninstrument
+
+__all__ = ["EXPERIMENTS", "main"]
+
+HERE = Path(__file__).resolve().parent
+#: The experiments, and the verdict each is meant to end with.
+EXPERIMENTS = (
+    (HERE.parent / "experiments" / "demo-robust.yaml", "passed"),
+    (HERE.parent / "experiments" / "demo-fragile.yaml", "deviated"),
+)
+
+
+def _run_cli(experiment: Path, seed: int, output: Path) -> int:
+    args = ["run", "--experiment", str(experiment), "--seed", str(seed), "--output", str(output)]
+    sys.stderr.write(f"\n$ aumai-chaos {' '.join(args[:5])}\n")
+    code = app(args, prog_name="aumai-chaos", standalone_mode=False)
+    return int(code or 0)
+
+
+def _verdict_line(path: Path) -> tuple[str, str]:
+    result = load_result_file(str(path))
+    verdict = result.verdict.value if result.verdict is not None else result.status.value
+    failed = [
+        f"{o.component} {o.limit} {o.threshold:g} (observed {o.observed:.3g})"
+        for o in result.objectives
+        if not o.passed
+    ]
+    line = f"{result.experiment_id:<14}{verdict}"
+    if failed:
+        line += ": failed " + "; ".join(failed)
+    return verdict, line
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m examples.agent_openai.demo")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the fault draws")
+    parser.add_argument("--output-dir", type=Path, help="keep the results' JSON here")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory() as tmp, ProviderServer() as server:
+        out_dir: Path = args.output_dir or Path(tmp)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        os.environ["OPENAI_BASE_URL"] = server.openai_base_url
+        os.environ["OPENAI_API_KEY"] = "dummy"
+        sys.stderr.write(f"Scripted model server (ProviderServer) on {server.openai_base_url}\n")
+        instrument()
+        try:
+            lines, as_meant = [], True
+            for experiment, meant in EXPERIMENTS:
+                output = out_dir / f"{experiment.stem}.json"
+                _run_cli(experiment, args.seed, output)
+                verdict, line = _verdict_line(output)
+                lines.append(line)
+                as_meant &= verdict == meant
+        finally:
+            uninstrument()
+    print("\nVerdicts:")
+    for line in lines:
+        print(f"  {line}")
+    return 0 if as_meant else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
