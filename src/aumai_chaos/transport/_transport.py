@@ -63,17 +63,18 @@ layered = _Layered()
 def check_transport_fault(fault: Any) -> FaultConfig:
     """``fault`` validated for a transport, or a one-line :class:`ConfigError` saying why not."""
     if not isinstance(fault, FaultConfig):
-        fault = cast(FaultConfig, FaultConfig.model_validate(fault))
-    kind = fault.fault_type
-    if Site.transport not in fault.sites:
-        raise ConfigError(f"{kind.value} cannot act on a transport: {fault.site_reason}")
+        fault = FaultConfig.model_validate(fault)
+    checked = cast(FaultConfig, fault)
+    kind = checked.fault_type
+    if Site.transport not in checked.sites:
+        raise ConfigError(f"{kind.value} cannot act on a transport: {checked.site_reason}")
     if kind is FaultType.error:
-        code = getattr(fault, "error_code", None)
+        code = getattr(checked, "error_code", None)
         if code is not None and not 100 <= code <= 599:
             raise ConfigError(
                 f"error fault: error_code {code} is not an HTTP status (100-599) on a transport"
             )
-    return fault
+    return checked
 
 
 class Chaos:

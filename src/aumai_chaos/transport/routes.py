@@ -36,6 +36,7 @@ __all__ = [
     "Route",
     "Router",
     "URL",
+    "check_fault_on_route",
     "check_route_name",
 ]
 
@@ -71,6 +72,20 @@ def check_route_name(name: str) -> str | None:
     if name.startswith(PROVIDER_PREFIXES) and name not in BUILTIN_ROUTES:
         known = ", ".join(BUILTIN_ROUTES)
         return f"unknown provider route {name!r}; the built-in routes are {known}"
+    return None
+
+
+def check_fault_on_route(fault: Any, name: str) -> str | None:
+    """Why ``fault`` cannot act on the built-in route ``name``, or None (also for any name
+    that is not a built-in route: a decorated component may carry any fault)."""
+    if name not in BUILTIN_ROUTES:
+        return None
+    kind = fault.fault_type.value
+    if "transport" not in fault.sites:
+        return f"{kind} cannot act on {name}, an HTTP route: {fault.site_reason}"
+    code = getattr(fault, "error_code", None) if kind == "error" else None
+    if code is not None and not 100 <= code <= 599:
+        return f"{kind} on {name}: error_code {code} is not an HTTP status (100-599)"
     return None
 
 
