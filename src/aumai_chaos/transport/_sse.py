@@ -1,0 +1,162 @@
+"""Server-sent events as bytes: where each event ends, which one is a provider's last, and how
+to corrupt one. Pure, no I/O: the stream wrappers (``_streams.py``) call it on every chunk.
+
+An event is a block of non-empty lines ended by a blank line (the SSE spec's dispatch point),
+whatever the line endings (``\\n``, ``\\r\\n`` or ``\\r``) and however the bytes are cut into
+chunks: an event may span several chunks and a chunk may hold several events. A block of only
+comment lines (``: keep-alive``) counts as an event too, as on the wire; repeated blank lines
+do not.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+__all__ = ["SSEFramer", "corrupt_event", "is_terminal_event"]
+
+_TERM = re.compile(rb"\r\n|\r|\n")
+_LF, _CR = 10, 13
+
+
+class SSEFramer:
+    """Counts events across arbitrary chunking; :meth:`ends` also says where each one ends.
+
+    ``events`` is the number of complete events seen so far. The state between chunks is the
+    position in the current line (at a line start or not), whether the last chunk ended with a
+    ``\\r`` (whose ``\\n`` may open the next chunk) and whether the current block has content.
+    """
+
+    __slots__ = ("_content", "_cr", "_line_start", "events")
+
+    def __init__(self) -> None:
+        self.events = 0
+        self._line_start = True
+        self._cr = False
+        self._content = False
+
+    def state(self) -> tuple[int, bool, bool, bool]:
+        return (self.events, self._line_start, self._cr, self._content)
+
+    def restore(self, state: tuple[int, bool, bool, bool]) -> None:
+        self.events, self._line_start, self._cr, self._content = state
+
+    def count(self, chunk: bytes) -> int:
+        """How many events this chunk completes; the fast path for plain ``\\n`` streams."""
+        if (
+            self._cr
+            or b"\r" in chunk
+            or b"\n\n\n" in chunk
+            or (self._line_start and chunk[:1] == b"\n")
+        ):
+            return len(self.ends(chunk))
+        if not chunk:
+            return 0
+        # With no "\r", no run of three "\n" and no blank line continued from the last chunk,
+        # every "\n\n" ends a non-empty line and then a block: one event each.
+        found = chunk.count(b"\n\n")
+        if found:
+            self._content = chunk.rfind(b"\n\n") + 2 < len(chunk)
+        else:
+            self._content = self._content or len(chunk) > chunk.count(b"\n")
+        self._line_start = chunk[-1] == _LF
+        self.events += found
+        return found
+
+    def ends(self, chunk: bytes) -> list[int]:
+        """The offset just past each event that ends in this chunk, in order."""
+        out: list[int] = []
+        pos = 0
+        if self._cr and chunk[:1] == b"\n":
+            pos = 1  # the "\n" of a "\r\n" cut between two chunks
+        line_start = self._line_start or pos == 1
+        content = self._content
+        for match in _TERM.finditer(chunk, pos):
+            start = match.start()
+            if start == pos and line_start:
+                if content:
+                    out.append(match.end())
+                    content = False
+            else:
+                content = True
+            line_start = True
+            pos = match.end()
+        if pos < len(chunk):
+            line_start = False
+            content = True
+        if chunk:
+            self._cr = chunk[-1] == _CR
+        self._line_start = line_start
+        self._content = content
+        self.events += len(out)
+        return out
+
+
+def _field(event: bytes, name: bytes) -> bytes | None:
+    for line in event.splitlines():
+        if line.startswith(name + b":"):
+            value = line[len(name) + 1 :]
+            return value[1:] if value.startswith(b" ") else value
+    return None
+
+
+#: Events after which the provider's response is complete, by route. OpenAI chat marks the end
+#: with the chunk that carries ``finish_reason`` (then maybe a usage chunk, then ``[DONE]``);
+#: Responses with ``response.completed`` / ``.incomplete`` / ``.failed``; Anthropic with
+#: ``message_delta`` (``stop_reason``) and then ``message_stop``.
+_TERMINAL_NAMES = {
+    "openai.responses": (b"response.completed", b"response.incomplete", b"response.failed"),
+    "anthropic.messages": (b"message_delta", b"message_stop"),
+}
+
+
+def is_terminal_event(event: bytes, api: str | None) -> bool:
+    """Whether ``event`` (one complete event's bytes) is, or follows, the provider's final
+    event on route ``api``: the events that ``truncated_stream`` never delivers."""
+    if api == "openai.chat.completions":
+        data = _field(event, b"data")
+        if data is None:
+            return False
+        if data.strip() == b"[DONE]":
+            return True
+        if b'"finish_reason"' not in data and b'"usage"' not in data:
+            return False
+        try:
+            chunk = json.loads(data)
+        except ValueError:
+            return False
+        if not isinstance(chunk, dict):
+            return False
+        choices = chunk.get("choices")
+        if isinstance(choices, list) and not choices and chunk.get("usage"):
+            return True  # the usage chunk, after the last choice
+        return isinstance(choices, list) and any(
+            isinstance(c, dict) and c.get("finish_reason") is not None for c in choices
+        )
+    names = _TERMINAL_NAMES.get(api or "")
+    if names is None:
+        return False
+    name = _field(event, b"event")
+    if name is None:  # no "event:" line: the type is in the data
+        data = _field(event, b"data") or b""
+        return any(b'"type":"' + n + b'"' in data.replace(b" ", b"") for n in names)
+    return name.strip() in names
+
+
+def corrupt_event(event: bytes) -> bytes | None:
+    """The event with its JSON ``data`` cut in half, so that it no longer parses; ``None`` when
+    its data is not JSON (``[DONE]``, a comment): then there is nothing to corrupt."""
+    lines = event.splitlines(keepends=True)
+    for index, line in enumerate(lines):
+        if not line.startswith(b"data:"):
+            continue
+        body = line.rstrip(b"\r\n")
+        ending = line[len(body) :]
+        prefix = b"data: " if body.startswith(b"data: ") else b"data:"
+        payload = body[len(prefix) :].strip()
+        if payload[:1] not in (b"{", b"["):
+            return None
+        cut = payload[: max(1, len(payload) // 2)]
+        lines[index] = prefix + cut + ending
+        return b"".join(lines)
+    return None
