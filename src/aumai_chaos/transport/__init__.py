@@ -29,8 +29,12 @@ from aumai_chaos.transport._hooks import (
     unregister_response_fault,
 )
 from aumai_chaos.transport._instrument import instrument, is_instrumented, uninstrument
+from aumai_chaos.transport._response_faults import register as _register_response_faults
 from aumai_chaos.transport._transport import AsyncChaosTransport, ChaosTransport
 from aumai_chaos.transport.routes import BUILTIN_ROUTES, URL, Host, Method, Path, Pattern, Route
+
+# The stream faults, the model-output faults and context_overflow (issue 14).
+_register_response_faults()
 
 __all__ = [
     "BUILTIN_ROUTES",

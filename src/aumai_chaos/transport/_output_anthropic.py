@@ -48,6 +48,17 @@ def _cut_input(block: dict[str, Any], *, streamed: bool) -> bool:
     return True
 
 
+def _truncate(blocks: list[dict[str, Any]], keep: float, *, streamed: bool) -> int | None:
+    """Cut the first text block (or tool input) that has content; the index it is at."""
+    for index, block in enumerate(blocks):
+        if block.get("type") == "text" and block.get("text"):
+            block["text"] = block["text"][: int(len(block["text"]) * keep)]
+            return index
+        if block.get("type") == "tool_use" and _cut_input(block, streamed=streamed):
+            return index
+    return None
+
+
 def rewrite_message(
     fault: FaultConfig,
     body: dict[str, Any],
@@ -59,7 +70,7 @@ def rewrite_message(
     """The ``message`` with the fault applied, or ``None`` when it cannot apply."""
     if not isinstance(body.get("content"), list):
         return None
-    out = json.loads(json.dumps(body))
+    out: dict[str, Any] = json.loads(json.dumps(body))
     blocks: list[dict[str, Any]] = [b for b in out["content"] if isinstance(b, dict)]
     uses = [b for b in blocks if b.get("type") == "tool_use"]
     kind = fault.fault_type
@@ -70,16 +81,10 @@ def rewrite_message(
         content = [{"type": "text", "text": message, "citations": None}] if message else []
         out.update(content=content, stop_reason="refusal", stop_sequence=None)
     elif kind is FaultType.truncated_output:
-        keep = getattr(fault, "keep_fraction", 0.5)
-        for index, block in enumerate(blocks):
-            if block.get("type") == "text" and block.get("text"):
-                block["text"] = block["text"][: int(len(block["text"]) * keep)]
-                break
-            if block.get("type") == "tool_use" and _cut_input(block, streamed=streamed):
-                break
-        else:
+        last = _truncate(blocks, getattr(fault, "keep_fraction", 0.5), streamed=streamed)
+        if last is None:
             return None
-        out.update(content=blocks[: index + 1], stop_reason="max_tokens", stop_sequence=None)
+        out.update(content=blocks[: last + 1], stop_reason="max_tokens", stop_sequence=None)
     elif kind is FaultType.malformed_tool_call:
         if not uses or not _cut_input(uses[0], streamed=streamed):
             return None
@@ -154,7 +159,10 @@ def message_events(body: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     events += [
         {
             "type": "message_delta",
-            "delta": {"stop_reason": body.get("stop_reason"), "stop_sequence": body.get("stop_sequence")},
+            "delta": {
+                "stop_reason": body.get("stop_reason"),
+                "stop_sequence": body.get("stop_sequence"),
+            },
             "usage": {"output_tokens": usage.get("output_tokens", 1)},
         },
         {"type": "message_stop"},

@@ -19,13 +19,13 @@ from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any
 
 from aumai_chaos.faults import FaultConfig
-from aumai_chaos.transport._stamp import FaultHooks
 from aumai_chaos.transport._output import (
     OUTPUT_APIS,
     overflow_error,
     rewrite_body,
     rewrite_events,
 )
+from aumai_chaos.transport._stamp import FaultHooks
 
 __all__ = [
     "apply_output_async",
@@ -121,7 +121,9 @@ def apply_output_sync(
         response.stream = _stream_class(response, "SyncByteStream")(stream)
         return response
     body = _json_body(response.read())
-    out = None if body is None else _rewritten(faults, api, request_json(request), body, seed, hooks)
+    out = (
+        None if body is None else _rewritten(faults, api, request_json(request), body, seed, hooks)
+    )
     if out is None:
         return response
     return _new_response(response, json.dumps(out, separators=(",", ":")).encode(), request)
@@ -144,7 +146,9 @@ async def apply_output_async(
         response.stream = _stream_class(response, "AsyncByteStream")(stream)
         return response
     body = _json_body(await response.aread())
-    out = None if body is None else _rewritten(faults, api, request_json(request), body, seed, hooks)
+    out = (
+        None if body is None else _rewritten(faults, api, request_json(request), body, seed, hooks)
+    )
     if out is None:
         return response
     return _new_response(response, json.dumps(out, separators=(",", ":")).encode(), request)

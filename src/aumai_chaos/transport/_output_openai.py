@@ -44,7 +44,7 @@ def rewrite_chat(
     choices = body.get("choices")
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
         return None
-    out = json.loads(json.dumps(body))
+    out: dict[str, Any] = json.loads(json.dumps(body))
     choice = out["choices"][0]
     message = choice.get("message")
     if not isinstance(message, dict):
@@ -71,7 +71,9 @@ def rewrite_chat(
             return None
         choice["finish_reason"] = "length"
     elif kind is FaultType.refusal:
-        message.update(content=None, refusal=getattr(fault, "error_message", None) or DEFAULT_REFUSAL)
+        message.update(
+            content=None, refusal=getattr(fault, "error_message", None) or DEFAULT_REFUSAL
+        )
         message.pop("tool_calls", None)
         choice["finish_reason"] = "stop"
     elif kind in (
@@ -181,7 +183,13 @@ def chat_chunks(body: dict[str, Any], *, usage_chunk: bool) -> list[dict[str, An
         function = call["function"]
         start = {"name": function["name"], "arguments": ""}
         out.append(
-            chunk({"tool_calls": [{"index": index, "id": call["id"], "type": "function", "function": start}]})
+            chunk(
+                {
+                    "tool_calls": [
+                        {"index": index, "id": call["id"], "type": "function", "function": start}
+                    ]
+                }
+            )
         )
         for piece in split_text(function["arguments"], 3):
             out.append(chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]}))

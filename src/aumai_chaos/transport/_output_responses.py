@@ -53,7 +53,7 @@ def rewrite_response(
     output = body.get("output")
     if not isinstance(output, list) or body.get("status") not in ("completed", None):
         return None
-    out = json.loads(json.dumps(body))
+    out: dict[str, Any] = json.loads(json.dumps(body))
     items: list[dict[str, Any]] = [i for i in out["output"] if isinstance(i, dict)]
     messages = [i for i in items if i.get("type") == "message"]
     calls = [i for i in items if i.get("type") == "function_call"]
@@ -79,26 +79,30 @@ def rewrite_response(
 def _truncate(out: dict[str, Any], items: list[dict[str, Any]], keep: float) -> bool:
     """Cut the first text (or, with none, the first call's arguments) and end the output
     there: ``status: "incomplete"``, ``incomplete_details.reason: "max_output_tokens"``."""
-    for index, item in enumerate(items):
-        parts = item.get("content") if item.get("type") == "message" else None
-        texts = [p for p in parts or [] if isinstance(p, dict) and p.get("type") == "output_text"]
-        if texts and texts[0].get("text"):
-            texts[0]["text"] = texts[0]["text"][: int(len(texts[0]["text"]) * keep)]
-            item["content"] = [texts[0]]
-            break
-        if item.get("type") == "function_call":
-            cut = cut_arguments(str(item.get("arguments", "")))
-            if cut is None:
-                return False
-            item["arguments"] = cut
-            break
-    else:
+    index = next((n for n, item in enumerate(items) if _cut_item(item, keep)), None)
+    if index is None:
         return False
-    item["status"] = "incomplete"
+    items[index]["status"] = "incomplete"
     out["output"] = items[: index + 1]
     out["status"] = "incomplete"
     out["incomplete_details"] = {"reason": "max_output_tokens"}
     return True
+
+
+def _cut_item(item: dict[str, Any], keep: float) -> bool:
+    """Cut this item's text, or its arguments mid-object; whether it had any to cut."""
+    parts = item.get("content") if item.get("type") == "message" else None
+    texts = [p for p in parts or [] if isinstance(p, dict) and p.get("type") == "output_text"]
+    if texts and texts[0].get("text"):
+        texts[0]["text"] = texts[0]["text"][: int(len(texts[0]["text"]) * keep)]
+        item["content"] = [texts[0]]
+        return True
+    if item.get("type") == "function_call":
+        cut = cut_arguments(str(item.get("arguments", "")))
+        if cut is not None:
+            item["arguments"] = cut
+            return True
+    return False
 
 
 def _tool_fault(fault: FaultConfig, call: dict[str, Any], request: Any, rng: random.Random) -> bool:
@@ -182,17 +186,16 @@ def _item_events(index: int, item: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _part_events(where: dict[str, Any], part: dict[str, Any]) -> list[dict[str, Any]]:
     if part.get("type") == "refusal":
-        text, empty, name = str(part.get("refusal", "")), {**part, "refusal": ""}, "refusal"
+        text, empty = str(part.get("refusal", "")), {**part, "refusal": ""}
         deltas = [{"type": "response.refusal.delta", **where, "delta": p} for p in split_text(text)]
         done = {"type": "response.refusal.done", **where, "refusal": text}
     else:
-        text, empty, name = str(part.get("text", "")), {**part, "text": ""}, "output_text"
+        text, empty = str(part.get("text", "")), {**part, "text": ""}
         deltas = [
             {"type": "response.output_text.delta", **where, "delta": p, "logprobs": []}
             for p in split_text(text)
         ]
         done = {"type": "response.output_text.done", **where, "text": text, "logprobs": []}
-    del name
     return [
         {"type": "response.content_part.added", **where, "part": empty},
         *deltas,

@@ -28,8 +28,8 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
 from aumai_chaos.faults import FaultConfig, FaultType
-from aumai_chaos.transport._stamp import ATTR_FAULT_AFTER_CHUNKS, FaultHooks
 from aumai_chaos.transport._sse import SSEFramer, corrupt_event, is_terminal_event
+from aumai_chaos.transport._stamp import ATTR_FAULT_AFTER_CHUNKS, FaultHooks
 
 __all__ = ["STREAM_FAULTS", "StreamCore", "wrap_async_stream", "wrap_sync_stream"]
 

@@ -143,7 +143,9 @@ def _perturb_value(current: Any, schema: Mapping[str, Any], rng: random.Random) 
 
 
 def _other_number(current: float, schema: Mapping[str, Any], rng: random.Random) -> Any:
-    integer = schema.get("type") == "integer" or (isinstance(current, int) and current == int(current))
+    integer = schema.get("type") == "integer" or (
+        isinstance(current, int) and current == int(current)
+    )
     low = schema.get("minimum")
     high = schema.get("maximum")
     for _ in range(8):
@@ -155,7 +157,7 @@ def _other_number(current: float, schema: Mapping[str, Any], rng: random.Random)
             continue
         if new != current:
             return int(new) if integer else new
-    for new in (low, high):  # a narrow range: the bound that differs
-        if isinstance(new, int | float) and new != current:
-            return new
+    for bound in (low, high):  # a narrow range: the bound that differs
+        if isinstance(bound, int | float) and bound != current:
+            return bound
     return _SAME

@@ -1,0 +1,335 @@
+"""Stream faults on the transport, with the real ``openai`` and ``anthropic`` SDKs against
+``ProviderServer``: each SDK must see exactly what a misbehaving server would give it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import anthropic
+import httpx
+import httpx2
+import openai
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from aumai_chaos.faults import FaultConfig
+from aumai_chaos.testing import CutStream, ProviderServer, TextReply
+from aumai_chaos.transport import AsyncChaosTransport, ChaosTransport
+
+USER: list[Any] = [{"role": "user", "content": "hello"}]
+TEXT = "one two three four five six"
+WORDS = ["one", " two", " three", " four", " five", " six"]
+
+
+@pytest.fixture
+def server() -> Iterator[ProviderServer]:
+    with ProviderServer() as provider:
+        yield provider
+
+
+def _openai(server: ProviderServer, *faults: FaultConfig, timeout: float = 5.0, **kw: Any) -> Any:
+    transport = ChaosTransport(faults=list(faults), **kw)
+    http = httpx2.Client(transport=transport, timeout=timeout)
+    return openai.OpenAI(
+        base_url=server.openai_base_url, api_key="t", max_retries=2, http_client=http
+    )
+
+
+def _aopenai(server: ProviderServer, *faults: FaultConfig, timeout: float = 5.0) -> Any:
+    http = httpx2.AsyncClient(transport=AsyncChaosTransport(faults=list(faults)), timeout=timeout)
+    return openai.AsyncOpenAI(
+        base_url=server.openai_base_url, api_key="t", max_retries=2, http_client=http
+    )
+
+
+def _anthropic(server: ProviderServer, *faults: FaultConfig, timeout: float = 5.0) -> Any:
+    http = httpx2.Client(transport=ChaosTransport(faults=list(faults)), timeout=timeout)
+    return anthropic.Anthropic(
+        base_url=server.anthropic_base_url, api_key="t", max_retries=2, http_client=http
+    )
+
+
+def _drain(stream: Any, into: list[Any]) -> None:
+    for chunk in stream:
+        into.append(chunk)
+
+
+def _cut(after: int) -> FaultConfig:
+    return FaultConfig(fault_type="stream_cut", after_chunks=after)
+
+
+def _stall(after: int, ms: int) -> FaultConfig:
+    return FaultConfig(fault_type="stream_stall", after_chunks=after, duration_ms=ms)
+
+
+# -- stream_cut: the same error as a real reset ------------------------------------------------
+
+
+def test_openai_cut_raises_what_a_real_reset_raises(server: ProviderServer) -> None:
+    server.script([TextReply(TEXT, disrupt=CutStream(2, reset=True))])
+    real: list[Any] = []
+    with openai.OpenAI(base_url=server.openai_base_url, api_key="t", max_retries=2) as client:
+        with pytest.raises(openai.APIConnectionError) as reset:
+            _drain(client.chat.completions.create(model="m", messages=USER, stream=True), real)
+
+    server.script([TextReply(TEXT)])
+    injected: list[Any] = []
+    with _openai(server, _cut(2)) as client:
+        with pytest.raises(openai.APIConnectionError) as cut:
+            _drain(client.chat.completions.create(model="m", messages=USER, stream=True), injected)
+
+    assert type(cut.value) is type(reset.value)
+    assert type(cut.value.__cause__) is type(reset.value.__cause__) is httpx2.ReadError
+    assert len(injected) == len(real) == 2  # the role chunk and "one"
+    assert server.request_count() == 2  # neither broken stream was retried
+
+
+def test_anthropic_cut_raises_the_raw_read_error_like_a_real_reset(
+    server: ProviderServer,
+) -> None:
+    server.script([TextReply(TEXT, disrupt=CutStream(3, reset=True))])
+    real: list[Any] = []
+    with anthropic.Anthropic(base_url=server.anthropic_base_url, api_key="t") as client:
+        with pytest.raises(httpx2.ReadError):
+            _drain(client.messages.create(model="c", max_tokens=9, messages=USER, stream=True), real)
+    server.script([TextReply(TEXT)])
+    injected: list[Any] = []
+    with _anthropic(server, _cut(3)) as client, pytest.raises(httpx2.ReadError):
+        _drain(
+            client.messages.create(model="c", max_tokens=9, messages=USER, stream=True), injected
+        )
+    assert [e.type for e in injected] == [e.type for e in real]
+    assert [e.type for e in injected] == ["message_start", "content_block_start"]
+
+
+@pytest.mark.asyncio
+async def test_async_openai_cut(server: ProviderServer) -> None:
+    received: list[Any] = []
+    async with _aopenai(server, _cut(3)) as client:
+        stream = await client.chat.completions.create(model="m", messages=USER, stream=True)
+        with pytest.raises(openai.APIConnectionError) as caught:
+            async for chunk in stream:
+                received.append(chunk)
+    assert type(caught.value.__cause__) is httpx2.ReadError
+    assert len(received) == 3
+
+
+def test_the_next_request_on_the_same_client_succeeds(server: ProviderServer) -> None:
+    fault = FaultConfig(fault_type="stream_cut", after_chunks=1, times=1)
+    with _openai(server, fault) as client:
+        with pytest.raises(openai.APIConnectionError):
+            _drain(client.chat.completions.create(model="m", messages=USER, stream=True), [])
+        chunks: list[Any] = []
+        _drain(client.chat.completions.create(model="m", messages=USER, stream=True), chunks)
+    assert chunks[-1].choices[0].finish_reason == "stop"
+
+
+# -- stream_stall: the client's own read timeout -----------------------------------------------
+
+
+def test_stall_longer_than_the_read_timeout_is_an_api_timeout(server: ProviderServer) -> None:
+    received: list[Any] = []
+    with _openai(server, _stall(2, 30_000), timeout=0.3) as client:
+        with pytest.raises(openai.APITimeoutError) as caught:
+            _drain(client.chat.completions.create(model="m", messages=USER, stream=True), received)
+    assert type(caught.value.__cause__) is httpx2.ReadTimeout
+    assert len(received) == 2
+    assert server.request_count() == 1
+
+
+@pytest.mark.asyncio
+async def test_async_stall_longer_than_the_read_timeout_is_an_api_timeout(
+    server: ProviderServer,
+) -> None:
+    received: list[Any] = []
+    async with _aopenai(server, _stall(2, 30_000), timeout=0.3) as client:
+        stream = await client.chat.completions.create(model="m", messages=USER, stream=True)
+        with pytest.raises(openai.APITimeoutError) as caught:
+            async for chunk in stream:
+                received.append(chunk)
+    assert type(caught.value.__cause__) is httpx2.ReadTimeout
+    assert len(received) == 2
+
+
+def test_stall_shorter_than_the_read_timeout_resumes(server: ProviderServer) -> None:
+    server.script([TextReply(TEXT)])
+    received: list[Any] = []
+    gaps: list[float] = []
+    with _openai(server, _stall(3, 200), timeout=5.0) as client:
+        last = time.perf_counter()
+        for chunk in client.chat.completions.create(model="m", messages=USER, stream=True):
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+            received.append(chunk)
+    assert "".join(c.choices[0].delta.content or "" for c in received) == TEXT
+    assert received[-1].choices[0].finish_reason == "stop"
+    assert gaps[3] >= 0.2  # the fourth chunk waited out the stall, not the third
+
+
+def test_anthropic_stall_past_the_timeout_raises_the_raw_read_timeout(
+    server: ProviderServer,
+) -> None:
+    with _anthropic(server, _stall(1, 30_000), timeout=0.3) as client:
+        with pytest.raises(httpx2.ReadTimeout), client.messages.stream(
+            model="c", max_tokens=9, messages=USER
+        ) as stream:
+            _drain(stream, [])
+
+
+# -- truncated_stream, malformed_chunk, slow_stream --------------------------------------------
+
+
+def test_truncated_openai_stream_has_no_finish_reason(server: ProviderServer) -> None:
+    server.script([TextReply(TEXT)])
+    fault = FaultConfig(fault_type="truncated_stream", after_chunks=100)
+    received: list[Any] = []
+    with _openai(server, fault) as client:
+        _drain(client.chat.completions.create(model="m", messages=USER, stream=True), received)
+    assert [c.choices[0].delta.content for c in received][1:] == WORDS
+    assert all(c.choices[0].finish_reason is None for c in received)
+
+
+def test_truncated_stream_after_n_events(server: ProviderServer) -> None:
+    server.script([TextReply(TEXT)])
+    fault = FaultConfig(fault_type="truncated_stream", after_chunks=3)
+    received: list[Any] = []
+    with _openai(server, fault) as client:
+        _drain(client.chat.completions.create(model="m", messages=USER, stream=True), received)
+    assert [c.choices[0].delta.content for c in received] == ["", "one", " two"]
+
+
+def test_truncated_anthropic_stream_has_no_message_stop(server: ProviderServer) -> None:
+    server.script([TextReply(TEXT)])
+    fault = FaultConfig(fault_type="truncated_stream", after_chunks=1000)
+    with _anthropic(server, fault) as client:
+        events: list[Any] = []
+        with client.messages.stream(model="c", max_tokens=9, messages=USER) as stream:
+            _drain(stream, events)
+            message = stream.get_final_message()
+    types = [e.type for e in events]
+    assert "message_stop" not in types and "message_delta" not in types
+    assert message.stop_reason is None
+    assert message.content[0].text == TEXT  # type: ignore[union-attr]
+
+
+def test_truncated_responses_stream_has_no_completed_event(server: ProviderServer) -> None:
+    fault = FaultConfig(fault_type="truncated_stream", after_chunks=1000)
+    with _openai(server, fault) as client:
+        events: list[Any] = []
+        _drain(client.responses.create(model="m", input="hello", stream=True), events)
+    types = [e.type for e in events]
+    assert types[0] == "response.created" and "response.output_text.done" in types
+    assert "response.completed" not in types
+
+
+def test_malformed_chunk_fails_the_sdk_json_parse(server: ProviderServer) -> None:
+    import json
+
+    received: list[Any] = []
+    with _openai(server, FaultConfig(fault_type="malformed_chunk", after_chunks=2)) as client:
+        with pytest.raises(json.JSONDecodeError):
+            _drain(client.chat.completions.create(model="m", messages=USER, stream=True), received)
+    assert len(received) == 2
+
+
+def test_slow_stream_first_only_delays_the_first_event(server: ProviderServer) -> None:
+    fault = FaultConfig(fault_type="slow_stream", duration_ms=200, first_only=True)
+    with _openai(server, fault) as client:
+        started = time.perf_counter()
+        stream = client.chat.completions.create(model="m", messages=USER, stream=True)
+        first = next(iter(stream))
+        waited = time.perf_counter() - started
+        rest: list[Any] = []
+        _drain(stream, rest)
+    assert first.choices[0].delta.role == "assistant"
+    assert waited >= 0.2
+    assert rest[-1].choices[0].finish_reason == "stop"
+
+
+def test_a_stream_fault_on_a_json_response_does_not_apply(
+    server: ProviderServer, tracer_provider: TracerProvider, span_exporter: InMemorySpanExporter
+) -> None:
+    with _openai(server, _cut(0), tracer_provider=tracer_provider) as client:
+        answer = client.chat.completions.create(model="m", messages=USER)
+    assert answer.choices[0].message.content == "You said: hello"
+    assert span_exporter.get_finished_spans() == ()
+
+
+def test_a_stall_after_more_events_than_the_stream_has_does_not_count(
+    server: ProviderServer, tracer_provider: TracerProvider, span_exporter: InMemorySpanExporter
+) -> None:
+    with _openai(server, _stall(500, 5_000), tracer_provider=tracer_provider) as client:
+        _drain(client.chat.completions.create(model="m", messages=USER, stream=True), [])
+    assert span_exporter.get_finished_spans() == ()
+
+
+# -- telemetry: stamped at the chunk -----------------------------------------------------------
+
+
+def test_a_stream_fault_is_stamped_at_the_chunk_where_it_acts(
+    server: ProviderServer, tracer_provider: TracerProvider, span_exporter: InMemorySpanExporter
+) -> None:
+    tracer = tracer_provider.get_tracer("test")
+    arrived: list[int] = []
+    with _openai(server, _stall(2, 100), tracer_provider=tracer_provider) as client:
+        with tracer.start_as_current_span("agent"):
+            stream = client.chat.completions.create(model="m", messages=USER, stream=True)
+            for _ in stream:
+                arrived.append(time.time_ns())
+    spans = {s.name: s for s in span_exporter.get_finished_spans()}
+    fault, agent = spans["chaos.fault"], spans["agent"]
+    assert fault.parent is not None and fault.parent.span_id == agent.context.span_id
+    assert fault.attributes is not None
+    assert fault.attributes["chaos.fault.type"] == "stream_stall"
+    assert fault.attributes["chaos.fault.after_chunks"] == 2
+    assert fault.attributes["chaos.component"] == "openai.chat.completions"
+    [event] = [e for e in agent.events if e.name == "chaos.fault.injected"]
+    assert event.attributes is not None and event.attributes["chaos.fault.after_chunks"] == 2
+    # After the client had its second chunk, before the third: not at the request's start.
+    assert arrived[1] <= event.timestamp <= arrived[2]
+    assert fault.start_time is not None and fault.end_time is not None
+    assert arrived[1] <= fault.start_time and fault.end_time <= arrived[2]
+    assert fault.end_time - fault.start_time >= 100_000_000  # the span lasts the stall
+
+
+def test_a_cut_span_records_the_read_error(
+    server: ProviderServer, tracer_provider: TracerProvider, span_exporter: InMemorySpanExporter
+) -> None:
+    with _openai(server, _cut(4), tracer_provider=tracer_provider) as client:
+        with pytest.raises(openai.APIConnectionError):
+            _drain(client.chat.completions.create(model="m", messages=USER, stream=True), [])
+    [span] = span_exporter.get_finished_spans()
+    assert span.attributes is not None
+    assert span.attributes["chaos.fault.after_chunks"] == 4
+    assert span.attributes["error.type"] == "httpx2.ReadError"
+
+
+# -- httpx 0.28 clients too --------------------------------------------------------------------
+
+
+def test_httpx_client_sees_its_own_read_error(server: ProviderServer) -> None:
+    body = {"model": "m", "messages": USER, "stream": True}
+    transport = ChaosTransport(faults=[_cut(2)])
+    with httpx.Client(transport=transport) as client:
+        with client.stream("POST", f"{server.openai_base_url}/chat/completions", json=body) as r:
+            lines: list[str] = []
+            with pytest.raises(httpx.ReadError):
+                for line in r.iter_lines():
+                    lines.append(line)
+    assert len([x for x in lines if x.startswith("data:")]) == 2
+
+
+@pytest.mark.asyncio
+async def test_async_httpx_client_stall_times_out(server: ProviderServer) -> None:
+    body = {"model": "m", "messages": USER, "stream": True}
+    transport = AsyncChaosTransport(faults=[_stall(1, 30_000)])
+    async with httpx.AsyncClient(transport=transport, timeout=0.3) as client:
+        url = f"{server.openai_base_url}/chat/completions"
+        async with client.stream("POST", url, json=body) as r:
+            with pytest.raises(httpx.ReadTimeout):
+                async for _ in r.aiter_bytes():
+                    pass
