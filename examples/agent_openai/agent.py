@@ -47,7 +47,7 @@ class Resilience:
     max_retries: int = 3
     timeout_s: float | None = 1.0
     stream_retries: int = 2
-    argument_retries: int = 2
+    argument_retries: int = 3
     retrieval_fallback: bool = True
 
 

@@ -69,5 +69,6 @@ def test_the_tools_offered_to_the_model_have_one_required_string_argument() -> N
 def test_the_variants_differ_only_in_their_safeguards() -> None:
     assert Resilience() == ROBUST
     assert (ROBUST.max_retries, ROBUST.timeout_s, ROBUST.retrieval_fallback) == (3, 1.0, True)
+    assert (ROBUST.stream_retries, ROBUST.argument_retries) == (2, 3)
     assert (FRAGILE.max_retries, FRAGILE.timeout_s, FRAGILE.stream_retries) == (0, None, 0)
     assert (FRAGILE.argument_retries, FRAGILE.retrieval_fallback) == (0, False)
