@@ -40,14 +40,19 @@ EXPERIMENTS = (
 
 
 def _run_cli(experiment: Path, seed: int, output: Path) -> int:
-    args = ["run", "--experiment", str(experiment), "--seed", str(seed), "--output", str(output)]
-    sys.stderr.write(f"\n$ aumai-chaos {' '.join(args[:5])}\n")
+    """``aumai-chaos run --experiment ... --seed ...``, in this process; its exit code."""
+    shown = os.path.relpath(experiment)
+    sys.stderr.write(f"\n$ aumai-chaos run --experiment {shown} --seed {seed}\n")
+    args = ["run", "--experiment", shown, "--seed", str(seed), "--output", str(output)]
     code = app(args, prog_name="aumai-chaos", standalone_mode=False)
     return int(code or 0)
 
 
-def _verdict_line(path: Path) -> tuple[str, str]:
-    result = load_result_file(str(path))
+def _verdict(output: Path, code: int) -> tuple[str, str]:
+    """The verdict in the result file, and a line saying it with the objectives that failed."""
+    if not output.exists():
+        return "error", f"{output.stem:<14}did not run (exit code {code})"
+    result = load_result_file(str(output))
     verdict = result.verdict.value if result.verdict is not None else result.status.value
     failed = [
         f"{o.component} {o.limit} {o.threshold:g} (observed {o.observed:.3g})"
@@ -77,8 +82,7 @@ def main(argv: list[str] | None = None) -> int:
             lines, as_meant = [], True
             for experiment, meant in EXPERIMENTS:
                 output = out_dir / f"{experiment.stem}.json"
-                _run_cli(experiment, args.seed, output)
-                verdict, line = _verdict_line(output)
+                verdict, line = _verdict(output, _run_cli(experiment, args.seed, output))
                 lines.append(line)
                 as_meant &= verdict == meant
         finally:
