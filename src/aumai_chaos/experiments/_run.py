@@ -18,6 +18,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from contextvars import Token
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,8 +29,8 @@ from opentelemetry.trace import Status, StatusCode
 
 from aumai_chaos._engine import registry as _registry
 from aumai_chaos._engine import telemetry as tm
-from aumai_chaos._engine.act import CallSpan, fire_sync
-from aumai_chaos._engine.plan import FaultPlan
+from aumai_chaos._engine.act import CallSpan, Firing, fire_sync
+from aumai_chaos._engine.plan import Counter, FaultPlan, new_counter
 from aumai_chaos._engine.window import Window
 from aumai_chaos.errors import InjectedFaultError, WorkloadError
 from aumai_chaos.experiments._dispatch import DISPATCHER, observing_provider, private_provider
@@ -69,17 +70,19 @@ def _checked(experiment: ChaosExperiment) -> ChaosExperiment:
     copy also gives each listed fault its own object: a run tells faults apart by identity, and
     the same FaultConfig object listed twice would otherwise share one count.
     """
-    checked = type(experiment).model_validate(experiment.model_dump(warnings=False))
-    # Keep the caller's own FaultConfig objects, which injected exceptions carry; only a repeat
-    # (or something that was not a FaultConfig) is replaced by its validated copy.
+    # Faults are frozen models, validated when built: they are passed back as they are (a
+    # ``transform`` fault's callable has no dumped form). Each listed fault gets its own object:
+    # the caller's own, which injected exceptions carry, or a copy for a repeat.
     seen: set[int] = set()
-    faults: list[FaultConfig] = []
-    for original, copy in zip(experiment.faults, checked.faults, strict=True):
+    faults: list[Any] = []
+    for original in experiment.faults:
         if isinstance(original, FaultConfig) and id(original) not in seen:
             seen.add(id(original))
             faults.append(original)
         else:
-            faults.append(copy)
+            faults.append(original.model_copy() if isinstance(original, FaultConfig) else original)
+    data = experiment.model_dump(warnings=False, exclude={"faults"})
+    checked = type(experiment).model_validate({**data, "faults": faults})
     return checked.model_copy(update={"faults": faults})
 
 
@@ -109,6 +112,10 @@ class ExperimentRun:
         self.rng = random.Random(seed) if seed is not None else random.Random()
         self.start_time: datetime | None = None
         self.stopped_by: StopEvent | None = None
+        self._span: trace.Span = trace.INVALID_SPAN
+        self._token: Token[otel_context.Context] | None = None
+        #: Called with each fault's attributes as it fires (an experiment block's live counts).
+        self.fault_hooks: list[Callable[[dict[str, Any]], None]] = []
         self._t0 = 0.0
         self._total = experiment.duration_seconds + (experiment.baseline_seconds or 0.0)
 
@@ -136,6 +143,9 @@ class ExperimentRun:
     # -- planning ------------------------------------------------------------------------------
 
     def _make_plan(self, fault: FaultConfig, component: str) -> FaultPlan:
+        # The fault's position in the experiment: with the seed, it names the fault in the
+        # replay hash (docs/replay.md). Faults are told apart by identity (see _checked).
+        position = next(i for i, f in enumerate(self.experiment.faults) if f is fault)
         return FaultPlan(
             fault,
             draw=self.rng.random,
@@ -144,12 +154,22 @@ class ExperimentRun:
             experiment_id=self.experiment.experiment_id,
             window=self.window,
             on_fire=self._fault_fired,
+            position=position,
+            seed=self.experiment.seed,
         )
 
-    def _fault_fired(self, plan: FaultPlan) -> None:
-        self.observer.record_fault(plan.span_attrs)
+    def _fault_fired(self, attrs: dict[str, Any]) -> None:
+        self.observer.record_fault(attrs)
+        for hook in self.fault_hooks:
+            hook(attrs)
 
-    def _route(self, *, with_faults: bool) -> _registry.Route:
+    def _route(
+        self,
+        *,
+        with_faults: bool,
+        observer: ExperimentObserver | None = None,
+        scoped: bool = False,
+    ) -> _registry.Route:
         exp = self.experiment
         by_component: dict[str, list[FaultConfig]] = {}
         everywhere: list[FaultConfig] = []
@@ -175,6 +195,9 @@ class ExperimentRun:
             everywhere,
             watch={w for w in watch if w},
             watch_all=watch_all,
+            trace_all=exp.trace_calls == "all",
+            record_call=(observer or self.observer).record_call,
+            scoped=scoped,
         )
 
     # -- the run -------------------------------------------------------------------------------
@@ -186,21 +209,7 @@ class ExperimentRun:
         loop: asyncio.AbstractEventLoop | None = None,
     ) -> ExperimentResult:
         exp = self.experiment
-        attrs: dict[str, Any] = {
-            tm.ATTR_EXPERIMENT_ID: exp.experiment_id,
-            tm.ATTR_EXPERIMENT_NAME: exp.name,
-        }
-        if exp.seed is not None:
-            attrs[tm.ATTR_SEED] = exp.seed
-        span = self._start_span(attrs)
-        ctx = trace.set_span_in_context(span)
-        token = otel_context.attach(ctx)
-        self.start_time = datetime.now(UTC)
-        self._t0 = time.monotonic()
-        try:
-            self._instruments.experiment_active.add(1)
-        except Exception as exc:
-            _log.warning("recording the experiment metrics failed: %r", exc)
+        ctx = self.start()
         error: BaseException | None = None
         notes: list[str] = []
         baseline: dict[str, Any] | None = None
@@ -217,13 +226,75 @@ class ExperimentRun:
                 self._fault_window(workload, ctx, loop, progress, notes)
         except Exception as exc:
             error = exc
-        finally:
+        return self.finish(
+            error,
+            had_workload=workload is not None,
+            baseline=baseline,
+            objectives=objectives,
+            notes=notes,
+        )
+
+    # -- start and finish: shared by execute() and aumai_chaos.experiment() blocks ---------------
+
+    def start(self) -> otel_context.Context:
+        """Open the ``chaos.experiment`` span and make it current in this context, start the
+        clock, count the run as active. Returns the context the run's work should run in."""
+        exp = self.experiment
+        attrs: dict[str, Any] = {
+            tm.ATTR_EXPERIMENT_ID: exp.experiment_id,
+            tm.ATTR_EXPERIMENT_NAME: exp.name,
+        }
+        if exp.seed is not None:
+            attrs[tm.ATTR_SEED] = exp.seed
+        self._span = span = self._start_span(attrs)
+        ctx = trace.set_span_in_context(span)
+        self._token = otel_context.attach(ctx)
+        self.start_time = datetime.now(UTC)
+        self._t0 = time.monotonic()
+        try:
+            self._instruments.experiment_active.add(1)
+        except Exception as exc:
+            _log.warning("recording the experiment metrics failed: %r", exc)
+        return ctx
+
+    def open_block(self, *, scoped: bool, key: object) -> object:
+        """Route the faults for a block of code (after :meth:`start`) under ``key`` (with
+        ``scoped``, only to contexts that entered the scope ``key``); the window closes at
+        ``duration_seconds`` at the latest. Returns ``key`` for :meth:`close_block`."""
+        self.window.deadline = self._t0 + self.experiment.duration_seconds
+        DISPATCHER.add(self.experiment.experiment_id, self.observer)
+        _registry.activate(key, self._route(with_faults=True, scoped=scoped))
+        return key
+
+    def close_block(self, key: object) -> None:
+        self.window.close()
+        _registry.deactivate(key)
+
+    def finish(
+        self,
+        error: BaseException | None,
+        *,
+        had_workload: bool = False,
+        baseline: dict[str, Any] | None = None,
+        objectives: list[ObjectiveResult] | None = None,
+        notes: list[str] | None = None,
+    ) -> ExperimentResult:
+        """Close the window, wait for faults in flight, summarise, decide the verdict, end the
+        span and record the metrics; from the context :meth:`start` ran in."""
+        exp = self.experiment
+        span = self._span
+        notes = list(notes or ())
+        objectives = list(objectives or ())
+        try:
             self.window.close()
             if not self.window.wait_drained(1.0):
                 notes.append(f"{self.window.inflight} fault(s) still in flight at the end")
             elapsed = time.monotonic() - self._t0
             end_time = datetime.now(UTC)
-            otel_context.detach(token)
+        finally:
+            if self._token is not None:
+                otel_context.detach(self._token)
+                self._token = None
             DISPATCHER.remove(exp.experiment_id, self.observer)
             self.observer._seal()
         status = (
@@ -234,7 +305,7 @@ class ExperimentRun:
             else ExperimentStatus.completed
         )
         summary = self.observer.summary(elapsed)
-        if workload is not None:
+        if had_workload:
             summary.setdefault("workload", {"iterations": 0, "failures": 0, "failure_rate": 0.0})
         summary["faults"] = fault_report(exp, self.window.fired)
         if notes:
@@ -342,7 +413,7 @@ class ExperimentRun:
         observer = self._new_observer()
         key = object()
         DISPATCHER.add(exp.experiment_id, observer)
-        _registry.activate(key, self._route(with_faults=False))
+        _registry.activate(key, self._route(with_faults=False, observer=observer))
         t0 = time.monotonic()
         try:
             until = t0 + (exp.baseline_seconds or 0.0)
@@ -418,32 +489,35 @@ class ExperimentRun:
     def _ticks(self, until: float, progress: Progress | None) -> None:
         exp = self.experiment
         calls = []
+        counters: dict[str, Counter] = {}
         for fault in exp.faults:
             for name in dict.fromkeys(exp.components_of(fault) or (SYNTHETIC_COMPONENT,)):
-                calls.append((name, self._make_plan(fault, name)))
+                counter = counters.setdefault(name, new_counter())
+                calls.append((name, self._make_plan(fault, name), counter))
         next_tick = time.monotonic()
         while not self.aborted:
             now = time.monotonic()
             if now >= until:
                 break
             if now >= next_tick:
-                for component, plan in calls:
+                for component, plan, counter in calls:
                     if self.aborted:
                         break
-                    self._synthetic_call(component, plan)
+                    self._synthetic_call(component, plan, counter)
                 next_tick += exp.tick_seconds
                 continue
             self._wait_until(min(next_tick, until), progress, True)
         if progress is not None:
             progress(min(time.monotonic() - self._t0, self._total), self._total)
 
-    def _synthetic_call(self, component: str, plan: FaultPlan) -> None:
+    def _synthetic_call(self, component: str, plan: FaultPlan, counter: Counter) -> None:
         attrs = {tm.ATTR_COMPONENT: component, tm.ATTR_EXPERIMENT_ID: self.experiment.experiment_id}
         call = CallSpan(self._instruments.tracer, component, attrs)
         call.enter()
         try:
-            if _registry.state.enabled and plan.fires():  # the kill switch stops these too
-                fire_sync((plan,))
+            n = counter()
+            if _registry.state.enabled and plan.selects(n):  # the kill switch stops these too
+                fire_sync((Firing(plan, n),))
         except InjectedFaultError as exc:
             call.exit(exc)
         else:
