@@ -57,6 +57,11 @@ def _drain(stream: Any, into: list[Any]) -> None:
         into.append(chunk)
 
 
+async def _adrain(stream: Any, into: list[Any]) -> None:
+    async for chunk in stream:
+        into.append(chunk)
+
+
 def _cut(after: int) -> FaultConfig:
     return FaultConfig(fault_type="stream_cut", after_chunks=after)
 
@@ -71,15 +76,16 @@ def _stall(after: int, ms: int) -> FaultConfig:
 def test_openai_cut_raises_what_a_real_reset_raises(server: ProviderServer) -> None:
     server.script([TextReply(TEXT, disrupt=CutStream(2, reset=True))])
     real: list[Any] = []
-    with openai.OpenAI(base_url=server.openai_base_url, api_key="t", max_retries=2) as client:
-        with pytest.raises(openai.APIConnectionError) as reset:
-            _drain(client.chat.completions.create(model="m", messages=USER, stream=True), real)
+    with (
+        openai.OpenAI(base_url=server.openai_base_url, api_key="t", max_retries=2) as client,
+        pytest.raises(openai.APIConnectionError) as reset,
+    ):
+        _drain(client.chat.completions.create(model="m", messages=USER, stream=True), real)
 
     server.script([TextReply(TEXT)])
     injected: list[Any] = []
-    with _openai(server, _cut(2)) as client:
-        with pytest.raises(openai.APIConnectionError) as cut:
-            _drain(client.chat.completions.create(model="m", messages=USER, stream=True), injected)
+    with _openai(server, _cut(2)) as client, pytest.raises(openai.APIConnectionError) as cut:
+        _drain(client.chat.completions.create(model="m", messages=USER, stream=True), injected)
 
     assert type(cut.value) is type(reset.value)
     assert type(cut.value.__cause__) is type(reset.value.__cause__) is httpx2.ReadError
@@ -92,9 +98,11 @@ def test_anthropic_cut_raises_the_raw_read_error_like_a_real_reset(
 ) -> None:
     server.script([TextReply(TEXT, disrupt=CutStream(3, reset=True))])
     real: list[Any] = []
-    with anthropic.Anthropic(base_url=server.anthropic_base_url, api_key="t") as client:
-        with pytest.raises(httpx2.ReadError):
-            _drain(client.messages.create(model="c", max_tokens=9, messages=USER, stream=True), real)
+    with (
+        anthropic.Anthropic(base_url=server.anthropic_base_url, api_key="t") as client,
+        pytest.raises(httpx2.ReadError),
+    ):
+        _drain(client.messages.create(model="c", max_tokens=9, messages=USER, stream=True), real)
     server.script([TextReply(TEXT)])
     injected: list[Any] = []
     with _anthropic(server, _cut(3)) as client, pytest.raises(httpx2.ReadError):
@@ -111,18 +119,17 @@ async def test_async_openai_cut(server: ProviderServer) -> None:
     async with _aopenai(server, _cut(3)) as client:
         stream = await client.chat.completions.create(model="m", messages=USER, stream=True)
         with pytest.raises(openai.APIConnectionError) as caught:
-            async for chunk in stream:
-                received.append(chunk)
+            await _adrain(stream, received)
     assert type(caught.value.__cause__) is httpx2.ReadError
     assert len(received) == 3
 
 
 def test_the_next_request_on_the_same_client_succeeds(server: ProviderServer) -> None:
     fault = FaultConfig(fault_type="stream_cut", after_chunks=1, times=1)
+    chunks: list[Any] = []
     with _openai(server, fault) as client:
         with pytest.raises(openai.APIConnectionError):
             _drain(client.chat.completions.create(model="m", messages=USER, stream=True), [])
-        chunks: list[Any] = []
         _drain(client.chat.completions.create(model="m", messages=USER, stream=True), chunks)
     assert chunks[-1].choices[0].finish_reason == "stop"
 
@@ -132,9 +139,11 @@ def test_the_next_request_on_the_same_client_succeeds(server: ProviderServer) ->
 
 def test_stall_longer_than_the_read_timeout_is_an_api_timeout(server: ProviderServer) -> None:
     received: list[Any] = []
-    with _openai(server, _stall(2, 30_000), timeout=0.3) as client:
-        with pytest.raises(openai.APITimeoutError) as caught:
-            _drain(client.chat.completions.create(model="m", messages=USER, stream=True), received)
+    with (
+        _openai(server, _stall(2, 30_000), timeout=0.3) as client,
+        pytest.raises(openai.APITimeoutError) as caught,
+    ):
+        _drain(client.chat.completions.create(model="m", messages=USER, stream=True), received)
     assert type(caught.value.__cause__) is httpx2.ReadTimeout
     assert len(received) == 2
     assert server.request_count() == 1
@@ -148,8 +157,7 @@ async def test_async_stall_longer_than_the_read_timeout_is_an_api_timeout(
     async with _aopenai(server, _stall(2, 30_000), timeout=0.3) as client:
         stream = await client.chat.completions.create(model="m", messages=USER, stream=True)
         with pytest.raises(openai.APITimeoutError) as caught:
-            async for chunk in stream:
-                received.append(chunk)
+            await _adrain(stream, received)
     assert type(caught.value.__cause__) is httpx2.ReadTimeout
     assert len(received) == 2
 
@@ -173,11 +181,12 @@ def test_stall_shorter_than_the_read_timeout_resumes(server: ProviderServer) -> 
 def test_anthropic_stall_past_the_timeout_raises_the_raw_read_timeout(
     server: ProviderServer,
 ) -> None:
-    with _anthropic(server, _stall(1, 30_000), timeout=0.3) as client:
-        with pytest.raises(httpx2.ReadTimeout), client.messages.stream(
-            model="c", max_tokens=9, messages=USER
-        ) as stream:
-            _drain(stream, [])
+    with (
+        _anthropic(server, _stall(1, 30_000), timeout=0.3) as client,
+        pytest.raises(httpx2.ReadTimeout),
+        client.messages.stream(model="c", max_tokens=9, messages=USER) as stream,
+    ):
+        _drain(stream, [])
 
 
 # -- truncated_stream, malformed_chunk, slow_stream --------------------------------------------
@@ -211,7 +220,8 @@ def test_truncated_anthropic_stream_has_no_message_stop(server: ProviderServer) 
             _drain(stream, events)
             message = stream.get_final_message()
     types = [e.type for e in events]
-    assert "message_stop" not in types and "message_delta" not in types
+    assert "message_stop" not in types
+    assert "message_delta" not in types
     assert message.stop_reason is None
     assert message.content[0].text == TEXT  # type: ignore[union-attr]
 
@@ -222,7 +232,8 @@ def test_truncated_responses_stream_has_no_completed_event(server: ProviderServe
         events: list[Any] = []
         _drain(client.responses.create(model="m", input="hello", stream=True), events)
     types = [e.type for e in events]
-    assert types[0] == "response.created" and "response.output_text.done" in types
+    assert types[0] == "response.created"
+    assert "response.output_text.done" in types
     assert "response.completed" not in types
 
 
@@ -230,9 +241,11 @@ def test_malformed_chunk_fails_the_sdk_json_parse(server: ProviderServer) -> Non
     import json
 
     received: list[Any] = []
-    with _openai(server, FaultConfig(fault_type="malformed_chunk", after_chunks=2)) as client:
-        with pytest.raises(json.JSONDecodeError):
-            _drain(client.chat.completions.create(model="m", messages=USER, stream=True), received)
+    with (
+        _openai(server, FaultConfig(fault_type="malformed_chunk", after_chunks=2)) as client,
+        pytest.raises(json.JSONDecodeError),
+    ):
+        _drain(client.chat.completions.create(model="m", messages=USER, stream=True), received)
     assert len(received) == 2
 
 
@@ -275,33 +288,41 @@ def test_a_stream_fault_is_stamped_at_the_chunk_where_it_acts(
 ) -> None:
     tracer = tracer_provider.get_tracer("test")
     arrived: list[int] = []
-    with _openai(server, _stall(2, 100), tracer_provider=tracer_provider) as client:
-        with tracer.start_as_current_span("agent"):
-            stream = client.chat.completions.create(model="m", messages=USER, stream=True)
-            for _ in stream:
-                arrived.append(time.time_ns())
+    with (
+        _openai(server, _stall(2, 100), tracer_provider=tracer_provider) as client,
+        tracer.start_as_current_span("agent"),
+    ):
+        stream = client.chat.completions.create(model="m", messages=USER, stream=True)
+        for _ in stream:
+            arrived.append(time.time_ns())
     spans = {s.name: s for s in span_exporter.get_finished_spans()}
     fault, agent = spans["chaos.fault"], spans["agent"]
-    assert fault.parent is not None and fault.parent.span_id == agent.context.span_id
+    assert fault.parent is not None
+    assert fault.parent.span_id == agent.context.span_id
     assert fault.attributes is not None
     assert fault.attributes["chaos.fault.type"] == "stream_stall"
     assert fault.attributes["chaos.fault.after_chunks"] == 2
     assert fault.attributes["chaos.component"] == "openai.chat.completions"
     [event] = [e for e in agent.events if e.name == "chaos.fault.injected"]
-    assert event.attributes is not None and event.attributes["chaos.fault.after_chunks"] == 2
+    assert event.attributes is not None
+    assert event.attributes["chaos.fault.after_chunks"] == 2
     # After the client had its second chunk, before the third: not at the request's start.
     assert arrived[1] <= event.timestamp <= arrived[2]
-    assert fault.start_time is not None and fault.end_time is not None
-    assert arrived[1] <= fault.start_time and fault.end_time <= arrived[2]
+    assert fault.start_time is not None
+    assert fault.end_time is not None
+    assert arrived[1] <= fault.start_time
+    assert fault.end_time <= arrived[2]
     assert fault.end_time - fault.start_time >= 100_000_000  # the span lasts the stall
 
 
 def test_a_cut_span_records_the_read_error(
     server: ProviderServer, tracer_provider: TracerProvider, span_exporter: InMemorySpanExporter
 ) -> None:
-    with _openai(server, _cut(4), tracer_provider=tracer_provider) as client:
-        with pytest.raises(openai.APIConnectionError):
-            _drain(client.chat.completions.create(model="m", messages=USER, stream=True), [])
+    with (
+        _openai(server, _cut(4), tracer_provider=tracer_provider) as client,
+        pytest.raises(openai.APIConnectionError),
+    ):
+        _drain(client.chat.completions.create(model="m", messages=USER, stream=True), [])
     [span] = span_exporter.get_finished_spans()
     assert span.attributes is not None
     assert span.attributes["chaos.fault.after_chunks"] == 4
@@ -314,12 +335,13 @@ def test_a_cut_span_records_the_read_error(
 def test_httpx_client_sees_its_own_read_error(server: ProviderServer) -> None:
     body = {"model": "m", "messages": USER, "stream": True}
     transport = ChaosTransport(faults=[_cut(2)])
-    with httpx.Client(transport=transport) as client:
-        with client.stream("POST", f"{server.openai_base_url}/chat/completions", json=body) as r:
-            lines: list[str] = []
-            with pytest.raises(httpx.ReadError):
-                for line in r.iter_lines():
-                    lines.append(line)
+    with (
+        httpx.Client(transport=transport) as client,
+        client.stream("POST", f"{server.openai_base_url}/chat/completions", json=body) as r,
+    ):
+        lines: list[str] = []
+        with pytest.raises(httpx.ReadError):
+            _drain(r.iter_lines(), lines)
     assert len([x for x in lines if x.startswith("data:")]) == 2
 
 

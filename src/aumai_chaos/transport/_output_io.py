@@ -70,6 +70,7 @@ def _rewritten(
     for fault in faults:
         out = rewrite_body(fault, api, request, body, seed=seed)
         if out is None:
+            hooks.skip(fault)
             continue
         token = hooks.begin(fault, {})
         if token is None:
@@ -113,9 +114,15 @@ def apply_output_sync(
     seed: int | None = None,
 ) -> Any:
     """``response`` with the output faults applied in order (each one that cannot apply is
-    skipped, uncounted); the same response when none applies."""
-    if not faults or not _applies(response, api):
-        return response
+    skipped, uncounted), or ``None`` when none applies and the response stays as it is. An
+    event stream is returned with its stream wrapped: the faults act, or are skipped, when the
+    client reads it."""
+    if not faults:
+        return None
+    if not _applies(response, api):
+        for fault in faults:
+            hooks.skip(fault)
+        return None
     if is_event_stream(response):
         stream = _OutputStream(response.stream, faults, api, request_json(request), seed, hooks)
         response.stream = _stream_class(response, "SyncByteStream")(stream)
@@ -125,7 +132,7 @@ def apply_output_sync(
         None if body is None else _rewritten(faults, api, request_json(request), body, seed, hooks)
     )
     if out is None:
-        return response
+        return None
     return _new_response(response, json.dumps(out, separators=(",", ":")).encode(), request)
 
 
@@ -139,8 +146,12 @@ async def apply_output_async(
     seed: int | None = None,
 ) -> Any:
     """The async twin of :func:`apply_output_sync`."""
-    if not faults or not _applies(response, api):
-        return response
+    if not faults:
+        return None
+    if not _applies(response, api):
+        for fault in faults:
+            hooks.skip(fault)
+        return None
     if is_event_stream(response):
         stream = _OutputStream(response.stream, faults, api, request_json(request), seed, hooks)
         response.stream = _stream_class(response, "AsyncByteStream")(stream)
@@ -150,7 +161,7 @@ async def apply_output_async(
         None if body is None else _rewritten(faults, api, request_json(request), body, seed, hooks)
     )
     if out is None:
-        return response
+        return None
     return _new_response(response, json.dumps(out, separators=(",", ":")).encode(), request)
 
 
@@ -167,7 +178,7 @@ def overflow_response(fault: FaultConfig, *, request: Any, api: str | None) -> A
 class _OutputStream:
     """The rewrite of a whole event stream, done once the client starts reading."""
 
-    __slots__ = ("api", "faults", "hooks", "inner", "request", "seed")
+    __slots__ = ("api", "faults", "hooks", "inner", "request", "seed", "settled")
 
     def __init__(
         self,
@@ -184,11 +195,21 @@ class _OutputStream:
         self.request = request
         self.seed = seed
         self.hooks = hooks
+        self.settled = False
+
+    def settle(self) -> None:
+        """Closed before it was read: none of the faults acted."""
+        if not self.settled:
+            self.settled = True
+            for fault in self.faults:
+                self.hooks.skip(fault)
 
     def rewrite(self, content: bytes) -> bytes:
+        self.settled = True
         for fault in self.faults:
             out = rewrite_events(fault, self.api, self.request, content, seed=self.seed)
             if out is None:
+                self.hooks.skip(fault)
                 continue
             token = self.hooks.begin(fault, {})
             if token is None:
@@ -223,6 +244,7 @@ class _SyncOut:
         yield self._out.rewrite(content)
 
     def close(self) -> None:
+        self._out.settle()
         self._out.inner.close()
 
 
@@ -237,4 +259,5 @@ class _AsyncOut:
         yield self._out.rewrite(content)
 
     async def aclose(self) -> None:
+        self._out.settle()
         await self._out.inner.aclose()

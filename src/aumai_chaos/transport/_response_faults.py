@@ -53,6 +53,9 @@ class ContextHooks:
     def end(self, token: object, error: BaseException | None) -> None:
         token.end(error)  # type: ignore[attr-defined]
 
+    def skip(self, fault: FaultConfig) -> None:
+        self._ctx.skip()
+
     def sleep(self, token: object, seconds: float) -> None:
         token.sleep(seconds)  # type: ignore[attr-defined]
 
@@ -93,7 +96,7 @@ class OutputFault(ResponseFault):
     """Rewrites a successful model response (JSON or event stream) as the provider would."""
 
     def after(self, ctx: FaultContext) -> Any | None:
-        out = apply_output_sync(
+        return apply_output_sync(
             ctx.response,
             (ctx.fault,),
             request=ctx.request,
@@ -101,10 +104,9 @@ class OutputFault(ResponseFault):
             hooks=ContextHooks(ctx),
             seed=_seed(ctx),
         )
-        return None if out is ctx.response else out
 
     async def aafter(self, ctx: FaultContext) -> Any | None:
-        out = await apply_output_async(
+        return await apply_output_async(
             ctx.response,
             (ctx.fault,),
             request=ctx.request,
@@ -112,7 +114,6 @@ class OutputFault(ResponseFault):
             hooks=ContextHooks(ctx),
             seed=_seed(ctx),
         )
-        return None if out is ctx.response else out
 
 
 class OverflowFault(ResponseFault):

@@ -24,22 +24,25 @@ class SSEFramer:
 
     ``events`` is the number of complete events seen so far. The state between chunks is the
     position in the current line (at a line start or not), whether the last chunk ended with a
-    ``\\r`` (whose ``\\n`` may open the next chunk) and whether the current block has content.
+    ``\\r`` (whose ``\\n`` may open the next chunk), whether the current block has content,
+    and whether that ``\\r`` ended a blank line: then the event ends only with the next
+    chunk (after its ``\\n``, if it opens with one), as a client's line decoder sees it.
     """
 
-    __slots__ = ("_content", "_cr", "_line_start", "events")
+    __slots__ = ("_content", "_cr", "_line_start", "_pending", "events")
 
     def __init__(self) -> None:
         self.events = 0
         self._line_start = True
         self._cr = False
         self._content = False
+        self._pending = False
 
-    def state(self) -> tuple[int, bool, bool, bool]:
-        return (self.events, self._line_start, self._cr, self._content)
+    def state(self) -> tuple[int, bool, bool, bool, bool]:
+        return (self.events, self._line_start, self._cr, self._content, self._pending)
 
-    def restore(self, state: tuple[int, bool, bool, bool]) -> None:
-        self.events, self._line_start, self._cr, self._content = state
+    def restore(self, state: tuple[int, bool, bool, bool, bool]) -> None:
+        self.events, self._line_start, self._cr, self._content, self._pending = state
 
     def count(self, chunk: bytes) -> int:
         """How many events this chunk completes; the fast path for plain ``\\n`` streams."""
@@ -65,31 +68,47 @@ class SSEFramer:
 
     def ends(self, chunk: bytes) -> list[int]:
         """The offset just past each event that ends in this chunk, in order."""
+        if not chunk:
+            return []
         out: list[int] = []
         pos = 0
-        if self._cr and chunk[:1] == b"\n":
+        if self._cr and chunk[0] == _LF:
             pos = 1  # the "\n" of a "\r\n" cut between two chunks
-        line_start = self._line_start or pos == 1
+        if self._pending:
+            out.append(pos)
+            self._pending = False
+        line_start = self._line_start
         content = self._content
+        end = len(chunk)
         for match in _TERM.finditer(chunk, pos):
             start = match.start()
             if start == pos and line_start:
                 if content:
-                    out.append(match.end())
+                    if match.end() == end and chunk[-1] == _CR:
+                        self._pending = True  # its "\n" may open the next chunk
+                    else:
+                        out.append(match.end())
                     content = False
             else:
                 content = True
             line_start = True
             pos = match.end()
-        if pos < len(chunk):
+        if pos < end:
             line_start = False
             content = True
-        if chunk:
-            self._cr = chunk[-1] == _CR
+        self._cr = chunk[-1] == _CR
         self._line_start = line_start
         self._content = content
         self.events += len(out)
         return out
+
+    def flush(self) -> int:
+        """At the end of the stream: 1 if an event ended with its last ``\\r``, else 0."""
+        if self._pending:
+            self._pending = False
+            self.events += 1
+            return 1
+        return 0
 
 
 def _field(event: bytes, name: bytes) -> bytes | None:
@@ -154,7 +173,11 @@ def corrupt_event(event: bytes) -> bytes | None:
         ending = line[len(body) :]
         prefix = b"data: " if body.startswith(b"data: ") else b"data:"
         payload = body[len(prefix) :].strip()
-        if payload[:1] not in (b"{", b"["):
+        try:
+            parsed = json.loads(payload)
+        except ValueError:
+            return None
+        if not isinstance(parsed, dict | list):
             return None
         cut = payload[: max(1, len(payload) // 2)]
         lines[index] = prefix + cut + ending

@@ -15,12 +15,10 @@ from typing import Protocol
 
 from opentelemetry.util.types import AttributeValue
 
+from aumai_chaos._engine.telemetry import ATTR_FAULT_AFTER_CHUNKS
 from aumai_chaos.faults import FaultConfig
 
 __all__ = ["ATTR_FAULT_AFTER_CHUNKS", "FaultHooks"]
-
-#: The number of stream events delivered before a stream fault acted (telemetry contract).
-ATTR_FAULT_AFTER_CHUNKS = "chaos.fault.after_chunks"
 
 
 class FaultHooks(Protocol):
@@ -34,6 +32,11 @@ class FaultHooks(Protocol):
 
     def end(self, token: object, error: BaseException | None) -> None:
         """The fault is over (``error``: the exception it raised into the client)."""
+        ...
+
+    def skip(self, fault: FaultConfig) -> None:
+        """The fault never acted on this response (nothing to corrupt, fewer events than
+        ``after_chunks``): nothing is counted, and its ``times`` budget is given back."""
         ...
 
     def sleep(self, token: object, seconds: float) -> None:

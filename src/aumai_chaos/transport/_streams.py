@@ -81,7 +81,9 @@ class StreamCore:
         "hooks",
         "lib",
         "request",
+        "settled",
         "slow",
+        "slow_begun",
         "slow_token",
         "truncating",
     )
@@ -109,6 +111,8 @@ class StreamCore:
         self.delivered = 0
         self.buf = b""
         self.slow_token: object | None = None
+        self.slow_begun = False
+        self.settled = False
 
     # -- the per-chunk path -------------------------------------------------------------
     def fast(self, chunk: bytes) -> bool:
@@ -198,7 +202,9 @@ class StreamCore:
             if fault.fault_type is FaultType.malformed_chunk:
                 acts.pop()
                 broken = corrupt_event(unit)
-                if broken is not None:
+                if broken is None:
+                    self.hooks.skip(fault)
+                else:
                     token = self.begin(fault)
                     if token is not None:
                         unit = broken
@@ -210,6 +216,7 @@ class StreamCore:
         if slow is None or (slow.first_only and self.delivered > 0):
             return 0.0
         if self.slow_token is None:
+            self.slow_begun = True
             self.slow_token = self.begin(slow)
             if self.slow_token is None:
                 self.slow = None
@@ -226,6 +233,19 @@ class StreamCore:
         token, self.slow_token = self.slow_token, None
         if token is not None:
             self.hooks.end(token, None)
+
+    def settle(self) -> None:
+        """The stream is over: end a slow stream's span; the faults that never acted (the
+        stream had fewer events, or the client stopped reading first) are skipped."""
+        self.end_slow()
+        if self.settled:
+            return
+        self.settled = True
+        for act in self.acts:
+            self.hooks.skip(act.fault)
+        self.acts = []
+        if self.slow is not None and not self.slow_begun:
+            self.hooks.skip(self.slow)
 
 
 def _base(lib: Any, name: str, impl: type) -> type:
@@ -278,9 +298,10 @@ class _SyncImpl:
             if core.buf:
                 tail, core.buf = core.buf, b""
                 yield tail
+            core.delivered += core.framer.flush()
             self._act_due()
         finally:
-            core.end_slow()
+            core.settle()
 
     def _act_due(self) -> bool:
         """Act on a stall, cut or truncation due now; ``True`` ends the stream cleanly."""
@@ -310,7 +331,7 @@ class _SyncImpl:
         return False
 
     def close(self) -> None:
-        self._core.end_slow()
+        self._core.settle()
         self._inner.close()
 
 
@@ -350,9 +371,10 @@ class _AsyncImpl:
             if core.buf:
                 tail, core.buf = core.buf, b""
                 yield tail
+            core.delivered += core.framer.flush()
             await self._act_due()
         finally:
-            core.end_slow()
+            core.settle()
 
     async def _act_due(self) -> bool:
         core = self._core
@@ -381,7 +403,7 @@ class _AsyncImpl:
         return False
 
     async def aclose(self) -> None:
-        self._core.end_slow()
+        self._core.settle()
         await self._inner.aclose()
 
 
