@@ -14,6 +14,11 @@ One loop serves both variants; :class:`Resilience` names each safeguard a carefu
 
 :data:`ROBUST` has them all; :data:`FRAGILE` has none, as a first prototype would.
 Every wait is an ``await``: a fault that delays the model never blocks the event loop.
+
+The agent traces itself with the OpenTelemetry API, in the GenAI conventions' names: an
+``invoke_agent`` span per question and an ``execute_tool`` span per tool call. With
+``opentelemetry-instrumentation-openai-v2`` the SDK's ``chat`` spans join them, and the
+``chaos.fault`` spans of aumai-chaos sit under those: a trace shows where each fault hit.
 """
 
 from __future__ import annotations
@@ -24,16 +29,19 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import openai
+from opentelemetry import trace
 
 from examples.agent_openai.tools import TOOLS, calculate, search_docs
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
+    from opentelemetry.trace import TracerProvider
 
 __all__ = ["FRAGILE", "ROBUST", "Agent", "AgentError", "Resilience", "make_client"]
 
 log = logging.getLogger(__name__)
 
+AGENT_NAME = "docs-agent"
 MODEL = "demo-model"
 #: Model turns per question, at most: the loop is bounded even if the model never stops.
 MAX_TURNS = 4
@@ -105,26 +113,34 @@ class Agent:
     """Answers a question with the model and its tools, streaming every response."""
 
     def __init__(
-        self, client: AsyncOpenAI, resilience: Resilience = ROBUST, *, model: str = MODEL
+        self,
+        client: AsyncOpenAI,
+        resilience: Resilience = ROBUST,
+        *,
+        model: str = MODEL,
+        tracer_provider: TracerProvider | None = None,
     ) -> None:
         self.client = client
         self.resilience = resilience
         self.model = model
+        self.tracer = trace.get_tracer(__name__, tracer_provider=tracer_provider)
 
     async def answer(self, question: str) -> str:
-        messages: list[dict[str, Any]] = [
-            {"role": "system", "content": SYSTEM},
-            {"role": "user", "content": question},
-        ]
-        for _ in range(MAX_TURNS):
-            turn, arguments = await self._ask(messages)
-            if not turn.tool_calls:
-                return turn.content
-            messages.append(turn.message())
-            for call, args in zip(turn.tool_calls, arguments, strict=True):
-                result = await self._run_tool(call.name, args)
-                messages.append({"role": "tool", "tool_call_id": call.id, "content": result})
-        raise AgentError(f"no answer after {MAX_TURNS} model turns")
+        attributes = {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": AGENT_NAME}
+        with self.tracer.start_as_current_span(f"invoke_agent {AGENT_NAME}", attributes=attributes):
+            messages: list[dict[str, Any]] = [
+                {"role": "system", "content": SYSTEM},
+                {"role": "user", "content": question},
+            ]
+            for _ in range(MAX_TURNS):
+                turn, arguments = await self._ask(messages)
+                if not turn.tool_calls:
+                    return turn.content
+                messages.append(turn.message())
+                for call, args in zip(turn.tool_calls, arguments, strict=True):
+                    result = await self._run_tool(call, args)
+                    messages.append({"role": "tool", "tool_call_id": call.id, "content": result})
+            raise AgentError(f"no answer after {MAX_TURNS} model turns")
 
     async def _ask(self, messages: list[dict[str, Any]]) -> tuple[_Turn, list[dict[str, Any]]]:
         """One model turn and its parsed tool arguments, asking again as ``resilience`` allows."""
@@ -169,7 +185,16 @@ class Agent:
                         call.arguments += part.function.arguments or ""
         return turn
 
-    async def _run_tool(self, name: str, args: dict[str, Any]) -> str:
+    async def _run_tool(self, call: _ToolCall, args: dict[str, Any]) -> str:
+        attributes = {
+            "gen_ai.operation.name": "execute_tool",
+            "gen_ai.tool.name": call.name,
+            "gen_ai.tool.call.id": call.id,
+        }
+        with self.tracer.start_as_current_span(f"execute_tool {call.name}", attributes=attributes):
+            return await self._tool(call.name, args)
+
+    async def _tool(self, name: str, args: dict[str, Any]) -> str:
         if name == "calculator":
             try:
                 return calculate(str(args.get("expression", "")))
@@ -182,5 +207,6 @@ class Agent:
                 if not self.resilience.retrieval_fallback:
                     raise
                 log.info("document search failed (%s); answering without it", exc)
+                trace.get_current_span().add_event("fallback", {"exception.message": str(exc)})
                 return "The document search is unavailable; answer from what you know."
         raise AgentError(f"the model asked for an unknown tool {name!r}")

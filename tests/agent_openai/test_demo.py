@@ -75,8 +75,8 @@ def test_the_two_experiments_differ_only_in_the_agent() -> None:
 
 def test_the_robust_agent_passes(demo: DemoRun) -> None:
     assert demo.robust.verdict is not None
+    assert failed(demo.robust) == [], demo.robust.summary["workload"]
     assert demo.robust.verdict.value == "passed", demo.stdout
-    assert failed(demo.robust) == []
     assert demo.robust.summary["workload"]["failures"] == 0
 
 

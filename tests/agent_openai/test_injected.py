@@ -16,7 +16,10 @@ import httpx2
 import openai
 import pytest
 from examples.agent_openai.agent import FRAGILE, ROBUST, Agent, Resilience, make_client
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+import aumai_chaos
 from aumai_chaos import FaultConfig
 from aumai_chaos.testing import ProviderServer
 from aumai_chaos.transport import AsyncChaosTransport
@@ -76,3 +79,58 @@ async def test_without_a_timeout_the_stall_is_waited_out(server: ProviderServer)
     stall = {"fault_type": "stream_stall", "times": 1, "after_chunks": 1, "duration_ms": 300}
     assert await ask(server, FRAGILE, **stall) == ANSWER
     assert server.request_count(CHAT) == 2
+
+
+async def test_the_trace_shows_each_fault_under_the_agents_own_spans(
+    server: ProviderServer,
+    tracer_provider: TracerProvider,
+    span_exporter: InMemorySpanExporter,
+) -> None:
+    malformed = FaultConfig(fault_type="malformed_tool_call", times=1)
+    transport = AsyncChaosTransport(faults=[malformed], seed=7, tracer_provider=tracer_provider)
+    async with make_client(
+        ROBUST,
+        base_url=server.openai_base_url,
+        api_key="dummy",
+        http_client=httpx2.AsyncClient(transport=transport),
+    ) as client:
+        agent = Agent(client, ROBUST, tracer_provider=tracer_provider)
+        store_down = {"fault_type": "error", "error_code": 503, "times": 1}
+        async with aumai_chaos.experiment(
+            faults=[store_down], target_components=["vector_db"], tracer_provider=tracer_provider
+        ) as run:
+            answer = await agent.answer("search_docs: how do I honour retry-after?")
+        assert run.fired() == 1
+    assert answer.endswith("The document search is unavailable; answer from what you know.")
+
+    spans = span_exporter.get_finished_spans()
+    by_id = {s.context.span_id: s for s in spans}
+
+    def ancestors(span: ReadableSpan) -> list[str]:
+        names = []
+        while span.parent is not None and span.parent.span_id in by_id:
+            span = by_id[span.parent.span_id]
+            names.append(span.name)
+        return names
+
+    [invoke] = [s for s in spans if s.name == "invoke_agent docs-agent"]
+    assert invoke.attributes is not None
+    assert invoke.attributes["gen_ai.operation.name"] == "invoke_agent"
+    faults = {
+        str((s.attributes or {})["chaos.fault.type"]): ancestors(s)
+        for s in spans
+        if s.name == "chaos.fault"
+    }
+    # The model's fault under the agent's question; the store's under the tool that called it.
+    assert faults == {
+        "malformed_tool_call": ["invoke_agent docs-agent", "chaos.experiment"],
+        "error": [
+            "vector_db",
+            "execute_tool search_docs",
+            "invoke_agent docs-agent",
+            "chaos.experiment",
+        ],
+    }
+    [tool] = [s for s in spans if s.name == "execute_tool search_docs"]
+    assert [e.name for e in tool.events] == ["fallback"]
+    assert ancestors(tool)[0] == "invoke_agent docs-agent"
