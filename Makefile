@@ -60,6 +60,11 @@ format: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m examples.agent_openai.demo --seed 7
 
+# The README's Phoenix picture (docs/images/phoenix-trace.png): the demo's trace in Arize
+# Phoenix, screenshotted by headless Chromium (Debian's chromium package).
+docs-phoenix-image: $(STAMP) $(PHOENIX_VENV)/bin/phoenix
+	AUMAI_PHOENIX_BIN=$(abspath $(PHOENIX_VENV))/bin/phoenix $(PY) -m scripts.phoenix_image
+
 # The peers (agentic-chaos, chaosinjector) are installed beside the venv, not into it:
 # agentic-chaos registers a pytest plugin that would join every test run. The benchmarks put
 # benchmarks/.peers on sys.path themselves; a peer that cannot be installed reads "unavailable".

@@ -1,6 +1,6 @@
 """``make demo``: the agent against a misbehaving model provider, with its resilience and without.
 
-``python -m examples.agent_openai.demo [--seed N] [--output-dir DIR]``:
+``python -m examples.agent_openai.demo [--seed N] [--output-dir DIR] [--otlp-endpoint URL]``:
 
 1. starts :class:`aumai_chaos.testing.ProviderServer`, the scripted model, on loopback;
 2. points the openai SDK at it, as any deployment does: ``OPENAI_BASE_URL`` and a dummy
@@ -14,14 +14,22 @@
 
 No network, no API key, no collector. The exit code is 0 when the robust agent passed and the
 fragile one deviated, which is what the demo is meant to show.
+
+With ``--otlp-endpoint`` (e.g. Arize Phoenix's ``http://127.0.0.1:6006``) the traces of both
+runs go there over OTLP/HTTP: this process is the application, so it sets one tracer provider
+for the agent's spans, the openai SDK's GenAI spans (``opentelemetry-instrumentation-openai-v2``)
+and aumai-chaos's, and the command line uses it.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from aumai_chaos import load_result_file
@@ -65,13 +73,52 @@ def _verdict(output: Path, code: int) -> tuple[str, str]:
     return verdict, line
 
 
+@contextmanager
+def _traces_to(endpoint: str | None) -> Iterator[None]:
+    """Export every span of the process to ``endpoint`` over OTLP/HTTP (nothing when None)."""
+    if endpoint is None:
+        yield
+        return
+    from opentelemetry import trace
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    # openinference.project.name: the project Phoenix files the traces under.
+    resource = {
+        "service.name": "aumai-chaos-demo",
+        "openinference.project.name": "aumai-chaos-demo",
+    }
+    provider = TracerProvider(resource=Resource.create(resource))
+    exporter = OTLPSpanExporter(endpoint=endpoint.rstrip("/") + "/v1/traces")
+    provider.add_span_processor(BatchSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    # opentelemetry-instrumentation-openai-v2 2.4b0 records a failed stream's error type as a
+    # class, which the SDK warns about once per span; the span is exported all the same.
+    logging.getLogger("opentelemetry.attributes").setLevel(logging.ERROR)
+    genai = OpenAIInstrumentor()
+    genai.instrument(tracer_provider=provider)
+    try:
+        yield
+    finally:
+        genai.uninstrument()
+        provider.shutdown()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m examples.agent_openai.demo")
     parser.add_argument("--seed", type=int, default=7, help="seed of the fault draws")
     parser.add_argument("--output-dir", type=Path, help="keep the results' JSON here")
+    parser.add_argument("--otlp-endpoint", metavar="URL", help="export the traces here (OTLP/HTTP)")
     args = parser.parse_args(argv)
 
-    with tempfile.TemporaryDirectory() as tmp, ProviderServer() as server:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        ProviderServer() as server,
+        _traces_to(args.otlp_endpoint),
+    ):
         out_dir: Path = args.output_dir or Path(tmp)
         out_dir.mkdir(parents=True, exist_ok=True)
         os.environ["OPENAI_BASE_URL"] = server.openai_base_url

@@ -1,14 +1,17 @@
 """``make demo`` end to end: the launcher, the real experiment files, the real SDK.
 
 One run of ``python -m examples.agent_openai.demo`` in a fresh process (what ``make demo``
-runs), then its two results are checked: the robust agent passes, the fragile one deviates on
-its error rate, and every fault type of the experiments really fired.
+runs, plus ``--otlp-endpoint`` into an oteltap receiver), then its two results are checked: the
+robust agent passes, the fragile one deviates on its error rate, and every fault type of the
+experiments really fired; and its trace puts each fault under the agent's own spans.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +19,7 @@ import yaml
 from examples.agent_openai.demo import EXPERIMENTS
 
 from aumai_chaos import ExperimentResult, load_result_file
+from tests.cli.support import attrs, collect_stream, free_port
 from tests.helpers import REPO, run_python
 
 pytestmark = pytest.mark.slow
@@ -30,16 +34,38 @@ class DemoRun:
     stderr: str
     robust: ExperimentResult
     fragile: ExperimentResult
+    spans: list[Any]
+
+
+async def _run_demo(out: Path) -> tuple[Any, list[Any]]:
+    from oteltap import OtelTapHttpProtobufReceiver, OtelTapHttpProtobufReceiverSettings
+
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    spans: list[Any] = []
+    settings = OtelTapHttpProtobufReceiverSettings(http_port=port)
+    async with OtelTapHttpProtobufReceiver(settings) as receiver:
+        task = asyncio.create_task(collect_stream(receiver.stream_traces(), spans))
+        await asyncio.sleep(0.1)  # the stream subscribes when it starts iterating
+        proc = await asyncio.to_thread(
+            run_python,
+            "from examples.agent_openai.demo import main; raise SystemExit(main())",
+            args=["--seed", "7", "--output-dir", str(out), "--otlp-endpoint", endpoint],
+            timeout=100,
+        )
+        for _ in range(100):  # the demo flushed its spans before it exited
+            if sum(s.name == "chaos.experiment" for s in spans) == 2:
+                break
+            await asyncio.sleep(0.1)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    return proc, spans
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
     out = tmp_path_factory.mktemp("demo")
-    proc = run_python(
-        "from examples.agent_openai.demo import main; raise SystemExit(main())",
-        args=["--seed", "7", "--output-dir", str(out)],
-        timeout=100,
-    )
+    proc, spans = asyncio.run(_run_demo(out))
     assert proc.returncode in (0, 1), proc.stderr[-3000:]
     return DemoRun(
         proc.returncode,
@@ -47,6 +73,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
         proc.stderr,
         load_result_file(str(out / "demo-robust.json")),
         load_result_file(str(out / "demo-fragile.json")),
+        spans,
     )
 
 
@@ -122,3 +149,29 @@ def test_the_results_are_the_experiments_of_the_files(demo: DemoRun) -> None:
     )
     assert demo.robust.seed == demo.fragile.seed == 7
     assert json.loads(demo.robust.model_dump_json())["status"] == "completed"
+
+
+def test_the_trace_puts_each_fault_under_the_agents_own_spans(demo: DemoRun) -> None:
+    by_id = {s.span_id: s for s in demo.spans}
+
+    def chain(span: Any) -> list[str]:
+        names = []
+        while span.parent_span_id in by_id:
+            span = by_id[span.parent_span_id]
+            names.append(span.name)
+        return names
+
+    faults: dict[str, list[list[str]]] = {}
+    for span in demo.spans:
+        if span.name == "chaos.fault":
+            faults.setdefault(attrs(span)["chaos.fault.type"], []).append(chain(span))
+    assert set(faults) == FAULT_TYPES
+    # A model fault: under the route's call, the SDK's GenAI span, the agent's question.
+    model = ["openai.chat.completions", "chat demo-model", "invoke_agent docs-agent"]
+    for kind in ("rate_limit", "malformed_tool_call", "stream_stall"):
+        assert all(c[:3] == model and c[-1] == "chaos.experiment" for c in faults[kind]), kind
+    # The vector store's: under the tool call that searched it.
+    store = ["vector_db", "execute_tool search_docs", "invoke_agent docs-agent"]
+    assert all(c[:3] == store for c in faults["error"])
+    counted = demo.robust.summary["total_faults_fired"] + demo.fragile.summary["total_faults_fired"]
+    assert sum(len(v) for v in faults.values()) == counted
