@@ -19,7 +19,7 @@ from aumai_chaos.errors import ConfigError
 from aumai_chaos.faults import ErrorFault, RateLimitFault
 from aumai_chaos.testing import ProviderServer
 from aumai_chaos.transport import ChaosTransport, instrument, is_instrumented, uninstrument
-from tests.helpers import fault_spans
+from tests.helpers import fault_spans, run_python
 from tests.transport.support import LIBRARIES, MESSAGES, chat, lib
 
 CHAT = "openai.chat.completions"
@@ -109,16 +109,19 @@ def test_an_experiment_on_the_chat_route_reaches_every_kind_of_client(
     module = lib(library)
     outcomes: list[str] = []
 
+    # Three requests per iteration, so that the first iteration alone shows the rule, however
+    # slow the machine.
     def sync_work() -> None:
         http = module.Client()
         with openai.OpenAI(
             base_url=server.openai_base_url, api_key="t", max_retries=0, http_client=http
         ) as client:
-            try:
-                chat(client)
-                outcomes.append("ok")
-            except openai.RateLimitError:
-                outcomes.append("429")
+            for _ in range(3):
+                try:
+                    chat(client)
+                    outcomes.append("ok")
+                except openai.RateLimitError:
+                    outcomes.append("429")
 
     async def async_work() -> None:
         async with openai.AsyncOpenAI(
@@ -127,14 +130,16 @@ def test_an_experiment_on_the_chat_route_reaches_every_kind_of_client(
             max_retries=0,
             http_client=module.AsyncClient(),
         ) as client:
-            try:
-                await client.chat.completions.create(model="m", messages=MESSAGES)
-                outcomes.append("ok")
-            except openai.RateLimitError:
-                outcomes.append("429")
+            for _ in range(3):
+                try:
+                    await client.chat.completions.create(model="m", messages=MESSAGES)
+                    outcomes.append("ok")
+                except openai.RateLimitError:
+                    outcomes.append("429")
 
     fault = RateLimitFault(times=2, retry_after_s=0.01)
-    result = run_experiment(experiment(fault), async_work if is_async else sync_work)
+    exp = experiment(fault, seconds=1.5)
+    result = run_experiment(exp, async_work if is_async else sync_work)
     assert outcomes[:3] == ["429", "429", "ok"]
     assert result.summary["total_faults_fired"] == 2
     calls = result.summary["components"][CHAT]["calls"]
@@ -323,3 +328,101 @@ def test_async_waits_do_not_block_the_loop_under_instrument(server: ProviderServ
 
     run_experiment(experiment(LatencyFault(duration_ms=200, times=1)), work)
     assert len(ticks) >= 5
+
+
+def test_an_experiment_block_on_a_route(server: ProviderServer) -> None:
+    """``aumai_chaos.experiment()`` around real SDK calls: the faults act inside the block."""
+    instrument()
+    with openai.OpenAI(base_url=server.openai_base_url, api_key="t", max_retries=2) as client:
+        with aumai_chaos.experiment(
+            target_components=[CHAT], faults=[RateLimitFault(times=2, retry_after_s=0.05)]
+        ) as block:
+            assert chat(client) == "You said: hello"  # the SDK retried twice
+            assert block.fired(CHAT, "rate_limit") == 2
+        assert block.result is not None
+        assert block.result.summary["total_faults_fired"] == 2
+        assert server.request_count() == 1
+        assert chat(client) == "You said: hello"  # after the block: no fault
+    assert server.request_count() == 2
+
+
+def test_importing_aumai_chaos_imports_no_client_library() -> None:
+    code = (
+        "import sys, aumai_chaos, aumai_chaos.transport\n"
+        "loaded = [m for m in ('httpx', 'httpx2', 'openai', 'anthropic') if m in sys.modules]\n"
+        "assert not loaded, loaded\n"
+    )
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("trace_calls", ["all", "faults"])
+def test_http_failures_count_as_failed_calls(server: ProviderServer, trace_calls: str) -> None:
+    """An injected 503 and a real 500 from the server are both failed calls of the route,
+    with and without component-call spans."""
+    from aumai_chaos.testing import HTTPReply
+
+    instrument()
+    server.script([HTTPReply(500, {"error": {"message": "real", "type": "server_error"}})])
+    with openai.OpenAI(base_url=server.openai_base_url, api_key="t", max_retries=0) as client:
+        with aumai_chaos.experiment(
+            target_components=[CHAT],
+            trace_calls=trace_calls,
+            faults=[ErrorFault(error_code=503, times=1)],
+        ) as block:
+            for _ in range(3):
+                with contextlib.suppress(openai.InternalServerError):
+                    chat(client)
+        assert block.result is not None
+        route = block.result.summary["components"][CHAT]
+    assert route["calls"] == 3
+    assert route["error_types"] == {"503": 1, "500": 1}
+
+
+@pytest.mark.parametrize("ours_first", [True, False], ids=["chaos-first", "otel-first"])
+def test_the_fault_span_is_a_child_of_the_http_client_span(
+    server: ProviderServer,
+    tracer_provider: TracerProvider,
+    span_exporter: InMemorySpanExporter,
+    ours_first: bool,
+) -> None:
+    """With OpenTelemetry's httpx instrumentation, whichever was applied first, the fault acts
+    inside the HTTP client span, and both undo cleanly."""
+    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+
+    httpx = lib("httpx")
+    original = httpx.HTTPTransport.__dict__["handle_request"]
+    otel = HTTPXClientInstrumentor()
+    if ours_first:
+        instrument(tracer_provider=tracer_provider)
+        otel.instrument(tracer_provider=tracer_provider)
+    else:
+        otel.instrument(tracer_provider=tracer_provider)
+        instrument(tracer_provider=tracer_provider)
+    statuses: list[int] = []
+
+    def work() -> None:
+        with httpx.Client() as http:
+            statuses.append(http.get(f"{server.url}/v1/models").status_code)
+
+    try:
+        with aumai_chaos.experiment(
+            target_components=["127.0.0.1"],
+            faults=[ErrorFault(error_code=503, times=1)],
+            tracer_provider=tracer_provider,
+        ):
+            work()
+            work()
+    finally:
+        uninstrument()
+        otel.uninstrument()
+    assert statuses == [503, 200]
+    assert httpx.HTTPTransport.__dict__["handle_request"] is original
+    spans = {s.context.span_id: s for s in span_exporter.get_finished_spans()}
+    (fault,) = fault_spans(span_exporter)
+    chain = _ancestors(fault, spans)
+    assert chain[0] == "127.0.0.1"  # the component-call span
+    assert chain[1] == "GET"  # OpenTelemetry's HTTP client span
+    call = spans[fault.parent.span_id]  # type: ignore[union-attr]
+    http_span = spans[call.parent.span_id]  # type: ignore[union-attr]
+    assert 503 in (http_span.attributes or {}).values()  # old or new HTTP conventions
