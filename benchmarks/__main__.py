@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from . import concurrency, latency, observer, peers, percall, report, soak, transport
+from . import concurrency, latency, observer, peers, percall, report, soak, streams, transport
 from .harness import Row
 
 SECTIONS = (
@@ -25,6 +25,7 @@ SECTIONS = (
     "observer",
     "concurrency",
     "transport",
+    "streams",
     "soak",
 )
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results" / "latest.md"
@@ -86,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     section("observer", lambda: observer.run(quick=args.quick))
     section("concurrency", lambda: concurrency.run(quick=args.quick))
     section("transport", lambda: transport.run(quick=args.quick))
+    section("streams", lambda: streams.run(quick=args.quick))
     section("soak", lambda: soak.run(seconds=args.soak_seconds))
     if "soak" not in chosen:
         notes.append("The soak did not run (full `make bench` only; `--only soak` runs it).")

@@ -372,3 +372,23 @@ def test_an_agent_with_a_retry_survives_malformed_tool_calls(
         result = scheduler.run(run_id, workload=agent.run_once)
     assert result.summary["faults_by_type"].get("malformed_tool_call", 0) > 0
     assert result.verdict is verdict, result.objectives
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_an_httpx_client_gets_the_rewrite_too(server: ProviderServer, stream: bool) -> None:
+    import httpx
+
+    server.script([TextReply("one two three four")])
+    body = {"model": "m", "messages": USER, "stream": stream}
+    url = f"{server.openai_base_url}/chat/completions"
+    transport = ChaosTransport(faults=[_fault("truncated_output")])
+    with httpx.Client(transport=transport) as client:
+        response = client.post(url, json=body)
+    assert response.status_code == 200
+    if stream:
+        assert b'"finish_reason":"length"' in response.content
+        assert response.content.endswith(b"data: [DONE]\n\n")
+    else:
+        assert response.headers["content-length"] == str(len(response.content))
+        assert response.json()["choices"][0]["finish_reason"] == "length"
+        assert response.json()["choices"][0]["message"]["content"] == "one two t"

@@ -375,3 +375,16 @@ def test_context_overflow_bodies() -> None:
     _, _, body = overflow_error(fault, "openai.responses", {})  # type: ignore[misc]
     assert json.loads(body)["error"]["param"] == "input"
     assert overflow_error(fault, "openai.embeddings", {}) is None
+
+
+def test_the_docs_example_runs() -> None:
+    from pathlib import Path
+
+    from tests.helpers import run_python
+
+    page = Path(__file__).resolve().parents[2] / "docs" / "streams-and-output.md"
+    example = page.read_text(encoding="utf-8").split("```python\n", 1)[1].split("```", 1)[0]
+    result = run_python(example)
+    assert result.returncode == 0, result.stderr
+    assert "the agent must cope with" in result.stdout
+    assert "went quiet after 2 chunks" in result.stdout

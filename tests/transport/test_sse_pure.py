@@ -71,14 +71,16 @@ def test_repeated_blank_lines_are_not_events() -> None:
     assert framer.events == 2
 
 
-def test_count_and_restore() -> None:
+def test_advance_takes_a_chunk_only_with_room_for_its_events() -> None:
     framer = SSEFramer()
-    state = framer.state()
-    assert framer.count(b"data: 1\n\ndata: 2\n\ndata: 3") == 2
-    framer.restore(state)
+    chunk = b"data: 1\n\ndata: 2\n\ndata: 3"
+    assert framer.advance(chunk, 2) == -1  # two events would reach the fault: not taken
     assert framer.events == 0
-    assert framer.ends(b"data: 1\n\ndata: 2\n\ndata: 3") == [9, 18]
-    assert framer.count(b"\n\n") == 1  # the third event ends in the next chunk
+    assert framer.ends(chunk) == [9, 18]
+    assert framer.advance(b"\n\n", 5) == 1  # the third event ends in the next chunk
+    assert framer.advance(b"data: 4\r\n\r\n", 5) == -1  # a "\r": only ends() reads it
+    assert framer.count(b"data: 4\r\n\r\n") == 1
+    assert framer.events == 4
 
 
 @pytest.mark.parametrize(
@@ -221,7 +223,7 @@ def test_events_split_across_chunks_are_delivered_whole_near_a_fault() -> None:
     stream, _ = _wrap([stall], chunks, hooks)
     out = b"".join(stream)
     assert out == data
-    assert hooks.slept == [0.05]
+    assert hooks.slept == pytest.approx([0.05], abs=0.005)
     assert hooks.begun[0][1] == {"chaos.fault.after_chunks": 3}
 
 
@@ -233,7 +235,7 @@ def test_a_stall_past_the_read_timeout_waits_the_timeout_then_raises() -> None:
     next(it)
     with pytest.raises(httpx2.ReadTimeout):
         next(it)
-    assert hooks.slept == [0.25]
+    assert hooks.slept == pytest.approx([0.25], abs=0.005)
     assert inner.closed
     assert isinstance(hooks.ended[0], httpx2.ReadTimeout)
 
@@ -243,7 +245,7 @@ def test_no_read_timeout_means_the_whole_stall() -> None:
     stall = FaultConfig(fault_type="stream_stall", after_chunks=0, duration_ms=1500)
     stream, _ = _wrap([stall], CHAT, hooks, request=_request(read=None))
     assert b"".join(stream) == b"".join(CHAT)
-    assert hooks.slept == [1.5]
+    assert hooks.slept == pytest.approx([1.5], abs=0.005)
 
 
 def test_a_refused_fault_passes_everything_through() -> None:
@@ -346,5 +348,41 @@ def test_a_stall_acts_after_exactly_n_whole_events_however_chunked(
     if at_stall is None:  # the stall came after the last event
         at_stall = delivered
     assert delivered == data
-    assert hooks.slept == [0.005]
+    assert hooks.slept == pytest.approx([0.005], abs=0.005)
     assert at_stall == b"".join(events[:after])
+
+
+class AsyncInner:
+    def __init__(self, chunks: list[bytes]) -> None:
+        self.chunks = chunks
+        self.closed = False
+
+    async def __aiter__(self) -> Any:
+        for chunk in self.chunks:
+            yield chunk
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("lib", [httpx, httpx2])
+async def test_the_async_wrapper_truncates_and_corrupts_like_the_sync_one(lib: Any) -> None:
+    from aumai_chaos.transport._streams import wrap_async_stream
+
+    hooks = Recorder()
+    faults = [
+        FaultConfig(fault_type="malformed_chunk", after_chunks=1),
+        FaultConfig(fault_type="truncated_stream", after_chunks=50),
+    ]
+    inner = AsyncInner(CHAT)
+    stream = wrap_async_stream(
+        inner, faults, request=_request(lib), api="openai.chat.completions", hooks=hooks
+    )
+    assert isinstance(stream, lib.AsyncByteStream)
+    out = [chunk async for chunk in stream]
+    assert out[0] == CHAT[0]
+    assert out[1] != CHAT[1]
+    assert out[2:] == CHAT[2:4]
+    assert inner.closed
+    assert [kind for kind, _ in hooks.begun] == ["malformed_chunk", "truncated_stream"]

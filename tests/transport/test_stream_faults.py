@@ -312,7 +312,9 @@ def test_a_stream_fault_is_stamped_at_the_chunk_where_it_acts(
     assert fault.end_time is not None
     assert arrived[1] <= fault.start_time
     assert fault.end_time <= arrived[2]
-    assert fault.end_time - fault.start_time >= 100_000_000  # the span lasts the stall
+    assert arrived[2] - arrived[1] >= 100_000_000  # the client waited the whole stall
+    # The span lasts the stall (less the bookkeeping before it, which counts towards the wait).
+    assert fault.end_time - fault.start_time >= 50_000_000
 
 
 def test_a_cut_span_records_the_read_error(
@@ -355,3 +357,54 @@ async def test_async_httpx_client_stall_times_out(server: ProviderServer) -> Non
             with pytest.raises(httpx.ReadTimeout):
                 async for _ in r.aiter_bytes():
                     pass
+
+
+# -- in an experiment --------------------------------------------------------------------------
+
+
+def test_a_stream_fault_in_an_experiment_is_counted_and_stamped_where_the_stream_is_read(
+    server: ProviderServer, tracer_provider: TracerProvider, span_exporter: InMemorySpanExporter
+) -> None:
+    from aumai_chaos import ChaosExperiment, ExperimentScheduler
+
+    fault = FaultConfig(
+        fault_type="stream_cut",
+        after_chunks=2,
+        times=3,
+        affected_components=["openai.chat.completions"],
+    )
+    experiment = ChaosExperiment(
+        experiment_id="stream-cut",
+        name="stream cut",
+        duration_seconds=1.0,
+        seed=1,
+        faults=[fault],
+    )
+    cuts: list[int] = []
+    with openai.OpenAI(
+        base_url=server.openai_base_url,
+        api_key="t",
+        http_client=httpx2.Client(transport=ChaosTransport()),
+    ) as client:
+
+        def once() -> None:
+            received: list[Any] = []
+            try:
+                _drain(
+                    client.chat.completions.create(model="m", messages=USER, stream=True), received
+                )
+            except openai.APIConnectionError:
+                cuts.append(len(received))
+
+        scheduler = ExperimentScheduler(tracer_provider=tracer_provider)
+        result = scheduler.run(scheduler.schedule(experiment), workload=once)
+    assert cuts == [2, 2, 2]
+    assert result.summary["faults_by_type"] == {"stream_cut": 3}
+    events = [
+        e
+        for s in span_exporter.get_finished_spans()
+        for e in s.events
+        if e.name == "chaos.fault.injected"
+    ]
+    assert len(events) == 3
+    assert all(e.attributes and e.attributes["chaos.fault.after_chunks"] == 2 for e in events)

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from opentelemetry import context as otel_context
+from opentelemetry import trace
 from opentelemetry.util.types import AttributeValue
 
 from aumai_chaos.faults import FaultConfig, FaultType
@@ -44,7 +45,13 @@ class ContextHooks:
         self._context = otel_context.get_current()
 
     def begin(self, fault: FaultConfig, attributes: Mapping[str, AttributeValue]) -> object | None:
-        token = otel_context.attach(self._context)
+        context = self._context
+        if not trace.get_current_span(context).is_recording():
+            # The request's span has ended (an experiment's component-call span ends with the
+            # response's headers): stamp the fault in the reader's context instead, where the
+            # stream is being consumed, so that its event is not lost.
+            return self._ctx.act(dict(attributes))
+        token = otel_context.attach(context)
         try:
             return self._ctx.act(dict(attributes))
         finally:

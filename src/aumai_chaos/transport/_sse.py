@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 
 __all__ = ["SSEFramer", "corrupt_event", "is_terminal_event"]
 
@@ -38,33 +39,39 @@ class SSEFramer:
         self._content = False
         self._pending = False
 
-    def state(self) -> tuple[int, bool, bool, bool, bool]:
-        return (self.events, self._line_start, self._cr, self._content, self._pending)
-
-    def restore(self, state: tuple[int, bool, bool, bool, bool]) -> None:
-        self.events, self._line_start, self._cr, self._content, self._pending = state
-
-    def count(self, chunk: bytes) -> int:
-        """How many events this chunk completes; the fast path for plain ``\\n`` streams."""
+    def advance(self, chunk: bytes, room: int) -> int:
+        """The fast path for plain ``\\n`` streams: count the events this chunk completes and
+        take it, if they are fewer than ``room``; else ``-1``, the state untouched (then
+        :meth:`ends` must look at the chunk). Also ``-1`` when the chunk needs :meth:`ends`
+        (a ``\\r``, a run of blank lines)."""
+        # (An int needle is a plain memchr; a bytes needle costs several times more.)
         if (
-            self._cr
-            or b"\r" in chunk
+            not chunk
+            or self._cr
+            or _CR in chunk
+            or (self._line_start and chunk[0] == _LF)
             or b"\n\n\n" in chunk
-            or (self._line_start and chunk[:1] == b"\n")
         ):
-            return len(self.ends(chunk))
-        if not chunk:
-            return 0
+            return -1
         # With no "\r", no run of three "\n" and no blank line continued from the last chunk,
         # every "\n\n" ends a non-empty line and then a block: one event each.
         found = chunk.count(b"\n\n")
+        if found >= room:
+            return -1
+        last = chunk[-1] == _LF
         if found:
-            self._content = chunk.rfind(b"\n\n") + 2 < len(chunk)
-        else:
-            self._content = self._content or len(chunk) > chunk.count(b"\n")
-        self._line_start = chunk[-1] == _LF
+            # Bytes after the last blank line are content (a run of three "\n" is excluded).
+            self._content = not (last and len(chunk) > 1 and chunk[-2] == _LF)
+        elif not self._content:
+            self._content = len(chunk) > chunk.count(_LF)
+        self._line_start = last
         self.events += found
         return found
+
+    def count(self, chunk: bytes) -> int:
+        """How many events this chunk completes."""
+        found = self.advance(chunk, sys.maxsize)
+        return len(self.ends(chunk)) if found < 0 else found
 
     def ends(self, chunk: bytes) -> list[int]:
         """The offset just past each event that ends in this chunk, in order."""
