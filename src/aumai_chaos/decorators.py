@@ -22,8 +22,8 @@ from __future__ import annotations
 import inspect
 import random
 import threading
-import time
 from collections.abc import Callable, Generator, Sequence
+from time import perf_counter
 from typing import Any, ParamSpec, TypeVar, overload
 
 import wrapt
@@ -110,11 +110,10 @@ def _decide(own: OwnFaults | None, slot: ComponentSlot) -> tuple[list[Firing], A
         n, plans = taken
         fired = [Firing(p, n) for p in plans]
     current = slot.current()
-    call = None
-    if current is not None:
-        fired.extend(current.fire(Site.call))
-        call = current.call(bool(fired))
-    return order(fired), call
+    if current is None:
+        return fired if len(fired) < 2 else order(fired), None
+    fired += current.fire(Site.call)
+    return order(fired) if len(fired) > 1 else fired, current.call(bool(fired))
 
 
 def _split(fired: list[Firing], generator: bool) -> tuple[list[Firing], list[Firing]]:
@@ -148,7 +147,8 @@ def _after(fired: list[Firing], result: Any) -> Any:
 
 def _sync_wrapper(own: OwnFaults | None, slot: ComponentSlot) -> Any:
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        start = time.perf_counter()
+        # Delays are timed from here: our bookkeeping before and after them counts within.
+        start = perf_counter()
         fired, call = _decide(own, slot)
         if call is None:
             if not fired:
@@ -159,11 +159,14 @@ def _sync_wrapper(own: OwnFaults | None, slot: ComponentSlot) -> Any:
             return _after(after, result) if after else result
         call.enter()
         try:
-            before, after = _split(fired, False)
-            fire_sync(before, start)
-            result = wrapped(*args, **kwargs)
-            if after:
-                result = _after(after, result)
+            if fired:
+                before, after = _split(fired, False)
+                fire_sync(before, start, call.after())
+                result = wrapped(*args, **kwargs)
+                if after:
+                    result = _after(after, result)
+            else:
+                result = wrapped(*args, **kwargs)
         except BaseException as exc:
             call.exit(exc)
             raise
@@ -175,9 +178,9 @@ def _sync_wrapper(own: OwnFaults | None, slot: ComponentSlot) -> Any:
 
 def _async_wrapper(own: OwnFaults | None, slot: ComponentSlot) -> Any:
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        start = time.perf_counter()
+        start = perf_counter()
         fired, call = _decide(own, slot)
-        before, after = _split(fired, False)
+        before, after = _split(fired, False) if fired else (fired, fired)
 
         async def run() -> Any:
             if call is None:
@@ -186,7 +189,8 @@ def _async_wrapper(own: OwnFaults | None, slot: ComponentSlot) -> Any:
                 return _after(after, result) if after else result
             call.enter()
             try:
-                await fire_async(before, start)
+                if before:
+                    await fire_async(before, start, call.after())
                 result = await wrapped(*args, **kwargs)
                 if after:
                     result = _after(after, result)

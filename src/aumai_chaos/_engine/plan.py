@@ -172,6 +172,7 @@ class FaultPlan:
         "selects",
         "simple",
         "span_attrs",
+        "tail",
         "waits",
         "window",
     )
@@ -200,6 +201,10 @@ class FaultPlan:
         self.delay = fault.delay_seconds
         #: Whether the fault records a ``chaos.fault.delay`` point (a zero latency does too).
         self.waits = fault.fault_type.delays or self.delay > 0
+        #: A running estimate of the bookkeeping that follows a delay (ending the span, leaving
+        #: the window), in seconds: the delay ends that much early, so the call is held the
+        #: configured delay in all (see ``act.fire_sync``).
+        self.tail = 0.0
         self.raises = fault.fault_type in _EXCEPTIONS
         self.ends_stream = fault.fault_type in _ENDS_STREAM
         self.after_items: int = getattr(fault, "after_chunks", 0)
