@@ -4,9 +4,10 @@
 
 1. starts Phoenix (``$AUMAI_PHOENIX_BIN``, else ``.venv-phoenix/bin/phoenix``, which
    ``make integration-deps`` installs) on free loopback ports, in a throwaway directory;
-2. runs ``make demo``'s launcher with ``--otlp-endpoint`` pointed at it, so the agent's own
-   spans, the openai SDK's GenAI spans and aumai-chaos's ``chaos.fault`` spans arrive in one
-   trace per experiment;
+2. runs ``make demo``'s launcher with ``--otlp-endpoint`` pointed at it, on
+   ``demo-robust.yaml`` cut to :data:`DURATION_S` (so that the trace stays under the 1000
+   spans that Phoenix's trace view loads at once): the agent's own spans, the openai SDK's
+   GenAI spans and aumai-chaos's ``chaos.fault`` spans arrive in one trace;
 3. finds the robust run's trace and its first rate-limit fault, and screenshots Phoenix's trace
    view with that ``chaos.fault`` span selected, in headless Chromium;
 4. fails on a picture that is blank.
@@ -27,10 +28,14 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from scripts.browser import _FLAGS, chromium, read_png
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "docs" / "images" / "phoenix-trace.png"
+EXPERIMENT = ROOT / "examples" / "experiments" / "demo-robust.yaml"
+DURATION_S = 3
 PROJECT = "aumai-chaos-demo"
 SIZE = (1400, 900)
 STARTUP_TIMEOUT_S = 180
@@ -153,7 +158,11 @@ def main() -> None:
         phoenix = Phoenix(Path(tmp))
         try:
             phoenix.wait_ready()
-            demo = [sys.executable, "-m", "examples.agent_openai.demo"]
+            config = yaml.safe_load(EXPERIMENT.read_text())
+            config["duration_seconds"] = DURATION_S
+            short = Path(tmp) / EXPERIMENT.name
+            short.write_text(yaml.safe_dump(config, sort_keys=False))
+            demo = [sys.executable, "-m", "examples.agent_openai.demo", "--experiment", str(short)]
             done = subprocess.run(
                 [*demo, "--otlp-endpoint", phoenix.base],
                 cwd=ROOT,
@@ -163,6 +172,9 @@ def main() -> None:
             if done.returncode != 0:
                 raise SystemExit(f"the demo exited {done.returncode}")
             trace_id, span_id = _robust_fault(phoenix)
+            count = sum(s["context"]["trace_id"] == trace_id for s in phoenix.spans())
+            if count >= 1000:  # the trace view would show only part of the tree
+                raise SystemExit(f"the trace has {count} spans: lower DURATION_S")
             # Phoenix selects a span by its GraphQL node id, "Span:<row id>" in base64.
             query = {
                 "query": "query($id: ID!, $f: String) { node(id: $id) { ... on Project { "

@@ -1,6 +1,7 @@
 """``make demo``: the agent against a misbehaving model provider, with its resilience and without.
 
-``python -m examples.agent_openai.demo [--seed N] [--output-dir DIR] [--otlp-endpoint URL]``:
+``python -m examples.agent_openai.demo [--seed N] [--output-dir DIR] [--otlp-endpoint URL]
+[--experiment FILE]...``:
 
 1. starts :class:`aumai_chaos.testing.ProviderServer`, the scripted model, on loopback;
 2. points the openai SDK at it, as any deployment does: ``OPENAI_BASE_URL`` and a dummy
@@ -13,7 +14,9 @@
 5. prints both verdicts, and stops the server.
 
 No network, no API key, no collector. The exit code is 0 when the robust agent passed and the
-fragile one deviated, which is what the demo is meant to show.
+fragile one deviated, which is what the demo is meant to show. ``--experiment FILE`` runs your
+own experiment files against the same server instead (each is then meant to pass, unless it
+is named like one of the demo's).
 
 With ``--otlp-endpoint`` (e.g. Arize Phoenix's ``http://127.0.0.1:6006``) the traces of both
 runs go there over OTLP/HTTP: this process is the application, so it sets one tracer provider
@@ -57,9 +60,9 @@ def _run_cli(experiment: Path, seed: int, output: Path) -> int:
 
 
 def _verdict(output: Path, code: int) -> tuple[str, str]:
-    """The verdict in the result file, and a line saying it with the objectives that failed."""
+    """The verdict in the result file, and what to say of it: the objectives that failed."""
     if not output.exists():
-        return "error", f"{output.stem:<14}did not run (exit code {code})"
+        return "error", f"did not run (exit code {code})"
     result = load_result_file(str(output))
     verdict = result.verdict.value if result.verdict is not None else result.status.value
     failed = [
@@ -67,10 +70,7 @@ def _verdict(output: Path, code: int) -> tuple[str, str]:
         for o in result.objectives
         if not o.passed
     ]
-    line = f"{result.experiment_id:<14}{verdict}"
-    if failed:
-        line += ": failed " + "; ".join(failed)
-    return verdict, line
+    return verdict, verdict + (": failed " + "; ".join(failed) if failed else "")
 
 
 @contextmanager
@@ -112,7 +112,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7, help="seed of the fault draws")
     parser.add_argument("--output-dir", type=Path, help="keep the results' JSON here")
     parser.add_argument("--otlp-endpoint", metavar="URL", help="export the traces here (OTLP/HTTP)")
+    parser.add_argument(
+        "--experiment",
+        type=Path,
+        action="append",
+        metavar="FILE",
+        help="run this experiment file instead of the demo's two (repeatable)",
+    )
     args = parser.parse_args(argv)
+    meant_by_name = {path.name: meant for path, meant in EXPERIMENTS}
+    runs = (
+        [(path, meant_by_name.get(path.name, "passed")) for path in args.experiment]
+        if args.experiment
+        else list(EXPERIMENTS)
+    )
 
     with (
         tempfile.TemporaryDirectory() as tmp,
@@ -126,17 +139,19 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"Scripted model server (ProviderServer) on {server.openai_base_url}\n")
         instrument()
         try:
-            lines, as_meant = [], True
-            for experiment, meant in EXPERIMENTS:
+            said: list[tuple[str, str]] = []
+            as_meant = True
+            for experiment, meant in runs:
                 output = out_dir / f"{experiment.stem}.json"
-                verdict, line = _verdict(output, _run_cli(experiment, args.seed, output))
-                lines.append(line)
+                verdict, text = _verdict(output, _run_cli(experiment, args.seed, output))
+                said.append((experiment.stem, text))
                 as_meant &= verdict == meant
         finally:
             uninstrument()
+    width = max(len(name) for name, _ in said) + 2
     print("\nVerdicts:")
-    for line in lines:
-        print(f"  {line}")
+    for name, text in said:
+        print(f"  {name:<{width}}{text}")
     return 0 if as_meant else 1
 
 

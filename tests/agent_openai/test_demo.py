@@ -182,3 +182,35 @@ def test_the_trace_puts_each_fault_under_the_agents_own_spans(demo: DemoRun) -> 
     assert all(c[:3] == store for c in faults["error"])
     counted = demo.robust.summary["total_faults_fired"] + demo.fragile.summary["total_faults_fired"]
     assert sum(len(v) for v in faults.values()) == counted
+
+
+def test_the_launcher_runs_your_own_experiment_files(tmp_path: Path) -> None:
+    own = tmp_path / "one-rate-limit.yaml"
+    own.write_text(
+        yaml.safe_dump(
+            {
+                "experiment_id": "one-rate-limit",
+                "name": "One rate limit",
+                "duration_seconds": 1,
+                "workload": "examples.agent_openai.workload:run_robust",
+                "faults": [
+                    {
+                        "fault_type": "rate_limit",
+                        "times": 1,
+                        "retry_after_s": 0.05,
+                        "affected_components": ["openai.chat.completions"],
+                    }
+                ],
+                "steady_state": [{"component": "workload", "max_error_rate": 0.0}],
+            }
+        )
+    )
+    proc = run_python(
+        "from examples.agent_openai.demo import main; raise SystemExit(main())",
+        args=["--experiment", str(own), "--output-dir", str(tmp_path)],
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-2000:]
+    assert proc.stdout.endswith("Verdicts:\n  one-rate-limit  passed\n")
+    result = load_result_file(str(tmp_path / "one-rate-limit.json"))
+    assert result.summary["faults_by_type"] == {"rate_limit": 1}
