@@ -35,6 +35,8 @@ from examples.agent_openai.tools import TOOLS, calculate, search_docs
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
+    from openai.types.chat import ChatCompletionMessageFunctionToolCallParam
+    from openai.types.chat import ChatCompletionMessageParam as Message
     from opentelemetry.trace import TracerProvider
 
 __all__ = ["FRAGILE", "ROBUST", "Agent", "AgentError", "Resilience", "make_client"]
@@ -95,18 +97,14 @@ class _Turn:
     content: str = ""
     tool_calls: list[_ToolCall] = field(default_factory=list)
 
-    def message(self) -> dict[str, Any]:
-        msg: dict[str, Any] = {"role": "assistant", "content": self.content or None}
-        if self.tool_calls:
-            msg["tool_calls"] = [
-                {
-                    "id": c.id,
-                    "type": "function",
-                    "function": {"name": c.name, "arguments": c.arguments},
-                }
-                for c in self.tool_calls
-            ]
-        return msg
+    def message(self) -> Message:
+        if not self.tool_calls:
+            return {"role": "assistant", "content": self.content}
+        calls: list[ChatCompletionMessageFunctionToolCallParam] = [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+            for c in self.tool_calls
+        ]
+        return {"role": "assistant", "content": self.content or None, "tool_calls": calls}
 
 
 class Agent:
@@ -128,7 +126,7 @@ class Agent:
     async def answer(self, question: str) -> str:
         attributes = {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": AGENT_NAME}
         with self.tracer.start_as_current_span(f"invoke_agent {AGENT_NAME}", attributes=attributes):
-            messages: list[dict[str, Any]] = [
+            messages: list[Message] = [
                 {"role": "system", "content": SYSTEM},
                 {"role": "user", "content": question},
             ]
@@ -142,7 +140,7 @@ class Agent:
                     messages.append({"role": "tool", "tool_call_id": call.id, "content": result})
             raise AgentError(f"no answer after {MAX_TURNS} model turns")
 
-    async def _ask(self, messages: list[dict[str, Any]]) -> tuple[_Turn, list[dict[str, Any]]]:
+    async def _ask(self, messages: list[Message]) -> tuple[_Turn, list[dict[str, Any]]]:
         """One model turn and its parsed tool arguments, asking again as ``resilience`` allows."""
         broken = malformed = 0
         while True:
@@ -162,12 +160,12 @@ class Agent:
                 malformed += 1
                 log.info("malformed tool arguments; asking again (%d)", malformed)
 
-    async def _stream(self, messages: list[dict[str, Any]]) -> _Turn:
+    async def _stream(self, messages: list[Message]) -> _Turn:
         stream = await self.client.chat.completions.create(
             model=self.model,
             messages=messages,
             tools=TOOLS,
-            stream=True,  # type: ignore[arg-type]
+            stream=True,
         )
         turn = _Turn()
         async with stream:

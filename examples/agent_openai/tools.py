@@ -14,10 +14,13 @@ import operator
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aumai_chaos import chaos_target
 from examples.agent_openai.documents import DOCUMENTS
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionFunctionToolParam
 
 __all__ = ["TOOLS", "VectorIndex", "calculate", "search_docs"]
 
@@ -116,7 +119,9 @@ def calculate(expression: str) -> str:
 # -- what the model is offered ------------------------------------------------------------------
 
 
-def _function(name: str, description: str, arg: str, arg_description: str) -> dict[str, Any]:
+def _function(
+    name: str, description: str, arg: str, arg_description: str
+) -> ChatCompletionFunctionToolParam:
     return {
         "type": "function",
         "function": {
@@ -133,7 +138,7 @@ def _function(name: str, description: str, arg: str, arg_description: str) -> di
 
 
 #: The tools' JSON schemas, as ``chat.completions.create(tools=...)`` takes them.
-TOOLS: list[dict[str, Any]] = [
+TOOLS: list[ChatCompletionFunctionToolParam] = [
     _function(
         "search_docs",
         "Search the knowledge base about resilient agents.",
