@@ -11,15 +11,15 @@ STAMP  := $(VENV)/.installed
 PHOENIX_VENV ?= .venv-phoenix
 PHOENIX_VERSION ?= 20.26.1
 
-.PHONY: help install test test-unit test-integration lint format typecheck demo bench bench-quick integration-deps browser-deps docs-images clean
+.PHONY: help install test test-unit test-integration lint format typecheck demo bench bench-quick integration-deps browser-deps docs-images docs-phoenix-image clean
 
 help:
-	@echo "make demo         run a real chaos experiment against the example agent (no collector needed)"
+	@echo "make demo         a real-SDK agent against a misbehaving model server: robust vs fragile (offline)"
 	@echo "make test         set up everything and run the whole test suite (unit + integration)"
 	@echo "make test-unit    the fast suite only"
 	@echo "make lint         ruff check, ruff format --check, mypy --strict on src"
 	@echo "make bench        the overhead benchmarks (writes benchmarks/results/latest.md)"
-	@echo "make docs-images  regenerate docs/images/report.png from a real run (needs chromium)"
+	@echo "make docs-images  regenerate the README pictures (report, Phoenix trace) from real runs"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -73,8 +73,15 @@ format: $(STAMP)
 	$(PY) -m ruff format src tests examples benchmarks scripts
 	$(PY) -m ruff check --fix src tests examples benchmarks scripts
 
+# The scripted model server, zero-code instrument() and both experiments, in one process:
+# see examples/agent_openai/demo.py. No network, no API key, no collector.
 demo: $(STAMP)
-	$(VENV)/bin/aumai-chaos run --experiment examples/experiments/agent-experiment.yaml --seed 7
+	$(PY) -m examples.agent_openai.demo --seed 7
+
+# The README's Phoenix picture (docs/images/phoenix-trace.png): the demo's trace in Arize
+# Phoenix, screenshotted by headless Chromium (Debian's chromium package).
+docs-phoenix-image: $(STAMP) $(PHOENIX_VENV)/bin/phoenix browser-deps
+	AUMAI_PHOENIX_BIN=$(abspath $(PHOENIX_VENV))/bin/phoenix $(PY) -m scripts.phoenix_image
 
 # The peers (agentic-chaos, chaosinjector) are installed beside the venv, not into it:
 # agentic-chaos registers a pytest plugin that would join every test run. The benchmarks put
@@ -93,7 +100,9 @@ bench-quick: $(STAMP) $(PEERS)
 	$(PY) -m benchmarks --quick --enforce --output benchmarks/results/quick.md
 
 # The README's report picture: a real run of the agent experiment, rendered and screenshotted.
-docs-images: $(STAMP) browser-deps
+# The README's pictures, from the current code: the report of a real run, and the demo's trace
+# in Arize Phoenix's UI.
+docs-images: $(STAMP) browser-deps docs-phoenix-image
 	$(PY) -m scripts.docs_images
 
 clean:

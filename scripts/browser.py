@@ -17,7 +17,7 @@ from pathlib import Path
 
 __all__ = ["Image", "chromium", "read_png", "screenshot"]
 
-_FLAGS = (
+FLAGS = (
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
@@ -45,7 +45,7 @@ def screenshot(page: Path, png: Path, *, width: int = 1280, height: int = 2000) 
         proc = subprocess.run(
             [
                 binary,
-                *_FLAGS,
+                *FLAGS,
                 f"--user-data-dir={profile}",
                 f"--screenshot={png}",
                 f"--window-size={width},{height}",

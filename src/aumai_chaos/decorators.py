@@ -24,7 +24,7 @@ import random
 import threading
 from collections.abc import Callable, Generator, Sequence
 from time import perf_counter
-from typing import Any, ParamSpec, TypeVar, overload
+from typing import Any, ParamSpec, Protocol, TypeVar, overload
 
 import wrapt
 from opentelemetry.metrics import MeterProvider
@@ -43,7 +43,18 @@ __all__ = ["chaos_monkey", "chaos_target", "resilience_test"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
-Decorator = Callable[[Callable[P, R]], Callable[P, R]]
+
+
+class Decorator(Protocol):
+    """What a decorator factory returns: a decorator that keeps the callable's signature.
+
+    Generic in its ``__call__``, so that ``@chaos_target("llm")`` types the decorated function
+    as itself (an alias ``Callable[[Callable[P, R]], Callable[P, R]]`` with ``P`` and ``R``
+    bound to nothing leaves type checkers with ``Never``).
+    """
+
+    def __call__(self, wrapped: Callable[P, R], /) -> Callable[P, R]: ...
+
 
 _tls = threading.local()
 
@@ -304,7 +315,7 @@ def resilience_test(
     rng: random.Random | None = None,
     tracer_provider: TracerProvider | None = None,
     meter_provider: MeterProvider | None = None,
-) -> Decorator[P, R]:
+) -> Decorator:
     """Subject a callable to several faults at once.
 
     Each fault is decided independently on every call, by its ``probability`` and its position
@@ -347,7 +358,7 @@ def chaos_monkey(
     rng: random.Random | None = None,
     tracer_provider: TracerProvider | None = None,
     meter_provider: MeterProvider | None = None,
-) -> Decorator[P, R]:
+) -> Decorator:
     """Inject one fault into a callable with the given probability on every call.
 
     The parameters are those of :class:`~aumai_chaos.FaultConfig` and are validated the same
@@ -393,7 +404,7 @@ def chaos_monkey(
 @overload
 def chaos_target(component: Callable[P, R], /) -> Callable[P, R]: ...
 @overload
-def chaos_target(component: str | None = None, /) -> Decorator[P, R]: ...
+def chaos_target(component: str | None = None, /) -> Decorator: ...
 def chaos_target(component: Any = None, /) -> Any:
     """Mark a callable as the component ``component`` for experiments.
 

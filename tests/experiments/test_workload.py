@@ -296,3 +296,35 @@ def test_the_binomial_bounds() -> None:
     assert 4 * math.sqrt(1000 * 0.3 * 0.7) - 5 <= 300 - lo <= 4 * math.sqrt(210) + 5
     assert binomial_tail_bounds(60, 0.0) == (0, 0)
     assert binomial_tail_bounds(10, 1.0) == (10, 10)
+
+
+def test_async_generators_left_open_are_closed_with_the_workload_loop() -> None:
+    """An SDK's stream reader that an iteration leaves open (the openai SDK breaks out of its
+    SSE reader at ``[DONE]``) is closed before the private loop is, as ``asyncio.run`` does, so
+    that the garbage collector never finalises it later against a closed loop."""
+    import gc
+
+    opened: list[Any] = []
+    closed: list[int] = []
+
+    async def events() -> Any:
+        try:
+            for i in range(10):
+                yield i
+        finally:
+            closed.append(1)
+
+    async def iteration() -> None:
+        gen = events()
+        opened.append(gen)  # kept alive, as a reference cycle in a client would
+        async for _ in gen:
+            break
+
+    exp = experiment(
+        duration_seconds=0.3, faults=[FaultConfig(fault_type="error", probability=0.0)]
+    )
+    run(exp, workload=iteration)
+    assert opened
+    assert len(closed) == len(opened)
+    opened.clear()
+    gc.collect()

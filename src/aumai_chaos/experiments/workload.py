@@ -180,6 +180,10 @@ class WorkloadRunner:
                 concurrent.futures.wait(pending, timeout=0.2)
         if self._own_loop_thread is not None and self._loop is not None:
             loop = self._loop
+            # As asyncio.run does: close the async generators still open (an SDK's stream
+            # readers), or the garbage collector finalises them later against a closed loop.
+            with contextlib.suppress(Exception):
+                asyncio.run_coroutine_threadsafe(loop.shutdown_asyncgens(), loop).result(0.5)
             loop.call_soon_threadsafe(loop.stop)
             self._own_loop_thread.join(0.5)
             if not self._own_loop_thread.is_alive():
