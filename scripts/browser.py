@@ -15,7 +15,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Image", "chromium", "read_png", "screenshot"]
+__all__ = ["FLAGS", "Image", "chromium", "read_png", "screenshot"]
 
 FLAGS = (
     "--headless",
