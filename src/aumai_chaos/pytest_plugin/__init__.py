@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from aumai_chaos.pytest_plugin._fixture import ChaosFixture
-from aumai_chaos.pytest_plugin._marker import MARKER_HELP, MarkerError, read_markers
+from aumai_chaos.pytest_plugin._marker import MARKER_HELP, MarkerError, TestSpec, read_markers
 from aumai_chaos.pytest_plugin._report import RunTally, properties, section
 from aumai_chaos.pytest_plugin._seed import new_run_seed, parse_seed, test_seed
 from aumai_chaos.pytest_plugin._testrun import ChaosUsageError, TestChaos, replay_command
@@ -89,16 +89,18 @@ def pytest_report_header(config: pytest.Config) -> str:
 def _test_for(item: pytest.Item) -> TestChaos:
     test = item.stash.get(_test_key, None)
     if test is None:
+        problem = None
         try:
             spec = read_markers(item.iter_markers("chaos"))
         except MarkerError as exc:
-            raise ChaosUsageError(str(exc)) from None
+            spec, problem = TestSpec(), str(exc)
         test = TestChaos(
             item.nodeid,
             item.config.stash[_run_seed_key],
             spec,
             disabled=bool(item.config.getoption("--chaos-disable")),
         )
+        test.problem = problem
         item.stash[_test_key] = test
     return test
 
@@ -118,12 +120,15 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
     if not _uses_chaos(item):
         return (yield)
     test = _test_for(item)
+    problem: str | None = None
     try:
         test.begin()
     except ChaosUsageError as exc:
+        problem = str(exc)
+    if problem is not None:
         test.end()
         item.user_properties.extend(properties(test))
-        pytest.fail(str(exc), pytrace=False)
+        pytest.fail(problem, pytrace=False)
     try:
         outcome = yield
     finally:

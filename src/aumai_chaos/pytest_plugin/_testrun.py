@@ -22,8 +22,21 @@ if TYPE_CHECKING:
 __all__ = ["ChaosUsageError", "TestChaos", "replay_command"]
 
 
-class ChaosUsageError(Exception):
+class ChaosUsageError(ValueError):
     """The test used the ``chaos`` fixture or marker wrongly (the message says how)."""
+
+
+def _explain(exc: Exception) -> str:
+    """A validation error in one line per problem: ``field: message``."""
+    errors = getattr(exc, "errors", None)
+    if not callable(errors):
+        return str(exc)
+    parts = []
+    for err in errors():
+        # The first part of a tagged union's location is the tag (the fault type).
+        loc = ".".join(str(p) for p in err.get("loc", ()))
+        parts.append(f"{loc}: {err.get('msg', '')}" if loc else str(err.get("msg", "")))
+    return "; ".join(parts)
 
 
 def replay_command(nodeid: str, run_seed: int) -> str:
@@ -43,7 +56,10 @@ def _fault(component: str | None, fault: Any) -> FaultConfig:
     fields = dict(fault)
     if component is not None:
         fields["affected_components"] = (component,)
-    built: FaultConfig = FaultConfig.model_validate(fields)
+    try:
+        built: FaultConfig = FaultConfig.model_validate(fields)
+    except ValueError as exc:  # pydantic's ValidationError
+        raise ChaosUsageError(f"fault on {component!r}: {_explain(exc)}") from None
     return built
 
 
@@ -64,6 +80,8 @@ class TestChaos:
         self.transport: TransportScope | None = None
         self._was_enabled = True
         self._ended = False
+        #: Why the test's markers cannot be used (reported when the body would start).
+        self.problem: str | None = None
 
     # -- the body ------------------------------------------------------------------------------
 
@@ -97,13 +115,13 @@ class TestChaos:
         from aumai_chaos.experiments.steady_state import Objective
         from aumai_chaos.pytest_plugin._engine import open_block
 
+        if self.problem is not None:
+            raise ChaosUsageError(self.problem)
         try:
             faults = [_fault(c, f) for c, f in self.spec.faults]
             objectives = [Objective.model_validate(o) for o in self.spec.steady_state]
-        except ChaosUsageError:
-            raise
-        except Exception as exc:
-            raise ChaosUsageError(f"@pytest.mark.chaos: {exc}") from exc
+        except ValueError as exc:
+            raise ChaosUsageError(f"@pytest.mark.chaos: {_explain(exc)}") from None
         for fault in faults:
             self._wants_transport(fault)
         faults += self.pending
