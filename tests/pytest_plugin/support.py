@@ -17,7 +17,7 @@ filterwarnings = error
 
 #: A component decorated at decorator level, and a loop over it that records which calls failed
 #: (the ground truth, independent of what the plugin reports).
-AGENT = '''
+AGENT = """
 import pytest
 from aumai_chaos import ChaosError, chaos_target
 
@@ -33,7 +33,7 @@ def failing_calls(n=40):
         except ChaosError:
             failed.append(i)
     return failed
-'''
+"""
 
 
 def junit_properties(path: Path) -> dict[str, dict[str, str]]:

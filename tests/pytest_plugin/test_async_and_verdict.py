@@ -6,7 +6,7 @@ import pytest
 
 from tests.pytest_plugin.conftest import Run
 
-ASYNC_AGENT = '''
+ASYNC_AGENT = """
 import anyio
 import pytest
 from aumai_chaos import ChaosError, chaos_target
@@ -24,13 +24,13 @@ async def failing_calls(n=20):
         except ChaosError:
             failed.append(i)
     return failed
-'''
+"""
 
 
 def test_pytest_asyncio_and_anyio_tests(pytester: pytest.Pytester, run: Run) -> None:
     pytester.makepyfile(
         test_async=ASYNC_AGENT
-        + '''
+        + """
 @pytest.mark.asyncio
 async def test_asyncio_fixture(chaos):
     chaos.inject("retriever", fault_type="error", probability=1.0, times=3)
@@ -59,7 +59,7 @@ async def test_anyio_marker_failing():
 @pytest.fixture
 def anyio_backend():
     return "asyncio"
-'''
+"""
     )
     result = run("--chaos-seed", "8")
     result.assert_outcomes(passed=3, failed=1)
@@ -72,7 +72,7 @@ def anyio_backend():
     )
 
 
-VERDICT_AGENT = '''
+VERDICT_AGENT = """
 import pytest
 from aumai_chaos import ChaosError, chaos_target
 
@@ -89,15 +89,13 @@ def agent(n=20):
             continue
         answers += 1
     return answers
-'''
+"""
 
 
-def test_steady_state_on_the_marker_checks_the_verdict(
-    pytester: pytest.Pytester, run: Run
-) -> None:
+def test_steady_state_on_the_marker_checks_the_verdict(pytester: pytest.Pytester, run: Run) -> None:
     pytester.makepyfile(
         test_verdict=VERDICT_AGENT
-        + '''
+        + """
 @pytest.mark.chaos("vector_db", fault_type="error", probability=0.2)
 @pytest.mark.chaos(steady_state=[{"component": "vector_db", "max_error_rate": 0.9}])
 def test_within_limits():
@@ -117,7 +115,7 @@ def test_unfired_fault_is_inconclusive():
 @pytest.mark.chaos(assert_verdict=["passed", "deviated"])
 def test_no_objectives_passes():
     agent()
-'''
+"""
     )
     result = run("--chaos-seed", "11")
     result.assert_outcomes(passed=2, failed=2)
@@ -136,7 +134,7 @@ def test_no_objectives_passes():
 def test_assert_verdict_in_the_body(pytester: pytest.Pytester, run: Run) -> None:
     pytester.makepyfile(
         test_verdict=VERDICT_AGENT
-        + '''
+        + """
 from aumai_chaos import Verdict
 
 @pytest.mark.chaos(steady_state={"component": "vector_db", "max_error_rate": 0.6})
@@ -155,6 +153,6 @@ def test_deviated_is_expected(chaos):
         chaos.assert_verdict(Verdict.deviated)
     assert chaos.result.verdict is Verdict.passed
     assert [o.event for o in chaos.observations()].count("fault_injected") == 3
-'''
+"""
     )
     run("--chaos-seed", "12").assert_outcomes(passed=2)

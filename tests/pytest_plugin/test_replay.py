@@ -8,36 +8,45 @@ from tests.pytest_plugin.conftest import Run
 from tests.pytest_plugin.support import AGENT, junit_properties, run_seed_of
 
 #: Each test records the calls that failed (ground truth) and its fired-fault count.
-RECORDING = AGENT + '''
+RECORDING = (
+    AGENT
+    + """
 @pytest.fixture
 def record(request):
     def go(failed):
         request.node.user_properties.append(("failed_calls", repr(failed)))
     return go
-'''
+"""
+)
 
-FIXTURE = RECORDING + '''
+FIXTURE = (
+    RECORDING
+    + """
 def test_retrieval(chaos, record):
     chaos.inject("vector_db", fault_type="error", error_code=503, probability=0.5)
     failed = failing_calls()
     record(failed)
     assert chaos.fired("vector_db") == chaos.fired() == len(failed)
-'''
+"""
+)
 
-MARKER = RECORDING + '''
+MARKER = (
+    RECORDING
+    + """
 @pytest.mark.chaos("vector_db", fault_type="error", error_code=503, probability=0.5)
 def test_retrieval(chaos, record):
     failed = failing_calls()
     record(failed)
     assert chaos.fired("vector_db") == chaos.fired() == len(failed)
-'''
+"""
+)
 
 MANY = RECORDING + "".join(
-    f'''
+    f"""
 @pytest.mark.chaos("vector_db", fault_type="error", probability=0.3)
 def test_case_{i}(record):
     record(failing_calls(30))
-'''
+"""
     for i in range(8)
 )
 
@@ -93,7 +102,7 @@ def test_marker_and_fixture_give_the_same_faults(pytester: pytest.Pytester, run:
 def test_chaos_disable_turns_every_fault_off(pytester: pytest.Pytester, run: Run) -> None:
     pytester.makepyfile(
         test_agent=FIXTURE
-        + '''
+        + """
 @pytest.mark.chaos("vector_db", fault_type="error", probability=1.0)
 def test_always(chaos):
     assert failing_calls(5) == []
@@ -102,7 +111,7 @@ def test_always(chaos):
 def test_switch_back_on_after_the_test():
     from aumai_chaos import is_enabled
     assert is_enabled()
-'''
+"""
     )
     result = run("--chaos-disable", "--chaos-seed", "3", "--junitxml=off.xml")
     result.assert_outcomes(passed=3)
@@ -120,13 +129,18 @@ def test_xdist_workers_give_the_same_faults_as_one_process(
     pytester: pytest.Pytester, run: Run
 ) -> None:
     pytester.makepyfile(test_agent=MANY)
-    one = run("-p", "xdist", "-n", "0", "--chaos-seed", "4242", "--junitxml=n0.xml", subprocess=True)
+    one = run(
+        "-p", "xdist", "-n", "0", "--chaos-seed", "4242", "--junitxml=n0.xml", subprocess=True
+    )
     one.assert_outcomes(passed=8)
-    two = run("-p", "xdist", "-n", "2", "--chaos-seed", "4242", "--junitxml=n2.xml", subprocess=True)
+    two = run(
+        "-p", "xdist", "-n", "2", "--chaos-seed", "4242", "--junitxml=n2.xml", subprocess=True
+    )
     two.assert_outcomes(passed=8)
     n0 = junit_properties(pytester.path / "n0.xml")
     n2 = junit_properties(pytester.path / "n2.xml")
-    assert set(n0) == set(n2) and len(n0) == 8
+    assert set(n0) == set(n2)
+    assert len(n0) == 8
     for case in n0:
         for key in ("failed_calls", "chaos.fired", "chaos.seed"):
             assert n0[case][key] == n2[case][key], (case, key)

@@ -9,13 +9,16 @@ import pytest
 from tests.pytest_plugin.conftest import Run
 from tests.pytest_plugin.support import AGENT, junit_properties, run_seed_of
 
-FAILING = AGENT + '''
+FAILING = (
+    AGENT
+    + """
 def test_survives_retrieval_errors(chaos, request):
     chaos.inject("vector_db", fault_type="error", error_code=503, probability=0.5)
     failed = failing_calls()
     request.node.user_properties.append(("failed_calls", failed))
     assert failed == []
-'''
+"""
+)
 
 
 def test_failing_chaos_test_prints_seed_faults_and_replay_command(
@@ -69,14 +72,14 @@ def test_a_passing_chaos_test_has_no_section_but_counts_in_the_summary(
 ) -> None:
     pytester.makepyfile(
         test_agent=AGENT
-        + '''
+        + """
 @pytest.mark.chaos("vector_db", fault_type="error", probability=1.0)
 def test_all_fail():
     assert failing_calls(3) == [1, 2, 3]
 
 def test_plain():
     assert search("q") == ["doc"]
-'''
+"""
     )
     result = run("--chaos-seed", "5")
     result.assert_outcomes(passed=2)
@@ -96,15 +99,17 @@ def test_parametrized_node_ids_are_quoted_in_the_replay_command(
 ) -> None:
     pytester.makepyfile(
         test_agent=AGENT
-        + '''
+        + """
 @pytest.mark.parametrize("n", [3])
 @pytest.mark.chaos("vector_db", fault_type="error")
 def test_param(n):
     assert failing_calls(n) == []
-'''
+"""
     )
     result = run("--chaos-seed", "9")
-    result.stdout.fnmatch_lines(["replay: pytest 'test_agent.py::test_param[[]3[]]' --chaos-seed 9"])
+    result.stdout.fnmatch_lines(
+        ["replay: pytest 'test_agent.py::test_param[[]3[]]' --chaos-seed 9"]
+    )
 
 
 def test_bad_seed_is_a_usage_error(pytester: pytest.Pytester, run: Run) -> None:
@@ -117,11 +122,11 @@ def test_bad_seed_is_a_usage_error(pytester: pytest.Pytester, run: Run) -> None:
 def test_bad_marker_fails_the_test_with_the_reason(pytester: pytest.Pytester, run: Run) -> None:
     pytester.makepyfile(
         test_agent=AGENT
-        + '''
+        + """
 @pytest.mark.chaos("vector_db", fault_type="error", probabilty=0.5)
 def test_typo():
     pass
-'''
+"""
     )
     result = run()
     result.assert_outcomes(failed=1)
@@ -133,11 +138,11 @@ def test_unreadable_marker_fails_the_test_with_the_reason(
 ) -> None:
     pytester.makepyfile(
         test_agent=AGENT
-        + '''
+        + """
 @pytest.mark.chaos("vector_db", probability=0.5)
 def test_no_type(chaos):
     pass
-'''
+"""
     )
     result = run()
     result.assert_outcomes(failed=1)

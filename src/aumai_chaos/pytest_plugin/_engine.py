@@ -113,7 +113,7 @@ class Block:
     def add(self, fault: FaultConfig) -> None:
         """Add a fault to the running experiment; it applies from the next call on."""
         run = self._run
-        run.experiment.faults.append(fault)
+        run.experiment.faults.append(fault)  # type: ignore[arg-type]
         _registry.activate(self._key, run._route(with_faults=True))
 
     def fired(self) -> list[FiredFault]:
@@ -170,7 +170,9 @@ class Block:
             require_faults_fired=exp.require_faults_fired,
         )
         if self._span is not None:
-            record_verdict(self._span, run._instruments, exp.experiment_id, verdict, objectives, None)
+            record_verdict(
+                self._span, run._instruments, exp.experiment_id, verdict, objectives, None
+            )
             run._end_span(self._span, ExperimentStatus.completed, None)
         run._record_metrics(ExperimentStatus.completed, elapsed)
         self.result = ExperimentResult(

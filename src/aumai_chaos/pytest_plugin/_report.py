@@ -6,6 +6,7 @@ pytest-xdist carries from its workers to the controller, where the summary line 
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
@@ -90,10 +91,8 @@ class RunTally:
         if PROP_SEED not in props:
             return
         self.tests += 1
-        try:
+        with contextlib.suppress(TypeError, ValueError):
             self.faults += int(props.get(PROP_FAULTS, 0))
-        except (TypeError, ValueError):
-            pass
 
     def line(self, run_seed: int, disabled: bool) -> str:
         tests = "1 test" if self.tests == 1 else f"{self.tests} tests"
