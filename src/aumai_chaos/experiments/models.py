@@ -31,6 +31,7 @@ from aumai_chaos.experiments.steady_state import (
     Verdict,
 )
 from aumai_chaos.faults import AnyFault, ComponentName, FaultConfig
+from aumai_chaos.transport.routes import check_fault_on_route, check_route_name
 
 __all__ = [
     "MAX_CONCURRENCY",
@@ -133,6 +134,20 @@ class ChaosExperiment(BaseModel):
     def _check_tick(self) -> ChaosExperiment:
         if self.tick_seconds > self.duration_seconds:
             raise ValueError("tick_seconds must not exceed duration_seconds")
+        return self
+
+    @model_validator(mode="after")
+    def _check_routes(self) -> ChaosExperiment:
+        # Provider routes are components like any other, but a typo in one ("openai.chat")
+        # would silently never match a request, and a transform has no HTTP response to act on.
+        for name in self.target_components:
+            if (why := check_route_name(name)) is not None:
+                raise ValueError(why)
+        for fault in self.faults:
+            for name in self.components_of(fault):
+                why = check_route_name(name) or check_fault_on_route(fault, name)
+                if why is not None:
+                    raise ValueError(why)
         return self
 
     def components_of(self, fault: FaultConfig) -> tuple[str, ...]:

@@ -1,0 +1,122 @@
+"""``instrument()`` / ``uninstrument()``: every httpx and httpx2 client goes through aumai-chaos.
+
+With wrapt, as OpenTelemetry's ``HTTPXClientInstrumentor`` does, ``HTTPTransport.handle_request``
+and ``AsyncHTTPTransport.handle_async_request`` of each installed library are wrapped, so the
+clients that the SDKs build for themselves are covered too, with no change to the agent's code.
+
+Idle cost: the wrappers carry wrapt's ``enabled=`` gate, the length of the registry's table of
+running experiments, evaluated in C; while no experiment runs, wrapt calls the original method
+without entering our wrapper. While one runs, each request is named by its route and gets the
+experiment's faults for that component (the registry creates the component's slot on first
+use), inside a component-call span.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import wrapt
+from opentelemetry.metrics import MeterProvider
+from opentelemetry.trace import TracerProvider
+
+from aumai_chaos.transport._clients import importable
+from aumai_chaos.transport._engine import experiments_running
+from aumai_chaos.transport._transport import HANDLED, Chaos, handle_async, handle_sync, layered
+from aumai_chaos.transport.routes import Pattern
+
+__all__ = ["instrument", "is_instrumented", "uninstrument"]
+
+_log = logging.getLogger("aumai_chaos")
+
+
+class _Instrumentation:
+    __slots__ = ("chaos", "lock", "patched")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        #: What the wrappers do; None after uninstrument() (a wrapper left in place because
+        #: another instrumentation wrapped on top of it is then a passthrough).
+        self.chaos: Chaos | None = None
+        #: (class, attribute, original, our wrapper)
+        self.patched: list[tuple[type, str, Any, Any]] = []
+
+
+_state = _Instrumentation()
+#: wrapt's ``enabled=`` gate: truthy while an experiment is routed (evaluated in C).
+_gate: Callable[[], Any] = experiments_running
+
+
+def _sync_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    chaos = _state.chaos
+    request = args[0] if args else kwargs.get("request")
+    if chaos is None or request is None or HANDLED in request.extensions:
+        return wrapped(*args, **kwargs)
+    return handle_sync(chaos, request, wrapped)
+
+
+def _async_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    chaos = _state.chaos
+    request = args[0] if args else kwargs.get("request")
+    if chaos is None or request is None or HANDLED in request.extensions:
+        return wrapped(*args, **kwargs)
+    return handle_async(chaos, request, wrapped)
+
+
+def _patch(cls: type, name: str, wrapper: Any) -> None:
+    original = cls.__dict__[name]
+    if getattr(original, "_self_wrapper", None) in (_sync_wrapper, _async_wrapper):
+        return  # already ours
+    proxy = wrapt.FunctionWrapper(original, wrapper, enabled=_gate)
+    setattr(cls, name, proxy)
+    _state.patched.append((cls, name, original, proxy))
+
+
+def instrument(
+    *,
+    routes: Mapping[str, str | Pattern] | None = None,
+    tracer_provider: TracerProvider | None = None,
+    meter_provider: MeterProvider | None = None,
+) -> None:
+    """Send every request of every httpx and httpx2 client through aumai-chaos.
+
+    Requests are components named by their route (``openai.chat.completions``,
+    ``anthropic.messages``..., the host otherwise, or a name of ``routes``), which experiments
+    target like any other component. Idempotent: a second call patches nothing more and only
+    replaces ``routes`` and the providers. A bad route raises
+    :class:`~aumai_chaos.ConfigError` and changes nothing.
+    """
+    chaos = Chaos(routes=routes, tracer_provider=tracer_provider, meter_provider=meter_provider)
+    with _state.lock:
+        _state.chaos = chaos
+        layered.on = True
+        if _state.patched:
+            return
+        for lib in importable():
+            _patch(lib.HTTPTransport, "handle_request", _sync_wrapper)
+            _patch(lib.AsyncHTTPTransport, "handle_async_request", _async_wrapper)
+
+
+def uninstrument() -> None:
+    """Undo :func:`instrument`: restore every patched method. Idempotent."""
+    with _state.lock:
+        _state.chaos = None
+        layered.on = False
+        for cls, name, original, proxy in reversed(_state.patched):
+            if cls.__dict__.get(name) is proxy:
+                setattr(cls, name, original)
+            else:  # someone wrapped on top of us: leave ours in place, as a passthrough
+                _log.warning(
+                    "aumai-chaos: %s.%s was wrapped again after instrument(); "
+                    "left in place as a passthrough",
+                    cls.__qualname__,
+                    name,
+                )
+        _state.patched.clear()
+
+
+def is_instrumented() -> bool:
+    """Whether :func:`instrument` is in effect."""
+    return _state.chaos is not None

@@ -1,0 +1,321 @@
+"""``ChaosTransport`` and ``AsyncChaosTransport``: wrap an inner transport, inject faults.
+
+The shape of OpenTelemetry's httpx instrumentation (``SyncOpenTelemetryTransport`` wraps an
+inner transport; the sync and async classes share pure helpers): :class:`Chaos` decides what
+happens to a request, ``_act`` carries it out. Works with ``httpx`` and ``httpx2`` alike: the
+library is that of the inner transport, of ``library=``, or, with neither, of the first
+request (its default ``HTTPTransport`` is built then).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from types import TracebackType
+from typing import Any, Self, cast
+
+from opentelemetry.metrics import MeterProvider
+from opentelemetry.trace import Status, StatusCode, TracerProvider
+
+from aumai_chaos._engine import telemetry as tm
+from aumai_chaos._engine.act import CallSpan
+from aumai_chaos._engine.registry import slot_for
+from aumai_chaos.errors import ConfigError
+from aumai_chaos.faults import FaultConfig, FaultType, Site
+from aumai_chaos.transport._act import Exchange, run_async, run_sync
+from aumai_chaos.transport._clients import Library, library, library_of
+from aumai_chaos.transport._engine import (
+    Firing,
+    OwnFaults,
+    experiment_firings,
+    experiments_running,
+)
+from aumai_chaos.transport.routes import Pattern, Router
+
+__all__ = [
+    "HANDLED",
+    "AsyncChaosTransport",
+    "Chaos",
+    "ChaosTransport",
+    "check_transport_fault",
+    "handle_async",
+    "handle_sync",
+    "layered",
+]
+
+#: Set in ``request.extensions`` while a chaos transport sends a request to its inner one, so
+#: that ``instrument()``'s patch under it does not apply the experiments a second time.
+HANDLED = "aumai_chaos.handled"
+
+
+class _Layered:
+    """Whether ``instrument()`` is active (then a chaos transport marks what it handles)."""
+
+    __slots__ = ("on",)
+
+    def __init__(self) -> None:
+        self.on = False
+
+
+layered = _Layered()
+
+
+def check_transport_fault(fault: Any) -> FaultConfig:
+    """``fault`` validated for a transport, or a one-line :class:`ConfigError` saying why not."""
+    if not isinstance(fault, FaultConfig):
+        fault = FaultConfig.model_validate(fault)
+    checked = cast(FaultConfig, fault)
+    kind = checked.fault_type
+    if Site.transport not in checked.sites:
+        raise ConfigError(f"{kind.value} cannot act on a transport: {checked.site_reason}")
+    if kind is FaultType.error:
+        code = getattr(checked, "error_code", None)
+        if code is not None and not 100 <= code <= 599:
+            raise ConfigError(
+                f"error fault: error_code {code} is not an HTTP status (100-599) on a transport"
+            )
+    return checked
+
+
+class Chaos:
+    """What a transport (or ``instrument()``) does to each request: its routes, its own faults
+    and the running experiments' faults on the request's component."""
+
+    __slots__ = ("component", "instruments", "own", "router", "scoped")
+
+    def __init__(
+        self,
+        *,
+        component: str | None = None,
+        faults: Iterable[FaultConfig] = (),
+        seed: int | None = None,
+        routes: Mapping[str, str | Pattern] | None = None,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
+    ) -> None:
+        checked = [check_transport_fault(f) for f in faults]
+        self.component = component.strip() if component is not None else None
+        if self.component == "":
+            raise ConfigError("component must not be empty")
+        self.router = Router(routes)
+        self.instruments = tm.instruments_for(tracer_provider, meter_provider)
+        self.own = OwnFaults(checked, seed=seed, instruments=self.instruments) if checked else None
+        #: Whether an own fault is limited to some components (then every request is routed).
+        self.scoped = any(f.affected_components for f in checked)
+
+    def prepare(self, request: Any) -> tuple[Exchange, CallSpan | None] | None:
+        """Decide what happens to ``request``; None when nothing fires and nothing observes."""
+        own = self.own
+        running = experiments_running()
+        if own is None and not running:
+            return None
+        route = None
+        fired: list[Firing] = []
+        if own is not None:
+            if self.scoped:
+                route = self.router.resolve_request(request)
+                fired = own.decide(self.component or route.name)
+            else:
+                fired = own.decide()
+        state = None
+        if running:
+            route = route or self.router.resolve_request(request)
+            state = slot_for(self.component or route.name).current()
+            if state is not None:
+                fired.extend(experiment_firings(state))
+        if not fired and state is None:
+            return None
+        route = route or self.router.resolve_request(request)
+        name = self.component or route.name
+        ex = Exchange(request, library_of(request), route, name, fired)
+        call = CallSpan(state.instruments.tracer, state.name, state.span_attrs) if state else None
+        return ex, call
+
+
+def end_call(call: CallSpan, response: Any) -> None:
+    """End a component-call span on a response: a status of 400 or more is a failed call."""
+    call.detach()
+    try:
+        span = call.span
+        status = response.status_code
+        if status >= 400:
+            span.set_attribute(tm.ATTR_ERROR_TYPE, str(status))
+            span.set_status(Status(StatusCode.ERROR, f"HTTP {status}"))
+        span.end()
+    except Exception:  # pragma: no cover - telemetry never breaks the request
+        pass
+
+
+def handle_sync(chaos: Chaos, request: Any, send: Any) -> Any:
+    prepared = chaos.prepare(request)
+    if prepared is None:
+        return send(request)
+    ex, call = prepared
+    if call is None:
+        return run_sync(ex, send)
+    call.enter()
+    try:
+        response = run_sync(ex, send)
+    except BaseException as exc:
+        call.exit(exc)
+        raise
+    end_call(call, response)
+    return response
+
+
+async def handle_async(chaos: Chaos, request: Any, send: Any) -> Any:
+    prepared = chaos.prepare(request)
+    if prepared is None:
+        return await send(request)
+    ex, call = prepared
+    if call is None:
+        return await run_async(ex, send)
+    call.enter()
+    try:
+        response = await run_async(ex, send)
+    except BaseException as exc:
+        call.exit(exc)
+        raise
+    end_call(call, response)
+    return response
+
+
+class _Base:
+    _async = False
+
+    def __init__(
+        self,
+        inner: Any = None,
+        *,
+        component: str | None = None,
+        faults: Iterable[FaultConfig] = (),
+        seed: int | None = None,
+        routes: Mapping[str, str | Pattern] | None = None,
+        library: str | None = None,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
+    ) -> None:
+        self._chaos = Chaos(
+            component=component,
+            faults=faults,
+            seed=seed,
+            routes=routes,
+            tracer_provider=tracer_provider,
+            meter_provider=meter_provider,
+        )
+        self._lock = threading.Lock()
+        self._inner: Any = inner
+        self._library: Library | None = None
+        if inner is not None:
+            self._library = library_of(inner)
+            if library is not None and library != self._library.name:
+                raise ConfigError(f"library={library!r} but inner is {self._library.name}")
+        elif library is not None:
+            self._library = _library(library)
+            self._inner = self._default(self._library)
+
+    @classmethod
+    def _default(cls, lib: Library) -> Any:
+        return lib.AsyncHTTPTransport() if cls._async else lib.HTTPTransport()
+
+    @property
+    def inner(self) -> Any:
+        """The wrapped transport (None until the first request, when built lazily)."""
+        return self._inner
+
+    def _inner_for(self, request: Any) -> Any:
+        inner = self._inner
+        if inner is None:
+            with self._lock:
+                if self._inner is None:
+                    self._library = library_of(request)
+                    self._inner = self._default(self._library)
+                inner = self._inner
+        return inner
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._inner!r}, component={self._chaos.component!r})"
+
+
+def _library(name: str) -> Library:
+    try:
+        return library(name)
+    except ImportError as exc:
+        raise ConfigError(f"library={name!r} is not installed") from exc
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+class ChaosTransport(_Base):
+    """A sync transport that injects faults into the requests of an httpx or httpx2 client.
+
+    ``ChaosTransport(inner=None, *, component=None, faults=(), seed=None, routes=None,
+    library=None, tracer_provider=None, meter_provider=None)``: ``faults`` act on every request
+    (a fault's ``affected_components`` limits it to those routes), drawn from ``seed``;
+    ``component`` names every request (default: its route), and running experiments' faults
+    on that component act too. ``inner=None`` wraps the library's default ``HTTPTransport``.
+    """
+
+    def handle_request(self, request: Any) -> Any:
+        send = self._inner_for(request).handle_request
+        if not layered.on:
+            return handle_sync(self._chaos, request, send)
+        extensions = request.extensions
+        extensions[HANDLED] = True
+        try:
+            return handle_sync(self._chaos, request, send)
+        finally:
+            extensions.pop(HANDLED, None)
+
+    def close(self) -> None:
+        if self._inner is not None:
+            self._inner.close()
+
+    def __enter__(self) -> Self:
+        if self._inner is not None:
+            self._inner.__enter__()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None = None,
+        exc: BaseException | None = None,
+        tb: TracebackType | None = None,
+    ) -> None:
+        if self._inner is not None:
+            self._inner.__exit__(exc_type, exc, tb)
+
+
+class AsyncChaosTransport(_Base):
+    """The async twin of :class:`ChaosTransport` (waits never block the event loop)."""
+
+    _async = True
+
+    async def handle_async_request(self, request: Any) -> Any:
+        send = self._inner_for(request).handle_async_request
+        if not layered.on:
+            return await handle_async(self._chaos, request, send)
+        extensions = request.extensions
+        extensions[HANDLED] = True
+        try:
+            return await handle_async(self._chaos, request, send)
+        finally:
+            extensions.pop(HANDLED, None)
+
+    async def aclose(self) -> None:
+        if self._inner is not None:
+            await self._inner.aclose()
+
+    async def __aenter__(self) -> Self:
+        if self._inner is not None:
+            await self._inner.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None = None,
+        exc: BaseException | None = None,
+        tb: TracebackType | None = None,
+    ) -> None:
+        if self._inner is not None:
+            await self._inner.__aexit__(exc_type, exc, tb)
