@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 
 __all__ = ["ROUTE_COMPONENTS", "TransportScope", "needs_transport"]
 
-#: The built-in provider routes of ``aumai_chaos.transport``.
+#: The built-in provider routes of ``aumai_chaos.transport`` (``BUILTIN_ROUTES`` there; kept
+#: here as plain names so that deciding costs no import of the transport).
 ROUTE_COMPONENTS = frozenset(
     {"openai.chat.completions", "openai.responses", "openai.embeddings", "anthropic.messages"}
 )
@@ -34,31 +35,32 @@ def needs_transport(fault: FaultConfig) -> bool:
 class TransportScope:
     """``instrument()`` for one test; :meth:`off` undoes exactly what :meth:`on` did."""
 
-    __slots__ = ("_active",)
+    __slots__ = ("_active", "_owned")
 
     def __init__(self) -> None:
         self._active = False
+        #: Whether this test turned the transport on (then it turns it off). When the
+        #: application had already instrumented, it stays instrumented after the test.
+        self._owned = False
 
     def on(self, routes: Mapping[str, Any] | None = None) -> None:
         transport = _module()
-        if routes:
-            transport.instrument(routes=dict(routes))
-        elif not self._active:
-            transport.instrument()
+        if not self._active:
+            self._owned = not transport.is_instrumented()
+        if routes or not transport.is_instrumented():
+            transport.instrument(routes=dict(routes) if routes else None)
         self._active = True
 
     def off(self) -> None:
         if self._active:
             self._active = False
-            _module().uninstrument()
+            if self._owned:
+                _module().uninstrument()
 
 
 def _module() -> Any:
     try:
         import aumai_chaos.transport as transport
-    except ImportError as exc:  # pragma: no cover - the transport ships with the package
-        raise RuntimeError(
-            "chaos on an HTTP route needs aumai_chaos.transport (pip install 'aumai-chaos[http]')"
-            f": {exc}"
-        ) from exc
+    except ImportError as exc:  # pragma: no cover - neither httpx nor httpx2 is installed
+        raise RuntimeError(f"chaos on an HTTP route needs httpx or httpx2: {exc}") from exc
     return transport
