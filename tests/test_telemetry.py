@@ -145,7 +145,8 @@ def test_fired_fault_span(
                 tool()
 
     span = only_fault_span(span_exporter)
-    attrs = {**expected_attrs, "chaos.component": "llm"}
+    # chaos.fault.occurrence: the first call into the component (telemetry.md)
+    attrs = {**expected_attrs, "chaos.component": "llm", "chaos.fault.occurrence": 1}
     if exc_type is not None:
         attrs["error.type"] = f"aumai_chaos.errors.{exc_type.__name__}"
     assert exact(span.attributes) == exact(attrs)

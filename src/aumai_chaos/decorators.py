@@ -7,8 +7,14 @@ classmethods and staticmethods, and passes return values and its own exceptions 
 The hot path is wrapt's ``enabled=`` gate, which wrapt evaluates in C before entering our Python
 wrapper. The gate makes the whole firing decision (a draw for the decorator's own faults, then the
 component's experiment slot), so a call on which nothing fires never runs our wrapper at all. When
-the gate fires a decorator's own fault it leaves a flag in a thread-local for the wrapper, which
-wrapt calls next on the same thread with no user code in between.
+the gate fires a decorator's own fault it leaves what fired in a thread-local for the wrapper,
+which wrapt calls next on the same thread with no user code in between.
+
+What a fault does is its plan's action: ``before`` faults wait and raise before the call,
+``after`` faults rewrite its result (a coroutine's too), ``during`` faults act at item N of a
+generator or async generator (``aumai_chaos._engine.streams``). A fault that fits none of the
+callable's kinds is skipped for it, and faults that only act on an HTTP transport are refused
+when the decorator is built.
 """
 
 from __future__ import annotations
@@ -16,18 +22,21 @@ from __future__ import annotations
 import inspect
 import random
 import threading
-from collections.abc import AsyncGenerator, Callable, Generator, Sequence
+import time
+from collections.abc import Callable, Generator, Sequence
 from typing import Any, ParamSpec, TypeVar, overload
 
 import wrapt
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
-from aumai_chaos._engine.act import CallSpan, fire_async, fire_sync
-from aumai_chaos._engine.plan import Draw, FaultPlan, OwnFaults, order_fired
+from aumai_chaos._engine.act import Firing, fire_async, fire_sync
+from aumai_chaos._engine.calls import order
+from aumai_chaos._engine.plan import Draw, FaultPlan, OwnFaults, refuse_at
 from aumai_chaos._engine.registry import ComponentSlot, slot_for, state
+from aumai_chaos._engine.streams import drive_async, stream_sync
 from aumai_chaos._engine.telemetry import instruments_for
-from aumai_chaos.faults import FaultConfig, FaultType
+from aumai_chaos.faults import Action, FaultConfig, FaultType, Site
 
 __all__ = ["chaos_monkey", "chaos_target", "resilience_test"]
 
@@ -36,10 +45,6 @@ R = TypeVar("R")
 Decorator = Callable[[Callable[P, R]], Callable[P, R]]
 
 _tls = threading.local()
-
-
-def _take_own_flag() -> bool:
-    return bool(_tls.__dict__.pop("own", False))
 
 
 def _target_function(wrapped: Any) -> Any:
@@ -54,57 +59,115 @@ def _default_component(wrapped: Any) -> str:
 
 
 def _make_gate(own: OwnFaults | None, slot: ComponentSlot) -> Callable[[], Any]:
-    slot_len = slot.__len__
-    if own is None or own.probability <= 0.0:
-        return slot_len
-    draw, probability, tls, st = own.draw, own.probability, _tls, state
+    """wrapt's ``enabled=`` gate: the whole firing decision, before our wrapper is entered.
 
-    def gate() -> Any:
-        if draw() < probability and st.enabled:
-            tls.own = True
-            return True
+    Simple faults (no seed, no position rule) keep the one-draw gate, plus the call counter
+    that numbers the call (``chaos.fault.occurrence``). Others decide each fault for call ``n``
+    here. What fired is left in a thread-local for the wrapper, which wrapt calls next on the
+    same thread with no user code in between.
+    """
+    slot_len = slot.__len__
+    if own is None or not own.plans:
+        return slot_len
+    count, tls, st = own.count, _tls, state
+    if own.simple:
+        if own.probability <= 0.0:
+            return slot_len
+        draw, probability = own.draw, own.probability
+
+        def gate() -> Any:
+            n = count()
+            if draw() < probability and st.enabled:
+                tls.own = n
+                return True
+            return slot_len()
+
+        return gate
+    select = own.select
+
+    def ruled_gate() -> Any:
+        n = count()
+        if st.enabled:
+            fired = select(n)
+            if fired:
+                tls.own = (n, fired)
+                return True
         return slot_len()
 
-    return gate
+    return ruled_gate
 
 
-class _Call:
-    """What fires on one call, decided before the call runs."""
+def _decide(own: OwnFaults | None, slot: ComponentSlot) -> tuple[list[Firing], Any]:
+    """What fires on this call (the gate's own faults, then the experiments'), and the
+    component-call span (or timer) when an experiment watches the component."""
+    taken = _tls.__dict__.pop("own", None)
+    fired: list[Firing]
+    if taken is None or own is None:
+        fired = []
+    elif type(taken) is int:
+        fired = [Firing(p, taken) for p in own.choose()]
+    else:
+        n, plans = taken
+        fired = [Firing(p, n) for p in plans]
+    current = slot.current()
+    call = None
+    if current is not None:
+        fired.extend(current.fire(Site.call))
+        call = current.call(bool(fired))
+    return order(fired), call
 
-    __slots__ = ("fired", "slot_state")
 
-    def __init__(self, own: OwnFaults | None, slot: ComponentSlot) -> None:
-        fired: list[FaultPlan] = own.choose() if (own is not None and _take_own_flag()) else []
-        self.slot_state = current = slot.current()
-        if current is not None:
-            fired.extend(p for p in current.plans if p.fires())
-            fired = order_fired(fired)
-        elif len(fired) > 1:
-            fired = order_fired(fired)
-        self.fired = fired
+def _split(fired: list[Firing], generator: bool) -> tuple[list[Firing], list[Firing]]:
+    """(``before`` faults, the faults that act on the result or the stream); a fault that
+    cannot act on this kind of callable is skipped (not fired, its ``times`` kept)."""
+    before: list[Firing] = []
+    later: list[Firing] = []
+    fits = Action.during if generator else Action.after
+    for firing in fired:
+        action = firing.plan.action
+        if action is Action.before:
+            before.append(firing)
+        elif action is fits:
+            later.append(firing)
+        else:
+            firing.skip()
+    return before, later
 
-    def span(self) -> CallSpan | None:
-        st = self.slot_state
-        if st is None:
-            return None
-        return CallSpan(st.instruments.tracer, st.name, st.span_attrs)
+
+def _after(fired: list[Firing], result: Any) -> Any:
+    """Apply ``after`` faults to a result, in order; one that cannot apply is skipped."""
+    for firing in fired:
+        applied, new = firing.plan.fault.apply_to_result(result)
+        if not applied:
+            firing.skip()
+        elif firing.begin():
+            result = new
+            firing.end()
+    return result
 
 
 def _sync_wrapper(own: OwnFaults | None, slot: ComponentSlot) -> Any:
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        call = _Call(own, slot)
-        span = call.span()
-        if span is None:
-            fire_sync(call.fired)
-            return wrapped(*args, **kwargs)
-        span.enter()
-        try:
-            fire_sync(call.fired)
+        start = time.perf_counter()
+        fired, call = _decide(own, slot)
+        if call is None:
+            if not fired:
+                return wrapped(*args, **kwargs)
+            before, after = _split(fired, False)
+            fire_sync(before, start)
             result = wrapped(*args, **kwargs)
+            return _after(after, result) if after else result
+        call.enter()
+        try:
+            before, after = _split(fired, False)
+            fire_sync(before, start)
+            result = wrapped(*args, **kwargs)
+            if after:
+                result = _after(after, result)
         except BaseException as exc:
-            span.exit(exc)
+            call.exit(exc)
             raise
-        span.exit(None)
+        call.exit(None)
         return result
 
     return wrapper
@@ -112,21 +175,25 @@ def _sync_wrapper(own: OwnFaults | None, slot: ComponentSlot) -> Any:
 
 def _async_wrapper(own: OwnFaults | None, slot: ComponentSlot) -> Any:
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        call = _Call(own, slot)
+        start = time.perf_counter()
+        fired, call = _decide(own, slot)
+        before, after = _split(fired, False)
 
         async def run() -> Any:
-            span = call.span()
-            if span is None:
-                await fire_async(call.fired)
-                return await wrapped(*args, **kwargs)
-            span.enter()
-            try:
-                await fire_async(call.fired)
+            if call is None:
+                await fire_async(before, start)
                 result = await wrapped(*args, **kwargs)
+                return _after(after, result) if after else result
+            call.enter()
+            try:
+                await fire_async(before, start)
+                result = await wrapped(*args, **kwargs)
+                if after:
+                    result = _after(after, result)
             except BaseException as exc:
-                span.exit(exc)
+                call.exit(exc)
                 raise
-            span.exit(None)
+            call.exit(None)
             return result
 
         return run()
@@ -136,26 +203,32 @@ def _async_wrapper(own: OwnFaults | None, slot: ComponentSlot) -> Any:
 
 def _gen_wrapper(own: OwnFaults | None, slot: ComponentSlot) -> Any:
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        call = _Call(own, slot)
+        fired, call = _decide(own, slot)
+        before, during = _split(fired, True)
 
         def run() -> Generator[Any, Any, Any]:
-            span = call.span()
-            if span is None:
-                fire_sync(call.fired)
-                return (yield from wrapped(*args, **kwargs))
+            if call is None:
+                fire_sync(before)
+                gen = wrapped(*args, **kwargs)
+                if during:
+                    return (yield from stream_sync(gen, during))
+                return (yield from gen)
             try:
-                span.enter()
+                call.enter()
                 try:
-                    fire_sync(call.fired)
+                    fire_sync(before)
                     gen = wrapped(*args, **kwargs)
                 finally:
                     # Never leave our span current across a yield: the consumer's code runs there.
-                    span.detach()
-                result = yield from gen
+                    call.detach()
+                if during:
+                    result = yield from stream_sync(gen, during)
+                else:
+                    result = yield from gen
             except BaseException as exc:
-                span.exit(exc)
+                call.exit(exc)
                 raise
-            span.exit(None)
+            call.exit(None)
             return result
 
         return run()
@@ -165,48 +238,10 @@ def _gen_wrapper(own: OwnFaults | None, slot: ComponentSlot) -> Any:
 
 def _asyncgen_wrapper(own: OwnFaults | None, slot: ComponentSlot) -> Any:
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        call = _Call(own, slot)
+        fired, call = _decide(own, slot)
+        before, during = _split(fired, True)
 
-        async def run() -> AsyncGenerator[Any, Any]:
-            span = call.span()
-            if span is not None:
-                span.enter()
-            try:
-                try:
-                    await fire_async(call.fired)
-                finally:
-                    if span is not None:
-                        span.detach()
-                inner = wrapped(*args, **kwargs)
-                try:
-                    # Forward asend/athrow/aclose to the wrapped generator.
-                    sent: Any = None
-                    thrown: BaseException | None = None
-                    while True:
-                        try:
-                            if thrown is None:
-                                value = await inner.asend(sent)
-                            else:
-                                value = await inner.athrow(thrown)
-                        except StopAsyncIteration:
-                            break
-                        thrown = None
-                        try:
-                            sent = yield value
-                        except GeneratorExit:
-                            raise
-                        except BaseException as exc:
-                            thrown = exc
-                finally:
-                    await inner.aclose()
-            except BaseException as exc:
-                if span is not None:
-                    span.exit(exc)
-                raise
-            if span is not None:
-                span.exit(None)
-
-        return run()
+        return drive_async(lambda: wrapped(*args, **kwargs), before, during, call)
 
     return wrapper
 
@@ -228,15 +263,20 @@ def _wrap(wrapped: Any, own: OwnFaults | None, component: str | None) -> Any:
 def _own_faults(
     faults: Sequence[FaultConfig],
     component: str | None,
+    seed: int | None,
     rng: random.Random | None,
     tracer_provider: TracerProvider | None,
     meter_provider: MeterProvider | None,
     wrapped: Any,
 ) -> OwnFaults:
+    # Without a seed or rng: the module-level random, so the guide's random.seed() replays.
     draw: Draw = rng.random if rng is not None else random.random
     instruments = instruments_for(tracer_provider, meter_provider)
     name = component or _default_component(wrapped)
-    plans = [FaultPlan(f, draw=draw, instruments=instruments, component=name) for f in faults]
+    plans = [
+        FaultPlan(f, draw=draw, instruments=instruments, component=name, position=i, seed=seed)
+        for i, f in enumerate(faults)
+    ]
     return OwnFaults(plans, draw)
 
 
@@ -244,21 +284,31 @@ def resilience_test(
     *,
     faults: Sequence[FaultConfig],
     component: str | None = None,
+    seed: int | None = None,
     rng: random.Random | None = None,
     tracer_provider: TracerProvider | None = None,
     meter_provider: MeterProvider | None = None,
 ) -> Decorator[P, R]:
     """Subject a callable to several faults at once.
 
-    Each fault is drawn independently on every call; the delays that fire run first, then at
-    most one raising fault (the first declared). ``component`` (default: the function's
+    Each fault is decided independently on every call, by its ``probability`` and its position
+    rules (``times``, ``after_calls``, ``every``); the delays that fire run first, then at
+    most one raising fault (the first declared); ``after`` faults rewrite the result and
+    ``during`` faults act inside a generator's stream. ``component`` (default: the function's
     qualified name) also marks the callable as a target for experiments, like
-    :func:`chaos_target`. Draws come from the module-level ``random`` unless ``rng`` is given.
+    :func:`chaos_target`. Draws come from the module-level ``random`` unless ``rng`` is given;
+    with ``seed`` the n-th call's faults are a pure function of the seed (docs/replay.md).
+
+    A fault that cannot act on a Python call (an HTTP or model-output fault) is refused with a
+    ``ValueError`` naming it and why.
     """
+    if seed is not None and rng is not None:
+        raise ValueError("give seed or rng, not both")
     configs = [f if isinstance(f, FaultConfig) else FaultConfig.model_validate(f) for f in faults]
+    refuse_at(Site.call, configs, "@resilience_test")
 
     def decorate(wrapped: Callable[P, R]) -> Callable[P, R]:
-        own = _own_faults(configs, component, rng, tracer_provider, meter_provider, wrapped)
+        own = _own_faults(configs, component, seed, rng, tracer_provider, meter_provider, wrapped)
         return _wrap(wrapped, own, component)  # type: ignore[no-any-return]
 
     return decorate
@@ -271,7 +321,12 @@ def chaos_monkey(
     duration_ms: int | None = None,
     error_code: int | None = None,
     error_message: str | None = None,
+    times: int | None = None,
+    after_calls: int | None = None,
+    every: int | None = None,
+    after_chunks: int | None = None,
     component: str | None = None,
+    seed: int | None = None,
     rng: random.Random | None = None,
     tracer_provider: TracerProvider | None = None,
     meter_provider: MeterProvider | None = None,
@@ -279,19 +334,32 @@ def chaos_monkey(
     """Inject one fault into a callable with the given probability on every call.
 
     The parameters are those of :class:`~aumai_chaos.FaultConfig` and are validated the same
-    way, when the decorator is built. ``component`` (default: the function's qualified name)
-    also marks the callable as a target for experiments.
+    way, when the decorator is built (a parameter left ``None`` is not passed, so each fault
+    type takes only its own fields; for others, such as ``transform``, use
+    :func:`resilience_test`).
+    ``component`` (default: the function's qualified name) also marks the callable as a target
+    for experiments; ``seed`` makes the selection replay (see :func:`resilience_test`).
     """
+    given = {
+        "duration_ms": duration_ms,
+        "error_code": error_code,
+        "error_message": error_message,
+        "times": times,
+        "after_calls": after_calls,
+        "every": every,
+        "after_chunks": after_chunks,
+    }
     fault = FaultConfig(
         fault_type=fault_type,  # a plain string such as "latency" is validated too
         probability=probability,
-        duration_ms=duration_ms,
-        error_code=error_code,
-        error_message=error_message,
+        **{k: v for k, v in given.items() if v is not None},
     )
+    if not fault.acts_at(Site.call):
+        refuse_at(Site.call, [fault], "@chaos_monkey")
     return resilience_test(
         faults=[fault],
         component=component,
+        seed=seed,
         rng=rng,
         tracer_provider=tracer_provider,
         meter_provider=meter_provider,

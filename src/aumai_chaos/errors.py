@@ -6,7 +6,9 @@ The tree::
     ├── InjectedFaultError            any fault injected on purpose; ``.fault`` is its FaultConfig
     │   ├── ChaosError                an ``error`` fault: ``.error_code``, ``.error_message``
     │   ├── ChaosTimeoutError         a ``timeout`` fault; also a built-in ``TimeoutError``
-    │   └── ResourceExhaustedError    a ``resource_exhaustion`` fault
+    │   ├── ResourceExhaustedError    a ``resource_exhaustion`` fault
+    │   └── StreamCutError            a ``stream_cut`` fault on a generator; also a
+    │                                 built-in ``ConnectionError``, as a dropped stream is
     └── AumaiChaosError               a problem with how aumai-chaos is used
         ├── ConfigError               bad experiment file or model input (also a ``ValueError``)
         ├── ExperimentNotFoundError   unknown experiment id (also a ``KeyError``)
@@ -16,7 +18,7 @@ The tree::
 ``ChaosTimeoutError`` and ``ResourceExhaustedError`` are deliberately *not* ``ChaosError``
 subclasses: code that handles rate limits with ``except ChaosError`` must not swallow timeouts,
 and the user's guide catches them in separate branches. ``except InjectedFaultError`` catches all
-three at once.
+of them at once.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ __all__ = [
     "ExperimentStateError",
     "InjectedFaultError",
     "ResourceExhaustedError",
+    "StreamCutError",
     "WorkloadError",
 ]
 
@@ -84,6 +87,11 @@ class ChaosTimeoutError(InjectedFaultError, TimeoutError):
 
 class ResourceExhaustedError(InjectedFaultError):
     """An injected ``resource_exhaustion`` fault (quota, memory, connection pool...)."""
+
+
+class StreamCutError(InjectedFaultError, ConnectionError):
+    """An injected ``stream_cut`` fault: a generator's stream dropped after some items.
+    ``except ConnectionError`` catches it too, as it would a real peer reset."""
 
 
 class AumaiChaosError(Exception):

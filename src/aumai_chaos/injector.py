@@ -9,11 +9,11 @@ from typing import Any
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
-from aumai_chaos._engine.act import fire_async, fire_sync
-from aumai_chaos._engine.plan import FaultPlan
+from aumai_chaos._engine.act import Firing, fire_async, fire_sync
+from aumai_chaos._engine.plan import Counter, FaultPlan, new_counter, refuse_at
 from aumai_chaos._engine.registry import state
 from aumai_chaos._engine.telemetry import instruments_for
-from aumai_chaos.faults import FaultConfig
+from aumai_chaos.faults import Action, FaultConfig, Site
 
 __all__ = ["FaultInjector"]
 
@@ -41,45 +41,62 @@ class FaultInjector:
             raise ValueError("give seed or rng, not both")
         self._rng: random.Random | None = random.Random(seed) if seed is not None else rng
         self._instruments = instruments_for(tracer_provider, meter_provider)
-        self._plans: dict[tuple[FaultConfig, str | None], FaultPlan] = {}
+        self._plans: dict[tuple[FaultConfig, str | None], tuple[FaultPlan, Counter]] = {}
         self._lock = threading.Lock()
 
     def _draw(self) -> float:
         rng = self._rng
         return rng.random() if rng is not None else random.random()
 
-    def _plan(self, fault: FaultConfig, component: str | None) -> FaultPlan:
+    def _plan(self, fault: FaultConfig, component: str | None) -> tuple[FaultPlan, Counter]:
         key = (fault, component)
-        plan = self._plans.get(key)
-        if plan is None:
+        entry = self._plans.get(key)
+        if entry is None:
+            if fault.action is not Action.before:
+                refuse_at(Site.call, [fault], "FaultInjector")  # HTTP and output faults
+                raise ValueError(
+                    f"FaultInjector cannot inject a {fault.fault_type.value!r} fault: it acts "
+                    "on a result or a stream; use a decorator"
+                )
             plan = FaultPlan(
                 fault, draw=self._draw, instruments=self._instruments, component=component
             )
+            entry = (plan, new_counter())
             with self._lock:
                 if len(self._plans) >= _PLAN_CACHE_SIZE:
                     self._plans.clear()
-                self._plans[key] = plan
-        return plan
+                self._plans[key] = entry
+        return entry
 
     def should_inject(self, fault: FaultConfig) -> bool:
         """One draw against ``fault.probability``; ``False`` whenever the kill switch is on."""
         return state.enabled and self._draw() < fault.probability
 
+    def _decide(self, fault: FaultConfig, component: str | None) -> Firing | None:
+        plan, count = self._plan(fault, component)
+        n = count()
+        fires = self.should_inject(fault) if plan.simple else state.enabled and plan.selects(n)
+        return Firing(plan, n) if fires else None
+
     def inject(self, fault: FaultConfig, *, component: str | None = None) -> bool:
         """Maybe inject ``fault`` here: sleep for latency, raise for error/timeout/exhaustion.
 
-        Returns whether the fault fired (a raising fault raises instead of returning).
+        The position rules count the calls with this fault (and component) on this injector.
+        Returns whether the fault fired (a raising fault raises instead of returning). Faults
+        that act on an HTTP transport, a result or a stream are refused (``ValueError``).
         """
-        if not self.should_inject(fault):
+        firing = self._decide(fault, component)
+        if firing is None:
             return False
-        fire_sync((self._plan(fault, component),))
+        fire_sync((firing,))
         return True
 
     async def ainject(self, fault: FaultConfig, *, component: str | None = None) -> bool:
         """:meth:`inject` for coroutines: delays never block the event loop."""
-        if not self.should_inject(fault):
+        firing = self._decide(fault, component)
+        if firing is None:
             return False
-        await fire_async((self._plan(fault, component),))
+        await fire_async((firing,))
         return True
 
     def __repr__(self) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -21,8 +21,12 @@ from opentelemetry.trace import INVALID_SPAN, Span, Status, StatusCode
 
 from aumai_chaos._engine import telemetry as tm
 from aumai_chaos._engine.plan import FaultPlan
+from aumai_chaos.errors import InjectedFaultError
 
-__all__ = ["CallSpan", "fire_async", "fire_sync"]
+__all__ = ["CallSpan", "CallTimer", "Firing", "RecordCall", "fire_async", "fire_sync"]
+
+#: Records one call without a span: ``(component, duration_ms, error_type or None)``.
+RecordCall = Callable[[str, float, "str | None"], None]
 
 _log = logging.getLogger("aumai_chaos")
 _warned: set[str] = set()
@@ -34,55 +38,140 @@ def _telemetry_failed(where: str, exc: BaseException) -> None:
         _log.warning("aumai-chaos telemetry failed in %s (%r); faults still act", where, exc)
 
 
-def _begin(plan: FaultPlan) -> Span:
-    """Open the ``chaos.fault`` span, tag the affected operation, count the injection.
+class Firing:
+    """One fault firing on one call: the decision made, the action still to come.
 
-    Each step is guarded on its own: a tracer that fails leaves the event and the counts, a
-    meter that fails leaves the span (which must still end, to be exported and counted). An
-    experiment's fault is also counted by its run here, while it is inside the run's window.
+    :meth:`begin` when the fault acts (it may be later than the decision, e.g. at a stream
+    item): it enters the experiment's window (``False``: the fault must not act), opens the
+    ``chaos.fault`` span, adds the event to the current span, counts the injection and lets the
+    experiment count it. :meth:`end` closes it. :meth:`skip` says the fault could not apply:
+    nothing is emitted and its ``times`` budget is given back. :meth:`sleep` / :meth:`asleep`
+    wait the fault's delay to a deadline taken at :meth:`begin`, so our own bookkeeping is not
+    added on top, and end early when the experiment's window closes.
     """
-    try:
-        span = plan.instruments.tracer.start_span(tm.SPAN_FAULT, attributes=plan.span_attrs)
-    except Exception as exc:
-        _telemetry_failed("fault start", exc)
-        span = INVALID_SPAN
-    if plan.on_fire is not None:
+
+    __slots__ = ("_entered", "attrs", "deadline", "occurrence", "plan", "span")
+
+    def __init__(self, plan: FaultPlan, occurrence: int) -> None:
+        self.plan = plan
+        self.occurrence = occurrence
+        self.span: Span = INVALID_SPAN
+        self.attrs: dict[str, Any] = plan.span_attrs
+        self.deadline = 0.0
+        self._entered = False
+
+    def begin(self, extra: Mapping[str, Any] | None = None, *, start: float | None = None) -> bool:
+        """Act now: ``False`` when the experiment's window refuses the fault (do nothing then).
+
+        ``start`` (a ``time.perf_counter()`` value, default now) is when the fault's delay
+        began: the decision's time, so that the bookkeeping counts towards the delay.
+        """
+        plan = self.plan
+        if start is None:
+            start = time.perf_counter()
+        window = plan.window
+        if window is not None:
+            if not window.begin(id(plan.fault)):
+                return False
+            self._entered = True
+        self.deadline = start + plan.delay
+        attrs = {**plan.span_attrs, tm.ATTR_FAULT_OCCURRENCE: self.occurrence}
+        if extra:
+            attrs.update(extra)
+        self.attrs = attrs
         try:
-            plan.on_fire(plan)
+            self.span = plan.instruments.tracer.start_span(tm.SPAN_FAULT, attributes=attrs)
         except Exception as exc:
-            _telemetry_failed("fault record", exc)
-    try:
-        current = trace.get_current_span()
-        if current.is_recording():
-            current.add_event(tm.EVENT_FAULT_INJECTED, plan.span_attrs)
-    except Exception as exc:
-        _telemetry_failed("fault event", exc)
-    try:
-        # In the fault span's context, so that each point's exemplar links to the fault span
-        # (even for a fault fired outside any span); one context serves both instruments.
-        ctx = trace.set_span_in_context(span)
-        plan.instruments.fault_injections.add(1, plan.metric_attrs, context=ctx)
-        if plan.fault_type.delays:
-            # Recorded before the wait (the value is known), so no bookkeeping runs between
-            # the end of the delay and the call it delays.
-            plan.instruments.fault_delay.record(plan.delay, plan.metric_attrs, context=ctx)
-    except Exception as exc:
-        _telemetry_failed("fault count", exc)
-    return span
+            _telemetry_failed("fault start", exc)
+            self.span = INVALID_SPAN
+        if plan.on_fire is not None:
+            try:
+                plan.on_fire(attrs)
+            except Exception as exc:
+                _telemetry_failed("fault record", exc)
+        try:
+            current = trace.get_current_span()
+            if current.is_recording():
+                current.add_event(tm.EVENT_FAULT_INJECTED, attrs)
+        except Exception as exc:
+            _telemetry_failed("fault event", exc)
+        try:
+            # In the fault span's context, so that each point's exemplar links to the fault
+            # span (even for a fault fired outside any span); one context serves both.
+            ctx = trace.set_span_in_context(self.span)
+            plan.instruments.fault_injections.add(1, plan.metric_attrs, context=ctx)
+            if plan.delay > 0:
+                # Recorded before the wait (the value is known), so no bookkeeping runs
+                # between the end of the delay and the call it delays.
+                plan.instruments.fault_delay.record(plan.delay, plan.metric_attrs, context=ctx)
+        except Exception as exc:
+            _telemetry_failed("fault count", exc)
+        return True
 
+    def set_attributes(self, attrs: Mapping[str, Any]) -> None:
+        """Add attributes to the fault span once known (e.g. the status code answered)."""
+        try:
+            self.span.set_attributes(dict(attrs))
+        except Exception as exc:
+            _telemetry_failed("fault attributes", exc)
 
-def _finish(plan: FaultPlan, span: Span) -> BaseException | None:
-    """Close the span; return the exception to raise for raising faults."""
-    exc: BaseException | None = plan.exception() if plan.raises else None
-    try:
-        if exc is not None:
-            span.record_exception(exc)
-            span.set_attribute(tm.ATTR_ERROR_TYPE, tm.qualified_name(type(exc)))
-            span.set_status(Status(StatusCode.ERROR, str(exc)))
-    except Exception as err:
-        _telemetry_failed("fault end", err)
-    _end_cut_short(span)
-    return exc
+    def end(self, exc: BaseException | None = None) -> None:
+        """Close the span (recording ``exc``, the exception the fault raises, if any) and leave
+        the window. Safe to call once after a successful :meth:`begin`."""
+        try:
+            if exc is not None:
+                span = self.span
+                span.record_exception(exc)
+                span.set_attribute(tm.ATTR_ERROR_TYPE, tm.qualified_name(type(exc)))
+                span.set_status(Status(StatusCode.ERROR, str(exc)))
+        except Exception as err:
+            _telemetry_failed("fault end", err)
+        _end_cut_short(self.span)
+        self._leave()
+
+    def _leave(self) -> None:
+        if self._entered:
+            self._entered = False
+            window = self.plan.window
+            if window is not None:
+                window.end()
+
+    def skip(self) -> None:
+        """The fault could not apply here: nothing was emitted; give back its ``times``."""
+        budget = self.plan.budget
+        if budget is not None:
+            budget.refund()
+
+    def exception(self) -> InjectedFaultError:
+        return self.plan.exception()
+
+    def remaining(self, seconds: float | None = None) -> float:
+        """Seconds left to wait: to the fault's deadline, or ``seconds`` from now."""
+        if seconds is not None:
+            return seconds
+        return self.deadline - time.perf_counter()
+
+    def sleep(self, seconds: float | None = None) -> None:
+        """Wait the fault's delay (``seconds`` from now, if given) in a thread; an experiment's
+        window closing wakes it at once."""
+        wait = self.remaining(seconds)
+        if wait > 0:
+            window = self.plan.window
+            (time.sleep if window is None else window.sleep)(wait)
+
+    async def asleep(self, seconds: float | None = None) -> None:
+        """:meth:`sleep` without blocking the event loop. Cancelled from outside, the span still
+        ends (with ``end()`` by the caller, or here on cancellation)."""
+        wait = self.remaining(seconds)
+        if wait > 0:
+            window = self.plan.window
+            try:
+                await (asyncio.sleep(wait) if window is None else window.asleep(wait))
+            except BaseException:
+                _end_cut_short(self.span)
+                self.span = INVALID_SPAN
+                self._leave()
+                raise
 
 
 def _end_cut_short(span: Span) -> None:
@@ -94,54 +183,41 @@ def _end_cut_short(span: Span) -> None:
         _telemetry_failed("fault end", err)
 
 
-def _remaining(plan: FaultPlan, started: float) -> float:
-    """The delay still to wait: the bookkeeping before it counts towards the delay, so the
-    call is held ``duration_ms`` in all, not ``duration_ms`` plus our own overhead."""
-    return plan.delay - (time.perf_counter() - started)
+def fire_sync(fired: Iterable[Firing], start: float | None = None) -> None:
+    """Carry out ``before`` faults in a thread: wait for each delay, then raise if one raises.
 
-
-def fire_sync(fired: Iterable[FaultPlan]) -> None:
-    """Carry out fired faults in a thread: wait for each delay, then raise if one raises.
-
+    ``start`` is when the call's decision was made: delays are timed from it, back to back.
     An experiment's fault acts only inside its window, and its delay ends early when the
     window closes (the experiment ended or was aborted).
     """
-    for plan in fired:
-        window = plan.window
-        if window is not None and not window.begin(id(plan.fault)):
+    t = time.perf_counter() if start is None else start
+    for firing in fired:
+        if not firing.begin(start=t):
             continue
+        exc: BaseException | None = None
         try:
-            started = time.perf_counter()
-            span = _begin(plan)
-            if plan.delay > 0 and (wait := _remaining(plan, started)) > 0:
-                (time.sleep if window is None else window.sleep)(wait)
-            exc = _finish(plan, span)
+            firing.sleep()
+            if firing.plan.raises:
+                exc = firing.exception()
         finally:
-            if window is not None:
-                window.end()
+            firing.end(exc)
+        t = max(firing.deadline, t)
         if exc is not None:
             raise exc
 
 
-async def fire_async(fired: Iterable[FaultPlan]) -> None:
-    """Carry out fired faults in a coroutine; waits yield to the event loop."""
-    for plan in fired:
-        window = plan.window
-        if window is not None and not window.begin(id(plan.fault)):
+async def fire_async(fired: Iterable[Firing], start: float | None = None) -> None:
+    """Carry out ``before`` faults in a coroutine; waits yield to the event loop."""
+    t = time.perf_counter() if start is None else start
+    for firing in fired:
+        if not firing.begin(start=t):
             continue
-        try:
-            started = time.perf_counter()
-            span = _begin(plan)
-            if plan.delay > 0 and (wait := _remaining(plan, started)) > 0:
-                try:
-                    await (asyncio.sleep(wait) if window is None else window.asleep(wait))
-                except BaseException:  # cancelled (asyncio.wait_for...): the span still ends
-                    _end_cut_short(span)
-                    raise
-            exc = _finish(plan, span)
-        finally:
-            if window is not None:
-                window.end()
+        exc: BaseException | None = None
+        await firing.asleep()
+        if firing.plan.raises:
+            exc = firing.exception()
+        firing.end(exc)
+        t = max(firing.deadline, t)
         if exc is not None:
             raise exc
 
@@ -188,3 +264,30 @@ class CallSpan:
             span.end()
         except Exception as err:  # pragma: no cover
             _telemetry_failed("call end", err)
+
+
+class CallTimer:
+    """A component call timed without a span (``trace_calls: faults``, nothing fired): the same
+    ``enter()`` / ``exit()`` as :class:`CallSpan`, recorded straight into the experiments."""
+
+    __slots__ = ("name", "records", "t0")
+
+    def __init__(self, name: str, records: tuple[RecordCall, ...]) -> None:
+        self.name = name
+        self.records = records
+        self.t0 = 0.0
+
+    def enter(self) -> None:
+        self.t0 = time.perf_counter()
+
+    def detach(self) -> None:
+        return None
+
+    def exit(self, exc: BaseException | None) -> None:
+        duration_ms = (time.perf_counter() - self.t0) * 1000.0
+        error_type = tm.qualified_name(type(exc)) if exc is not None else None
+        for record in self.records:
+            try:
+                record(self.name, duration_ms, error_type)
+            except Exception as err:  # pragma: no cover
+                _telemetry_failed("call record", err)

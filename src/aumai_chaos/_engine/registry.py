@@ -16,11 +16,13 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from contextvars import ContextVar, Token
 from typing import Any
 
 from aumai_chaos._engine import telemetry as tm
-from aumai_chaos._engine.plan import FaultPlan
-from aumai_chaos.faults import FaultConfig
+from aumai_chaos._engine.act import CallSpan, CallTimer, Firing, RecordCall
+from aumai_chaos._engine.plan import Counter, FaultPlan, new_counter
+from aumai_chaos.faults import FaultConfig, Site
 
 __all__ = [
     "DISABLED_ENV",
@@ -31,6 +33,8 @@ __all__ = [
     "deactivate",
     "disable",
     "enable",
+    "enter_scope",
+    "exit_scope",
     "is_enabled",
     "registered_components",
     "slot_for",
@@ -41,9 +45,12 @@ DISABLED_ENV = "AUMAI_CHAOS_DISABLED"
 
 
 class _State:
-    __slots__ = ("enabled",)
+    __slots__ = ("enabled", "routing")
 
     def __init__(self) -> None:
+        #: Whether any experiment is routing anything now (and injection is on): the
+        #: transport's cheapest check before it looks a component up.
+        self.routing = False
         self.enabled = os.environ.get(DISABLED_ENV, "").strip().lower() not in (
             "1",
             "true",
@@ -56,20 +63,102 @@ class _State:
 state = _State()
 
 
+#: The block experiments (``aumai_chaos.experiment(...)``) whose faults this context gets.
+_scopes: ContextVar[frozenset[object]] = ContextVar("aumai_chaos_scopes", default=frozenset())
+
+
+def enter_scope(key: object) -> Token[frozenset[object]]:
+    """Make the calls in this context (and the tasks it starts) subject to route ``key``."""
+    return _scopes.set(_scopes.get() | {key})
+
+
+def exit_scope(token: Token[frozenset[object]]) -> None:
+    _scopes.reset(token)
+
+
+class _Group:
+    """One route's faults on one component: its call counter and its plans by site."""
+
+    __slots__ = ("call_plans", "count", "key", "route", "scoped", "transport_plans")
+
+    def __init__(self, key: object, route: Route, name: str) -> None:
+        plans = route.plans_for(name)
+        self.key = key
+        self.route = route
+        self.scoped = route.scoped
+        self.count = route.counter_for(name)
+        self.call_plans = tuple(p for p in plans if p.fault.acts_at(Site.call))
+        self.transport_plans = tuple(p for p in plans if p.fault.acts_at(Site.transport))
+
+
 class SlotState:
     """What the running experiments do to one component, precomputed for the call path."""
 
-    __slots__ = ("instruments", "name", "plans", "span_attrs")
+    __slots__ = (
+        "_views",
+        "groups",
+        "instruments",
+        "name",
+        "records",
+        "scoped",
+        "span_attrs",
+        "trace_all",
+    )
 
-    def __init__(self, name: str, plans: Sequence[FaultPlan], routes: Sequence[Route]) -> None:
+    def __init__(self, name: str, groups: Sequence[_Group]) -> None:
         self.name = name
-        self.plans = tuple(plans)
+        self.groups = tuple(groups)
+        routes = [g.route for g in self.groups]
         ids = list(dict.fromkeys(r.experiment_id for r in routes))
         self.instruments = routes[0].instruments
         attrs: dict[str, Any] = {tm.ATTR_COMPONENT: name, tm.ATTR_EXPERIMENT_ID: ids[0]}
         if len(ids) > 1:
             attrs[tm.ATTR_EXPERIMENT_IDS] = ids
         self.span_attrs = attrs
+        #: Whether some route wants a component-call span on every call (``trace_calls: all``).
+        self.trace_all = any(r.trace_all for r in routes)
+        #: The routes that time calls without a span (``trace_calls: faults``).
+        self.records = tuple(r.record_call for r in routes if r.record_call is not None)
+        self.scoped = any(g.scoped for g in self.groups)
+        self._views: dict[frozenset[object], SlotState | None] = {}
+
+    def view(self) -> SlotState | None:
+        """This state as the current context sees it: block experiments apply only inside
+        their block (and the tasks it starts); ``None`` when nothing applies here."""
+        if not self.scoped:
+            return self
+        active = _scopes.get()
+        keys = frozenset(g.key for g in self.groups if g.scoped and g.key in active)
+        try:
+            return self._views[keys]
+        except KeyError:
+            pass
+        groups = [g for g in self.groups if not g.scoped or g.key in keys]
+        view = SlotState(self.name, groups) if groups else None
+        if view is not None:
+            view.scoped = False
+        if len(self._views) < 64:
+            self._views[keys] = view
+        return view
+
+    def fire(self, site: Site) -> list[Firing]:
+        """Number this call for each route and decide which of its faults fire on it."""
+        fired: list[Firing] = []
+        for group in self.groups:
+            plans = group.call_plans if site is Site.call else group.transport_plans
+            if not plans:
+                continue
+            n = group.count()
+            for plan in plans:
+                if plan.selects(n):
+                    fired.append(Firing(plan, n))
+        return fired
+
+    def call(self, fired: bool) -> CallSpan | CallTimer:
+        """The component-call span, or a timer when no route wants a span for this call."""
+        if fired or self.trace_all or not self.records:
+            return CallSpan(self.instruments.tracer, self.name, self.span_attrs)
+        return CallTimer(self.name, self.records)
 
 
 class ComponentSlot(list[SlotState]):
@@ -83,7 +172,7 @@ class ComponentSlot(list[SlotState]):
 
     def current(self) -> SlotState | None:
         try:
-            return self[0]
+            return self[0].view()
         except IndexError:
             return None
 
@@ -95,15 +184,24 @@ class Route:
     component; ``watch`` names components to observe (component-call spans) even where no fault
     applies, and ``watch_all`` observes every component. ``make_plan(fault, component)``
     compiles a fault for one component, bound to the experiment's random source, telemetry and
-    window; ``instruments`` trace the component calls.
+    window; plans and call counters are made once per component and kept for the route's life
+    (so a ``times`` budget survives other experiments starting). ``instruments`` trace the
+    component calls. ``record_call`` (with ``trace_all=False``) records a call on which nothing
+    fired without a span. ``scoped``: the route applies only in contexts that entered its scope
+    (:func:`enter_scope`).
     """
 
     __slots__ = (
+        "_counters",
+        "_plans",
         "by_component",
         "everywhere",
         "experiment_id",
         "instruments",
         "make_plan",
+        "record_call",
+        "scoped",
+        "trace_all",
         "watch",
         "watch_all",
     )
@@ -117,6 +215,10 @@ class Route:
         everywhere: Sequence[FaultConfig] = (),
         watch: Iterable[str] = (),
         watch_all: bool = False,
+        *,
+        trace_all: bool = True,
+        record_call: RecordCall | None = None,
+        scoped: bool = False,
     ) -> None:
         self.experiment_id = experiment_id
         self.instruments = instruments
@@ -125,13 +227,27 @@ class Route:
         self.everywhere = tuple(everywhere)
         self.watch = frozenset(watch) | frozenset(by_component)
         self.watch_all = watch_all or bool(self.everywhere)
+        self.trace_all = trace_all or record_call is None
+        self.record_call = record_call
+        self.scoped = scoped
+        self._plans: dict[str, list[FaultPlan]] = {}
+        self._counters: dict[str, Counter] = {}
 
     def affects(self, component: str) -> bool:
         return self.watch_all or component in self.watch
 
     def plans_for(self, component: str) -> list[FaultPlan]:
-        faults = [*self.by_component.get(component, ()), *self.everywhere]
-        return [self.make_plan(f, component) for f in faults]
+        plans = self._plans.get(component)
+        if plans is None:
+            faults = [*self.by_component.get(component, ()), *self.everywhere]
+            plans = self._plans[component] = [self.make_plan(f, component) for f in faults]
+        return plans
+
+    def counter_for(self, component: str) -> Counter:
+        counter = self._counters.get(component)
+        if counter is None:
+            counter = self._counters[component] = new_counter()
+        return counter
 
 
 _lock = threading.Lock()
@@ -140,13 +256,14 @@ _routes: dict[object, Route] = {}
 
 
 def _refresh(names: Iterable[str]) -> None:
+    state.routing = bool(_routes) and state.enabled
     for name in names:
         slot = _slots.get(name)
         if slot is None:
             continue
-        routes = [r for r in _routes.values() if r.affects(name)] if state.enabled else []
-        plans = [plan for r in routes for plan in r.plans_for(name)]
-        slot[:] = [SlotState(name, plans, routes)] if routes else []
+        items = list(_routes.items()) if state.enabled else []
+        groups = [_Group(k, r, name) for k, r in items if r.affects(name)]
+        slot[:] = [SlotState(name, groups)] if groups else []
 
 
 def slot_for(component: str) -> ComponentSlot:

@@ -30,10 +30,18 @@ __all__ = [
     "ATTR_OBJECTIVE_PHASE",
     "ATTR_OBJECTIVE_THRESHOLD",
     "ATTR_STOP_CONDITION",
+    "ATTR_FAULT_AFTER_CHUNKS",
     "ATTR_FAULT_DURATION_MS",
     "ATTR_FAULT_ERROR_CODE",
     "ATTR_FAULT_ERROR_MESSAGE",
+    "ATTR_FAULT_OCCURRENCE",
     "ATTR_FAULT_PROBABILITY",
+    "ATTR_FAULT_RETRY_AFTER_S",
+    "ATTR_GEN_AI_PROVIDER_NAME",
+    "ATTR_GEN_AI_REQUEST_MODEL",
+    "ATTR_HTTP_REQUEST_METHOD",
+    "ATTR_HTTP_RESPONSE_STATUS_CODE",
+    "ATTR_SERVER_ADDRESS",
     "ATTR_FAULT_TYPE",
     "ATTR_SEED",
     "EVENT_EXPERIMENT_ABORTED",
@@ -64,6 +72,16 @@ ATTR_FAULT_PROBABILITY = "chaos.fault.probability"
 ATTR_FAULT_DURATION_MS = "chaos.fault.duration_ms"
 ATTR_FAULT_ERROR_CODE = "chaos.fault.error_code"
 ATTR_FAULT_ERROR_MESSAGE = "chaos.fault.error_message"
+#: Faults beyond the call (telemetry.md): the call number n, stream position, Retry-After.
+ATTR_FAULT_OCCURRENCE = "chaos.fault.occurrence"
+ATTR_FAULT_AFTER_CHUNKS = "chaos.fault.after_chunks"
+ATTR_FAULT_RETRY_AFTER_S = "chaos.fault.retry_after_s"
+#: OpenTelemetry HTTP and GenAI conventions, on transport faults.
+ATTR_HTTP_REQUEST_METHOD = "http.request.method"
+ATTR_SERVER_ADDRESS = "server.address"
+ATTR_HTTP_RESPONSE_STATUS_CODE = "http.response.status_code"
+ATTR_GEN_AI_PROVIDER_NAME = "gen_ai.provider.name"
+ATTR_GEN_AI_REQUEST_MODEL = "gen_ai.request.model"
 ATTR_COMPONENT = "chaos.component"
 ATTR_EXPERIMENT_ID = "chaos.experiment.id"
 #: Our addition: every experiment that affected a component call, when more than one did.

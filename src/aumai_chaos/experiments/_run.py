@@ -28,8 +28,8 @@ from opentelemetry.trace import Status, StatusCode
 
 from aumai_chaos._engine import registry as _registry
 from aumai_chaos._engine import telemetry as tm
-from aumai_chaos._engine.act import CallSpan, fire_sync
-from aumai_chaos._engine.plan import FaultPlan
+from aumai_chaos._engine.act import CallSpan, Firing, fire_sync
+from aumai_chaos._engine.plan import Counter, FaultPlan, new_counter
 from aumai_chaos._engine.window import Window
 from aumai_chaos.errors import InjectedFaultError, WorkloadError
 from aumai_chaos.experiments._dispatch import DISPATCHER, observing_provider, private_provider
@@ -69,17 +69,19 @@ def _checked(experiment: ChaosExperiment) -> ChaosExperiment:
     copy also gives each listed fault its own object: a run tells faults apart by identity, and
     the same FaultConfig object listed twice would otherwise share one count.
     """
-    checked = type(experiment).model_validate(experiment.model_dump(warnings=False))
-    # Keep the caller's own FaultConfig objects, which injected exceptions carry; only a repeat
-    # (or something that was not a FaultConfig) is replaced by its validated copy.
+    # Faults are frozen models, validated when built: they are passed back as they are (a
+    # ``transform`` fault's callable has no dumped form). Each listed fault gets its own object:
+    # the caller's own, which injected exceptions carry, or a copy for a repeat.
     seen: set[int] = set()
-    faults: list[FaultConfig] = []
-    for original, copy in zip(experiment.faults, checked.faults, strict=True):
+    faults: list[Any] = []
+    for original in experiment.faults:
         if isinstance(original, FaultConfig) and id(original) not in seen:
             seen.add(id(original))
             faults.append(original)
         else:
-            faults.append(copy)
+            faults.append(original.model_copy() if isinstance(original, FaultConfig) else original)
+    data = experiment.model_dump(warnings=False, exclude={"faults"})
+    checked = type(experiment).model_validate({**data, "faults": faults})
     return checked.model_copy(update={"faults": faults})
 
 
@@ -136,6 +138,9 @@ class ExperimentRun:
     # -- planning ------------------------------------------------------------------------------
 
     def _make_plan(self, fault: FaultConfig, component: str) -> FaultPlan:
+        # The fault's position in the experiment: with the seed, it names the fault in the
+        # replay hash (docs/replay.md). Faults are told apart by identity (see _checked).
+        position = next(i for i, f in enumerate(self.experiment.faults) if f is fault)
         return FaultPlan(
             fault,
             draw=self.rng.random,
@@ -144,10 +149,12 @@ class ExperimentRun:
             experiment_id=self.experiment.experiment_id,
             window=self.window,
             on_fire=self._fault_fired,
+            position=position,
+            seed=self.experiment.seed,
         )
 
-    def _fault_fired(self, plan: FaultPlan) -> None:
-        self.observer.record_fault(plan.span_attrs)
+    def _fault_fired(self, attrs: dict[str, Any]) -> None:
+        self.observer.record_fault(attrs)
 
     def _route(self, *, with_faults: bool) -> _registry.Route:
         exp = self.experiment
@@ -418,32 +425,35 @@ class ExperimentRun:
     def _ticks(self, until: float, progress: Progress | None) -> None:
         exp = self.experiment
         calls = []
+        counters: dict[str, Counter] = {}
         for fault in exp.faults:
             for name in dict.fromkeys(exp.components_of(fault) or (SYNTHETIC_COMPONENT,)):
-                calls.append((name, self._make_plan(fault, name)))
+                counter = counters.setdefault(name, new_counter())
+                calls.append((name, self._make_plan(fault, name), counter))
         next_tick = time.monotonic()
         while not self.aborted:
             now = time.monotonic()
             if now >= until:
                 break
             if now >= next_tick:
-                for component, plan in calls:
+                for component, plan, counter in calls:
                     if self.aborted:
                         break
-                    self._synthetic_call(component, plan)
+                    self._synthetic_call(component, plan, counter)
                 next_tick += exp.tick_seconds
                 continue
             self._wait_until(min(next_tick, until), progress, True)
         if progress is not None:
             progress(min(time.monotonic() - self._t0, self._total), self._total)
 
-    def _synthetic_call(self, component: str, plan: FaultPlan) -> None:
+    def _synthetic_call(self, component: str, plan: FaultPlan, counter: Counter) -> None:
         attrs = {tm.ATTR_COMPONENT: component, tm.ATTR_EXPERIMENT_ID: self.experiment.experiment_id}
         call = CallSpan(self._instruments.tracer, component, attrs)
         call.enter()
         try:
-            if _registry.state.enabled and plan.fires():  # the kill switch stops these too
-                fire_sync((plan,))
+            n = counter()
+            if _registry.state.enabled and plan.selects(n):  # the kill switch stops these too
+                fire_sync((Firing(plan, n),))
         except InjectedFaultError as exc:
             call.exit(exc)
         else:

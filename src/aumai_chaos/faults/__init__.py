@@ -26,6 +26,7 @@ from pydantic import Field, TypeAdapter
 
 from aumai_chaos.faults.base import (
     MAX_DURATION_MS,
+    Action,
     ComponentName,
     FaultConfig,
     FaultType,
@@ -65,6 +66,7 @@ from aumai_chaos.faults.stream import (
 
 __all__ = [
     "MAX_DURATION_MS",
+    "Action",
     "AnyFault",
     "ComponentName",
     "ConnectErrorFault",

@@ -26,6 +26,7 @@ __all__ = [
     "FaultType",
     "Message",
     "Site",
+    "Action",
     "fault_class",
     "fault_classes",
 ]
@@ -97,6 +98,21 @@ class Site(StrEnum):
     transport = "transport"
 
 
+class Action(StrEnum):
+    """When a fault acts on the call it fires on (the engine compiles each into a plan).
+
+    - ``before``: wait and/or raise before the call runs (the guide's four);
+    - ``instead``: answer instead of the call (an HTTP response or a client error);
+    - ``after``: rewrite the call's result;
+    - ``during``: act inside a stream, after ``after_chunks`` chunks (items).
+    """
+
+    before = "before"
+    instead = "instead"
+    after = "after"
+    during = "during"
+
+
 _CLASSES: dict[FaultType, type[FaultConfig]] = {}
 
 
@@ -127,6 +143,8 @@ class FaultConfig(BaseModel):
     sites: ClassVar[frozenset[Site]] = frozenset({Site.call, Site.transport})
     #: Why a fault type cannot act at a site it lacks (one sentence, for error messages).
     site_reason: ClassVar[str] = ""
+    #: When this fault type acts on the call it fires on.
+    action: ClassVar[Action] = Action.before
 
     fault_type: FaultType
     probability: Annotated[float, Field(ge=0.0, le=1.0, strict=True, allow_inf_nan=False)] = 1.0
@@ -187,6 +205,11 @@ class FaultConfig(BaseModel):
 
     def acts_at(self, site: Site) -> bool:
         return site in self.sites
+
+    def apply_to_result(self, result: Any) -> tuple[bool, Any]:
+        """For an ``after`` fault on a decorated call: ``(True, new_result)``, or
+        ``(False, result)`` when it cannot apply to this result (it then counts as not fired)."""
+        return (False, result)
 
 
 def fault_class(fault_type: FaultType | str) -> type[FaultConfig]:

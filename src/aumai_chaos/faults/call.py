@@ -15,7 +15,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from aumai_chaos.faults.base import DurationMs, FaultConfig, FaultType, Message, Site
+from aumai_chaos.faults.base import Action, DurationMs, FaultConfig, FaultType, Message, Site
 
 __all__ = [
     "ErrorFault",
@@ -85,5 +85,11 @@ class TransformFault(FaultConfig):
         "transform rewrites a Python return value; on a transport use an output fault"
     )
 
+    action: ClassVar[Action] = Action.after
+
     fault_type: Literal[FaultType.transform] = FaultType.transform
     transform: Annotated[SkipJsonSchema[Callable[[Any], Any]], Field(exclude=True)]
+
+    def apply_to_result(self, result: Any) -> tuple[bool, Any]:
+        # The user's callable: what it raises propagates, as their own code's errors do.
+        return (True, self.transform(result))

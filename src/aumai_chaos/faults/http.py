@@ -11,7 +11,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, StringConstraints
 
-from aumai_chaos.faults.base import DurationMs, FaultConfig, FaultType, Message, Site
+from aumai_chaos.faults.base import Action, DurationMs, FaultConfig, FaultType, Message, Site
 
 __all__ = ["ConnectErrorFault", "HttpErrorFault", "RateLimitFault", "ReadTimeoutFault"]
 
@@ -30,6 +30,7 @@ class RateLimitFault(FaultConfig):
 
     sites: ClassVar[frozenset[Site]] = _TRANSPORT_ONLY
     site_reason: ClassVar[str] = _WHY
+    action: ClassVar[Action] = Action.instead
 
     fault_type: Literal[FaultType.rate_limit] = FaultType.rate_limit
     retry_after_s: Annotated[float, Field(ge=0.0, le=3600.0, allow_inf_nan=False)] = 1.0
@@ -47,6 +48,7 @@ class HttpErrorFault(FaultConfig):
 
     sites: ClassVar[frozenset[Site]] = _TRANSPORT_ONLY
     site_reason: ClassVar[str] = _WHY
+    action: ClassVar[Action] = Action.instead
 
     fault_type: Literal[FaultType.http_error] = FaultType.http_error
     status_code: Annotated[int, Field(ge=100, le=599, strict=True)] = 503
@@ -60,6 +62,7 @@ class ConnectErrorFault(FaultConfig):
 
     sites: ClassVar[frozenset[Site]] = _TRANSPORT_ONLY
     site_reason: ClassVar[str] = _WHY
+    action: ClassVar[Action] = Action.instead
 
     fault_type: Literal[FaultType.connect_error] = FaultType.connect_error
     error_message: Message | None = None
@@ -73,7 +76,12 @@ class ReadTimeoutFault(FaultConfig):
     site_reason: ClassVar[str] = (
         "it stands for a client's read timeout; on a decorated call use a timeout fault"
     )
+    action: ClassVar[Action] = Action.instead
 
     fault_type: Literal[FaultType.read_timeout] = FaultType.read_timeout
     duration_ms: DurationMs | None = None
     error_message: Message | None = None
+
+    @property
+    def delay_seconds(self) -> float:
+        return (self.duration_ms or 0) / 1000.0

@@ -1,18 +1,19 @@
 """Faults that rewrite a successful model response, *after* the call, as a real provider
 would have sent it (OpenAI chat completions and Responses, Anthropic messages; streamed or
 not). One that cannot apply (``malformed_tool_call`` on an answer without tool calls) leaves
-the response untouched and is not counted as fired: nothing is ever half-applied.
+the response untouched and is not counted as fired: nothing is ever half-applied (and a
+``times`` budget is not used up by it).
 
 ``empty_output`` also acts on a decorated function's ``str``, ``list`` or ``dict`` result.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, StringConstraints
 
-from aumai_chaos.faults.base import FaultConfig, FaultType, Message, Site
+from aumai_chaos.faults.base import Action, FaultConfig, FaultType, Message, Site
 
 __all__ = [
     "ContextOverflowFault",
@@ -28,14 +29,28 @@ _TRANSPORT_ONLY = frozenset({Site.transport})
 _WHY = "it rewrites a model provider's response; a decorated Python call has none"
 
 
-class EmptyOutputFault(FaultConfig):
+class _OutputFault(FaultConfig):
+    action: ClassVar[Action] = Action.after
+
+
+class EmptyOutputFault(_OutputFault):
     """The content is empty and everything else is valid (a decorated function's ``str``,
     ``list`` or ``dict`` result becomes empty)."""
 
     fault_type: Literal[FaultType.empty_output] = FaultType.empty_output
 
+    def apply_to_result(self, result: Any) -> tuple[bool, Any]:
+        # Only these three: an empty value of any other type is a guess about the caller.
+        if isinstance(result, str):
+            return (True, "")
+        if isinstance(result, list):
+            return (True, [])
+        if isinstance(result, dict):
+            return (True, {})
+        return (False, result)
 
-class TruncatedOutputFault(FaultConfig):
+
+class TruncatedOutputFault(_OutputFault):
     """The content is cut to ``keep_fraction`` of its length, with ``finish_reason: "length"``
     (``status: "incomplete"`` for Responses, ``stop_reason: "max_tokens"`` for Anthropic)."""
 
@@ -46,7 +61,7 @@ class TruncatedOutputFault(FaultConfig):
     keep_fraction: Annotated[float, Field(ge=0.0, lt=1.0, allow_inf_nan=False)] = 0.5
 
 
-class MalformedToolCallFault(FaultConfig):
+class MalformedToolCallFault(_OutputFault):
     """A tool call's ``arguments`` is not valid JSON: cut mid-object."""
 
     sites: ClassVar[frozenset[Site]] = _TRANSPORT_ONLY
@@ -55,7 +70,7 @@ class MalformedToolCallFault(FaultConfig):
     fault_type: Literal[FaultType.malformed_tool_call] = FaultType.malformed_tool_call
 
 
-class UnknownToolCallFault(FaultConfig):
+class UnknownToolCallFault(_OutputFault):
     """The model calls a tool that the request did not offer (``tool_name``, or a made-up
     name that none of the offered tools has)."""
 
@@ -66,7 +81,7 @@ class UnknownToolCallFault(FaultConfig):
     tool_name: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
 
 
-class WrongToolArgumentsFault(FaultConfig):
+class WrongToolArgumentsFault(_OutputFault):
     """The arguments are valid JSON matching the declared schema, with perturbed values:
     numbers changed, strings swapped between fields, an enum replaced by another allowed
     value. Nothing raises: the agent must notice on its own."""
@@ -77,7 +92,7 @@ class WrongToolArgumentsFault(FaultConfig):
     fault_type: Literal[FaultType.wrong_tool_arguments] = FaultType.wrong_tool_arguments
 
 
-class RefusalFault(FaultConfig):
+class RefusalFault(_OutputFault):
     """The provider's refusal: ``refusal`` content (``finish_reason: "content_filter"`` where
     the API has no refusal field) for OpenAI, ``stop_reason: "refusal"`` for Anthropic."""
 
@@ -88,12 +103,14 @@ class RefusalFault(FaultConfig):
     error_message: Message | None = None
 
 
-class ContextOverflowFault(FaultConfig):
+class ContextOverflowFault(_OutputFault):
     """The provider's own 400 for a prompt that is too long: OpenAI
     ``context_length_exceeded``, Anthropic ``invalid_request_error`` "prompt is too long"."""
 
     sites: ClassVar[frozenset[Site]] = _TRANSPORT_ONLY
     site_reason: ClassVar[str] = _WHY
+
+    action: ClassVar[Action] = Action.instead
 
     fault_type: Literal[FaultType.context_overflow] = FaultType.context_overflow
     error_message: Message | None = None

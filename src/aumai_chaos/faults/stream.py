@@ -11,7 +11,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from aumai_chaos.faults.base import DurationMs, FaultConfig, FaultType, Message, Site
+from aumai_chaos.faults.base import Action, DurationMs, FaultConfig, FaultType, Message, Site
 
 __all__ = [
     "MalformedChunkFault",
@@ -25,6 +25,8 @@ AfterChunks = Annotated[int, Field(ge=0, le=1_000_000, strict=True)]
 
 
 class _StreamFault(FaultConfig):
+    action: ClassVar[Action] = Action.during
+
     after_chunks: AfterChunks = 0
 
 
@@ -42,8 +44,8 @@ class StreamStallFault(_StreamFault):
 
 class StreamCutFault(_StreamFault):
     """After ``after_chunks`` chunks, the connection drops: on a transport the client library
-    raises the error a real peer reset gives; on a generator, :class:`~aumai_chaos.ChaosError`
-    is raised from the next iteration."""
+    raises the error a real peer reset gives; on a generator,
+    :class:`~aumai_chaos.StreamCutError` is raised from the next iteration."""
 
     fault_type: Literal[FaultType.stream_cut] = FaultType.stream_cut
     error_message: Message | None = None
@@ -65,6 +67,8 @@ class SlowStreamFault(FaultConfig):
     site_reason: ClassVar[str] = (
         "it paces server-sent events; on a generator use stream_stall or a latency fault"
     )
+
+    action: ClassVar[Action] = Action.during
 
     fault_type: Literal[FaultType.slow_stream] = FaultType.slow_stream
     duration_ms: DurationMs

@@ -1,0 +1,158 @@
+"""One call's decision, for callers that are not decorators: the HTTP transport, the injector.
+
+A transport sees a component (e.g. ``"openai.chat.completions"``) only at request time. Per
+request it calls :func:`decide` with its own :class:`FaultSet`, and gets back ``None`` (nothing
+can fire and no experiment watches the component: pass the request through untouched) or a
+:class:`Decision`: the faults that fire on this call (:class:`~aumai_chaos._engine.act.Firing`,
+in the order they act) and the experiments' component-call span to run the request in.
+See ``aumai_chaos._engine``'s docstring for the whole protocol.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Sequence
+
+from opentelemetry.metrics import MeterProvider
+from opentelemetry.trace import TracerProvider
+
+from aumai_chaos._engine import telemetry as tm
+from aumai_chaos._engine.act import CallSpan, CallTimer, Firing
+from aumai_chaos._engine.plan import Draw, FaultPlan, OwnFaults, refuse_at
+from aumai_chaos._engine.registry import slot_for, state
+from aumai_chaos.faults import Action, FaultConfig, Site
+
+__all__ = ["Decision", "FaultSet", "decide", "order", "own_firings"]
+
+#: Most distinct components a FaultSet compiles plans for; past it, the oldest are dropped.
+_MAX_COMPONENTS = 1024
+
+
+class FaultSet:
+    """A caller's own faults (``ChaosTransport(faults=..., seed=...)``), compiled per component
+    on first use. Faults that cannot act at ``site`` are refused here with a ``ValueError``
+    naming the fault type and the reason (``where`` names the caller in that message).
+
+    Without ``seed`` draws come from ``rng`` or the module-level :mod:`random` (so
+    ``random.seed()`` reproduces a single-threaded run); with ``seed`` selection replays
+    (docs/replay.md). Call numbers ``n`` count per component, from 1.
+    """
+
+    def __init__(
+        self,
+        faults: Sequence[FaultConfig],
+        *,
+        site: Site = Site.transport,
+        seed: int | None = None,
+        rng: random.Random | None = None,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
+        where: str = "a transport",
+    ) -> None:
+        self.faults = tuple(
+            f if isinstance(f, FaultConfig) else FaultConfig.model_validate(f) for f in faults
+        )
+        refuse_at(site, self.faults, where)
+        self.site = site
+        self.seed = seed
+        self.draw: Draw = rng.random if rng is not None else random.random
+        self.instruments = tm.instruments_for(tracer_provider, meter_provider)
+        self._by_component: dict[str, OwnFaults] = {}
+        self._lock = threading.Lock()
+
+    def for_component(self, component: str) -> OwnFaults:
+        own = self._by_component.get(component)
+        if own is not None:
+            return own
+        with self._lock:
+            own = self._by_component.get(component)
+            if own is None:
+                plans = [
+                    FaultPlan(
+                        f,
+                        draw=self.draw,
+                        instruments=self.instruments,
+                        component=component,
+                        position=i,
+                        seed=self.seed,
+                    )
+                    for i, f in enumerate(self.faults)
+                ]
+                if len(self._by_component) >= _MAX_COMPONENTS:
+                    self._by_component.pop(next(iter(self._by_component)))
+                own = self._by_component[component] = OwnFaults(plans, self.draw)
+            return own
+
+
+def own_firings(own: OwnFaults) -> list[Firing]:
+    """Number this call and decide which of ``own``'s faults fire on it (no kill-switch check)."""
+    n = own.count()
+    if own.simple:
+        if own.draw() >= own.probability:
+            return []
+        plans = own.choose()
+    else:
+        plans = own.select(n)
+    return [Firing(p, n) for p in plans]
+
+
+def order(fired: list[Firing]) -> list[Firing]:
+    """The order faults act in: ``before`` delays, then at most one ``before`` fault that
+    raises (the first declared; a call fails once, the others are skipped and keep their
+    ``times``), then the ``instead``, ``after`` and ``during`` faults in declared order."""
+    if len(fired) < 2:
+        return fired
+    before = [f for f in fired if f.plan.action is Action.before and not f.plan.raises]
+    raising = [f for f in fired if f.plan.action is Action.before and f.plan.raises]
+    if raising:
+        before.append(raising[0])
+        for extra in raising[1:]:
+            extra.skip()
+    before.extend(f for f in fired if f.plan.action is not Action.before)
+    return before
+
+
+class Decision:
+    """What happens on one call: ``firings`` in the order they act, and ``call``, the
+    experiments' component-call span (or span-less timer) to run the call in, or ``None`` when
+    no experiment watches the component. ``start`` (``time.perf_counter()``) is when the
+    decision was taken: pass it to ``Firing.begin(start=...)`` for a delay timed from it."""
+
+    __slots__ = ("call", "firings", "start")
+
+    def __init__(
+        self, firings: list[Firing], call: CallSpan | CallTimer | None, start: float
+    ) -> None:
+        self.firings = firings
+        self.call = call
+        self.start = start
+
+    def of(self, action: Action) -> list[Firing]:
+        """The firings that act at ``action``."""
+        return [f for f in self.firings if f.plan.action is action]
+
+
+def decide(
+    component: str, own: FaultSet | None = None, *, site: Site = Site.transport
+) -> Decision | None:
+    """Decide one call into ``component``: ``None`` when nothing fires and no experiment
+    watches it (the caller then does nothing at all), else a :class:`Decision`.
+
+    Honors the kill switch, the position rules, seeded replay and block experiments' scopes;
+    an experiment's fault that cannot act at ``site`` is skipped for this caller.
+    """
+    if not state.enabled:
+        return None
+    start = time.perf_counter()
+    fired = own_firings(own.for_component(component)) if own is not None else []
+    call: CallSpan | CallTimer | None = None
+    if state.routing:
+        current = slot_for(component).current()
+        if current is not None:
+            fired.extend(current.fire(site))
+            call = current.call(bool(fired))
+    if not fired and call is None:
+        return None
+    return Decision(order(fired), call, start)
