@@ -34,7 +34,7 @@ def test_failing_chaos_test_prints_seed_faults_and_replay_command(
             "*- chaos -*",
             "seed: * (from --chaos-seed 1234 and the test's node id)",
             "faults fired: * (vector_db *)",
-            "  vector_db: error x*",
+            "  vector_db: error x* on call #*",
             "replay: pytest test_agent.py::test_survives_retrieval_errors --chaos-seed 1234",
             "aumai-chaos: 1 test with chaos, * faults fired, --chaos-seed 1234",
         ]
@@ -61,7 +61,8 @@ def test_junit_xml_carries_the_chaos_properties(pytester: pytest.Pytester, run: 
     assert props["chaos.run_seed"] == "77"
     assert int(props["chaos.seed"]) > 0
     assert int(props["chaos.faults_fired"]) == len(failed) > 0
-    assert props["chaos.fired"].count("vector_db:error") == len(failed)
+    # Each fault with the number of the call it fired on: exactly the calls that failed.
+    assert props["chaos.fired"] == "; ".join(f"vector_db:error#{n}" for n in failed)
     assert props["chaos.replay"] == (
         "pytest test_agent.py::test_survives_retrieval_errors --chaos-seed 77"
     )
