@@ -2,7 +2,13 @@
 
 Inject latency, errors, timeouts and resource exhaustion into the code your agent calls, run
 structured experiments against it, and see every injected fault in your traces and metrics.
+
+``import aumai_chaos`` imports the OpenTelemetry API only: the names that need the SDK
+(:class:`ExperimentScheduler`, :class:`ExperimentObserver`, :func:`experiment`) are imported on
+first use.
 """
+
+from typing import TYPE_CHECKING, Any
 
 from aumai_chaos._engine.registry import disable, enable, is_enabled
 from aumai_chaos._version import __version__
@@ -16,13 +22,12 @@ from aumai_chaos.errors import (
     ExperimentStateError,
     InjectedFaultError,
     ResourceExhaustedError,
+    StreamCutError,
     WorkloadError,
 )
 from aumai_chaos.experiments import (
     ChaosExperiment,
-    ExperimentObserver,
     ExperimentResult,
-    ExperimentScheduler,
     ExperimentStatus,
     Objective,
     ObjectiveResult,
@@ -43,6 +48,7 @@ __all__ = [
     "ChaosExperiment",
     "ChaosTimeoutError",
     "ConfigError",
+    "ExperimentBlock",
     "ExperimentNotFoundError",
     "ExperimentObserver",
     "ExperimentResult",
@@ -59,6 +65,7 @@ __all__ = [
     "ResourceExhaustedError",
     "StopCondition",
     "StopEvent",
+    "StreamCutError",
     "Verdict",
     "WorkloadConfig",
     "WorkloadError",
@@ -66,9 +73,31 @@ __all__ = [
     "chaos_target",
     "disable",
     "enable",
+    "experiment",
     "is_enabled",
     "load_experiment_file",
     "load_result_file",
     "resilience_test",
     "__version__",
 ]
+
+#: Imported on first use: they need the OpenTelemetry SDK.
+_LAZY = frozenset({"ExperimentBlock", "ExperimentObserver", "ExperimentScheduler", "experiment"})
+
+if TYPE_CHECKING:
+    from aumai_chaos.experiments import (
+        ExperimentBlock,
+        ExperimentObserver,
+        ExperimentScheduler,
+        experiment,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from aumai_chaos import experiments
+
+        value = getattr(experiments, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

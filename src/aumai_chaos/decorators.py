@@ -36,7 +36,7 @@ from aumai_chaos._engine.plan import Draw, FaultPlan, OwnFaults, refuse_at
 from aumai_chaos._engine.registry import ComponentSlot, slot_for, state
 from aumai_chaos._engine.streams import drive_async, stream_sync
 from aumai_chaos._engine.telemetry import instruments_for
-from aumai_chaos.faults import Action, FaultConfig, FaultType, Site
+from aumai_chaos.faults import Action, FaultConfig, FaultType, Site, fault_class
 
 __all__ = ["chaos_monkey", "chaos_target", "resilience_test"]
 
@@ -340,6 +340,15 @@ def chaos_monkey(
     ``component`` (default: the function's qualified name) also marks the callable as a target
     for experiments; ``seed`` makes the selection replay (see :func:`resilience_test`).
     """
+    try:
+        cls = fault_class(fault_type)
+    except (KeyError, ValueError):
+        cls = None  # an unknown type: validation below names the allowed ones
+    if cls is not None and Site.call not in cls.sites:
+        raise ValueError(
+            f"@chaos_monkey cannot inject a {cls.model_fields['fault_type'].default.value!r} "
+            f"fault: {cls.site_reason}"
+        )
     given = {
         "duration_ms": duration_ms,
         "error_code": error_code,
@@ -354,8 +363,6 @@ def chaos_monkey(
         probability=probability,
         **{k: v for k, v in given.items() if v is not None},
     )
-    if not fault.acts_at(Site.call):
-        refuse_at(Site.call, [fault], "@chaos_monkey")
     return resilience_test(
         faults=[fault],
         component=component,

@@ -3,6 +3,7 @@
 - ``models``: :class:`ChaosExperiment`, :class:`ExperimentResult` and their parts.
 - ``steady_state``: objectives, stop conditions and verdicts (models and pure evaluation).
 - ``scheduler``: :class:`ExperimentScheduler`; ``_run`` is one run from start to verdict.
+- ``block``: :func:`experiment`, an experiment scoped to a ``with`` / ``async with`` block.
 - ``observer``: :class:`ExperimentObserver`, the span processor that keeps observations;
   ``_dispatch`` routes spans to the observers of running experiments.
 - ``workload``: loading and driving the workload.
@@ -10,7 +11,13 @@
 
 May import: ``aumai_chaos._engine``, ``aumai_chaos.faults``, ``aumai_chaos.errors``, the
 OpenTelemetry API, and the SDK where a run needs its own provider. Never the command line.
+
+The names that need the OpenTelemetry SDK (the observer is an SDK span processor; runs route
+spans through one) are imported on first use, so that ``import aumai_chaos`` imports the
+OpenTelemetry API only.
 """
+
+from typing import TYPE_CHECKING, Any
 
 from aumai_chaos.experiments.files import load_experiment_file, load_result_file
 from aumai_chaos.experiments.models import (
@@ -20,8 +27,6 @@ from aumai_chaos.experiments.models import (
     Observation,
     WorkloadConfig,
 )
-from aumai_chaos.experiments.observer import ExperimentObserver
-from aumai_chaos.experiments.scheduler import ExperimentScheduler
 from aumai_chaos.experiments.steady_state import (
     Objective,
     ObjectiveResult,
@@ -32,6 +37,7 @@ from aumai_chaos.experiments.steady_state import (
 
 __all__ = [
     "ChaosExperiment",
+    "ExperimentBlock",
     "ExperimentObserver",
     "ExperimentResult",
     "ExperimentScheduler",
@@ -43,6 +49,31 @@ __all__ = [
     "StopEvent",
     "Verdict",
     "WorkloadConfig",
+    "experiment",
     "load_experiment_file",
     "load_result_file",
 ]
+
+#: Names imported on first use (they import the OpenTelemetry SDK), and their modules.
+_LAZY = {
+    "ExperimentBlock": "aumai_chaos.experiments.block",
+    "experiment": "aumai_chaos.experiments.block",
+    "ExperimentObserver": "aumai_chaos.experiments.observer",
+    "ExperimentScheduler": "aumai_chaos.experiments.scheduler",
+}
+
+if TYPE_CHECKING:
+    from aumai_chaos.experiments.block import ExperimentBlock, experiment
+    from aumai_chaos.experiments.observer import ExperimentObserver
+    from aumai_chaos.experiments.scheduler import ExperimentScheduler
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -18,6 +18,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from contextvars import Token
 from datetime import UTC, datetime
 from typing import Any
 
@@ -111,6 +112,10 @@ class ExperimentRun:
         self.rng = random.Random(seed) if seed is not None else random.Random()
         self.start_time: datetime | None = None
         self.stopped_by: StopEvent | None = None
+        self._span: trace.Span = trace.INVALID_SPAN
+        self._token: Token[otel_context.Context] | None = None
+        #: Called with each fault's attributes as it fires (an experiment block's live counts).
+        self.fault_hooks: list[Callable[[dict[str, Any]], None]] = []
         self._t0 = 0.0
         self._total = experiment.duration_seconds + (experiment.baseline_seconds or 0.0)
 
@@ -155,8 +160,16 @@ class ExperimentRun:
 
     def _fault_fired(self, attrs: dict[str, Any]) -> None:
         self.observer.record_fault(attrs)
+        for hook in self.fault_hooks:
+            hook(attrs)
 
-    def _route(self, *, with_faults: bool) -> _registry.Route:
+    def _route(
+        self,
+        *,
+        with_faults: bool,
+        observer: ExperimentObserver | None = None,
+        scoped: bool = False,
+    ) -> _registry.Route:
         exp = self.experiment
         by_component: dict[str, list[FaultConfig]] = {}
         everywhere: list[FaultConfig] = []
@@ -182,6 +195,9 @@ class ExperimentRun:
             everywhere,
             watch={w for w in watch if w},
             watch_all=watch_all,
+            trace_all=exp.trace_calls == "all",
+            record_call=(observer or self.observer).record_call,
+            scoped=scoped,
         )
 
     # -- the run -------------------------------------------------------------------------------
@@ -193,21 +209,7 @@ class ExperimentRun:
         loop: asyncio.AbstractEventLoop | None = None,
     ) -> ExperimentResult:
         exp = self.experiment
-        attrs: dict[str, Any] = {
-            tm.ATTR_EXPERIMENT_ID: exp.experiment_id,
-            tm.ATTR_EXPERIMENT_NAME: exp.name,
-        }
-        if exp.seed is not None:
-            attrs[tm.ATTR_SEED] = exp.seed
-        span = self._start_span(attrs)
-        ctx = trace.set_span_in_context(span)
-        token = otel_context.attach(ctx)
-        self.start_time = datetime.now(UTC)
-        self._t0 = time.monotonic()
-        try:
-            self._instruments.experiment_active.add(1)
-        except Exception as exc:
-            _log.warning("recording the experiment metrics failed: %r", exc)
+        ctx = self.start()
         error: BaseException | None = None
         notes: list[str] = []
         baseline: dict[str, Any] | None = None
@@ -224,13 +226,75 @@ class ExperimentRun:
                 self._fault_window(workload, ctx, loop, progress, notes)
         except Exception as exc:
             error = exc
-        finally:
+        return self.finish(
+            error,
+            had_workload=workload is not None,
+            baseline=baseline,
+            objectives=objectives,
+            notes=notes,
+        )
+
+    # -- start and finish: shared by execute() and aumai_chaos.experiment() blocks ---------------
+
+    def start(self) -> otel_context.Context:
+        """Open the ``chaos.experiment`` span and make it current in this context, start the
+        clock, count the run as active. Returns the context the run's work should run in."""
+        exp = self.experiment
+        attrs: dict[str, Any] = {
+            tm.ATTR_EXPERIMENT_ID: exp.experiment_id,
+            tm.ATTR_EXPERIMENT_NAME: exp.name,
+        }
+        if exp.seed is not None:
+            attrs[tm.ATTR_SEED] = exp.seed
+        self._span = span = self._start_span(attrs)
+        ctx = trace.set_span_in_context(span)
+        self._token = otel_context.attach(ctx)
+        self.start_time = datetime.now(UTC)
+        self._t0 = time.monotonic()
+        try:
+            self._instruments.experiment_active.add(1)
+        except Exception as exc:
+            _log.warning("recording the experiment metrics failed: %r", exc)
+        return ctx
+
+    def open_block(self, *, scoped: bool, key: object) -> object:
+        """Route the faults for a block of code (after :meth:`start`) under ``key`` (with
+        ``scoped``, only to contexts that entered the scope ``key``); the window closes at
+        ``duration_seconds`` at the latest. Returns ``key`` for :meth:`close_block`."""
+        self.window.deadline = self._t0 + self.experiment.duration_seconds
+        DISPATCHER.add(self.experiment.experiment_id, self.observer)
+        _registry.activate(key, self._route(with_faults=True, scoped=scoped))
+        return key
+
+    def close_block(self, key: object) -> None:
+        self.window.close()
+        _registry.deactivate(key)
+
+    def finish(
+        self,
+        error: BaseException | None,
+        *,
+        had_workload: bool = False,
+        baseline: dict[str, Any] | None = None,
+        objectives: list[ObjectiveResult] | None = None,
+        notes: list[str] | None = None,
+    ) -> ExperimentResult:
+        """Close the window, wait for faults in flight, summarise, decide the verdict, end the
+        span and record the metrics; from the context :meth:`start` ran in."""
+        exp = self.experiment
+        span = self._span
+        notes = list(notes or ())
+        objectives = list(objectives or ())
+        try:
             self.window.close()
             if not self.window.wait_drained(1.0):
                 notes.append(f"{self.window.inflight} fault(s) still in flight at the end")
             elapsed = time.monotonic() - self._t0
             end_time = datetime.now(UTC)
-            otel_context.detach(token)
+        finally:
+            if self._token is not None:
+                otel_context.detach(self._token)
+                self._token = None
             DISPATCHER.remove(exp.experiment_id, self.observer)
             self.observer._seal()
         status = (
@@ -241,7 +305,7 @@ class ExperimentRun:
             else ExperimentStatus.completed
         )
         summary = self.observer.summary(elapsed)
-        if workload is not None:
+        if had_workload:
             summary.setdefault("workload", {"iterations": 0, "failures": 0, "failure_rate": 0.0})
         summary["faults"] = fault_report(exp, self.window.fired)
         if notes:
@@ -349,7 +413,7 @@ class ExperimentRun:
         observer = self._new_observer()
         key = object()
         DISPATCHER.add(exp.experiment_id, observer)
-        _registry.activate(key, self._route(with_faults=False))
+        _registry.activate(key, self._route(with_faults=False, observer=observer))
         t0 = time.monotonic()
         try:
             until = t0 + (exp.baseline_seconds or 0.0)

@@ -193,6 +193,23 @@ class ExperimentObserver(SpanProcessor):
                 self._recent.append((time.time_ns(), "workload", error_type is not None))
             self._keep(obs)
 
+    def record_call(self, component: str, duration_ms: float, error_type: str | None) -> None:
+        """Record one component call without a span (``trace_calls: faults``): the same
+        ``call`` observation and tallies as an ended component-call span gives."""
+        details = {
+            "duration_ms": round(duration_ms, 3),
+            "status": "error" if error_type else "ok",
+            "error_type": error_type,
+        }
+        now = time.time_ns()
+        with self._lock:
+            if self._sealed:
+                return
+            self.tally.component(component).add_call(duration_ms, error_type)
+            if self._recent is not None:
+                self._recent.append((now, component, error_type is not None))
+            self._keep((component, "call", now, details))
+
     def record_fault(self, attributes: Mapping[str, Any]) -> None:
         """Record one injected fault now, from its ``chaos.fault`` attributes (used by the
         scheduler's runs, inside the run's firing window)."""
