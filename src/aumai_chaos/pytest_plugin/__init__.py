@@ -115,6 +115,14 @@ def chaos(request: pytest.FixtureRequest) -> ChaosFixture:
     return ChaosFixture(_test_for(request.node))
 
 
+def _as_error(exc: BaseException) -> BaseException:
+    """What a body's exception means to its experiment: ``pytest.fail()`` fails it like an
+    assertion; a skip, an exit or Ctrl-C abort it."""
+    if isinstance(exc, pytest.fail.Exception):
+        return AssertionError(str(exc))
+    return exc
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
     if not _uses_chaos(item):
@@ -131,9 +139,12 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
         pytest.fail(problem, pytrace=False)
     try:
         outcome = yield
-    finally:
-        test.end()
+    except BaseException as exc:
+        test.end(_as_error(exc))
         item.user_properties.extend(properties(test))
+        raise
+    test.end()
+    item.user_properties.extend(properties(test))
     if test.expected_verdicts:
         problem = test.verdict_problem(test.expected_verdicts)
         if problem is not None:

@@ -1,42 +1,36 @@
-"""The one place the plugin talks to the experiment engine: a test's experiment, for a block.
+"""The one place the plugin talks to the experiment engine: a test's experiment, for its body.
 
-:func:`open_block` starts an experiment for the duration of a test's body and returns a
-:class:`Block`: faults can be added while it runs (``chaos.inject`` in the body), its live
-fired faults and its result so far can be read, and :meth:`Block.close` ends it with the
-verdict. Imported only when a test uses chaos (it imports the experiment engine, and so the
-OpenTelemetry SDK).
+:func:`open_block` enters ``aumai_chaos.experiment(...)`` as the body starts and returns a
+:class:`Block`: faults can be added while it runs (``chaos.inject`` in the body), its fired
+faults and its result so far can be read, and :meth:`Block.close` leaves the experiment, which
+gives its verdict. Imported only when a test uses chaos (it imports the experiment engine, and so
+the OpenTelemetry SDK).
+
+The experiment is routed to the whole process (``scope="process"``): a test runs alone in its
+process (or its xdist worker), and the agent under test may call its components from threads
+or from an event loop that a plugin started before the body (anyio's runner does).
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
-
-from opentelemetry import context as otel_context
-from opentelemetry import trace
+from typing import TYPE_CHECKING, Any
 
 from aumai_chaos._engine import registry as _registry
 from aumai_chaos._engine import telemetry as tm
-from aumai_chaos.experiments._dispatch import DISPATCHER
-from aumai_chaos.experiments._run import ExperimentRun
-from aumai_chaos.experiments._verdict import fault_report, record_verdict
-from aumai_chaos.experiments.models import (
-    MAX_EXPERIMENT_SECONDS,
-    ChaosExperiment,
-    ExperimentResult,
-    ExperimentStatus,
-    Observation,
-)
-from aumai_chaos.experiments.observer import DEFAULT_MAX_OBSERVATIONS
-from aumai_chaos.experiments.steady_state import Objective, decide_verdict, evaluate_objectives
-from aumai_chaos.faults import FaultConfig
+from aumai_chaos.experiments import experiment
+from aumai_chaos.experiments.models import ExperimentResult, ExperimentStatus, Observation
+
+if TYPE_CHECKING:
+    from aumai_chaos.experiments.block import ExperimentBlock
+    from aumai_chaos.experiments.steady_state import Objective
+    from aumai_chaos.faults import FaultConfig
 
 __all__ = ["Block", "FiredFault", "open_block"]
 
 _FAULT_EVENT = "fault_injected"
-_OCCURRENCE = "chaos.fault.occurrence"
+_OCCURRENCE = getattr(tm, "ATTR_FAULT_OCCURRENCE", "chaos.fault.occurrence")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,10 +40,6 @@ class FiredFault:
     component: str
     fault_type: str
     occurrence: int | None
-
-    def describe(self) -> str:
-        at = f" on call #{self.occurrence}" if self.occurrence is not None else ""
-        return f"{self.component}: {self.fault_type}{at}"
 
 
 def fired_from(observations: list[Observation]) -> list[FiredFault]:
@@ -69,125 +59,75 @@ def fired_from(observations: list[Observation]) -> list[FiredFault]:
     return out
 
 
-class Block:
-    """A test's experiment while its body runs. Used from the test's own thread."""
+def _add_fault(block: ExperimentBlock, fault: FaultConfig) -> None:
+    """Add ``fault`` to a running block: from the next call on, as if declared last.
 
-    def __init__(
-        self,
-        experiment: ChaosExperiment,
-        *,
-        tracer_provider: trace.TracerProvider | None = None,
-    ) -> None:
-        self._run = ExperimentRun(
-            experiment,
-            tracer_provider=tracer_provider,
-            meter_provider=None,
-            max_observations=DEFAULT_MAX_OBSERVATIONS,
-        )
-        self._key = object()
-        self._span: trace.Span | None = None
-        self._token: object | None = None
-        self._t0 = 0.0
+    The block's route is rebuilt with the new fault, keeping the plans and call counters that
+    the running faults already have (their ``times`` budgets and call numbers go on), so the
+    new fault's position is the next one and replay stays a function of the seed.
+    """
+    run: Any = block._run
+    key: Any = block._key
+    old = _registry._routes.get(key)
+    run.experiment.faults.append(fault)
+    new = run._route(with_faults=True, scoped=block._scoped)
+    if old is not None:
+        for name, plans in old._plans.items():
+            wanted = [*new.by_component.get(name, ()), *new.everywhere]
+            known = {id(p.fault) for p in plans}
+            new._plans[name] = [
+                *plans,
+                *(run._make_plan(f, name) for f in wanted if id(f) not in known),
+            ]
+        new._counters.update(old._counters)
+    _registry.activate(key, new)
+
+
+class Block:
+    """A test's experiment while its body runs."""
+
+    def __init__(self, block: ExperimentBlock) -> None:
+        self._block = block
+        self._t0 = time.monotonic()
         self.result: ExperimentResult | None = None
 
-    @property
-    def experiment(self) -> ChaosExperiment:
-        return self._run.experiment
-
-    def start(self) -> None:
-        run = self._run
-        exp = run.experiment
-        attrs: dict[str, Any] = {
-            tm.ATTR_EXPERIMENT_ID: exp.experiment_id,
-            tm.ATTR_EXPERIMENT_NAME: exp.name,
-        }
-        if exp.seed is not None:
-            attrs[tm.ATTR_SEED] = exp.seed
-        self._span = run._start_span(attrs)
-        self._token = otel_context.attach(trace.set_span_in_context(self._span))
-        run.start_time = datetime.now(UTC)
-        self._t0 = time.monotonic()
-        DISPATCHER.add(exp.experiment_id, run.observer)
-        _registry.activate(self._key, run._route(with_faults=True))
-
     def add(self, fault: FaultConfig) -> None:
-        """Add a fault to the running experiment; it applies from the next call on."""
-        run = self._run
-        run.experiment.faults.append(fault)  # type: ignore[arg-type]
-        _registry.activate(self._key, run._route(with_faults=True))
+        _add_fault(self._block, fault)
 
     def fired(self) -> list[FiredFault]:
-        return fired_from(self._run.observer.get_observations())
+        return fired_from(self.observations())
 
     def observations(self) -> list[Observation]:
-        if self.result is not None:
-            return list(self.result.observations)
-        return self._run.observer.get_observations()
+        return list(self._block.observations())
 
     def snapshot(self) -> ExperimentResult:
         """The result so far (the final one once closed)."""
         if self.result is not None:
             return self.result
-        run = self._run
-        exp = run.experiment
-        summary = run.observer.summary(time.monotonic() - self._t0)
-        summary["faults"] = fault_report(exp, run.window.fired)
+        block = self._block
+        exp = block.experiment
+        summary = dict(block.summary())
+        summary.setdefault("duration_seconds", round(time.monotonic() - self._t0, 3))
         return ExperimentResult(
             experiment_id=exp.experiment_id,
             name=exp.name,
             status=ExperimentStatus.running,
-            start_time=run.start_time,
+            start_time=block._run.start_time,
             summary=summary,
-            observations=run.observer.get_observations(),
-            dropped_observations=run.observer.dropped,
+            observations=self.observations(),
             seed=exp.seed,
         )
 
     def close(self, error: BaseException | None = None) -> ExperimentResult:
-        """End the experiment (idempotent): every fault stops at once; then the verdict."""
-        if self.result is not None:
-            return self.result
-        run = self._run
-        exp = run.experiment
-        run.window.close()
-        _registry.deactivate(self._key)
-        run.window.wait_drained(1.0)
-        elapsed = time.monotonic() - self._t0
-        if self._token is not None:
-            otel_context.detach(self._token)  # type: ignore[arg-type]
-        DISPATCHER.remove(exp.experiment_id, run.observer)
-        run.observer._seal()
-        summary = run.observer.summary(elapsed)
-        summary["faults"] = fault_report(exp, run.window.fired)
-        objectives = evaluate_objectives(exp.steady_state, summary, "faults")
-        unfired = sum(1 for f in summary["faults"] if f["fired"] == 0)
-        verdict = decide_verdict(
-            failed=False,
-            aborted=False,
-            baseline_failed=False,
-            objectives=objectives,
-            unfired_faults=unfired,
-            require_faults_fired=exp.require_faults_fired,
-        )
-        if self._span is not None:
-            record_verdict(
-                self._span, run._instruments, exp.experiment_id, verdict, objectives, None
-            )
-            run._end_span(self._span, ExperimentStatus.completed, None)
-        run._record_metrics(ExperimentStatus.completed, elapsed)
-        self.result = ExperimentResult(
-            experiment_id=exp.experiment_id,
-            name=exp.name,
-            status=ExperimentStatus.completed,
-            start_time=run.start_time,
-            end_time=datetime.now(UTC),
-            summary=summary,
-            observations=run.observer.get_observations(),
-            dropped_observations=run.observer.dropped,
-            seed=exp.seed,
-            verdict=verdict,
-            objectives=objectives,
-        )
+        """Leave the experiment (idempotent): every fault stops at once; then the verdict."""
+        if self.result is None:
+            block = self._block
+            if error is None:
+                block.__exit__(None, None, None)
+            else:
+                block.__exit__(type(error), error, error.__traceback__)
+            assert block.result is not None
+            self.result = block.result
         return self.result
 
 
@@ -198,19 +138,16 @@ def open_block(
     faults: list[FaultConfig],
     steady_state: list[Objective],
     require_faults_fired: bool,
-    tracer_provider: trace.TracerProvider | None = None,
 ) -> Block:
     """Start a test's experiment now."""
-    experiment = ChaosExperiment(
+    block = experiment(
+        scope="process",
         experiment_id=experiment_id,
         name=experiment_id,
-        duration_seconds=MAX_EXPERIMENT_SECONDS,
-        tick_seconds=1.0,
         seed=seed,
         faults=list(faults),
         steady_state=list(steady_state),
         require_faults_fired=require_faults_fired,
     )
-    block = Block(experiment, tracer_provider=tracer_provider)
-    block.start()
-    return block
+    block.__enter__()
+    return Block(block)

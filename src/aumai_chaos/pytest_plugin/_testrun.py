@@ -137,13 +137,14 @@ class TestChaos:
             require_faults_fired=self.spec.require_faults_fired,
         )
 
-    def end(self) -> ExperimentResult | None:
-        """The body ended: close the experiment and the transport. Idempotent."""
+    def end(self, error: BaseException | None = None) -> ExperimentResult | None:
+        """The body ended (with ``error``, when it raised): close the experiment and the
+        transport. Idempotent."""
         if self._ended:
             return self.block.result if self.block is not None else None
         self._ended = True
         try:
-            return self.block.close() if self.block is not None else None
+            return self.block.close(error) if self.block is not None else None
         finally:
             if self.transport is not None:
                 self.transport.off()
