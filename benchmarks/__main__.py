@@ -14,10 +14,19 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from . import concurrency, latency, observer, peers, percall, report, soak
+from . import concurrency, latency, observer, peers, percall, report, soak, transport
 from .harness import Row
 
-SECTIONS = ("percall", "peers", "latency", "abort", "observer", "concurrency", "soak")
+SECTIONS = (
+    "percall",
+    "peers",
+    "latency",
+    "abort",
+    "observer",
+    "concurrency",
+    "transport",
+    "soak",
+)
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results" / "latest.md"
 
 
@@ -76,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     section("abort", lambda: latency.abort(quick=args.quick))
     section("observer", lambda: observer.run(quick=args.quick))
     section("concurrency", lambda: concurrency.run(quick=args.quick))
+    section("transport", lambda: transport.run(quick=args.quick))
     section("soak", lambda: soak.run(seconds=args.soak_seconds))
     if "soak" not in chosen:
         notes.append("The soak did not run (full `make bench` only; `--only soak` runs it).")

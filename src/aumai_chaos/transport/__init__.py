@@ -13,9 +13,10 @@ transport, so the agent's production resilience code is what gets exercised.
   experiments target by name;
 - :mod:`.providers`: the providers' own error answers.
 
-Modules: ``_clients`` (httpx/httpx2, imported lazily), ``routes``, ``providers``, ``_engine``
-(the seam onto the fault engine), ``_act`` (what each fault does to a request), ``_hooks``
-(where stream and output faults plug in), ``_transport``, ``_instrument``.
+Modules: ``_clients`` (httpx/httpx2, imported lazily), ``routes``, ``providers``, ``_act``
+(what each fault does to a request), ``_hooks`` (where stream and output faults plug in),
+``_transport``, ``_instrument``. The decisions are the engine's
+(``aumai_chaos._engine.calls.decide``).
 
 May import ``aumai_chaos.faults``, ``aumai_chaos._engine``, ``aumai_chaos.errors``, the
 OpenTelemetry API and ``wrapt``; ``httpx`` and ``httpx2`` only lazily, when a transport or

@@ -1,8 +1,9 @@
 """What each fault does to one request on a transport, and the sync and async drivers.
 
-An :class:`Exchange` is decided before anything is sent: the delays (``latency``), at most one
-*terminal* fault (answer or raise instead of the request: the first declared wins, as a call
-can fail only once) and the response faults handed to issue 14's hooks (``_hooks``).
+An :class:`Exchange` sorts the engine's decision before anything is sent: the delays
+(``latency``), at most one *terminal* fault (answer or raise instead of the request: the first
+in the engine's order wins, as a call can fail only once; the others are skipped and keep their
+``times``) and the response faults handed to issue 14's hooks (``_hooks``).
 :func:`run_sync` and :func:`run_async` carry it out with ``time.sleep`` / ``asyncio.sleep``
 (window-aware inside an experiment), so an async client's loop is never blocked.
 
@@ -17,10 +18,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aumai_chaos.faults import FaultType, Site
+from aumai_chaos._engine import telemetry as tm
+from aumai_chaos._engine.act import Firing
+from aumai_chaos.faults import FaultType
 from aumai_chaos.transport import providers
 from aumai_chaos.transport._clients import Library
-from aumai_chaos.transport._engine import Acting, Firing, act
 from aumai_chaos.transport._hooks import FaultContext, response_fault
 from aumai_chaos.transport.routes import Route
 
@@ -36,12 +38,12 @@ __all__ = [
     "run_sync",
 ]
 
-ATTR_HTTP_METHOD = "http.request.method"
-ATTR_SERVER_ADDRESS = "server.address"
-ATTR_HTTP_STATUS = "http.response.status_code"
-ATTR_PROVIDER = "gen_ai.provider.name"
-ATTR_REQUEST_MODEL = "gen_ai.request.model"
-ATTR_RETRY_AFTER = "chaos.fault.retry_after_s"
+ATTR_HTTP_METHOD = tm.ATTR_HTTP_REQUEST_METHOD
+ATTR_SERVER_ADDRESS = tm.ATTR_SERVER_ADDRESS
+ATTR_HTTP_STATUS = tm.ATTR_HTTP_RESPONSE_STATUS_CODE
+ATTR_PROVIDER = tm.ATTR_GEN_AI_PROVIDER_NAME
+ATTR_REQUEST_MODEL = tm.ATTR_GEN_AI_REQUEST_MODEL
+ATTR_RETRY_AFTER = tm.ATTR_FAULT_RETRY_AFTER_S
 
 _log = logging.getLogger("aumai_chaos")
 _warned: set[str] = set()
@@ -121,7 +123,7 @@ def _read_wait(fault: Any, request: Any) -> float:
 
 
 class Exchange:
-    """The faults that fire on one request, sorted by what they do."""
+    """The faults that fire on one request, sorted by what they do on a transport."""
 
     __slots__ = (
         "_base",
@@ -131,35 +133,42 @@ class Exchange:
         "request",
         "responses",
         "route",
+        "start",
         "terminal",
     )
 
     def __init__(
-        self, request: Any, library: Library, route: Route, component: str, fired: list[Firing]
+        self,
+        request: Any,
+        library: Library,
+        route: Route,
+        component: str,
+        fired: list[Firing],
+        start: float,
     ) -> None:
         self.request = request
         self.library = library
         self.route = route
         self.component = component
+        self.start = start
         self.delays: list[Firing] = []
         self.terminal: Firing | None = None
         self.responses: list[Firing] = []
         self._base: dict[str, Any] | None = None
         for firing in fired:
-            fault = firing.plan.fault
-            kind = fault.fault_type
-            if Site.transport not in fault.sites:
-                _warn_once(
-                    f"site{kind}", "aumai-chaos: %s cannot act on a transport: %s",
-                    kind.value, fault.site_reason,
-                )  # fmt: skip
-            elif kind is FaultType.latency:
+            kind = firing.plan.fault.fault_type
+            if kind is FaultType.latency:
                 self.delays.append(firing)
-            elif kind in _TERMINAL:
-                if self.terminal is None:
-                    self.terminal = firing
-            elif response_fault(kind) is not None:
+            elif kind in _TERMINAL and self.terminal is None:
+                self.terminal = firing
+            elif kind not in _TERMINAL and response_fault(kind) is not None:
                 self.responses.append(firing)
+            else:  # a second terminal fault, or no handler for its type: it does not act
+                firing.skip()
+        if self.terminal is not None:
+            for firing in self.responses:
+                firing.skip()
+            self.responses = []
 
     def attrs(self) -> dict[str, Any]:
         """The transport's attributes of a fault on this request (a fresh dict)."""
@@ -177,20 +186,20 @@ class Exchange:
             self._base = base
         return dict(self._base)
 
-    def act(self, firing: Firing, extra: dict[str, Any] | None = None, **kw: Any) -> Acting | None:
+    def begin(self, firing: Firing, extra: dict[str, Any] | None = None) -> bool:
         attrs = self.attrs()
         if extra:
             attrs.update(extra)
-        return act(firing, attrs, component=self.component, **kw)
+        return firing.begin(attrs, start=self.start)
 
     def context(self, firing: Firing) -> FaultContext:
         return FaultContext(
             firing, self.request, self.library, self.route, self.component, self.attrs
         )
 
-    def terminal_step(self) -> tuple[Acting, float, Any, BaseException | None] | None:
-        """Open the terminal fault: (acting, wait, response, exception), or None if it does
-        not act after all."""
+    def terminal_step(self) -> tuple[Firing, float | None, Any, BaseException | None] | None:
+        """Begin the terminal fault: (firing, wait, response, exception), or None if it does
+        not act after all. ``wait`` None: the fault's own delay, timed from the decision."""
         firing = self.terminal
         if firing is None:
             return None
@@ -200,73 +209,87 @@ class Exchange:
         if kind in _ANSWERS:
             answer = _answer(fault, self.route.provider)
             if answer is None:
+                firing.skip()
                 return None
-            extra: dict[str, Any] = {ATTR_HTTP_STATUS: answer.status}
-            if kind is FaultType.rate_limit:
-                extra[ATTR_RETRY_AFTER] = float(fault.retry_after_s)
-            acting = self.act(firing, extra)
-            if acting is None:
+            if not self.begin(firing, {ATTR_HTTP_STATUS: answer.status}):
                 return None
             response = lib.response(answer.status, answer.headers, answer.body, request)
-            return acting, 0.0, response, None
+            return firing, 0.0, response, None
         if kind is FaultType.connect_error:
-            acting = self.act(firing)
-            if acting is None:
+            if not self.begin(firing):
                 return None
             message = fault.error_message or "[Errno 111] Connection refused (injected)"
-            return acting, 0.0, None, lib.ConnectError(message, request=request)
-        wait = _read_wait(fault, request)
-        acting = self.act(firing, delay=wait)
-        if acting is None:
+            return firing, 0.0, None, lib.ConnectError(message, request=request)
+        if not self.begin(firing):
             return None
         message = fault.error_message or "The read operation timed out (injected)"
-        return acting, wait, None, lib.ReadTimeout(message, request=request)
+        return firing, _read_wait(fault, request), None, lib.ReadTimeout(message, request=request)
 
 
 def _after_failed(kind: FaultType, exc: BaseException) -> None:
     _warn_once(f"after{kind}", "aumai-chaos: %s handler failed (%r); passed through", kind, exc)
 
 
-def run_sync(ex: Exchange, send: Callable[[Any], Any]) -> Any:
-    """Carry out ``ex`` in a thread; ``send`` is the inner transport's ``handle_request``."""
-    for firing in ex.delays:
-        delay = firing.plan.delay
-        acting = ex.act(firing, delay=delay)
-        if acting is not None:
-            try:
-                acting.sleep(delay)
-            finally:
-                acting.end()
-    step = ex.terminal_step()
-    if step is not None:
-        acting, wait, response, exc = step
-        try:
-            acting.sleep(wait)
-        except BaseException as err:
-            acting.end(err)
-            raise
-        acting.end(exc)
-        if exc is not None:
-            raise exc
-        return response
-    contexts = [ex.context(f) for f in ex.responses]
-    for ctx in contexts:
-        handler = response_fault(ctx.fault.fault_type)
-        if handler is not None and (instead := handler.instead(ctx)) is not None:
-            return instead
-    response = send(ex.request)
+def _instead(ex: Exchange, contexts: list[FaultContext]) -> Any:
+    """The first response fault that answers instead of the request, or None."""
     for ctx in contexts:
         handler = response_fault(ctx.fault.fault_type)
         if handler is None:
             continue
-        ctx.response = response
         try:
-            replaced = handler.after(ctx)
-        except ex.library.module.HTTPError:
-            raise
+            answer = handler.instead(ctx)
         except Exception as err:
             _after_failed(ctx.fault.fault_type, err)
-            replaced = None
+            answer = None
+        if answer is not None:
+            for other in contexts:
+                if other is not ctx:
+                    other.skip()
+            return answer
+    return None
+
+
+def _settle(ctx: FaultContext, replaced: Any) -> None:
+    if replaced is None and not ctx.acted:
+        ctx.skip()
+
+
+def run_sync(ex: Exchange, send: Callable[[Any], Any]) -> Any:
+    """Carry out ``ex`` in a thread; ``send`` is the inner transport's ``handle_request``."""
+    for firing in ex.delays:
+        if ex.begin(firing):
+            try:
+                firing.sleep()
+            finally:
+                firing.end()
+    step = ex.terminal_step()
+    if step is not None:
+        firing, wait, response, exc = step
+        try:
+            firing.sleep(wait)
+        except BaseException as err:
+            firing.end(err)
+            raise
+        firing.end(exc)
+        if exc is not None:
+            raise exc
+        return response
+    contexts = [ex.context(f) for f in ex.responses]
+    if contexts and (answer := _instead(ex, contexts)) is not None:
+        return answer
+    response = send(ex.request)
+    for ctx in contexts:
+        handler = response_fault(ctx.fault.fault_type)
+        replaced = None
+        if handler is not None:
+            ctx.response = response
+            try:
+                replaced = handler.after(ctx)
+            except ex.library.module.HTTPError:
+                raise
+            except Exception as err:
+                _after_failed(ctx.fault.fault_type, err)
+        _settle(ctx, replaced)
         if replaced is not None:
             response = replaced
     return response
@@ -275,43 +298,39 @@ def run_sync(ex: Exchange, send: Callable[[Any], Any]) -> Any:
 async def run_async(ex: Exchange, send: Callable[[Any], Awaitable[Any]]) -> Any:
     """Carry out ``ex`` in a coroutine; waits yield to the event loop."""
     for firing in ex.delays:
-        delay = firing.plan.delay
-        acting = ex.act(firing, delay=delay)
-        if acting is not None:
+        if ex.begin(firing):
             try:
-                await acting.asleep(delay)
+                await firing.asleep()
             finally:
-                acting.end()
+                firing.end()
     step = ex.terminal_step()
     if step is not None:
-        acting, wait, response, exc = step
+        firing, wait, response, exc = step
         try:
-            await acting.asleep(wait)
+            await firing.asleep(wait)
         except BaseException as err:  # cancelled: the span still ends
-            acting.end(err)
+            firing.end(err)
             raise
-        acting.end(exc)
+        firing.end(exc)
         if exc is not None:
             raise exc
         return response
     contexts = [ex.context(f) for f in ex.responses]
-    for ctx in contexts:
-        handler = response_fault(ctx.fault.fault_type)
-        if handler is not None and (instead := handler.instead(ctx)) is not None:
-            return instead
+    if contexts and (answer := _instead(ex, contexts)) is not None:
+        return answer
     response = await send(ex.request)
     for ctx in contexts:
         handler = response_fault(ctx.fault.fault_type)
-        if handler is None:
-            continue
-        ctx.response = response
-        try:
-            replaced = await handler.aafter(ctx)
-        except ex.library.module.HTTPError:
-            raise
-        except Exception as err:
-            _after_failed(ctx.fault.fault_type, err)
-            replaced = None
+        replaced = None
+        if handler is not None:
+            ctx.response = response
+            try:
+                replaced = await handler.aafter(ctx)
+            except ex.library.module.HTTPError:
+                raise
+            except Exception as err:
+                _after_failed(ctx.fault.fault_type, err)
+        _settle(ctx, replaced)
         if replaced is not None:
             response = replaced
     return response

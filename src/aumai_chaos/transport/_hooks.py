@@ -15,18 +15,21 @@ guide's four). Every other fault type that can act on a transport is handed to t
    inner stream and closes it when closed). When it returns a new response that does not use
    the inner one's stream, the transport closes the inner response.
 
-A handler calls ``ctx.act(extra_attrs)`` at the moment the fault really acts: that counts it
-(``times``, the experiment's totals, ``chaos.fault.injections``) and opens its ``chaos.fault``
-span with the transport's attributes plus ``extra_attrs`` (e.g. ``chaos.fault.after_chunks``),
-and puts the ``chaos.fault.injected`` event on the current span. It returns an
-:class:`~aumai_chaos.transport._engine.Acting` to ``end(exc=None)`` when the fault is done (a
-stall's span lasts the stall; ``sleep``/``asleep`` wait and wake early when the experiment
-ends), or None when the fault must not act after all (its experiment ended, ``times`` used
-up): then the handler passes everything through untouched. A handler that finds nothing to
-corrupt never calls ``act`` and returns None: nothing is emitted and nothing is counted.
+A handler calls ``ctx.act(extra_attrs)`` at the moment the fault really acts: that enters
+the experiment's window, counts it (the experiment's totals, ``chaos.fault.injections``) and
+opens its ``chaos.fault`` span with the transport's attributes plus ``extra_attrs`` (e.g.
+``chaos.fault.after_chunks``), and puts the ``chaos.fault.injected`` event on the current
+span. It returns the engine's :class:`~aumai_chaos._engine.act.Firing`, to ``end(exc=None)``
+when the fault is done (a stall's span lasts the stall; ``sleep(s)`` / ``await asleep(s)``
+wait and wake early when the experiment ends), or None when the window refused it (the
+experiment has ended): then the handler passes everything through untouched. A handler that
+finds nothing to corrupt calls ``ctx.skip()`` (nothing is emitted, nothing counted, and the
+fault's ``times`` budget is given back); returning None without having acted does the same.
 
-Handlers never raise into the transport except to deliver the fault itself (a cut stream
-raises the client library's own error from the wrapped stream, at the chunk).
+A handler that returns a replacement owns the inner response: reading it (``read()``) closes
+it; a stream wrapper closes it when it is closed. Handlers raise into the transport only to
+deliver the fault itself (a cut stream raises the client library's own error from the wrapped
+stream, at the chunk); any other exception is logged once and the response passed through.
 """
 
 from __future__ import annotations
@@ -36,9 +39,9 @@ import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from aumai_chaos._engine.act import Firing
 from aumai_chaos.faults import FaultConfig, FaultType
 from aumai_chaos.transport._clients import Library
-from aumai_chaos.transport._engine import Acting, Firing, act
 from aumai_chaos.transport.routes import Route
 
 if TYPE_CHECKING:
@@ -56,7 +59,16 @@ __all__ = [
 class FaultContext:
     """One response fault firing on one request; what a :class:`ResponseFault` works on."""
 
-    __slots__ = ("_attrs", "component", "firing", "library", "request", "response", "route")
+    __slots__ = (
+        "_attrs",
+        "acted",
+        "component",
+        "firing",
+        "library",
+        "request",
+        "response",
+        "route",
+    )
 
     def __init__(
         self,
@@ -77,6 +89,8 @@ class FaultContext:
         #: The route (``route.name``, ``route.provider``: ``"openai"``, ``"anthropic"``, None).
         self.route = route
         self.component = component
+        #: Whether :meth:`act` or :meth:`skip` was called.
+        self.acted = False
         self._attrs = attrs
 
     @property
@@ -90,14 +104,19 @@ class FaultContext:
         except Exception:
             return None
 
-    def act(
-        self, extra: Mapping[str, Any] | None = None, *, delay: float | None = None
-    ) -> Acting | None:
-        """The fault acts now; see the module docstring. Never raises."""
+    def act(self, extra: Mapping[str, Any] | None = None) -> Firing | None:
+        """The fault acts now (see the module docstring): its firing, or None if refused."""
+        self.acted = True
         attrs = self._attrs()
         if extra:
             attrs.update(extra)
-        return act(self.firing, attrs, component=self.component, delay=delay)
+        return self.firing if self.firing.begin(attrs) else None
+
+    def skip(self) -> None:
+        """The fault cannot apply to this request: nothing is emitted or counted."""
+        if not self.acted:
+            self.acted = True
+            self.firing.skip()
 
 
 class ResponseFault:

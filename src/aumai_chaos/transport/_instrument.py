@@ -4,8 +4,8 @@ With wrapt, as OpenTelemetry's ``HTTPXClientInstrumentor`` does, ``HTTPTransport
 and ``AsyncHTTPTransport.handle_async_request`` of each installed library are wrapped, so the
 clients that the SDKs build for themselves are covered too, with no change to the agent's code.
 
-Idle cost: the wrappers carry wrapt's ``enabled=`` gate, the length of the registry's table of
-running experiments, evaluated in C; while no experiment runs, wrapt calls the original method
+Idle cost: the wrappers carry wrapt's ``enabled=`` gate, the engine's ``state.routing`` flag
+read in C; while no experiment runs (or the kill switch is on), wrapt calls the original method
 without entering our wrapper. While one runs, each request is named by its route and gets the
 experiment's faults for that component (the registry creates the component's slot on first
 use), inside a component-call span.
@@ -16,14 +16,15 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 import wrapt
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
+from aumai_chaos._engine.registry import state
 from aumai_chaos.transport._clients import importable
-from aumai_chaos.transport._engine import experiments_running
 from aumai_chaos.transport._transport import HANDLED, Chaos, handle_async, handle_sync, layered
 from aumai_chaos.transport.routes import Pattern
 
@@ -45,8 +46,9 @@ class _Instrumentation:
 
 
 _state = _Instrumentation()
-#: wrapt's ``enabled=`` gate: truthy while an experiment is routed (evaluated in C).
-_gate: Callable[[], Any] = experiments_running
+#: wrapt's ``enabled=`` gate: ``state.routing``, true while an experiment routes anything and
+#: injection is on. ``partial(getattr, ...)`` is all C: no Python frame on the idle path.
+_gate: Callable[[], Any] = partial(getattr, state, "routing")
 
 
 def _sync_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:

