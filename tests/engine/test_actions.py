@@ -26,9 +26,7 @@ from tests.helpers import counter_sum, fault_spans
 
 
 @pytest.fixture
-def providers(
-    tracer_provider: TracerProvider, meter_provider: MeterProvider
-) -> dict[str, Any]:
+def providers(tracer_provider: TracerProvider, meter_provider: MeterProvider) -> dict[str, Any]:
     return {"tracer_provider": tracer_provider, "meter_provider": meter_provider}
 
 
@@ -113,12 +111,15 @@ def test_stream_cut_on_an_async_generator_acts_exactly_at_item_n(
             produced.append(i)
             yield i
 
+    async def consume(got: list[int]) -> None:
+        async for item in tokens():
+            got.append(item)
+            assert fault_spans(span_exporter) == []  # nothing acts ahead of the consumer
+
     async def main() -> list[int]:
-        got = []
+        got: list[int] = []
         with pytest.raises(StreamCutError) as info:
-            async for item in tokens():
-                got.append(item)
-                assert fault_spans(span_exporter) == []  # nothing acts ahead of the consumer
+            await consume(got)
         assert isinstance(info.value, ConnectionError)
         assert info.value.fault is not None
         return got

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import random
 import re
@@ -143,7 +144,9 @@ def test_a_seeded_decorator_replays_and_ignores_the_global_random() -> None:
 
 
 def _qualname() -> str:
-    return "test_a_seeded_decorator_replays_and_ignores_the_global_random.<locals>.run.<locals>.tool"
+    return (
+        "test_a_seeded_decorator_replays_and_ignores_the_global_random.<locals>.run.<locals>.tool"
+    )
 
 
 def test_the_guide_random_seed_still_replays_unseeded_decorators() -> None:
@@ -185,10 +188,8 @@ def _replay_run(seed: int) -> set[tuple[str, int]]:
         rng = random.Random(index)
         barrier.wait()
         for _ in range(40):
-            try:
+            with contextlib.suppress(ChaosError):
                 rng.choice(tools)()
-            except ChaosError:
-                pass
 
     with aumai_chaos.experiment(
         faults=[

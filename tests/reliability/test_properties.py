@@ -104,10 +104,45 @@ def built(model: type[BaseModel], **fields: Any) -> Any:
 
 #: The guide's four fault types, which share one set of fields.
 GUIDE_FAULT_TYPES = list(FaultType)[:4]
+#: Every other fault type with a file form (``transform`` holds a callable, so it has none).
+OTHER_FAULT_TYPES = [
+    t for t in FaultType if t not in GUIDE_FAULT_TYPES and t is not FaultType.transform
+]
+#: Candidate values for the fields of the other types; each type takes the ones it declares.
+OTHER_FIELDS = {
+    "duration_ms": st.integers(0, MAX_DURATION_MS),
+    "error_message": st.one_of(st.none(), FREE_TEXT),
+    "after_chunks": st.integers(0, 1_000_000),
+    "retry_after_s": finite(0.0, 3600.0),
+    "quota": st.booleans(),
+    "status_code": st.integers(100, 599),
+    "keep_fraction": finite(0.0, 0.99),
+    "first_only": st.booleans(),
+    "context_window": st.integers(1, 100_000_000),
+}
+POSITION_RULES = {
+    "times": st.one_of(st.none(), st.integers(1, 1_000_000_000)),
+    "after_calls": st.integers(0, 1_000_000_000),
+    "every": st.one_of(st.none(), st.integers(1, 1_000_000_000)),
+}
 
 
 @st.composite
 def faults(draw: st.DrawFn) -> FaultConfig:
+    if draw(st.integers(0, 2)) == 0:
+        fault_type = draw(st.sampled_from(OTHER_FAULT_TYPES))
+        declared = fault_class(fault_type).model_fields
+        fields = {
+            name: draw(strategy) for name, strategy in OTHER_FIELDS.items() if name in declared
+        }
+        return built(
+            FaultConfig,
+            fault_type=draw(st.sampled_from([fault_type, fault_type.value])),
+            probability=draw(st.one_of(finite(0.0, 1.0), st.sampled_from([0.0, 1.0]))),
+            affected_components=draw(st.lists(COMPONENTS, max_size=3)),
+            **draw(st.fixed_dictionaries({}, optional=POSITION_RULES)),
+            **fields,
+        )
     fault_type = draw(st.sampled_from(GUIDE_FAULT_TYPES))
     duration = draw(st.one_of(st.none(), st.integers(0, MAX_DURATION_MS)))
     if fault_type is FaultType.latency and duration is None:
@@ -183,6 +218,7 @@ def experiments(draw: st.DrawFn) -> ChaosExperiment:
         baseline_seconds=draw(st.one_of(st.none(), SECONDS)),
         stop_conditions=draw(st.lists(stop_conditions(), max_size=2)),
         require_faults_fired=draw(st.booleans()),
+        trace_calls=draw(st.sampled_from(["all", "faults"])),
     )
 
 
@@ -325,6 +361,7 @@ EXPERIMENT_FIELDS = {
     "baseline_seconds": near_bounds(0.0, MAX_EXPERIMENT_SECONDS),
     "stop_conditions": st.lists(fuzz_mapping(STOP_FIELDS), max_size=2),
     "require_faults_fired": st.one_of(st.booleans(), st.sampled_from([0, 1, "true"])),
+    "trace_calls": st.sampled_from(["all", "faults", "none", "", 1]),
 }
 FIELD_VALUES: dict[type[BaseModel], dict[str, st.SearchStrategy[Any]]] = {
     ChaosExperiment: EXPERIMENT_FIELDS,

@@ -100,7 +100,7 @@ class Firing:
             # span (even for a fault fired outside any span); one context serves both.
             ctx = trace.set_span_in_context(self.span)
             plan.instruments.fault_injections.add(1, plan.metric_attrs, context=ctx)
-            if plan.delay > 0:
+            if plan.waits:
                 # Recorded before the wait (the value is known), so no bookkeeping runs
                 # between the end of the delay and the call it delays.
                 plan.instruments.fault_delay.record(plan.delay, plan.metric_attrs, context=ctx)

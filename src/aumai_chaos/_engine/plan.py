@@ -172,6 +172,7 @@ class FaultPlan:
         "selects",
         "simple",
         "span_attrs",
+        "waits",
         "window",
     )
 
@@ -197,6 +198,8 @@ class FaultPlan:
         self.action: Action = type(fault).action
         self.probability = fault.probability
         self.delay = fault.delay_seconds
+        #: Whether the fault records a ``chaos.fault.delay`` point (a zero latency does too).
+        self.waits = fault.fault_type.delays or self.delay > 0
         self.raises = fault.fault_type in _EXCEPTIONS
         self.ends_stream = fault.fault_type in _ENDS_STREAM
         self.after_items: int = getattr(fault, "after_chunks", 0)

@@ -45,7 +45,7 @@ from aumai_chaos.experiments.steady_state import (
     evaluate_objectives,
 )
 from aumai_chaos.experiments.workload import Workload, WorkloadRunner, load_workload
-from aumai_chaos.faults import FaultConfig
+from aumai_chaos.faults import Action, FaultConfig
 
 __all__ = ["ExperimentRun", "Progress"]
 
@@ -516,7 +516,9 @@ class ExperimentRun:
         call.enter()
         try:
             n = counter()
-            if _registry.state.enabled and plan.selects(n):  # the kill switch stops these too
+            # A synthetic call has no result nor stream: only ``before`` faults can act on it.
+            # The kill switch stops these too.
+            if plan.action is Action.before and _registry.state.enabled and plan.selects(n):
                 fire_sync((Firing(plan, n),))
         except InjectedFaultError as exc:
             call.exit(exc)
