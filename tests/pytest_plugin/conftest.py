@@ -7,6 +7,7 @@ from importlib.metadata import entry_points
 
 import pytest
 
+import aumai_chaos.pytest_plugin
 from tests.pytest_plugin.support import HEADER_INI
 
 Run = Callable[..., pytest.RunResult]
@@ -26,9 +27,12 @@ def run(pytester: pytest.Pytester) -> Run:
     pytester.makeini(HEADER_INI)
 
     def go(*args: str, subprocess: bool = False) -> pytest.RunResult:
-        full = [*plugin_args(), "-p", "no:cacheprovider", *args]
         if subprocess:
+            full = [*plugin_args(), "-p", "no:cacheprovider", *args]
             return pytester.runpytest_subprocess(*full, timeout=110)
-        return pytester.runpytest(*full)
+        # In process, the plugin module is handed over as an object: `-p` would import it
+        # again for assertion rewriting, and warn that it is already imported here.
+        plugins = [aumai_chaos.pytest_plugin] if plugin_args() else []
+        return pytester.runpytest_inprocess("-p", "no:cacheprovider", *args, plugins=plugins)
 
     return go
