@@ -156,3 +156,37 @@ def test_deviated_is_expected(chaos):
 """
     )
     run("--chaos-seed", "12").assert_outcomes(passed=2)
+
+
+def test_markers_in_pytestmark_on_modules_and_classes(pytester: pytest.Pytester, run: Run) -> None:
+    pytester.makepyfile(
+        test_stack=VERDICT_AGENT
+        + """
+from aumai_chaos import ChaosError
+
+pytestmark = pytest.mark.chaos("vector_db", fault_type="error", times=1)
+
+def test_module_level(chaos):
+    assert agent(3) == 2
+    assert chaos.fired() == 1
+
+class TestStacked:
+    pytestmark = [pytest.mark.chaos("vector_db", fault_type="latency", duration_ms=0, times=2)]
+
+    def test_class_and_module(self, chaos):
+        assert agent(3) == 2
+        assert chaos.fired("vector_db", "error") == 1
+        assert chaos.fired("vector_db", "latency") == 2
+        faults = chaos.result.summary["faults"]
+        assert [f["fault_type"] for f in faults] == ["error", "latency"]  # module first
+
+    @pytest.mark.chaos("vector_db", fault_type="error", after_calls=2)
+    def test_all_three(self, chaos):
+        chaos.inject("vector_db", fault_type="latency", duration_ms=0)
+        assert agent(4) == 1  # call 1: module's error; calls 3 and 4: the function's
+        assert chaos.fired("vector_db", "error") == 3
+        assert chaos.fired("vector_db", "latency") == 2 + 4  # the class's twice, the injected
+        assert chaos.result.summary["total_faults_fired"] == 9  # one on every call
+"""
+    )
+    run("--chaos-seed", "13").assert_outcomes(passed=3)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from aumai_chaos._engine import registry as _registry
 from aumai_chaos._engine import telemetry as tm
 from aumai_chaos.experiments import experiment
+from aumai_chaos.experiments._verdict import fault_report
 from aumai_chaos.experiments.models import ExperimentResult, ExperimentStatus, Observation
 
 if TYPE_CHECKING:
@@ -106,13 +107,15 @@ class Block:
             return self.result
         block = self._block
         exp = block.experiment
+        run: Any = block._run
         summary = dict(block.summary())
         summary.setdefault("duration_seconds", round(time.monotonic() - self._t0, 3))
+        summary["faults"] = fault_report(run.experiment, run.window.fired)
         return ExperimentResult(
             experiment_id=exp.experiment_id,
             name=exp.name,
             status=ExperimentStatus.running,
-            start_time=block._run.start_time,
+            start_time=run.start_time,
             summary=summary,
             observations=self.observations(),
             seed=exp.seed,

@@ -48,9 +48,10 @@ def _fault(component: str | None, fault: Any) -> FaultConfig:
     from aumai_chaos.faults import FaultConfig
 
     if isinstance(fault, FaultConfig):
-        if component is None:
-            return fault
-        return fault.model_copy(update={"affected_components": (component,)})
+        if component is not None:
+            fault = fault.model_copy(update={"affected_components": (component,)})
+        _check_in_experiment(fault)
+        return fault
     if not isinstance(fault, Mapping):
         raise ChaosUsageError(f"expected a FaultConfig or fault keywords, got {fault!r}")
     fields = dict(fault)
@@ -60,7 +61,19 @@ def _fault(component: str | None, fault: Any) -> FaultConfig:
         built: FaultConfig = FaultConfig.model_validate(fields)
     except ValueError as exc:  # pydantic's ValidationError
         raise ChaosUsageError(f"fault on {component!r}: {_explain(exc)}") from None
+    _check_in_experiment(built)
     return built
+
+
+def _check_in_experiment(fault: FaultConfig) -> None:
+    """What an experiment checks of a fault (a provider route's name, a fault that cannot act
+    on a route), checked as the fault is made, wherever it is added."""
+    from aumai_chaos.transport.routes import check_fault_on_route, check_route_name
+
+    for name in fault.affected_components:
+        why = check_route_name(name) or check_fault_on_route(fault, name)
+        if why is not None:
+            raise ChaosUsageError(why)
 
 
 class TestChaos:
