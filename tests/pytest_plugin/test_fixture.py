@@ -77,3 +77,49 @@ def test_both_forms(chaos):
 """
     )
     run().assert_outcomes(passed=3)
+
+
+def test_spans_are_those_of_any_experiment(pytester: pytest.Pytester, run: Run) -> None:
+    # The global tracer provider is set in the pytest subprocess only, never in this one.
+    pytester.makeconftest(
+        """
+import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+EXPORTER = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(EXPORTER))
+trace.set_tracer_provider(provider)
+
+@pytest.fixture
+def exporter():
+    return EXPORTER
+"""
+    )
+    pytester.makepyfile(
+        test_spans=AGENT
+        + """
+SEEN = {}
+
+@pytest.mark.chaos("vector_db", fault_type="error", probability=0.5)
+def test_with_faults(chaos):
+    SEEN["failed"] = failing_calls(10)
+    SEEN["seed"] = chaos.seed
+
+def test_check(exporter):
+    spans = exporter.get_finished_spans()
+    [experiment] = [s for s in spans if s.name == "chaos.experiment"]
+    assert experiment.attributes["chaos.experiment.id"] == "pytest:test_spans.py::test_with_faults"
+    assert experiment.attributes["chaos.seed"] == SEEN["seed"]
+    faults = [s for s in spans if s.name == "chaos.fault"]
+    assert SEEN["failed"]
+    assert sorted(s.attributes["chaos.fault.occurrence"] for s in faults) == SEEN["failed"]
+    calls = [s for s in spans if s.name == "vector_db"]
+    assert len(calls) == 10
+    assert all(s.parent.span_id == experiment.context.span_id for s in calls)
+"""
+    )
+    run("--chaos-seed", "17", subprocess=True).assert_outcomes(passed=2)
