@@ -150,9 +150,21 @@ def test_xdist_workers_give_the_same_faults_as_one_process(
 
 @pytest.mark.slow
 def test_xdist_workers_share_the_random_seed(pytester: pytest.Pytester, run: Run) -> None:
-    pytester.makepyfile(test_agent=MANY)
+    failing = '\n@pytest.mark.chaos("vector_db", fault_type="error")\ndef test_fails():\n'
+    pytester.makepyfile(test_agent=MANY + failing + "    assert failing_calls(2) == []\n")
     result = run("-p", "xdist", "-n", "2", "--junitxml=r.xml", subprocess=True)
-    result.assert_outcomes(passed=8)
+    result.assert_outcomes(passed=8, failed=1)
     seed = run_seed_of(result.stdout.str())
     seeds = {p["chaos.run_seed"] for p in junit_properties(pytester.path / "r.xml").values()}
     assert seeds == {str(seed)}
+    # The worker's report reaches the controller with its chaos section.
+    result.stdout.fnmatch_lines(
+        [
+            "*- chaos -*",
+            f"seed: * (from --chaos-seed {seed} and the test's node id)",
+            "faults fired: 2 (vector_db 2)",
+            "  vector_db: error x2 on call #1, #2",
+            f"replay: pytest test_agent.py::test_fails --chaos-seed {seed}",
+            f"aumai-chaos: 9 tests with chaos, * faults fired, --chaos-seed {seed}",
+        ]
+    )
