@@ -132,6 +132,7 @@ def running_experiment(
     meter_provider: Any = None,
     duration_seconds: float = 3600.0,
     seed: int = 1,
+    trace_calls: str = "all",
 ) -> Iterator[RunningExperiment]:
     """Run an experiment with ``faults`` (each naming its ``affected_components``) meanwhile."""
     from aumai_chaos.experiments.models import ChaosExperiment
@@ -143,6 +144,7 @@ def running_experiment(
         tick_seconds=duration_seconds,
         faults=list(faults),
         seed=seed,
+        trace_calls=trace_calls,
     )
     running = RunningExperiment(exp, tracer_provider, meter_provider)
     components = [c for f in faults for c in f.affected_components]

@@ -30,7 +30,12 @@ __all__ = ["abort", "accuracy"]
 SECTION = "Injected-latency accuracy (overshoot beyond the delay)"
 ABORT_SECTION = "Abort latency"
 DELAYS_MS = (1, 20, 100)
-BUDGET = Budget(0.3, "median ≤ plain sleep's + 0.3 ms", ratio=False)
+#: Issue 12: delays are timed to a deadline taken when the fault fires, so the bookkeeping is
+#: not added on top. The experiment's delay also waits on its window (abortable).
+BUDGETS = {
+    "monkey": Budget(0.05, "median ≤ plain sleep's + 0.05 ms", ratio=False),
+    "target": Budget(0.1, "median ≤ plain sleep's + 0.1 ms", ratio=False),
+}
 
 
 def _samples(quick: bool) -> dict[int, int]:
@@ -91,7 +96,7 @@ def _rows(label: str, over: dict[tuple[str, int], list[float]]) -> list[Row]:
                         med - p_med,
                         "ms",
                         spread,
-                        budget=BUDGET,
+                        budget=BUDGETS[who],
                     )
                 )
     return rows

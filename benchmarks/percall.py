@@ -49,6 +49,8 @@ FLOOR_LABEL = {
     "wraps": "functools.wraps",
     "wrapt": "wrapt",
     "span": "SDK span+event (firing - not firing)",
+    "span1": "one bare SDK span, same provider",
+    "ac_tool_p0": "agentic-chaos wrap_tool in a session",
 }
 SPAN_ATTRS = {
     "chaos.fault.type": "latency",
@@ -97,6 +99,12 @@ def _specs(sdk: env.Sdk) -> list[Spec]:
              "wraps", 2.5, 1.1),
         Spec("target_p0", "@chaos_target, experiment affects it, p=0", chaos_target, "wraps",
              2.5, 1.1, sdk=True),
+        # issue 12: what an affected call costs, against one bare span (trace_calls: all) and
+        # against agentic-chaos's in-session wrapper, which creates no span (trace_calls: faults)
+        Spec("target_all", "@chaos_target, affected, nothing fires, trace_calls: all",
+             chaos_target, "span1", 1.2, None, sdk=True),
+        Spec("target_quiet", "@chaos_target, affected, nothing fires, trace_calls: faults",
+             chaos_target, "ac_tool_p0", 0.5, None, sdk=True),
         Spec("monkey_fire_sdk", "@chaos_monkey firing latency 0 ms, SDK", monkey(**fire, **prov),
              "span", 1.5, 1.5, sdk=True, base="monkey_p0"),
         Spec("monkey_fire_api", "@chaos_monkey firing latency 0 ms, no SDK", monkey(**fire),
@@ -139,6 +147,33 @@ def _experiments(sdk: env.Sdk, shapes: tuple[Shape, ...]) -> Iterator[str]:
         )
         stack.enter_context(
             env.running_experiment(
+                "bench-sdk-all",
+                [
+                    FaultConfig(
+                        fault_type="error", probability=0.0, affected_components=comps("target_all")
+                    )
+                ],
+                tracer_provider=sdk.tracer_provider,
+                meter_provider=sdk.meter_provider,
+            )
+        )
+        stack.enter_context(
+            env.running_experiment(
+                "bench-sdk-quiet",
+                [
+                    FaultConfig(
+                        fault_type="error",
+                        probability=0.0,
+                        affected_components=comps("target_quiet"),
+                    )
+                ],
+                tracer_provider=sdk.tracer_provider,
+                meter_provider=sdk.meter_provider,
+                trace_calls="faults",
+            )
+        )
+        stack.enter_context(
+            env.running_experiment(
                 "bench-api",
                 [
                     FaultConfig(
@@ -164,6 +199,17 @@ def _reference(sdk: env.Sdk) -> Callable[[], None]:
     return one_span_one_event
 
 
+def _bare_span(sdk: env.Sdk) -> Callable[[], None]:
+    """One SDK span with a component call's two attributes, on the same provider."""
+    tracer = sdk.tracer_provider.get_tracer("benchmarks")
+    attrs = {"chaos.component": "bench.reference", "chaos.experiment.id": "bench"}
+
+    def one_span() -> None:
+        tracer.start_span("bench.reference", attributes=attrs).end()
+
+    return one_span
+
+
 def run(*, quick: bool, ours: bool = True, with_peers: bool = True) -> tuple[list[Row], str]:
     """Time everything in one interleaved run; returns the rows and how experiments ran."""
     sdk = env.sdk()
@@ -183,6 +229,9 @@ def run(*, quick: bool, ours: bool = True, with_peers: bool = True) -> tuple[lis
         ref = _reference(sdk)
         variants.append(Variant("span", lambda n: call_ns(ref, n), sdk.clear))
         meta["span"] = (None, None, "reference: one SDK span with one event")
+        bare = _bare_span(sdk)
+        variants.append(Variant("span1", lambda n: call_ns(bare, n), sdk.clear))
+        meta["span1"] = (None, None, "reference: one bare SDK span")
     peer_rows: list[Row] = []
     if with_peers:
         for item in peers.variants():
@@ -203,7 +252,14 @@ def run(*, quick: bool, ours: bool = True, with_peers: bool = True) -> tuple[lis
 
 
 def _needs_experiment(key: str) -> bool:
-    return key.split("/")[0] in ("target_other", "target_p0", "target_fire_sdk", "target_fire_api")
+    return key.split("/")[0] in (
+        "target_other",
+        "target_p0",
+        "target_all",
+        "target_quiet",
+        "target_fire_sdk",
+        "target_fire_api",
+    )
 
 
 def _net(samples: dict[str, Sample]) -> dict[str, list[float]]:
@@ -241,7 +297,7 @@ def _rows(
                 rows.append(Row(SECTION, name, note=f"pending: experiments {mode}"))
                 continue
             floor = "wrapt" if (shape.method and spec.floor == "wraps") else spec.floor
-            floor_key = "span" if floor == "span" else f"{floor}/{shape.slug}"
+            floor_key = floor if floor in ("span", "span1") else f"{floor}/{shape.slug}"
             limit = spec.method_budget if shape.method else spec.fn_budget
             cost = med[key]
             if spec.base is not None:  # firing bookkeeping: what firing adds to the same call
@@ -262,7 +318,8 @@ def _rows(
                     budget=budget,
                 )
             )
-    if "span" in net:
-        p25, p75 = percentile(net["span"], 25), percentile(net["span"], 75)
-        rows.append(Row(SECTION, meta["span"][2], med["span"], spread=f"{p25:.0f}-{p75:.0f}"))
+    for ref in ("span", "span1"):
+        if ref in net:
+            p25, p75 = percentile(net[ref], 25), percentile(net[ref], 75)
+            rows.append(Row(SECTION, meta[ref][2], med[ref], spread=f"{p25:.0f}-{p75:.0f}"))
     return rows

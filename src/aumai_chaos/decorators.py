@@ -22,18 +22,18 @@ from __future__ import annotations
 import inspect
 import random
 import threading
-import time
 from collections.abc import Callable, Generator, Sequence
+from time import perf_counter
 from typing import Any, ParamSpec, TypeVar, overload
 
 import wrapt
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
-from aumai_chaos._engine.act import Firing, fire_async, fire_sync
+from aumai_chaos._engine.act import CallSpan, CallTimer, Firing, fire_async, fire_sync
 from aumai_chaos._engine.calls import order
 from aumai_chaos._engine.plan import Draw, FaultPlan, OwnFaults, refuse_at
-from aumai_chaos._engine.registry import ComponentSlot, slot_for, state
+from aumai_chaos._engine.registry import ComponentSlot, SlotState, slot_for, state
 from aumai_chaos._engine.streams import drive_async, stream_sync
 from aumai_chaos._engine.telemetry import instruments_for
 from aumai_chaos.faults import Action, FaultConfig, FaultType, Site, fault_class
@@ -97,9 +97,9 @@ def _make_gate(own: OwnFaults | None, slot: ComponentSlot) -> Callable[[], Any]:
     return ruled_gate
 
 
-def _decide(own: OwnFaults | None, slot: ComponentSlot) -> tuple[list[Firing], Any]:
+def _decide(own: OwnFaults | None, slot: ComponentSlot) -> tuple[list[Firing], SlotState | None]:
     """What fires on this call (the gate's own faults, then the experiments'), and the
-    component-call span (or timer) when an experiment watches the component."""
+    experiments' state of the component when one watches it (see :func:`_call`)."""
     taken = _tls.__dict__.pop("own", None)
     fired: list[Firing]
     if taken is None or own is None:
@@ -110,11 +110,16 @@ def _decide(own: OwnFaults | None, slot: ComponentSlot) -> tuple[list[Firing], A
         n, plans = taken
         fired = [Firing(p, n) for p in plans]
     current = slot.current()
-    call = None
     if current is not None:
-        fired.extend(current.fire(Site.call))
-        call = current.call(bool(fired))
-    return order(fired), call
+        fired += current.fire(Site.call)
+    return (order(fired) if len(fired) > 1 else fired), current
+
+
+def _call(current: SlotState | None, fired: list[Firing]) -> CallSpan | CallTimer | None:
+    """The component-call span (or span-less timer), made when the call really starts: for
+    a coroutine or a generator, when it is first awaited or iterated (one never run leaves
+    no span open)."""
+    return None if current is None else current.call(bool(fired))
 
 
 def _split(fired: list[Firing], generator: bool) -> tuple[list[Firing], list[Firing]]:
@@ -148,22 +153,27 @@ def _after(fired: list[Firing], result: Any) -> Any:
 
 def _sync_wrapper(own: OwnFaults | None, slot: ComponentSlot) -> Any:
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        start = time.perf_counter()
-        fired, call = _decide(own, slot)
-        if call is None:
+        # Delays are timed from here: our bookkeeping before and after them counts within.
+        start = perf_counter()
+        fired, current = _decide(own, slot)
+        if current is None:
             if not fired:
                 return wrapped(*args, **kwargs)
             before, after = _split(fired, False)
             fire_sync(before, start)
             result = wrapped(*args, **kwargs)
             return _after(after, result) if after else result
+        call = current.call(bool(fired))
         call.enter()
         try:
-            before, after = _split(fired, False)
-            fire_sync(before, start)
-            result = wrapped(*args, **kwargs)
-            if after:
-                result = _after(after, result)
+            if fired:
+                before, after = _split(fired, False)
+                fire_sync(before, start, call.after())
+                result = wrapped(*args, **kwargs)
+                if after:
+                    result = _after(after, result)
+            else:
+                result = wrapped(*args, **kwargs)
         except BaseException as exc:
             call.exit(exc)
             raise
@@ -175,18 +185,20 @@ def _sync_wrapper(own: OwnFaults | None, slot: ComponentSlot) -> Any:
 
 def _async_wrapper(own: OwnFaults | None, slot: ComponentSlot) -> Any:
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        start = time.perf_counter()
-        fired, call = _decide(own, slot)
-        before, after = _split(fired, False)
+        start = perf_counter()
+        fired, current = _decide(own, slot)
+        before, after = _split(fired, False) if fired else (fired, fired)
 
         async def run() -> Any:
+            call = _call(current, fired)
             if call is None:
                 await fire_async(before, start)
                 result = await wrapped(*args, **kwargs)
                 return _after(after, result) if after else result
             call.enter()
             try:
-                await fire_async(before, start)
+                if before:
+                    await fire_async(before, start, call.after())
                 result = await wrapped(*args, **kwargs)
                 if after:
                     result = _after(after, result)
@@ -203,10 +215,11 @@ def _async_wrapper(own: OwnFaults | None, slot: ComponentSlot) -> Any:
 
 def _gen_wrapper(own: OwnFaults | None, slot: ComponentSlot) -> Any:
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        fired, call = _decide(own, slot)
+        fired, current = _decide(own, slot)
         before, during = _split(fired, True)
 
         def run() -> Generator[Any, Any, Any]:
+            call = _call(current, fired)
             if call is None:
                 fire_sync(before)
                 gen = wrapped(*args, **kwargs)
@@ -238,10 +251,11 @@ def _gen_wrapper(own: OwnFaults | None, slot: ComponentSlot) -> Any:
 
 def _asyncgen_wrapper(own: OwnFaults | None, slot: ComponentSlot) -> Any:
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        fired, call = _decide(own, slot)
+        fired, current = _decide(own, slot)
         before, during = _split(fired, True)
-
-        return drive_async(lambda: wrapped(*args, **kwargs), before, during, call)
+        return drive_async(
+            lambda: wrapped(*args, **kwargs), before, during, lambda: _call(current, fired)
+        )
 
     return wrapper
 

@@ -265,3 +265,47 @@ def test_trace_calls_faults_times_calls_without_spans(
 def test_trace_calls_in_yaml_is_validated() -> None:
     with pytest.raises(ValueError, match="trace_calls"):
         ChaosExperiment(experiment_id="x", name="x", duration_seconds=1, trace_calls="some")
+
+
+def test_a_stop_condition_stops_the_faults_of_a_block() -> None:
+    name = unique("stopped")
+    tool = _target(name)
+    with aumai_chaos.experiment(
+        faults=[{"fault_type": "error"}],
+        target_components=[name],
+        stop_conditions=[
+            {"component": name, "max_error_rate": 0.5, "min_calls": 3, "window_seconds": 30}
+        ],
+    ) as run:
+        for _ in range(600):  # bounded: the watcher polls every 0.1 s
+            try:
+                tool()
+            except ChaosError:
+                threading.Event().wait(0.01)
+            else:
+                break
+        assert run.aborted
+        assert tool() == "ok"
+    assert run.result is not None
+    assert run.result.status is ExperimentStatus.aborted
+    assert run.result.stopped_by is not None
+
+
+def test_a_generator_never_iterated_leaves_no_span_open(
+    tracer_provider: TracerProvider, span_exporter: InMemorySpanExporter
+) -> None:
+    name = unique("gen")
+
+    @chaos_target(name)
+    def tokens() -> Any:
+        yield 1
+
+    with aumai_chaos.experiment(
+        faults=[{"fault_type": "error", "probability": 0.0}],
+        target_components=[name],
+        tracer_provider=tracer_provider,
+    ) as run:
+        tokens()  # made, never iterated: not a call
+        assert list(tokens()) == [1]
+    assert [s.name for s in span_exporter.get_finished_spans()].count(name) == 1
+    assert run.result.summary["components"][name]["calls"] == 1  # type: ignore[union-attr]

@@ -23,7 +23,15 @@ from aumai_chaos._engine import telemetry as tm
 from aumai_chaos._engine.plan import FaultPlan
 from aumai_chaos.errors import InjectedFaultError
 
-__all__ = ["CallSpan", "CallTimer", "Firing", "RecordCall", "fire_async", "fire_sync"]
+__all__ = [
+    "CallSpan",
+    "CallTimer",
+    "ExitCost",
+    "Firing",
+    "RecordCall",
+    "fire_async",
+    "fire_sync",
+]
 
 #: Records one call without a span: ``(component, duration_ms, error_type or None)``.
 RecordCall = Callable[[str, float, "str | None"], None]
@@ -145,24 +153,25 @@ class Firing:
     def exception(self) -> InjectedFaultError:
         return self.plan.exception()
 
-    def remaining(self, seconds: float | None = None) -> float:
-        """Seconds left to wait: to the fault's deadline, or ``seconds`` from now."""
+    def remaining(self, seconds: float | None = None, early: float = 0.0) -> float:
+        """Seconds left to wait: to the fault's deadline (less ``early``), or ``seconds``."""
         if seconds is not None:
             return seconds
-        return self.deadline - time.perf_counter()
+        return self.deadline - early - time.perf_counter()
 
-    def sleep(self, seconds: float | None = None) -> None:
+    def sleep(self, seconds: float | None = None, *, early: float = 0.0) -> None:
         """Wait the fault's delay (``seconds`` from now, if given) in a thread; an experiment's
-        window closing wakes it at once."""
-        wait = self.remaining(seconds)
+        window closing wakes it at once. ``early``: end that much before the deadline, for
+        bookkeeping still to come."""
+        wait = self.remaining(seconds, early)
         if wait > 0:
             window = self.plan.window
             (time.sleep if window is None else window.sleep)(wait)
 
-    async def asleep(self, seconds: float | None = None) -> None:
+    async def asleep(self, seconds: float | None = None, *, early: float = 0.0) -> None:
         """:meth:`sleep` without blocking the event loop. Cancelled from outside, the span still
         ends (with ``end()`` by the caller, or here on cancellation)."""
-        wait = self.remaining(seconds)
+        wait = self.remaining(seconds, early)
         if wait > 0:
             window = self.plan.window
             try:
@@ -183,10 +192,37 @@ def _end_cut_short(span: Span) -> None:
         _telemetry_failed("fault end", err)
 
 
-def fire_sync(fired: Iterable[Firing], start: float | None = None) -> None:
+#: The most a delay ends early for the bookkeeping after it (a bound on a bad estimate).
+_MAX_TAIL = 0.001
+
+
+def _learn_tail(plan: FaultPlan, woke: float) -> None:
+    """Fold the bookkeeping that followed this delay into the plan's estimate (an exponential
+    moving average; races between threads only blur it)."""
+    cost = min(time.perf_counter() - woke, _MAX_TAIL)
+    plan.tail += (cost - plan.tail) * 0.2
+
+
+class ExitCost:
+    """A running estimate of what ending a component call costs (span end, records), for the
+    delays of the calls that follow to leave room for it."""
+
+    __slots__ = ("seconds",)
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def learn(self, since: float) -> None:
+        cost = min(time.perf_counter() - since, _MAX_TAIL)
+        self.seconds += (cost - self.seconds) * 0.2
+
+
+def fire_sync(fired: Iterable[Firing], start: float | None = None, after: float = 0.0) -> None:
     """Carry out ``before`` faults in a thread: wait for each delay, then raise if one raises.
 
     ``start`` is when the call's decision was made: delays are timed from it, back to back.
+    ``after``: the estimated bookkeeping still to come once the faults are done (the
+    component-call span's end), which the delays leave room for, as they do for their own.
     An experiment's fault acts only inside its window, and its delay ends early when the
     window closes (the experiment ended or was aborted).
     """
@@ -194,29 +230,41 @@ def fire_sync(fired: Iterable[Firing], start: float | None = None) -> None:
     for firing in fired:
         if not firing.begin(start=t):
             continue
+        plan = firing.plan
         exc: BaseException | None = None
         try:
-            firing.sleep()
-            if firing.plan.raises:
+            firing.sleep(early=plan.tail + after)
+            woke = time.perf_counter()
+            if plan.raises:
                 exc = firing.exception()
         finally:
             firing.end(exc)
+        if plan.delay > 0:
+            _learn_tail(plan, woke)
         t = max(firing.deadline, t)
         if exc is not None:
             raise exc
 
 
-async def fire_async(fired: Iterable[Firing], start: float | None = None) -> None:
+async def fire_async(
+    fired: Iterable[Firing], start: float | None = None, after: float = 0.0
+) -> None:
     """Carry out ``before`` faults in a coroutine; waits yield to the event loop."""
     t = time.perf_counter() if start is None else start
     for firing in fired:
         if not firing.begin(start=t):
             continue
+        plan = firing.plan
         exc: BaseException | None = None
-        await firing.asleep()
-        if firing.plan.raises:
+        # An event loop wakes on whole milliseconds (epoll rounds its timeout up), so below a
+        # millisecond the bookkeeping cannot be taken off the wait; above, it is.
+        await firing.asleep(early=plan.tail + after)
+        woke = time.perf_counter()
+        if plan.raises:
             exc = firing.exception()
         firing.end(exc)
+        if plan.delay > 0:
+            _learn_tail(plan, woke)
         t = max(firing.deadline, t)
         if exc is not None:
             raise exc
@@ -225,13 +273,27 @@ async def fire_async(fired: Iterable[Firing], start: float | None = None) -> Non
 class CallSpan:
     """The component-call span of one call during an experiment (telemetry.md).
 
-    ``enter()`` starts it and makes it current; ``exit()`` records the outcome and ends it.
-    Both are safe: a telemetry failure degrades to a non-recording span.
+    ``enter()`` starts timing and makes the span current; ``exit()`` records the outcome, ends
+    the span and hands the call to ``records`` (the experiments' observers), which so need not
+    read it back from the span. Both are safe: a telemetry failure degrades to a non-recording
+    span.
     """
 
-    __slots__ = ("span", "token")
+    __slots__ = ("exit_cost", "name", "records", "span", "t0", "token")
 
-    def __init__(self, tracer: trace.Tracer, name: str, attrs: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        tracer: trace.Tracer,
+        name: str,
+        attrs: dict[str, Any],
+        records: tuple[RecordCall, ...] = (),
+        exit_cost: ExitCost | None = None,
+    ) -> None:
+        self.name = name
+        self.records = records
+        #: Learns what :meth:`exit` costs; :meth:`after` is that estimate.
+        self.exit_cost = exit_cost
+        self.t0 = time.perf_counter()
         try:
             self.span: Span = tracer.start_span(name, attributes=attrs)
         except Exception as exc:  # pragma: no cover
@@ -253,17 +315,32 @@ class CallSpan:
                 _telemetry_failed("call detach", exc)
             self.token = None
 
+    def after(self) -> float:
+        """The estimated cost of :meth:`exit`, in seconds (see ``fire_sync``'s ``after``)."""
+        cost = self.exit_cost
+        return cost.seconds if cost is not None else 0.0
+
     def exit(self, exc: BaseException | None) -> None:
         self.detach()
+        now = time.perf_counter()
+        duration_ms = (now - self.t0) * 1000.0
+        error_type = tm.qualified_name(type(exc)) if exc is not None else None
         try:
             span = self.span
             if exc is not None:
-                span.set_attribute(tm.ATTR_ERROR_TYPE, tm.qualified_name(type(exc)))
+                span.set_attribute(tm.ATTR_ERROR_TYPE, error_type)
                 span.record_exception(exc)
                 span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
             span.end()
         except Exception as err:  # pragma: no cover
             _telemetry_failed("call end", err)
+        for record in self.records:
+            try:
+                record(self.name, duration_ms, error_type)
+            except Exception as err:  # pragma: no cover
+                _telemetry_failed("call record", err)
+        if self.exit_cost is not None:
+            self.exit_cost.learn(now)
 
 
 class CallTimer:
@@ -282,6 +359,9 @@ class CallTimer:
 
     def detach(self) -> None:
         return None
+
+    def after(self) -> float:
+        return 0.0
 
     def exit(self, exc: BaseException | None) -> None:
         duration_ms = (time.perf_counter() - self.t0) * 1000.0

@@ -42,7 +42,6 @@ __all__ = [
     "FaultPlan",
     "OwnFaults",
     "new_counter",
-    "order_fired",
     "refuse_at",
 ]
 
@@ -172,6 +171,7 @@ class FaultPlan:
         "selects",
         "simple",
         "span_attrs",
+        "tail",
         "waits",
         "window",
     )
@@ -200,6 +200,10 @@ class FaultPlan:
         self.delay = fault.delay_seconds
         #: Whether the fault records a ``chaos.fault.delay`` point (a zero latency does too).
         self.waits = fault.fault_type.delays or self.delay > 0
+        #: A running estimate of the bookkeeping that follows a delay (ending the span, leaving
+        #: the window), in seconds: the delay ends that much early, so the call is held the
+        #: configured delay in all (see ``act.fire_sync``).
+        self.tail = 0.0
         self.raises = fault.fault_type in _EXCEPTIONS
         self.ends_stream = fault.fault_type in _ENDS_STREAM
         self.after_items: int = getattr(fault, "after_chunks", 0)
@@ -255,10 +259,6 @@ class FaultPlan:
         """A new exception for this fault (raising faults only)."""
         return _EXCEPTIONS[self.fault_type](self.fault)
 
-    def fires(self) -> bool:
-        """One independent draw against this fault's probability (no position rules)."""
-        return self.draw() < self.probability
-
     def __repr__(self) -> str:
         return f"FaultPlan({self.fault!r}, component={self.component!r})"
 
@@ -305,19 +305,6 @@ def _attributes(
 def _error_code(fault: FaultConfig) -> int:
     code = getattr(fault, "error_code", None)
     return code if code is not None else ChaosError().error_code
-
-
-def order_fired(fired: Sequence[FaultPlan]) -> list[FaultPlan]:
-    """What actually happens before the call, in order: every delay first, then at most one
-    raising fault. When several raising faults fire on one call, the first declared wins; a
-    call can only fail once. Faults that act after or during the call keep their order."""
-    before = [p for p in fired if p.action is Action.before and not p.raises]
-    for plan in fired:
-        if plan.raises and plan.action is Action.before:
-            before.append(plan)
-            break
-    before.extend(p for p in fired if p.action is not Action.before)
-    return before
 
 
 class OwnFaults:

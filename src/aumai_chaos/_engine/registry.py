@@ -20,7 +20,7 @@ from contextvars import ContextVar, Token
 from typing import Any
 
 from aumai_chaos._engine import telemetry as tm
-from aumai_chaos._engine.act import CallSpan, CallTimer, Firing, RecordCall
+from aumai_chaos._engine.act import CallSpan, CallTimer, ExitCost, Firing, RecordCall
 from aumai_chaos._engine.plan import Counter, FaultPlan, new_counter
 from aumai_chaos.faults import FaultConfig, Site
 
@@ -96,6 +96,7 @@ class SlotState:
 
     __slots__ = (
         "_views",
+        "exit_cost",
         "groups",
         "instruments",
         "name",
@@ -117,9 +118,10 @@ class SlotState:
         self.span_attrs = attrs
         #: Whether some route wants a component-call span on every call (``trace_calls: all``).
         self.trace_all = any(r.trace_all for r in routes)
-        #: The routes that time calls without a span (``trace_calls: faults``).
+        #: Where each call is recorded as it ends (the experiments' observers).
         self.records = tuple(r.record_call for r in routes if r.record_call is not None)
         self.scoped = any(g.scoped for g in self.groups)
+        self.exit_cost = ExitCost()
         self._views: dict[frozenset[object], SlotState | None] = {}
 
     def view(self) -> SlotState | None:
@@ -156,8 +158,10 @@ class SlotState:
 
     def call(self, fired: bool) -> CallSpan | CallTimer:
         """The component-call span, or a timer when no route wants a span for this call."""
-        if fired or self.trace_all or not self.records:
-            return CallSpan(self.instruments.tracer, self.name, self.span_attrs)
+        if fired or self.trace_all:
+            return CallSpan(
+                self.instruments.tracer, self.name, self.span_attrs, self.records, self.exit_cost
+            )
         return CallTimer(self.name, self.records)
 
 
@@ -227,7 +231,7 @@ class Route:
         self.everywhere = tuple(everywhere)
         self.watch = frozenset(watch) | frozenset(by_component)
         self.watch_all = watch_all or bool(self.everywhere)
-        self.trace_all = trace_all or record_call is None
+        self.trace_all = trace_all or record_call is None  # nothing records a span-less call
         self.record_call = record_call
         self.scoped = scoped
         self._plans: dict[str, list[FaultPlan]] = {}

@@ -68,10 +68,12 @@ async def drive_async(
     make: Callable[[], AsyncGenerator[Any, Any]],
     before: list[Firing],
     during: list[Firing],
-    call: CallSpan | CallTimer | None,
+    make_call: Callable[[], CallSpan | CallTimer | None],
 ) -> AsyncGenerator[Any, Any]:
     """A decorated async generator: ``before`` faults at the first item, ``during`` faults at
-    theirs, the whole stream inside the component call (never current across a ``yield``)."""
+    theirs, the whole stream inside the component call (``make_call()``, made at the first
+    item; never current across a ``yield``)."""
+    call = make_call()
     if call is not None:
         call.enter()
     try:

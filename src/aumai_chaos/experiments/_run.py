@@ -129,6 +129,7 @@ class ExperimentRun:
             experiment_id=self.experiment.experiment_id,
             recent_seconds=max(windows) if windows else None,
             faults_from_spans=False,
+            calls_from_spans=False,  # recorded as they end: CallSpan/CallTimer record_call
         )
 
     def abort(self) -> None:
@@ -196,7 +197,7 @@ class ExperimentRun:
             watch={w for w in watch if w},
             watch_all=watch_all,
             trace_all=exp.trace_calls == "all",
-            record_call=(observer or self.observer).record_call,
+            record_call=(observer if observer is not None else self.observer).record_call,
             scoped=scoped,
         )
 
@@ -512,7 +513,7 @@ class ExperimentRun:
 
     def _synthetic_call(self, component: str, plan: FaultPlan, counter: Counter) -> None:
         attrs = {tm.ATTR_COMPONENT: component, tm.ATTR_EXPERIMENT_ID: self.experiment.experiment_id}
-        call = CallSpan(self._instruments.tracer, component, attrs)
+        call = CallSpan(self._instruments.tracer, component, attrs, (self.observer.record_call,))
         call.enter()
         try:
             n = counter()

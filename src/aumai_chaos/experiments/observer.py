@@ -47,6 +47,10 @@ def _utc(ns: int | None) -> datetime:
     return datetime.fromtimestamp((ns or time.time_ns()) / 1e9, tz=UTC)
 
 
+def _when(raw: _Raw) -> int:
+    return raw[2]
+
+
 def _plain(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
@@ -75,6 +79,7 @@ class ExperimentObserver(SpanProcessor):
         experiment_id: str | None = None,
         recent_seconds: float | None = None,
         faults_from_spans: bool = True,
+        calls_from_spans: bool = True,
     ) -> None:
         if max_observations < 0:
             raise ValueError("max_observations must be >= 0")
@@ -97,6 +102,12 @@ class ExperimentObserver(SpanProcessor):
         #: event reaches ``on_end`` only when the affected call ends, which can be after the run
         #: has closed its window and written its summary.
         self._faults_from_spans = faults_from_spans
+        #: ``False`` for the runs' observers too: their component calls are recorded as they
+        #: end (:meth:`record_call`), so ``on_end`` has nothing left to do for them.
+        self._calls_from_spans = calls_from_spans
+        #: Calls recorded by :meth:`record_call`, not yet folded into the store and tallies:
+        #: ``list.append`` needs no lock, so the hot path stays cheap (see :meth:`_drain`).
+        self._calls: list[tuple[str, float, str | None, int]] = []
         #: Set when a run has ended: late spans, iterations and faults no longer change what it
         #: reported.
         self._sealed = False
@@ -126,7 +137,8 @@ class ExperimentObserver(SpanProcessor):
     ) -> list[Observation]:
         """A snapshot of the kept observations, oldest first, optionally filtered."""
         with self._lock:
-            items = list(self._store)
+            self._drain()
+            items = sorted(self._store, key=_when)
         since_ns = None if since is None else int(since.timestamp() * 1e9)
         return [
             Observation(c, e, _utc(ns), d)
@@ -140,11 +152,14 @@ class ExperimentObserver(SpanProcessor):
         return iter(self.get_observations())
 
     def __len__(self) -> int:
-        return len(self._store)
+        with self._lock:
+            self._drain()
+            return len(self._store)
 
     def clear(self) -> None:
         """Forget every observation and tally."""
         with self._lock:
+            self._calls = []
             self._store.clear()
             self._dropped = 0
             self.tally = Tally()
@@ -194,21 +209,32 @@ class ExperimentObserver(SpanProcessor):
             self._keep(obs)
 
     def record_call(self, component: str, duration_ms: float, error_type: str | None) -> None:
-        """Record one component call without a span (``trace_calls: faults``): the same
-        ``call`` observation and tallies as an ended component-call span gives."""
-        details = {
-            "duration_ms": round(duration_ms, 3),
-            "status": "error" if error_type else "ok",
-            "error_type": error_type,
-        }
-        now = time.time_ns()
-        with self._lock:
-            if self._sealed:
-                return
-            self.tally.component(component).add_call(duration_ms, error_type)
-            if self._recent is not None:
-                self._recent.append((now, component, error_type is not None))
-            self._keep((component, "call", now, details))
+        """Record one component call as it ends (used by the runs): the same ``call``
+        observation and tallies as an ended component-call span gives. Cheap: the call is
+        folded in when something reads the observer."""
+        if not self._sealed:
+            self._calls.append((component, duration_ms, error_type, time.time_ns()))
+
+    def _drain(self) -> None:
+        """Fold the recorded calls into the store and tallies. Called with the lock held."""
+        calls = self._calls
+        if not calls:
+            return
+        self._calls = []
+        if self._sealed:  # raced with the end of the run: too late to count, as a late span
+            return
+        tally = self.tally
+        recent = self._recent
+        for component, duration_ms, error_type, ns in calls:
+            tally.component(component).add_call(duration_ms, error_type)
+            if recent is not None:
+                recent.append((ns, component, error_type is not None))
+            details = {
+                "duration_ms": round(duration_ms, 3),
+                "status": "error" if error_type else "ok",
+                "error_type": error_type,
+            }
+            self._keep((component, "call", ns, details))
 
     def record_fault(self, attributes: Mapping[str, Any]) -> None:
         """Record one injected fault now, from its ``chaos.fault`` attributes (used by the
@@ -228,6 +254,7 @@ class ExperimentObserver(SpanProcessor):
         summary and observations must agree (a span may still be on its way from the
         dispatcher on another thread)."""
         with self._lock:
+            self._drain()
             self._sealed = True
 
     # -- SpanProcessor -------------------------------------------------------------------------
@@ -244,6 +271,8 @@ class ExperimentObserver(SpanProcessor):
                 _log.warning("ExperimentObserver.on_end failed: %r", exc)
 
     def _on_end(self, span: ReadableSpan) -> None:
+        if not (self._faults_from_spans or self._calls_from_spans):
+            return
         attrs = span.attributes or {}
         name = span.name
         exp_id = self.experiment_id
@@ -261,7 +290,12 @@ class ExperimentObserver(SpanProcessor):
             details = {k: _plain(v) for k, v in ev_attrs.items()}
             new.append((str(component), "fault_injected", ev.timestamp or time.time_ns(), details))
         call: tuple[str, float, str | None] | None = None
-        if attrs.get(tm.ATTR_COMPONENT) == name and name not in _SKIP_NAMES and self._mine(attrs):
+        if (
+            self._calls_from_spans
+            and attrs.get(tm.ATTR_COMPONENT) == name
+            and name not in _SKIP_NAMES
+            and self._mine(attrs)
+        ):
             duration_ms = ((span.end_time or 0) - (span.start_time or 0)) / 1e6
             error = span.status.status_code is StatusCode.ERROR
             error_type = str(attrs.get(tm.ATTR_ERROR_TYPE, "error")) if error else None
@@ -304,6 +338,7 @@ class ExperimentObserver(SpanProcessor):
         horizon = now - int(seconds * 1e9)
         calls = failures = 0
         with self._lock:
+            self._drain()
             keep_after = now - self._recent_ns
             while recent and recent[0][0] < keep_after:
                 recent.popleft()
@@ -329,6 +364,7 @@ class ExperimentObserver(SpanProcessor):
     def summary(self, duration_seconds: float | None = None) -> dict[str, Any]:
         """The guide's summary keys, then per-component and workload statistics."""
         with self._lock:
+            self._drain()
             tally = self.tally
             out: dict[str, Any] = {
                 "total_faults_fired": tally.total_faults,

@@ -4,7 +4,9 @@ Validated once, when built; the hot path works from the plain precomputed plans 
 ``aumai_chaos._engine.plan`` makes from it. Each fault type is one class, in the family
 module that fits it:
 
-- ``base``: :class:`FaultConfig` (the base: selection and position rules), :class:`FaultType`;
+- ``base``: :class:`FaultConfig` (the base: selection and position rules), :class:`FaultType`,
+  :class:`Site` (where a fault type can act) and :class:`Action` (when it acts on a call:
+  ``before``, ``instead``, ``after``, ``during``; each class declares its own);
 - ``call``: the guide's ``latency``, ``error``, ``timeout``, ``resource_exhaustion``, and
   ``transform``;
 - ``http``: ``rate_limit``, ``http_error``, ``connect_error``, ``read_timeout``;
