@@ -9,7 +9,10 @@ Two budgets (issue 13), each a ratio within one run of interleaved rounds:
   at most 1.05x (it names the request by its route and lets the engine decide, each request).
 
 Each sample is a burst of keep-alive ``GET /v1/models`` requests from one ``httpx2.Client``
-(the SDKs' library); the server runs in this process, as in the tests.
+(the SDKs' library); the server runs in this process, as in the tests. Samples are timed in
+*process CPU time* (client, server and the kernel's socket work on their behalf), not wall
+time: on a shared machine the wall time of a loopback request varies by tens of percent with
+what other processes do, while its CPU cost, which is what we add to, does not.
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ from __future__ import annotations
 import itertools
 import statistics
 import time
-from collections.abc import Callable
 from typing import Any
 
 from .harness import Budget, Row, Variant, interleave
@@ -27,19 +29,15 @@ __all__ = ["run"]
 SECTION = "HTTP transport"
 
 
-def _timer(client: Any, url: str, setup: Callable[[], None], teardown: Callable[[], None]) -> Any:
+def _timer(client: Any, url: str) -> Any:
     get = client.get
 
     def timer(n: int) -> int:
-        setup()
-        try:
-            it = itertools.repeat(None, n)
-            t0 = time.perf_counter_ns()
-            for _ in it:
-                get(url)
-            return time.perf_counter_ns() - t0
-        finally:
-            teardown()
+        it = itertools.repeat(None, n)
+        t0 = time.process_time_ns()
+        for _ in it:
+            get(url)
+        return time.process_time_ns() - t0
 
     return timer
 
@@ -71,74 +69,70 @@ def run(*, quick: bool) -> list[Row]:
 
         from aumai_chaos.faults import RateLimitFault
         from aumai_chaos.testing import ProviderServer
-        from aumai_chaos.transport import ChaosTransport, instrument, uninstrument
+        from aumai_chaos.transport import instrument, uninstrument
     except ImportError as exc:
         return [Row(SECTION, "transport", note=f"unavailable: {exc}")]
 
-    def nothing() -> None:
-        return None
-
     never = RateLimitFault(probability=0.0)
+    # instrument() stays on for the whole section; the uninstrumented floor is a subclass whose
+    # handle_request is the original function, so no variant re-patches the class between
+    # samples (which would also reset the interpreter's caches for it).
+    original = httpx2.HTTPTransport.__dict__["handle_request"]
+    unpatched = type("Unpatched", (httpx2.HTTPTransport,), {"handle_request": original})
     rows: list[Row] = []
-    with ProviderServer() as server:
-        url = f"{server.url}/v1/models"
-        clients = {
-            "bare": httpx2.Client(transport=httpx2.HTTPTransport()),
-            "instrumented": httpx2.Client(transport=httpx2.HTTPTransport()),
-            "chaos": httpx2.Client(
-                transport=ChaosTransport(httpx2.HTTPTransport(), faults=[never], seed=1)
-            ),
-        }
-        try:
-            samples = interleave(
-                [
-                    Variant("bare", _timer(clients["bare"], url, nothing, nothing)),
-                    Variant(
-                        "instrumented",
-                        _timer(clients["instrumented"], url, instrument, uninstrument),
-                    ),
-                    Variant("chaos", _timer(clients["chaos"], url, nothing, nothing)),
-                ],
-                rounds=5 if quick else 101,
-                target_ns=5_000_000 if quick else 20_000_000,
-            )
-        finally:
-            uninstrument()
-            for client in clients.values():
-                client.close()
-    rows += _rows(samples, "loopback GET to ProviderServer", budgets=True)
-
-    # The same three without the network: what each adds in CPU per request.
-    stubbed = {}
-    for key in ("bare", "instrumented", "chaos"):
-        inner = httpx2.HTTPTransport()
-        inner._pool = _StubPool(httpcore2)
-        transport = ChaosTransport(inner, faults=[never], seed=1) if key == "chaos" else inner
-        stubbed[key] = httpx2.Client(transport=transport)
+    instrument()
     try:
-        samples = interleave(
-            [
-                Variant("bare", _timer(stubbed["bare"], url, nothing, nothing)),
-                Variant(
-                    "instrumented", _timer(stubbed["instrumented"], url, instrument, uninstrument)
-                ),
-                Variant("chaos", _timer(stubbed["chaos"], url, nothing, nothing)),
-            ],
-            rounds=5 if quick else 31,
-            target_ns=2_000_000 if quick else 20_000_000,
-        )
+        with ProviderServer() as server:
+            url = f"{server.url}/v1/models"
+            samples = _measure(httpx2, unpatched, never, url, quick, pool=None)
+        rows += _rows(samples, "loopback GET to ProviderServer", budgets=True)
+        # The same three without the network: what each adds in CPU per request.
+        samples = _measure(httpx2, unpatched, never, url, quick, pool=_StubPool(httpcore2))
+        rows += _rows(samples, "GET answered in-process (no network)", budgets=False)
     finally:
         uninstrument()
-        for client in stubbed.values():
-            client.close()
-    rows += _rows(samples, "GET answered in-process (no network)", budgets=False)
     return rows
+
+
+def _measure(
+    httpx2: Any, unpatched: type, never: Any, url: str, quick: bool, pool: Any
+) -> dict[str, Any]:
+    from aumai_chaos.transport import ChaosTransport
+
+    def transport(cls: Any) -> Any:
+        inner = cls()
+        if pool is not None:
+            inner._pool = pool
+        return inner
+
+    clients = {
+        "bare": httpx2.Client(transport=transport(unpatched)),
+        "instrumented": httpx2.Client(transport=transport(httpx2.HTTPTransport)),
+        "chaos": httpx2.Client(
+            transport=ChaosTransport(transport(unpatched), faults=[never], seed=1)
+        ),
+    }
+    try:
+        return interleave(
+            [Variant(key, _timer(client, url)) for key, client in clients.items()],
+            rounds=5 if quick else 101,
+            target_ns=5_000_000 if quick else 20_000_000,
+        )
+    finally:
+        for client in clients.values():
+            client.close()
 
 
 def _rows(samples: dict[str, Any], what: str, *, budgets: bool) -> list[Row]:
     bare = samples["bare"].median()
     rows = [
-        Row(SECTION, f"{what}, uninstrumented", bare / 1000, "us/request", _spread(samples["bare"]))
+        Row(
+            SECTION,
+            f"{what}, uninstrumented",
+            bare / 1000,
+            "us CPU/request",
+            _spread(samples["bare"]),
+        )
     ]
     for key, name, limit in (
         ("instrumented", "instrument() active, no experiment", 1.02),
@@ -151,7 +145,7 @@ def _rows(samples: dict[str, Any], what: str, *, budgets: bool) -> list[Row]:
                 SECTION,
                 f"{what}, {name}",
                 value / 1000,
-                "us/request",
+                "us CPU/request",
                 _spread(samples[key]),
                 ratio=_median_ratio(samples, key, "bare"),
                 floor="uninstrumented (median of per-round ratios)",

@@ -41,6 +41,7 @@ from aumai_chaos.experiments import (
 )
 from aumai_chaos.faults import FaultConfig, FaultType
 from aumai_chaos.injector import FaultInjector
+from aumai_chaos.transport import instrument, uninstrument  # imports neither httpx nor httpx2
 
 __all__ = [
     "AumaiChaosError",
@@ -74,10 +75,12 @@ __all__ = [
     "disable",
     "enable",
     "experiment",
+    "instrument",
     "is_enabled",
     "load_experiment_file",
     "load_result_file",
     "resilience_test",
+    "uninstrument",
     "__version__",
 ]
 

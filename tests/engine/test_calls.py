@@ -124,7 +124,7 @@ def test_an_experiment_routes_its_transport_faults_and_counts_only_what_acts(
     tracer_provider: TracerProvider,
     span_exporter: InMemorySpanExporter,
 ) -> None:
-    component = unique("openai.responses")
+    component = unique("provider.responses")
     exp = experiment(
         duration_seconds=30.0,
         faults=[
@@ -198,7 +198,7 @@ def test_an_experiment_transport_fault_is_not_routed_to_a_decorated_component() 
 
 
 def test_delays_end_when_the_experiment_is_aborted() -> None:
-    component = unique("anthropic.messages")
+    component = unique("provider.messages")
     exp = experiment(
         duration_seconds=30.0,
         faults=[

@@ -8,12 +8,15 @@ from typing import Any
 
 import anthropic
 import openai
+from opentelemetry.sdk.trace import TracerProvider
 
+from aumai_chaos import ChaosExperiment, ExperimentResult, ExperimentScheduler, ExperimentStatus
 from aumai_chaos.testing import ProviderServer
 from aumai_chaos.transport import AsyncChaosTransport, ChaosTransport
 
 LIBRARIES = ("httpx", "httpx2")
 MESSAGES = [{"role": "user", "content": "hello"}]
+CHAT = "openai.chat.completions"
 
 
 def lib(name: str) -> Any:
@@ -128,3 +131,25 @@ def claude(client: anthropic.Anthropic, text: str = "hello") -> str:
     )
     block = reply.content[0]
     return block.text if isinstance(block, anthropic.types.TextBlock) else ""
+
+
+def run_experiment(
+    exp: ChaosExperiment, workload: Any, tracer_provider: TracerProvider | None = None
+) -> ExperimentResult:
+    scheduler = ExperimentScheduler(tracer_provider=tracer_provider)
+    result = scheduler.run(scheduler.schedule(exp), workload=workload)
+    assert result.status is ExperimentStatus.completed, result.error
+    return result
+
+
+def experiment(*faults: Any, component: str = CHAT, seconds: float = 0.6) -> ChaosExperiment:
+    return ChaosExperiment(
+        experiment_id=f"transport-{id(faults)}",
+        name="transport",
+        duration_seconds=seconds,
+        tick_seconds=seconds,
+        target_components=[component],
+        faults=list(faults),
+        seed=11,
+        require_faults_fired=False,
+    )

@@ -12,6 +12,7 @@ from aumai_chaos.faults import ErrorFault, HttpErrorFault, RateLimitFault, Trans
 from aumai_chaos.transport import URL, ChaosTransport, Host, Method, Path
 from aumai_chaos.transport.providers import error_answer, quota_answer, rate_limit_answer
 from aumai_chaos.transport.routes import Route, Router
+from tests.helpers import REPO, run_python
 
 
 def name(router: Router, method: str, url: str) -> Route:
@@ -147,3 +148,11 @@ def test_experiments_check_route_names_and_faults_on_routes() -> None:
     with pytest.raises(ValidationError, match="error_code 42 is not an HTTP status"):
         exp(["openai.embeddings"], ErrorFault(error_code=42))
     assert exp(["openai.chat.completions", "vector_db"], RateLimitFault()).faults
+
+
+def test_the_docs_example_runs() -> None:
+    page = (REPO / "docs" / "transport.md").read_text(encoding="utf-8")
+    example = page.split("```python\n", 1)[1].split("```", 1)[0]
+    assert "ProviderServer" in example
+    result = run_python(example)
+    assert result.returncode == 0, result.stderr

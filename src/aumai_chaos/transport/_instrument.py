@@ -13,7 +13,6 @@ use), inside a component-call span.
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable, Mapping
 from functools import partial
@@ -30,16 +29,13 @@ from aumai_chaos.transport.routes import Pattern
 
 __all__ = ["instrument", "is_instrumented", "uninstrument"]
 
-_log = logging.getLogger("aumai_chaos")
-
 
 class _Instrumentation:
     __slots__ = ("chaos", "lock", "patched")
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        #: What the wrappers do; None after uninstrument() (a wrapper left in place because
-        #: another instrumentation wrapped on top of it is then a passthrough).
+        #: What the wrappers do; None after uninstrument().
         self.chaos: Chaos | None = None
         #: (class, attribute, original, our wrapper)
         self.patched: list[tuple[type, str, Any, Any]] = []
@@ -67,13 +63,41 @@ def _async_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
     return handle_async(chaos, request, wrapped)
 
 
+def _ours(obj: Any) -> bool:
+    return getattr(obj, "_self_wrapper", None) in (_sync_wrapper, _async_wrapper)
+
+
 def _patch(cls: type, name: str, wrapper: Any) -> None:
-    original = cls.__dict__[name]
-    if getattr(original, "_self_wrapper", None) in (_sync_wrapper, _async_wrapper):
-        return  # already ours
-    proxy = wrapt.FunctionWrapper(original, wrapper, enabled=_gate)
-    setattr(cls, name, proxy)
-    _state.patched.append((cls, name, original, proxy))
+    """Wrap ``cls.name`` innermost: under any wrapt wrapper already there (e.g.
+    OpenTelemetry's httpx instrumentation), so that a fault acts where the network would, inside
+    the HTTP client span. An instrumentation applied later wraps us, which is just as good."""
+    holder: Any = None
+    target = cls.__dict__[name]
+    while isinstance(target, wrapt.FunctionWrapper):
+        if _ours(target):
+            return  # already ours
+        holder, target = target, target.__wrapped__
+    proxy = wrapt.FunctionWrapper(target, wrapper, enabled=_gate)
+    if holder is None:
+        setattr(cls, name, proxy)
+    else:
+        holder.__wrapped__ = proxy
+    _state.patched.append((cls, name, target, proxy))
+
+
+def _unpatch(cls: type, name: str, original: Any, proxy: Any) -> None:
+    """Take ``proxy`` out of the chain of wrappers on ``cls.name``, wherever it is now."""
+    current = cls.__dict__.get(name)
+    if current is proxy:
+        setattr(cls, name, original)
+        return
+    while isinstance(current, wrapt.FunctionWrapper):
+        inner = current.__wrapped__
+        if inner is proxy:
+            current.__wrapped__ = original
+            return
+        current = inner
+    # not found: someone else already removed it
 
 
 def instrument(
@@ -107,15 +131,7 @@ def uninstrument() -> None:
         _state.chaos = None
         layered.on = False
         for cls, name, original, proxy in reversed(_state.patched):
-            if cls.__dict__.get(name) is proxy:
-                setattr(cls, name, original)
-            else:  # someone wrapped on top of us: leave ours in place, as a passthrough
-                _log.warning(
-                    "aumai-chaos: %s.%s was wrapped again after instrument(); "
-                    "left in place as a passthrough",
-                    cls.__qualname__,
-                    name,
-                )
+            _unpatch(cls, name, original, proxy)
         _state.patched.clear()
 
 

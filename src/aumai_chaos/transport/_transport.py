@@ -139,26 +139,25 @@ def _in_scope(fault: FaultConfig, experiment_id: str | None, name: str) -> bool:
 
 
 def end_call(call: CallSpan | CallTimer, response: Any) -> None:
-    """End a component-call span (or timer) on a response: 400 or more is a failed call."""
+    """End a component call on a response: a status of 400 or more is a failed call, with
+    ``error.type`` the status (OpenTelemetry's HTTP convention), on the span and in the
+    experiments' records alike. (The engine's ``exit()`` knows only exceptions.)"""
     status = response.status_code
     if status < 400:
         call.exit(None)
         return
     error_type = str(status)
-    if isinstance(call, CallTimer):
-        duration_ms = (time.perf_counter() - call.t0) * 1000.0
-        for record in call.records:
-            with contextlib.suppress(Exception):  # telemetry never breaks the request
-                record(call.name, duration_ms, error_type)
-        return
     call.detach()
-    try:
-        span = call.span
-        span.set_attribute(tm.ATTR_ERROR_TYPE, error_type)
-        span.set_status(Status(StatusCode.ERROR, f"HTTP {status}"))
-        span.end()
-    except Exception:  # pragma: no cover - telemetry never breaks the request
-        pass
+    if isinstance(call, CallSpan):
+        with contextlib.suppress(Exception):  # telemetry never breaks the request
+            span = call.span
+            span.set_attribute(tm.ATTR_ERROR_TYPE, error_type)
+            span.set_status(Status(StatusCode.ERROR, f"HTTP {status}"))
+            span.end()
+    duration_ms = (time.perf_counter() - call.t0) * 1000.0
+    for record in call.records:
+        with contextlib.suppress(Exception):
+            record(call.name, duration_ms, error_type)
 
 
 def handle_sync(chaos: Chaos, request: Any, send: Any) -> Any:
