@@ -48,10 +48,11 @@ def _fault(component: str | None, fault: Any) -> FaultConfig:
     from aumai_chaos.faults import FaultConfig
 
     if isinstance(fault, FaultConfig):
+        given: FaultConfig = fault
         if component is not None:
-            fault = fault.model_copy(update={"affected_components": (component,)})
-        _check_in_experiment(fault)
-        return fault
+            given = given.model_copy(update={"affected_components": (component,)})
+        _check_in_experiment(given)
+        return given
     if not isinstance(fault, Mapping):
         raise ChaosUsageError(f"expected a FaultConfig or fault keywords, got {fault!r}")
     fields = dict(fault)
