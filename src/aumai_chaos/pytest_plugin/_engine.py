@@ -96,7 +96,12 @@ class Block:
         _add_fault(self._block, fault)
 
     def fired(self) -> list[FiredFault]:
+        """Each fault that fired, with its call number (from the kept observations)."""
         return fired_from(self.observations())
+
+    def count(self, component: str | None = None, fault_type: str | None = None) -> int:
+        """How many faults fired (exact, whatever the observations' bound dropped)."""
+        return self._block.fired(component, fault_type)
 
     def observations(self) -> list[Observation]:
         return list(self._block.observations())

@@ -69,12 +69,7 @@ class ChaosFixture:
     def fired(self, component: str | None = None, fault_type: str | None = None) -> int:
         """How many faults fired so far in this test, on ``component``, of ``fault_type``."""
         wanted = str(getattr(fault_type, "value", fault_type)) if fault_type is not None else None
-        return sum(
-            1
-            for f in self._test.fired()
-            if (component is None or f.component == component)
-            and (wanted is None or f.fault_type == wanted)
-        )
+        return self._test.count(component, wanted)
 
     @property
     def result(self) -> ExperimentResult:

@@ -54,7 +54,7 @@ def properties(test: TestChaos) -> list[tuple[str, Any]]:
     return [
         (PROP_SEED, test.seed),
         (PROP_RUN_SEED, test.run_seed),
-        (PROP_FAULTS, len(fired)),
+        (PROP_FAULTS, test.count()),
         (PROP_FIRED, compact),
         (PROP_REPLAY, replay_command(test.nodeid, test.run_seed)),
     ]
@@ -66,11 +66,14 @@ def section(test: TestChaos) -> str:
     if test.disabled:
         lines.append("faults: off (--chaos-disable)")
     fired = test.fired()
-    if fired:
+    total = test.count()
+    if total:
         by_component = Counter(f.component for f in fired)
         counts = ", ".join(f"{c} {n}" for c, n in sorted(by_component.items()))
-        lines.append(f"faults fired: {len(fired)} ({counts})")
+        lines.append(f"faults fired: {total} ({counts})")
         lines.extend(f"  {line}" for line in _fired_text(test))
+        if len(fired) < total:
+            lines.append(f"  ({total - len(fired)} more not kept: the observations are bounded)")
     else:
         lines.append("faults fired: 0")
     lines.append(f"replay: {replay_command(test.nodeid, test.run_seed)}")

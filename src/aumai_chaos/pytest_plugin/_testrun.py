@@ -172,6 +172,9 @@ class TestChaos:
     def fired(self) -> list[FiredFault]:
         return self.block.fired() if self.block is not None else []
 
+    def count(self, component: str | None = None, fault_type: str | None = None) -> int:
+        return self.block.count(component, fault_type) if self.block is not None else 0
+
     def result(self) -> ExperimentResult:
         if self.block is None:
             raise ChaosUsageError("chaos.result is available once the test's body has started")
