@@ -13,6 +13,10 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 import aumai_chaos
 
+# pytester drives the pytest plugin's own tests (tests/pytest_plugin/); pytest accepts
+# pytest_plugins only in the root conftest.
+pytest_plugins = ["pytester"]
+
 
 @pytest.fixture
 def span_exporter() -> InMemorySpanExporter:

@@ -1,0 +1,161 @@
+"""The one place the plugin talks to the experiment engine: a test's experiment, for its body.
+
+:func:`open_block` enters ``aumai_chaos.experiment(...)`` as the body starts and returns a
+:class:`Block`: faults can be added while it runs (``chaos.inject`` in the body), its fired
+faults and its result so far can be read, and :meth:`Block.close` leaves the experiment, which
+gives its verdict. Imported only when a test uses chaos (it imports the experiment engine, and so
+the OpenTelemetry SDK).
+
+The experiment is routed to the whole process (``scope="process"``): a test runs alone in its
+process (or its xdist worker), and the agent under test may call its components from threads
+or from an event loop that a plugin started before the body (anyio's runner does).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from aumai_chaos._engine import registry as _registry
+from aumai_chaos._engine import telemetry as tm
+from aumai_chaos.experiments import experiment
+from aumai_chaos.experiments._verdict import fault_report
+from aumai_chaos.experiments.models import ExperimentResult, ExperimentStatus, Observation
+
+if TYPE_CHECKING:
+    from aumai_chaos.experiments.block import ExperimentBlock
+    from aumai_chaos.experiments.steady_state import Objective
+    from aumai_chaos.faults import FaultConfig
+
+__all__ = ["Block", "FiredFault", "open_block"]
+
+_FAULT_EVENT = "fault_injected"
+_OCCURRENCE = getattr(tm, "ATTR_FAULT_OCCURRENCE", "chaos.fault.occurrence")
+
+
+@dataclass(frozen=True, slots=True)
+class FiredFault:
+    """One fault that fired: on which component, of which type, on which call into it."""
+
+    component: str
+    fault_type: str
+    occurrence: int | None
+
+
+def fired_from(observations: list[Observation]) -> list[FiredFault]:
+    """The fired faults recorded in ``observations``, in the order they fired."""
+    out: list[FiredFault] = []
+    for obs in observations:
+        if obs.event != _FAULT_EVENT:
+            continue
+        occurrence = obs.details.get(_OCCURRENCE)
+        out.append(
+            FiredFault(
+                component=obs.component,
+                fault_type=str(obs.details.get(tm.ATTR_FAULT_TYPE, "unknown")),
+                occurrence=occurrence if isinstance(occurrence, int) else None,
+            )
+        )
+    return out
+
+
+def _add_fault(block: ExperimentBlock, fault: FaultConfig) -> None:
+    """Add ``fault`` to a running block: from the next call on, as if declared last.
+
+    The block's route is rebuilt with the new fault, keeping the plans and call counters that
+    the running faults already have (their ``times`` budgets and call numbers go on), so the
+    new fault's position is the next one and replay stays a function of the seed.
+    """
+    run: Any = block._run
+    key: Any = block._key
+    old = _registry._routes.get(key)
+    run.experiment.faults.append(fault)
+    new = run._route(with_faults=True, scoped=block._scoped)
+    if old is not None:
+        for name, plans in old._plans.items():
+            wanted = [*new.by_component.get(name, ()), *new.everywhere]
+            known = {id(p.fault) for p in plans}
+            new._plans[name] = [
+                *plans,
+                *(run._make_plan(f, name) for f in wanted if id(f) not in known),
+            ]
+        new._counters.update(old._counters)
+    _registry.activate(key, new)
+
+
+class Block:
+    """A test's experiment while its body runs."""
+
+    def __init__(self, block: ExperimentBlock) -> None:
+        self._block = block
+        self._t0 = time.monotonic()
+        self.result: ExperimentResult | None = None
+
+    def add(self, fault: FaultConfig) -> None:
+        _add_fault(self._block, fault)
+
+    def fired(self) -> list[FiredFault]:
+        """Each fault that fired, with its call number (from the kept observations)."""
+        return fired_from(self.observations())
+
+    def count(self, component: str | None = None, fault_type: str | None = None) -> int:
+        """How many faults fired (exact, whatever the observations' bound dropped)."""
+        return self._block.fired(component, fault_type)
+
+    def observations(self) -> list[Observation]:
+        return list(self._block.observations())
+
+    def snapshot(self) -> ExperimentResult:
+        """The result so far (the final one once closed)."""
+        if self.result is not None:
+            return self.result
+        block = self._block
+        exp = block.experiment
+        run: Any = block._run
+        summary = dict(block.summary())
+        summary.setdefault("duration_seconds", round(time.monotonic() - self._t0, 3))
+        summary["faults"] = fault_report(run.experiment, run.window.fired)
+        return ExperimentResult(
+            experiment_id=exp.experiment_id,
+            name=exp.name,
+            status=ExperimentStatus.running,
+            start_time=run.start_time,
+            summary=summary,
+            observations=self.observations(),
+            seed=exp.seed,
+        )
+
+    def close(self, error: BaseException | None = None) -> ExperimentResult:
+        """Leave the experiment (idempotent): every fault stops at once; then the verdict."""
+        if self.result is None:
+            block = self._block
+            if error is None:
+                block.__exit__(None, None, None)
+            else:
+                block.__exit__(type(error), error, error.__traceback__)
+            assert block.result is not None
+            self.result = block.result
+        return self.result
+
+
+def open_block(
+    *,
+    experiment_id: str,
+    seed: int,
+    faults: list[FaultConfig],
+    steady_state: list[Objective],
+    require_faults_fired: bool,
+) -> Block:
+    """Start a test's experiment now."""
+    block = experiment(
+        scope="process",
+        experiment_id=experiment_id,
+        name=experiment_id,
+        seed=seed,
+        faults=list(faults),
+        steady_state=list(steady_state),
+        require_faults_fired=require_faults_fired,
+    )
+    block.__enter__()
+    return Block(block)

@@ -1,0 +1,202 @@
+"""One test's chaos: its seed, its faults, its experiment while the body runs, its report.
+
+Created (cheaply) when a test uses the ``chaos`` fixture or marker; the experiment engine is
+imported only by :meth:`TestChaos.begin`, as the body starts.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from aumai_chaos.pytest_plugin._marker import TestSpec
+from aumai_chaos.pytest_plugin._seed import test_seed
+
+if TYPE_CHECKING:
+    from aumai_chaos.experiments.models import ExperimentResult, Observation
+    from aumai_chaos.faults import FaultConfig
+    from aumai_chaos.pytest_plugin._engine import Block, FiredFault
+    from aumai_chaos.pytest_plugin._transport import TransportScope
+
+__all__ = ["ChaosUsageError", "TestChaos", "replay_command"]
+
+
+class ChaosUsageError(ValueError):
+    """The test used the ``chaos`` fixture or marker wrongly (the message says how)."""
+
+
+def _explain(exc: Exception) -> str:
+    """A validation error in one line per problem: ``field: message``."""
+    errors = getattr(exc, "errors", None)
+    if not callable(errors):
+        return str(exc)
+    parts = []
+    for err in errors():
+        # The first part of a tagged union's location is the tag (the fault type).
+        loc = ".".join(str(p) for p in err.get("loc", ()))
+        parts.append(f"{loc}: {err.get('msg', '')}" if loc else str(err.get("msg", "")))
+    return "; ".join(parts)
+
+
+def replay_command(nodeid: str, run_seed: int) -> str:
+    """The command that reruns one test with the same faults."""
+    return f"pytest {shlex.quote(nodeid)} --chaos-seed {run_seed}"
+
+
+def _fault(component: str | None, fault: Any) -> FaultConfig:
+    from aumai_chaos.faults import FaultConfig
+
+    if isinstance(fault, FaultConfig):
+        given: FaultConfig = fault
+        if component is not None:
+            given = given.model_copy(update={"affected_components": (component,)})
+        _check_in_experiment(given)
+        return given
+    if not isinstance(fault, Mapping):
+        raise ChaosUsageError(f"expected a FaultConfig or fault keywords, got {fault!r}")
+    fields = dict(fault)
+    if component is not None:
+        fields["affected_components"] = (component,)
+    try:
+        built: FaultConfig = FaultConfig.model_validate(fields)
+    except ValueError as exc:  # pydantic's ValidationError
+        raise ChaosUsageError(f"fault on {component!r}: {_explain(exc)}") from None
+    _check_in_experiment(built)
+    return built
+
+
+def _check_in_experiment(fault: FaultConfig) -> None:
+    """What an experiment checks of a fault (a provider route's name, a fault that cannot act
+    on a route), checked as the fault is made, wherever it is added."""
+    from aumai_chaos.transport.routes import check_fault_on_route, check_route_name
+
+    for name in fault.affected_components:
+        why = check_route_name(name) or check_fault_on_route(fault, name)
+        if why is not None:
+            raise ChaosUsageError(why)
+
+
+class TestChaos:
+    """Everything the plugin knows about one test that uses chaos."""
+
+    __test__ = False  # not a test class
+
+    def __init__(self, nodeid: str, run_seed: int, spec: TestSpec, *, disabled: bool) -> None:
+        self.nodeid = nodeid
+        self.run_seed = run_seed
+        self.seed = test_seed(run_seed, nodeid)
+        self.spec = spec
+        self.disabled = disabled
+        self.pending: list[FaultConfig] = []
+        self.expected_verdicts: tuple[str, ...] = spec.expected_verdicts
+        self.block: Block | None = None
+        self.transport: TransportScope | None = None
+        self._was_enabled = True
+        self._ended = False
+        #: Why the test's markers cannot be used (reported when the body would start).
+        self.problem: str | None = None
+
+    # -- the body ------------------------------------------------------------------------------
+
+    def inject(self, component: str, fault: Any) -> FaultConfig:
+        if self._ended:
+            raise ChaosUsageError("chaos.inject() after the test's experiment ended")
+        built = _fault(component, fault)
+        self._wants_transport(built)
+        if self.block is None:
+            self.pending.append(built)
+        else:
+            self.block.add(built)
+        return built
+
+    def instrument(self, routes: Mapping[str, Any] | None = None) -> None:
+        from aumai_chaos.pytest_plugin._transport import TransportScope
+
+        if self.transport is None:
+            self.transport = TransportScope()
+        self.transport.on(routes)
+
+    def _wants_transport(self, fault: FaultConfig) -> None:
+        from aumai_chaos.pytest_plugin._transport import needs_transport
+
+        if needs_transport(fault):
+            self.instrument()
+
+    def begin(self) -> None:
+        """The body starts: validate the markers and open the test's experiment."""
+        from aumai_chaos._engine import registry
+        from aumai_chaos.experiments.steady_state import Objective
+        from aumai_chaos.pytest_plugin._engine import open_block
+
+        if self.problem is not None:
+            raise ChaosUsageError(self.problem)
+        try:
+            faults = [_fault(c, f) for c, f in self.spec.faults]
+            objectives = [Objective.model_validate(o) for o in self.spec.steady_state]
+        except ValueError as exc:
+            raise ChaosUsageError(f"@pytest.mark.chaos: {_explain(exc)}") from None
+        for fault in faults:
+            self._wants_transport(fault)
+        faults += self.pending
+        self.pending = []
+        if self.disabled:
+            self._was_enabled = registry.is_enabled()
+            registry.disable()
+        self.block = open_block(
+            experiment_id=f"pytest:{self.nodeid}",
+            seed=self.seed,
+            faults=faults,
+            steady_state=objectives,
+            require_faults_fired=self.spec.require_faults_fired,
+        )
+
+    def end(self, error: BaseException | None = None) -> ExperimentResult | None:
+        """The body ended (with ``error``, when it raised): close the experiment and the
+        transport. Idempotent."""
+        if self._ended:
+            return self.block.result if self.block is not None else None
+        self._ended = True
+        try:
+            return self.block.close(error) if self.block is not None else None
+        finally:
+            if self.transport is not None:
+                self.transport.off()
+            if self.disabled and self._was_enabled:
+                from aumai_chaos._engine import registry
+
+                registry.enable()
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def fired(self) -> list[FiredFault]:
+        return self.block.fired() if self.block is not None else []
+
+    def count(self, component: str | None = None, fault_type: str | None = None) -> int:
+        return self.block.count(component, fault_type) if self.block is not None else 0
+
+    def result(self) -> ExperimentResult:
+        if self.block is None:
+            raise ChaosUsageError("chaos.result is available once the test's body has started")
+        return self.block.snapshot()
+
+    def observations(self) -> list[Observation]:
+        return self.block.observations() if self.block is not None else []
+
+    def verdict_problem(self, expected: tuple[str, ...]) -> str | None:
+        """Why the verdict is not one of ``expected`` (``None`` when it is)."""
+        result = self.end()
+        if result is None or result.verdict is None:
+            return "the test's experiment has no verdict"
+        if result.verdict.value in expected:
+            return None
+        lines = [f"chaos verdict {result.verdict.value!r}, expected {' or '.join(expected)}"]
+        for obj in result.objectives:
+            if not obj.passed:
+                lines.append(
+                    f"  {obj.component}: {obj.limit} {obj.threshold:g}, observed {obj.observed:g}"
+                )
+        unfired = [f for f in result.summary.get("faults", []) if f.get("fired") == 0]
+        for f in unfired:
+            lines.append(f"  fault {f['fault_type']} on {f['affected_components']} never fired")
+        return "\n".join(lines)
