@@ -285,6 +285,13 @@ class ExperimentRun:
         _registry.activate(key, self._route(with_faults=True, scoped=scoped))
         return key
 
+    def add_fault(self, key: object, fault: FaultConfig) -> None:
+        """Add a fault to a running block (routed under ``key``), declared after the others:
+        its position in the replay hash is the next one, and the faults already there keep
+        their ``times`` budgets and call numbers."""
+        self.experiment.faults.append(fault)  # type: ignore[arg-type]  # any fault class
+        _registry.add_fault(key, fault, self.experiment.components_of(fault))
+
     def close_block(self, key: object) -> None:
         self.window.close()
         _registry.deactivate(key)
