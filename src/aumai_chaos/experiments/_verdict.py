@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import difflib
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from opentelemetry import trace
 
 from aumai_chaos._engine import telemetry as tm
 from aumai_chaos.experiments.models import ChaosExperiment
 from aumai_chaos.experiments.steady_state import ObjectiveResult, StopEvent, Verdict
+from aumai_chaos.experiments.summary import FaultReport
 
 __all__ = [
     "DISABLED_REASON",
@@ -31,15 +32,15 @@ _log = logging.getLogger("aumai_chaos")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def fault_report(experiment: ChaosExperiment, fired: dict[int, int]) -> list[dict[str, Any]]:
+def fault_report(experiment: ChaosExperiment, fired: dict[int, int]) -> list[FaultReport]:
     """Each declared fault with how often it fired: the proof that it really did."""
     return [
-        {
-            "fault_type": fault.fault_type.value,
-            "affected_components": list(experiment.components_of(fault)),
-            "probability": fault.probability,
-            "fired": fired.get(id(fault), 0),
-        }
+        FaultReport(
+            fault_type=fault.fault_type.value,
+            affected_components=list(experiment.components_of(fault)),
+            probability=fault.probability,
+            fired=fired.get(id(fault), 0),
+        )
         for fault in experiment.faults
     ]
 
@@ -64,10 +65,11 @@ def broken_workload(
 
 
 def unreached_components(
-    experiment: ChaosExperiment, components: dict[str, Any], registered: list[str]
+    experiment: ChaosExperiment, calls: Mapping[str, int], registered: list[str]
 ) -> list[str]:
     """One note for each component named by a fault or an objective that no call reached,
-    with a "did you mean" among the components marked in this process."""
+    with a "did you mean" among the components marked in this process. ``calls``: the calls
+    each component received."""
     named: dict[str, str] = {}
     for fault in experiment.faults:
         for name in experiment.components_of(fault):
@@ -77,8 +79,7 @@ def unreached_components(
             named.setdefault(objective.component, "an objective")
     notes = []
     for name, by in named.items():
-        stats = components.get(name)
-        if isinstance(stats, dict) and stats.get("calls"):
+        if calls.get(name):
             continue
         note = f"component {name!r} (named by {by}) was never called"
         close = difflib.get_close_matches(name, [r for r in registered if r != name], n=1)
@@ -99,7 +100,7 @@ def verdict_reason(
     *,
     error: str | None,
     objectives: list[ObjectiveResult],
-    faults: list[dict[str, Any]],
+    faults: list[FaultReport],
     stopped_by: StopEvent | None,
     injection_disabled: bool,
 ) -> str | None:
@@ -121,9 +122,9 @@ def verdict_reason(
     if failed:
         return f"{len(failed)} objective limit(s) not met: " + "; ".join(failed)
     unfired = [
-        f"{f['fault_type']} on {', '.join(f['affected_components']) or 'every component'}"
+        f"{f.fault_type} on {', '.join(f.affected_components) or 'every component'}"
         for f in faults
-        if not f["fired"]
+        if not f.fired
     ]
     return f"{len(unfired)} declared fault(s) never fired: " + "; ".join(unfired)
 

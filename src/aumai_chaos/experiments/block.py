@@ -51,6 +51,7 @@ from aumai_chaos.experiments.models import (
     Observation,
 )
 from aumai_chaos.experiments.observer import DEFAULT_MAX_OBSERVATIONS
+from aumai_chaos.experiments.summary import Summary
 
 __all__ = ["ExperimentBlock", "experiment"]
 
@@ -150,7 +151,7 @@ class ExperimentBlock:
             and (fault_type is None or ftype == str(fault_type))
         )
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> Summary:
         """The summary so far (after the block: the result's summary)."""
         if self.result is not None:
             return self.result.summary
@@ -197,7 +198,7 @@ class ExperimentBlock:
 
     def _watch(self) -> None:
         while not self._stop_watch.wait(_POLL_SECONDS):
-            if self._run.aborted or self._run._check_stop_conditions():
+            if self._run.aborted or self._run.check_stop_conditions():
                 return
 
     def _close(self, exc: BaseException | None) -> None:

@@ -30,6 +30,7 @@ from aumai_chaos.experiments.steady_state import (
     StopEvent,
     Verdict,
 )
+from aumai_chaos.experiments.summary import Summary
 from aumai_chaos.faults import AnyFault, ComponentName, FaultConfig
 from aumai_chaos.transport.routes import check_fault_on_route, check_route_name
 
@@ -178,7 +179,8 @@ class Observation:
 class ExperimentResult(BaseModel):
     """The outcome of one experiment run.
 
-    ``summary`` holds the guide's keys (``total_faults_fired``, ``faults_by_type``,
+    ``summary`` (a :class:`~aumai_chaos.experiments.summary.Summary`, read by attribute or, as
+    the guide does, by key) holds the guide's keys (``total_faults_fired``, ``faults_by_type``,
     ``errors_by_type``, ``duration_seconds``) plus per-component and workload statistics;
     ``error`` says why a ``failed`` run failed, ``verdict_reason`` why the verdict is not
     ``passed``, and ``injection_disabled`` that the kill switch was on during the run (no fault
@@ -192,14 +194,14 @@ class ExperimentResult(BaseModel):
     status: ExperimentStatus
     start_time: AwareDatetime | None = None
     end_time: AwareDatetime | None = None
-    summary: dict[str, Any] = Field(default_factory=dict)
+    summary: Summary = Field(default_factory=Summary)
     observations: list[Observation] = Field(default_factory=list)
     dropped_observations: int = 0
     seed: int | None = None
     error: str | None = None
     verdict: Verdict | None = None
     objectives: list[ObjectiveResult] = Field(default_factory=list)
-    baseline: dict[str, Any] | None = None
+    baseline: Summary | None = None
     stopped_by: StopEvent | None = None
     verdict_reason: str | None = None
     injection_disabled: bool = False

@@ -113,9 +113,11 @@ class Block:
         block = self._block
         exp = block.experiment
         run: Any = block._run
-        summary = dict(block.summary())
-        summary.setdefault("duration_seconds", round(time.monotonic() - self._t0, 3))
-        summary["faults"] = fault_report(run.experiment, run.window.fired)
+        so_far = block.summary()
+        update: dict[str, Any] = {"faults": fault_report(run.experiment, run.window.fired)}
+        if "duration_seconds" not in so_far:
+            update["duration_seconds"] = round(time.monotonic() - self._t0, 3)
+        summary = so_far.model_copy(update=update)
         return ExperimentResult(
             experiment_id=exp.experiment_id,
             name=exp.name,
