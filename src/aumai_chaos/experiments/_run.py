@@ -26,7 +26,6 @@ from typing import Any
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.metrics import MeterProvider
-from opentelemetry.trace import Status, StatusCode
 
 from aumai_chaos._engine import registry as _registry
 from aumai_chaos._engine import telemetry as tm
@@ -38,12 +37,19 @@ from aumai_chaos.experiments._phases import Phases, Progress, RunNotes
 from aumai_chaos.experiments._verdict import (
     DISABLED_REASON,
     broken_workload,
+    end_span,
     fault_report,
+    record_run_metrics,
     record_verdict,
     unreached_components,
     verdict_reason,
 )
-from aumai_chaos.experiments.models import ChaosExperiment, ExperimentResult, ExperimentStatus
+from aumai_chaos.experiments.models import (
+    ChaosExperiment,
+    ExperimentResult,
+    ExperimentStatus,
+    checked_for_run,
+)
 from aumai_chaos.experiments.observer import ExperimentObserver
 from aumai_chaos.experiments.steady_state import (
     WORKLOAD,
@@ -51,6 +57,7 @@ from aumai_chaos.experiments.steady_state import (
     StopEvent,
     decide_verdict,
     evaluate_objectives,
+    first_crossed,
 )
 from aumai_chaos.experiments.summary import Summary, WorkloadStats
 from aumai_chaos.experiments.workload import Workload, check_no_arguments, load_workload
@@ -59,31 +66,6 @@ from aumai_chaos.faults import FaultConfig
 __all__ = ["ExperimentRun", "Progress"]
 
 _log = logging.getLogger("aumai_chaos")
-
-
-def _checked(experiment: ChaosExperiment) -> ChaosExperiment:
-    """The experiment validated again, as its run is made.
-
-    A model can change after it was validated (attribute assignment, ``model_copy(update=...)``,
-    ``model_construct``), so the limits that keep a run safe, the maximum duration first, are
-    checked again where they matter: a ``pydantic.ValidationError`` here refuses the run. The
-    copy also gives each listed fault its own object: a run tells faults apart by identity, and
-    the same FaultConfig object listed twice would otherwise share one count.
-    """
-    # Faults are frozen models, validated when built: they are passed back as they are (a
-    # ``transform`` fault's callable has no dumped form). Each listed fault gets its own object:
-    # the caller's own, which injected exceptions carry, or a copy for a repeat.
-    seen: set[int] = set()
-    faults: list[Any] = []
-    for original in experiment.faults:
-        if isinstance(original, FaultConfig) and id(original) not in seen:
-            seen.add(id(original))
-            faults.append(original)
-        else:
-            faults.append(original.model_copy() if isinstance(original, FaultConfig) else original)
-    data = experiment.model_dump(warnings=False, exclude={"faults"})
-    checked = type(experiment).model_validate({**data, "faults": faults})
-    return checked.model_copy(update={"faults": faults})
 
 
 class ExperimentRun:
@@ -97,7 +79,7 @@ class ExperimentRun:
         meter_provider: MeterProvider | None,
         max_observations: int,
     ) -> None:
-        self.experiment = _checked(experiment)
+        self.experiment = checked_for_run(experiment)
         self._max_observations = max_observations
         self.observer = self.new_observer()
         caps = [
@@ -153,7 +135,7 @@ class ExperimentRun:
 
     def make_plan(self, fault: FaultConfig, component: str) -> FaultPlan:
         # The fault's position in the experiment: with the seed, it names the fault in the
-        # replay hash (docs/replay.md). Faults are told apart by identity (see _checked).
+        # replay hash (docs/replay.md). Faults are told apart by identity (see checked_for_run).
         position = next(i for i, f in enumerate(self.experiment.faults) if f is fault)
         return FaultPlan(
             fault,
@@ -312,7 +294,7 @@ class ExperimentRun:
             self.observer.seal()
         disabled = disabled or not _registry.state.enabled
         if error is None and not self.aborted and had_workload:
-            broken = self._broken_workload()
+            broken = broken_workload(self.baseline_observer, self.observer)
             if broken is not None:
                 error = WorkloadError(broken)
         status = (
@@ -339,8 +321,8 @@ class ExperimentRun:
         record_verdict(
             span, self.instruments, exp.experiment_id, verdict, objectives, self.stopped_by
         )
-        self._end_span(span, status, error)
-        self._record_metrics(status, elapsed)
+        end_span(span, status, error)
+        record_run_metrics(self.instruments, exp.experiment_id, status, elapsed)
         return ExperimentResult(
             experiment_id=exp.experiment_id,
             name=exp.name,
@@ -385,24 +367,6 @@ class ExperimentRun:
             run_parts["notes"] = notes
         return observed.model_copy(update=run_parts)
 
-    def _broken_workload(self) -> str | None:
-        """Why the workload itself is broken (every iteration of the baseline or of the fault
-        window failed, before any fault fired), or ``None``."""
-        for observer in (self.baseline_observer, self.observer):
-            if observer is None:
-                continue
-            wl = observer.tally.workload
-            why = broken_workload(
-                wl.calls,
-                wl.errors,
-                observer.first_failure,
-                observer.first_failure_ns,
-                observer.first_fault_ns,
-            )
-            if why is not None:
-                return why
-        return None
-
     def _start_span(self, attrs: dict[str, Any]) -> trace.Span:
         """Start the ``chaos.experiment`` span. When the user's sampler drops it or the user's
         tracer fails, the run is observed through the private provider (and not exported)."""
@@ -427,51 +391,9 @@ class ExperimentRun:
 
     def check_stop_conditions(self) -> bool:
         """Abort the run if a stop condition is crossed (and say which); whether one was."""
-        for index, cond in enumerate(self.experiment.stop_conditions):
-            observed: float | None = None
-            crossed = ""
-            if cond.max_injections is not None and self.window.total >= cond.max_injections:
-                observed = float(self.window.total)
-                crossed = cond.describe("max_injections")
-            elif cond.max_error_rate is not None:
-                calls, failures = self.observer.recent(cond.component, cond.window_seconds)
-                if calls >= cond.min_calls and failures / calls > cond.max_error_rate:
-                    observed = round(failures / calls, 6)
-                    crossed = cond.describe("max_error_rate")
-            if observed is not None:
-                self.stopped_by = StopEvent(
-                    condition=crossed, index=index, at=datetime.now(UTC), observed=observed
-                )
-                self.abort()
-                return True
-        return False
-
-    # -- closing -------------------------------------------------------------------------------
-
-    def _end_span(
-        self, span: trace.Span, status: ExperimentStatus, error: BaseException | None
-    ) -> None:
-        try:
-            span.set_attribute(tm.ATTR_EXPERIMENT_STATUS, status.value)
-            if status is ExperimentStatus.aborted:
-                span.add_event(tm.EVENT_EXPERIMENT_ABORTED)
-            if error is not None:
-                span.record_exception(error)
-                span.set_attribute(tm.ATTR_ERROR_TYPE, tm.qualified_name(type(error)))
-                span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
-            span.end()
-        except Exception as exc:  # pragma: no cover
-            _log.warning("ending the experiment span failed: %r", exc)
-
-    def _record_metrics(self, status: ExperimentStatus, elapsed: float) -> None:
-        attrs = {
-            tm.ATTR_EXPERIMENT_ID: self.experiment.experiment_id,
-            tm.ATTR_EXPERIMENT_STATUS: status.value,
-        }
-        inst = self.instruments
-        try:
-            inst.experiment_runs.add(1, attrs)
-            inst.experiment_duration.record(elapsed, attrs)
-            inst.experiment_active.add(-1)
-        except Exception as exc:  # pragma: no cover
-            _log.warning("recording the experiment metrics failed: %r", exc)
+        stop = first_crossed(self.experiment.stop_conditions, self.window.total, self.observer)
+        if stop is None:
+            return False
+        self.stopped_by = stop
+        self.abort()
+        return True

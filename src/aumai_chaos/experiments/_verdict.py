@@ -1,4 +1,5 @@
-"""Closing a run: the verdict, the objectives, and their telemetry on the experiment span."""
+"""Closing a run: the verdict, the objectives, and their telemetry on the experiment span; the
+span's end and the run's metrics."""
 
 from __future__ import annotations
 
@@ -8,16 +9,20 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 from opentelemetry import trace
+from opentelemetry.trace import Status, StatusCode
 
 from aumai_chaos._engine import telemetry as tm
-from aumai_chaos.experiments.models import ChaosExperiment
+from aumai_chaos.experiments.models import ChaosExperiment, ExperimentStatus
+from aumai_chaos.experiments.observer import ExperimentObserver
 from aumai_chaos.experiments.steady_state import ObjectiveResult, StopEvent, Verdict
 from aumai_chaos.experiments.summary import FaultReport
 
 __all__ = [
     "DISABLED_REASON",
     "broken_workload",
+    "end_span",
     "fault_report",
+    "record_run_metrics",
     "record_verdict",
     "unreached_components",
     "verdict_reason",
@@ -45,23 +50,26 @@ def fault_report(experiment: ChaosExperiment, fired: dict[int, int]) -> list[Fau
     ]
 
 
-def broken_workload(
-    iterations: int,
-    failures: int,
-    first_failure: str | None,
-    first_failure_ns: int | None,
-    first_fault_ns: int | None,
-) -> str | None:
-    """Why the workload itself is broken, or ``None``: every iteration failed, and the first
-    failure came before any fault fired (or none fired at all), so no fault can be the cause."""
-    if not iterations or failures < iterations or first_failure_ns is None:
-        return None
-    if first_fault_ns is not None and first_fault_ns <= first_failure_ns:
-        return None
-    return (
-        f"the workload is broken: all {iterations} iteration(s) failed, starting before any "
-        f"fault fired; the first failure: {first_failure}"
-    )
+def broken_workload(*observers: ExperimentObserver | None) -> str | None:
+    """Why the workload itself is broken, or ``None``: in one phase (one observer) every
+    iteration failed, and the first failure came before any fault fired (or none fired at all),
+    so no fault can be the cause."""
+    for observer in observers:
+        if observer is None:
+            continue
+        iterations = observer.tally.workload.calls
+        failures = observer.tally.workload.errors
+        first_failure_ns = observer.first_failure_ns
+        if not iterations or failures < iterations or first_failure_ns is None:
+            continue
+        first_fault_ns = observer.first_fault_ns
+        if first_fault_ns is not None and first_fault_ns <= first_failure_ns:
+            continue
+        return (
+            f"the workload is broken: all {iterations} iteration(s) failed, starting before any "
+            f"fault fired; the first failure: {observer.first_failure}"
+        )
+    return None
 
 
 def unreached_components(
@@ -175,3 +183,31 @@ def record_verdict(
             )
     except Exception as exc:  # pragma: no cover - never fail a run over its telemetry
         _log.warning("recording the verdict failed: %r", exc)
+
+
+def end_span(span: trace.Span, status: ExperimentStatus, error: BaseException | None) -> None:
+    """Put the run's status (and error) on the ``chaos.experiment`` span and end it."""
+    try:
+        span.set_attribute(tm.ATTR_EXPERIMENT_STATUS, status.value)
+        if status is ExperimentStatus.aborted:
+            span.add_event(tm.EVENT_EXPERIMENT_ABORTED)
+        if error is not None:
+            span.record_exception(error)
+            span.set_attribute(tm.ATTR_ERROR_TYPE, tm.qualified_name(type(error)))
+            span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
+        span.end()
+    except Exception as exc:  # pragma: no cover
+        _log.warning("ending the experiment span failed: %r", exc)
+
+
+def record_run_metrics(
+    inst: tm.Instruments, experiment_id: str, status: ExperimentStatus, elapsed: float
+) -> None:
+    """Count the run, record its duration, and no longer count it as active."""
+    attrs = {tm.ATTR_EXPERIMENT_ID: experiment_id, tm.ATTR_EXPERIMENT_STATUS: status.value}
+    try:
+        inst.experiment_runs.add(1, attrs)
+        inst.experiment_duration.record(elapsed, attrs)
+        inst.experiment_active.add(-1)
+    except Exception as exc:  # pragma: no cover
+        _log.warning("recording the experiment metrics failed: %r", exc)

@@ -205,3 +205,28 @@ class ExperimentResult(BaseModel):
     stopped_by: StopEvent | None = None
     verdict_reason: str | None = None
     injection_disabled: bool = False
+
+
+def checked_for_run(experiment: ChaosExperiment) -> ChaosExperiment:
+    """The experiment validated again, as its run is made.
+
+    A model can change after it was validated (attribute assignment, ``model_copy(update=...)``,
+    ``model_construct``), so the limits that keep a run safe, the maximum duration first, are
+    checked again where they matter: a ``pydantic.ValidationError`` here refuses the run. The
+    copy also gives each listed fault its own object: a run tells faults apart by identity, and
+    the same FaultConfig object listed twice would otherwise share one count.
+    """
+    # Faults are frozen models, validated when built: they are passed back as they are (a
+    # ``transform`` fault's callable has no dumped form). Each listed fault gets its own object:
+    # the caller's own, which injected exceptions carry, or a copy for a repeat.
+    seen: set[int] = set()
+    faults: list[Any] = []
+    for original in experiment.faults:
+        if isinstance(original, FaultConfig) and id(original) not in seen:
+            seen.add(id(original))
+            faults.append(original)
+        else:
+            faults.append(original.model_copy() if isinstance(original, FaultConfig) else original)
+    data = experiment.model_dump(warnings=False, exclude={"faults"})
+    checked = type(experiment).model_validate({**data, "faults": faults})
+    return checked.model_copy(update={"faults": faults})

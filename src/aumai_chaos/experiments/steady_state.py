@@ -10,8 +10,9 @@ watched continuously over a sliding window and abort the run the moment one is c
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
@@ -28,6 +29,7 @@ __all__ = [
     "component_stats",
     "decide_verdict",
     "evaluate_objectives",
+    "first_crossed",
 ]
 
 #: The pseudo-component that stands for the workload's own iterations.
@@ -210,6 +212,33 @@ def evaluate_objectives(
                 )
             )
     return results
+
+
+class _Recent(Protocol):
+    def recent(self, component: str | None, seconds: float) -> tuple[int, int]: ...
+
+
+def first_crossed(
+    conditions: list[StopCondition], injections: int, observer: _Recent
+) -> StopEvent | None:
+    """The first stop condition crossed, after ``injections`` faults and with the calls that
+    ``observer.recent`` counts in each condition's window; ``None`` when none is."""
+    for index, cond in enumerate(conditions):
+        observed: float | None = None
+        crossed = ""
+        if cond.max_injections is not None and injections >= cond.max_injections:
+            observed = float(injections)
+            crossed = cond.describe("max_injections")
+        elif cond.max_error_rate is not None:
+            calls, failures = observer.recent(cond.component, cond.window_seconds)
+            if calls >= cond.min_calls and failures / calls > cond.max_error_rate:
+                observed = round(failures / calls, 6)
+                crossed = cond.describe("max_error_rate")
+        if observed is not None:
+            return StopEvent(
+                condition=crossed, index=index, at=datetime.now(UTC), observed=observed
+            )
+    return None
 
 
 def decide_verdict(
