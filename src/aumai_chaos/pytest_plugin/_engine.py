@@ -71,14 +71,14 @@ def _add_fault(block: ExperimentBlock, fault: FaultConfig) -> None:
     key: Any = block._key
     old = _registry._routes.get(key)
     run.experiment.faults.append(fault)
-    new = run._route(with_faults=True, scoped=block._scoped)
+    new = run.route(with_faults=True, scoped=block._scoped)
     if old is not None:
         for name, plans in old._plans.items():
             wanted = [*new.by_component.get(name, ()), *new.everywhere]
             known = {id(p.fault) for p in plans}
             new._plans[name] = [
                 *plans,
-                *(run._make_plan(f, name) for f in wanted if id(f) not in known),
+                *(run.make_plan(f, name) for f in wanted if id(f) not in known),
             ]
         new._counters.update(old._counters)
     _registry.activate(key, new)
