@@ -367,26 +367,51 @@ class CallSpan:
         return cost.seconds if cost is not None else 0.0
 
     def exit(self, exc: BaseException | None) -> None:
+        """End the call with its outcome: ``exc`` when it raised, else ``None``."""
+        if exc is None:
+            self._close(None, None, None)
+        else:
+            self._close(tm.qualified_name(type(exc)), str(exc), exc)
+
+    def fail(self, error_type: str, message: str) -> None:
+        """End the call as failed without an exception (e.g. an HTTP status of 400 or more,
+        ``error_type`` being the status, as OpenTelemetry's HTTP convention has it)."""
+        self._close(error_type, message, None)
+
+    def _close(
+        self, error_type: str | None, message: str | None, exc: BaseException | None
+    ) -> None:
         self.detach()
         now = time.perf_counter()
         duration_ms = (now - self.t0) * 1000.0
-        error_type = tm.qualified_name(type(exc)) if exc is not None else None
         try:
             span = self.span
-            if exc is not None:
+            if error_type is not None:
                 span.set_attribute(tm.ATTR_ERROR_TYPE, error_type)
-                span.record_exception(exc)
-                span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
+                if exc is not None:
+                    span.record_exception(exc)
+                    message = f"{type(exc).__name__}: {exc}"
+                span.set_status(Status(StatusCode.ERROR, message))
             span.end()
         except Exception as err:  # pragma: no cover
             _telemetry_failed("call end", err)
-        for record in self.records:
-            try:
-                record(self.name, duration_ms, error_type, None if exc is None else str(exc))
-            except Exception as err:  # pragma: no cover
-                _telemetry_failed("call record", err)
+        _record(self.records, self.name, duration_ms, error_type, message)
         if self.exit_cost is not None:
             self.exit_cost.learn(now)
+
+
+def _record(
+    records: tuple[RecordCall, ...],
+    name: str,
+    duration_ms: float,
+    error_type: str | None,
+    message: str | None,
+) -> None:
+    for record in records:
+        try:
+            record(name, duration_ms, error_type, message)
+        except Exception as err:  # pragma: no cover
+            _telemetry_failed("call record", err)
 
 
 class CallTimer:
@@ -412,8 +437,9 @@ class CallTimer:
     def exit(self, exc: BaseException | None) -> None:
         duration_ms = (time.perf_counter() - self.t0) * 1000.0
         error_type = tm.qualified_name(type(exc)) if exc is not None else None
-        for record in self.records:
-            try:
-                record(self.name, duration_ms, error_type, None if exc is None else str(exc))
-            except Exception as err:  # pragma: no cover
-                _telemetry_failed("call record", err)
+        _record(self.records, self.name, duration_ms, error_type, None if exc is None else str(exc))
+
+    def fail(self, error_type: str, message: str) -> None:
+        """:meth:`CallSpan.fail`: the call failed without an exception."""
+        duration_ms = (time.perf_counter() - self.t0) * 1000.0
+        _record(self.records, self.name, duration_ms, error_type, message)

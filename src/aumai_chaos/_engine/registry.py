@@ -30,6 +30,7 @@ __all__ = [
     "Route",
     "SlotState",
     "activate",
+    "add_fault",
     "deactivate",
     "disable",
     "enable",
@@ -247,6 +248,21 @@ class Route:
             plans = self._plans[component] = [self.make_plan(f, component) for f in faults]
         return plans
 
+    def add(self, fault: FaultConfig, components: Sequence[str]) -> None:
+        """One more fault, declared after the others, for ``components`` (empty: every
+        component). The plans and call counters made so far go on: ``times`` budgets and call
+        numbers continue. Called under the registry's lock (:func:`add_fault`)."""
+        if components:
+            for name in dict.fromkeys(components):
+                self.by_component.setdefault(name, []).append(fault)
+            self.watch = self.watch | frozenset(components)
+        else:
+            self.everywhere = (*self.everywhere, fault)
+            self.watch_all = True
+        for name, plans in self._plans.items():
+            if not components or name in components:
+                plans.append(self.make_plan(fault, name))
+
     def counter_for(self, component: str) -> Counter:
         counter = self._counters.get(component)
         if counter is None:
@@ -287,6 +303,15 @@ def activate(key: object, route: Route) -> None:
     """Start routing an experiment's faults to the components they affect."""
     with _lock:
         _routes[key] = route
+        _refresh(_slots if route.watch_all else route.watch)
+
+
+def add_fault(key: object, fault: FaultConfig, components: Sequence[str]) -> None:
+    """Route one more fault of a running experiment (see :meth:`Route.add`); from the next call
+    on, the components it affects get it."""
+    with _lock:
+        route = _routes[key]
+        route.add(fault, components)
         _refresh(_slots if route.watch_all else route.watch)
 
 

@@ -1,14 +1,10 @@
 """One run of one experiment, from start to verdict. Used by :class:`ExperimentScheduler`.
 
-Phases (``_phases``): an optional fault-free *baseline* (the workload runs with its components
-observed but no fault routed, and the steady state is checked), then the *fault window*: the run
-opens its firing window, routes its faults to the components they affect, and drives the workload
-(or, without one, a synthetic call of each fault's components every tick) until the duration is
-up, it is aborted, or a stop condition is crossed. This module owns the run's state, its routes
-and plans, its stop conditions, and its closing. Closing is always the same, whatever happened:
-close the window, stop routing, stop the workload, wait for faults in flight, summarise, decide
-the verdict, end the ``chaos.experiment`` span and record the run's metrics. Nothing leaves a run
-``running``.
+The run owns its state, routes, plans and stop conditions; its phases (an optional fault-free
+baseline, then the fault window) are driven by ``_phases``. Closing is always the same, whatever
+happened: close the window, stop routing, stop the workload, wait for faults in flight,
+summarise, decide the verdict (``_verdict``), end the ``chaos.experiment`` span and record the
+run's metrics. Nothing leaves a run ``running``.
 """
 
 from __future__ import annotations
@@ -261,6 +257,13 @@ class ExperimentRun:
         _registry.activate(key, self.route(with_faults=True, scoped=scoped))
         return key
 
+    def add_fault(self, key: object, fault: FaultConfig) -> None:
+        """Add a fault to a running block (routed under ``key``), declared after the others:
+        its position in the replay hash is the next one, and the faults already there keep
+        their ``times`` budgets and call numbers."""
+        self.experiment.faults.append(fault)  # type: ignore[arg-type]  # any fault class
+        _registry.add_fault(key, fault, self.experiment.components_of(fault))
+
     def close_block(self, key: object) -> None:
         self.window.close()
         _registry.deactivate(key)
@@ -375,17 +378,12 @@ class ExperimentRun:
             span = self.instruments.tracer.start_span(tm.SPAN_EXPERIMENT, attributes=attrs)
             if span.is_recording():
                 return span
-            _log.warning(
-                "the sampler dropped experiment %r; it is still observed, but not exported",
-                exp_id,
-            )
+            why, detail = "the sampler dropped", ""
         except Exception as exc:
-            _log.warning(
-                "the tracer failed to start experiment %r (%r); it is still observed, "
-                "but not exported",
-                exp_id,
-                exc,
-            )
+            why, detail = "the tracer failed to start", f" ({exc!r})"
+        _log.warning(
+            "%s experiment %r%s; it is still observed, but not exported", why, exp_id, detail
+        )
         self.instruments = tm.instruments_for(private_provider(), self._meter_provider)
         return self.instruments.tracer.start_span(tm.SPAN_EXPERIMENT, attributes=attrs)
 

@@ -44,14 +44,17 @@ from aumai_chaos._engine import registry as _registry
 from aumai_chaos._engine import telemetry as tm
 from aumai_chaos.errors import ExperimentStateError
 from aumai_chaos.experiments._run import ExperimentRun
+from aumai_chaos.experiments._verdict import fault_report
 from aumai_chaos.experiments.models import (
     MAX_EXPERIMENT_SECONDS,
     ChaosExperiment,
     ExperimentResult,
+    ExperimentStatus,
     Observation,
 )
 from aumai_chaos.experiments.observer import DEFAULT_MAX_OBSERVATIONS
 from aumai_chaos.experiments.summary import Summary
+from aumai_chaos.faults import FaultConfig
 
 __all__ = ["ExperimentBlock", "experiment"]
 
@@ -169,6 +172,32 @@ class ExperimentBlock:
                 and (event is None or o.event == event)
             ]
         return self._run.observer.get_observations(component, event)
+
+    def snapshot(self) -> ExperimentResult:
+        """The result so far: status ``running``, the summary with its per-fault report, the
+        observations (after the block: the final :attr:`result`)."""
+        if self.result is not None:
+            return self.result
+        run = self._run
+        faults = fault_report(run.experiment, run.window.fired)
+        summary = run.observer.summary().model_copy(update={"faults": faults})
+        return ExperimentResult(
+            experiment_id=self.experiment_id,
+            name=self.experiment.name,
+            status=ExperimentStatus.running,
+            start_time=run.start_time,
+            summary=summary,
+            observations=run.observer.get_observations(),
+            seed=self.experiment.seed,
+        )
+
+    def add_fault(self, fault: FaultConfig) -> None:
+        """Add a fault while the block runs: from the next call on, as if declared last (its
+        position in the replay hash is the next one; the faults already there keep their
+        ``times`` budgets and call numbers)."""
+        if self._state != "running" or self._key is None:
+            raise ExperimentStateError("add_fault needs a running experiment block")
+        self._run.add_fault(self._key, fault)
 
     @property
     def aborted(self) -> bool:

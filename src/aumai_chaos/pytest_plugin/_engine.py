@@ -13,15 +13,12 @@ or from an event loop that a plugin started before the body (anyio's runner does
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from aumai_chaos._engine import registry as _registry
 from aumai_chaos._engine import telemetry as tm
 from aumai_chaos.experiments import experiment
-from aumai_chaos.experiments._verdict import fault_report
-from aumai_chaos.experiments.models import ExperimentResult, ExperimentStatus, Observation
+from aumai_chaos.experiments.models import ExperimentResult, Observation
 
 if TYPE_CHECKING:
     from aumai_chaos.experiments.block import ExperimentBlock
@@ -60,40 +57,15 @@ def fired_from(observations: list[Observation]) -> list[FiredFault]:
     return out
 
 
-def _add_fault(block: ExperimentBlock, fault: FaultConfig) -> None:
-    """Add ``fault`` to a running block: from the next call on, as if declared last.
-
-    The block's route is rebuilt with the new fault, keeping the plans and call counters that
-    the running faults already have (their ``times`` budgets and call numbers go on), so the
-    new fault's position is the next one and replay stays a function of the seed.
-    """
-    run: Any = block._run
-    key: Any = block._key
-    old = _registry._routes.get(key)
-    run.experiment.faults.append(fault)
-    new = run.route(with_faults=True, scoped=block._scoped)
-    if old is not None:
-        for name, plans in old._plans.items():
-            wanted = [*new.by_component.get(name, ()), *new.everywhere]
-            known = {id(p.fault) for p in plans}
-            new._plans[name] = [
-                *plans,
-                *(run.make_plan(f, name) for f in wanted if id(f) not in known),
-            ]
-        new._counters.update(old._counters)
-    _registry.activate(key, new)
-
-
 class Block:
     """A test's experiment while its body runs."""
 
     def __init__(self, block: ExperimentBlock) -> None:
         self._block = block
-        self._t0 = time.monotonic()
         self.result: ExperimentResult | None = None
 
     def add(self, fault: FaultConfig) -> None:
-        _add_fault(self._block, fault)
+        self._block.add_fault(fault)
 
     def fired(self) -> list[FiredFault]:
         """Each fault that fired, with its call number (from the kept observations)."""
@@ -108,25 +80,7 @@ class Block:
 
     def snapshot(self) -> ExperimentResult:
         """The result so far (the final one once closed)."""
-        if self.result is not None:
-            return self.result
-        block = self._block
-        exp = block.experiment
-        run: Any = block._run
-        so_far = block.summary()
-        update: dict[str, Any] = {"faults": fault_report(run.experiment, run.window.fired)}
-        if "duration_seconds" not in so_far:
-            update["duration_seconds"] = round(time.monotonic() - self._t0, 3)
-        summary = so_far.model_copy(update=update)
-        return ExperimentResult(
-            experiment_id=exp.experiment_id,
-            name=exp.name,
-            status=ExperimentStatus.running,
-            start_time=run.start_time,
-            summary=summary,
-            observations=self.observations(),
-            seed=exp.seed,
-        )
+        return self.result if self.result is not None else self._block.snapshot()
 
     def close(self, error: BaseException | None = None) -> ExperimentResult:
         """Leave the experiment (idempotent): every fault stops at once; then the verdict."""

@@ -46,6 +46,9 @@ _RENDER = {
     "responses": (responses_body, responses_events),
     "messages": (messages_body, messages_events),
 }
+#: How long a reset waits, at most, for the client to acknowledge and read what was sent.
+RESET_GRACE_SECONDS = 0.25
+
 GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)
 #: Idle keep-alive connections are dropped after this long: every server wait is bounded.
 _IDLE_TIMEOUT_S = 30.0
@@ -201,6 +204,11 @@ class Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         sock = self.connection
         if reset:
+            # A reset makes the client's kernel drop what its application has not read yet, so
+            # a reset sent right after the events could lose them on a busy machine. Wait until
+            # the client has acknowledged every byte, and a moment for it to read them: then
+            # the client has exactly the events sent, as behind a real peer that crashed later.
+            _wait_acknowledged(sock, RESET_GRACE_SECONDS)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         else:
             sock.shutdown(socket.SHUT_RDWR)
@@ -208,3 +216,22 @@ class Handler(BaseHTTPRequestHandler):
         # writes to the socket object directly and stays open for the base handler's flush.
         self.rfile.close()
         sock.close()
+
+
+def _wait_acknowledged(sock: socket.socket, grace: float) -> None:
+    """Wait (at most ``grace`` seconds) until the peer has acknowledged every byte sent, then a
+    short moment more for its application to read them. Where the send queue cannot be read
+    (not Linux), wait the moment only."""
+    deadline = time.monotonic() + grace
+    try:
+        import fcntl  # POSIX only
+        import termios
+
+        while time.monotonic() < deadline:
+            unacked = struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0" * 4))
+            if unacked[0] == 0:
+                break
+            time.sleep(0.002)
+    except (ImportError, OSError):
+        pass
+    time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))

@@ -9,17 +9,14 @@ request (its default ``HTTPTransport`` is built then).
 
 from __future__ import annotations
 
-import contextlib
 import threading
-import time
 from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any, Self, cast
 
 from opentelemetry.metrics import MeterProvider
-from opentelemetry.trace import Status, StatusCode, TracerProvider
+from opentelemetry.trace import TracerProvider
 
-from aumai_chaos._engine import telemetry as tm
 from aumai_chaos._engine.act import CallSpan, CallTimer
 from aumai_chaos._engine.calls import FaultSet, decide
 from aumai_chaos._engine.registry import state
@@ -141,23 +138,12 @@ def _in_scope(fault: FaultConfig, experiment_id: str | None, name: str) -> bool:
 def end_call(call: CallSpan | CallTimer, response: Any) -> None:
     """End a component call on a response: a status of 400 or more is a failed call, with
     ``error.type`` the status (OpenTelemetry's HTTP convention), on the span and in the
-    experiments' records alike. (The engine's ``exit()`` knows only exceptions.)"""
+    experiments' records alike."""
     status = response.status_code
     if status < 400:
         call.exit(None)
-        return
-    error_type = str(status)
-    call.detach()
-    if isinstance(call, CallSpan):
-        with contextlib.suppress(Exception):  # telemetry never breaks the request
-            span = call.span
-            span.set_attribute(tm.ATTR_ERROR_TYPE, error_type)
-            span.set_status(Status(StatusCode.ERROR, f"HTTP {status}"))
-            span.end()
-    duration_ms = (time.perf_counter() - call.t0) * 1000.0
-    for record in call.records:
-        with contextlib.suppress(Exception):
-            record(call.name, duration_ms, error_type, f"HTTP {status}")
+    else:
+        call.fail(str(status), f"HTTP {status}")
 
 
 def handle_sync(chaos: Chaos, request: Any, send: Any) -> Any:
