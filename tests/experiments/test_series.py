@@ -9,6 +9,7 @@ import random
 from aumai_chaos import ExperimentResult, ExperimentScheduler, FaultConfig
 from aumai_chaos.experiments._series import MAX_BUCKETS, Series
 from aumai_chaos.experiments._stats import percentile
+from aumai_chaos.experiments.summary import Summary
 from tests.experiments import workloads
 from tests.experiments.support import experiment
 
@@ -36,7 +37,7 @@ def test_events_land_in_the_second_they_happened_in() -> None:
     }
     assert out["components"]["llm"]["faults"] == [1, 0, 0, 0, 0]
     assert out["components"]["llm"]["calls"] == [0] * 5
-    json.dumps(out)  # plain JSON data
+    json.dumps(out.model_dump(mode="json"))  # plain JSON data
 
 
 def test_an_empty_series_still_spans_the_run() -> None:
@@ -99,7 +100,8 @@ def test_an_hour_keeps_one_second_buckets() -> None:
     assert (out["step_seconds"], out["buckets"]) == (1, 3_600)
 
 
-def _check_sums(summary: dict[str, object]) -> None:
+def _check_sums(model: Summary) -> None:
+    summary = model.model_dump(mode="json")  # the JSON a result file holds
     series = summary["series"]
     assert isinstance(series, dict)
     components = summary["components"]

@@ -9,7 +9,6 @@ failed run shows as a failure or an error of its own.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from typing import Any
 
 from aumai_chaos.experiments.models import ChaosExperiment, ExperimentResult
 from aumai_chaos.experiments.steady_state import Verdict
@@ -23,7 +22,7 @@ def _case(suite: ET.Element, classname: str, name: str, seconds: float = 0.0) ->
 
 def render_junit(result: ExperimentResult, experiment: ChaosExperiment) -> str:
     """The result as a JUnit XML document (one ``testsuite`` inside ``testsuites``)."""
-    duration = float(result.summary.get("duration_seconds", 0.0) or 0.0)
+    duration = result.summary.duration_seconds or 0.0
     suites = ET.Element("testsuites", name="aumai-chaos")
     suite = ET.SubElement(
         suites,
@@ -57,14 +56,11 @@ def render_junit(result: ExperimentResult, experiment: ChaosExperiment) -> str:
             )
             failure.text = f"{o.phase}: {o.component} {o.limit}: observed {o.observed:g}"
 
-    for i, fault in enumerate(result.summary.get("faults", []) or []):
-        info: dict[str, Any] = fault if isinstance(fault, dict) else {}
-        where = ", ".join(info.get("affected_components") or []) or "every component"
-        case = _case(
-            suite, f"{base}.injected", f"fault {i} ({info.get('fault_type')} on {where}) fired"
-        )
+    for i, fault in enumerate(result.summary.faults):
+        where = ", ".join(fault.affected_components) or "every component"
+        case = _case(suite, f"{base}.injected", f"fault {i} ({fault.fault_type} on {where}) fired")
         tests += 1
-        if info.get("fired"):
+        if fault.fired:
             continue
         if result.verdict is Verdict.baseline_not_met:
             ET.SubElement(case, "skipped", message="not injected: the baseline was not met")

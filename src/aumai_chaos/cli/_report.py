@@ -215,11 +215,10 @@ def render_text(result: ExperimentResult) -> str:
     if stopped is not None:
         lines.append(f"Stopped by: {_stopped_by(stopped)}")
     lines.append("Summary   :")
-    lines += _summary_lines(result.summary, "  ")
-    baseline = getattr(result, "baseline", None)
-    if isinstance(baseline, dict) and baseline:
+    lines += _summary_lines(result.summary.model_dump(mode="json"), "  ")
+    if result.baseline:
         lines.append("Baseline  :")
-        lines += _summary_lines(baseline, "  ")
+        lines += _summary_lines(result.baseline.model_dump(mode="json"), "  ")
     if result.objectives:
         lines.append("Objectives:")
         lines += _text_table(OBJECTIVE_COLUMNS, objective_rows(result), "  ")
@@ -255,7 +254,7 @@ def render_markdown(result: ExperimentResult) -> str:
         lines.append(f"| Error | {_cell(result.error)} |")
     if getattr(result, "stopped_by", None) is not None:
         lines.append(f"| Stopped by | {_cell(_stopped_by(result.stopped_by))} |")
-    summary = result.summary
+    summary = result.summary.model_dump(mode="json")
     listed = [k for k in _ordered_keys(summary) if _is_records(summary[k])]
     for key in _ordered_keys(summary):
         if key not in _NESTED_KEYS and key not in listed:

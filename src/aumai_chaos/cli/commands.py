@@ -334,7 +334,7 @@ def run(
                         write_atomic(junit_xml, render_junit(result, exp))
                     except ConfigError as exc:
                         write_error = write_error or exc
-                for note in result.summary.get("notes", []):
+                for note in result.summary.notes:
                     if "was never called" in str(note):
                         warning(str(note))
                 rendered = _report.render_json if json_output else _report.render_text

@@ -8,6 +8,8 @@
   ``_dispatch`` routes spans to the observers of running experiments.
 - ``workload``: loading and driving the workload.
 - ``files``: loading experiment and result files (YAML or JSON) with one-line errors.
+- ``summary``: :class:`Summary`, a result's summary as typed models that also read by key.
+- ``_phases``: a run's timed phases (baseline, fault window); ``_verdict`` closes a run.
 
 May import: ``aumai_chaos._engine``, ``aumai_chaos.faults``, ``aumai_chaos.errors``, the
 OpenTelemetry API, and the SDK where a run needs its own provider. Never the command line.
@@ -34,21 +36,39 @@ from aumai_chaos.experiments.steady_state import (
     StopEvent,
     Verdict,
 )
+from aumai_chaos.experiments.summary import (
+    ComponentStats,
+    FaultReport,
+    LatencyStats,
+    SeriesComponent,
+    SeriesWorkload,
+    Summary,
+    SummarySeries,
+    WorkloadStats,
+)
 
 __all__ = [
     "ChaosExperiment",
+    "ComponentStats",
     "ExperimentBlock",
     "ExperimentObserver",
     "ExperimentResult",
     "ExperimentScheduler",
     "ExperimentStatus",
+    "FaultReport",
+    "LatencyStats",
     "Objective",
     "ObjectiveResult",
     "Observation",
+    "SeriesComponent",
+    "SeriesWorkload",
     "StopCondition",
     "StopEvent",
+    "Summary",
+    "SummarySeries",
     "Verdict",
     "WorkloadConfig",
+    "WorkloadStats",
     "experiment",
     "load_experiment_file",
     "load_result_file",

@@ -1,13 +1,10 @@
 """One run of one experiment, from start to verdict. Used by :class:`ExperimentScheduler`.
 
-Phases: an optional fault-free *baseline* (the workload runs with its components observed but
-no fault routed, and the steady state is checked), then the *fault window*: the run opens its
-firing window, routes its faults to the components they affect, and drives the workload (or,
-without one, a synthetic call of each fault's components every tick) until the duration is up,
-it is aborted, or a stop condition is crossed. Closing is always the same, whatever happened:
-close the window, stop routing, stop the workload, wait for faults in flight, summarise, decide
-the verdict, end the ``chaos.experiment`` span and record the run's metrics. Nothing leaves a run
-``running``.
+The run owns its state, routes, plans and stop conditions; its phases (an optional fault-free
+baseline, then the fault window) are driven by ``_phases``. Closing is always the same, whatever
+happened: close the window, stop routing, stop the workload, wait for faults in flight,
+summarise, decide the verdict (``_verdict``), end the ``chaos.experiment`` span and record the
+run's metrics. Nothing leaves a run ``running``.
 """
 
 from __future__ import annotations
@@ -25,24 +22,30 @@ from typing import Any
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.metrics import MeterProvider
-from opentelemetry.trace import Status, StatusCode
 
 from aumai_chaos._engine import registry as _registry
 from aumai_chaos._engine import telemetry as tm
-from aumai_chaos._engine.act import CallSpan, Firing, fire_sync
-from aumai_chaos._engine.plan import Counter, FaultPlan, new_counter
+from aumai_chaos._engine.plan import FaultPlan
 from aumai_chaos._engine.window import Window
-from aumai_chaos.errors import InjectedFaultError, WorkloadError
+from aumai_chaos.errors import WorkloadError
 from aumai_chaos.experiments._dispatch import DISPATCHER, observing_provider, private_provider
+from aumai_chaos.experiments._phases import Phases, Progress, RunNotes
 from aumai_chaos.experiments._verdict import (
     DISABLED_REASON,
     broken_workload,
+    end_span,
     fault_report,
+    record_run_metrics,
     record_verdict,
     unreached_components,
     verdict_reason,
 )
-from aumai_chaos.experiments.models import ChaosExperiment, ExperimentResult, ExperimentStatus
+from aumai_chaos.experiments.models import (
+    ChaosExperiment,
+    ExperimentResult,
+    ExperimentStatus,
+    checked_for_run,
+)
 from aumai_chaos.experiments.observer import ExperimentObserver
 from aumai_chaos.experiments.steady_state import (
     WORKLOAD,
@@ -50,52 +53,15 @@ from aumai_chaos.experiments.steady_state import (
     StopEvent,
     decide_verdict,
     evaluate_objectives,
+    first_crossed,
 )
-from aumai_chaos.experiments.workload import (
-    Workload,
-    WorkloadRunner,
-    check_no_arguments,
-    load_workload,
-)
-from aumai_chaos.faults import Action, FaultConfig
+from aumai_chaos.experiments.summary import Summary, WorkloadStats
+from aumai_chaos.experiments.workload import Workload, check_no_arguments, load_workload
+from aumai_chaos.faults import FaultConfig
 
 __all__ = ["ExperimentRun", "Progress"]
 
 _log = logging.getLogger("aumai_chaos")
-Progress = Callable[[float, float], None]
-SYNTHETIC_COMPONENT = "synthetic"
-#: How long a finished phase waits for workload iterations still in flight.
-FINISH_GRACE_SECONDS = 1.0
-#: The same after an abort, which must return at once.
-ABORT_GRACE_SECONDS = 0.05
-_POLL = 0.1
-#: How long past its duration a run's window stays open at most, whatever holds the run.
-DEADLINE_SLACK_SECONDS = 0.25
-
-
-def _checked(experiment: ChaosExperiment) -> ChaosExperiment:
-    """The experiment validated again, as its run is made.
-
-    A model can change after it was validated (attribute assignment, ``model_copy(update=...)``,
-    ``model_construct``), so the limits that keep a run safe, the maximum duration first, are
-    checked again where they matter: a ``pydantic.ValidationError`` here refuses the run. The
-    copy also gives each listed fault its own object: a run tells faults apart by identity, and
-    the same FaultConfig object listed twice would otherwise share one count.
-    """
-    # Faults are frozen models, validated when built: they are passed back as they are (a
-    # ``transform`` fault's callable has no dumped form). Each listed fault gets its own object:
-    # the caller's own, which injected exceptions carry, or a copy for a repeat.
-    seen: set[int] = set()
-    faults: list[Any] = []
-    for original in experiment.faults:
-        if isinstance(original, FaultConfig) and id(original) not in seen:
-            seen.add(id(original))
-            faults.append(original)
-        else:
-            faults.append(original.model_copy() if isinstance(original, FaultConfig) else original)
-    data = experiment.model_dump(warnings=False, exclude={"faults"})
-    checked = type(experiment).model_validate({**data, "faults": faults})
-    return checked.model_copy(update={"faults": faults})
 
 
 class ExperimentRun:
@@ -109,9 +75,9 @@ class ExperimentRun:
         meter_provider: MeterProvider | None,
         max_observations: int,
     ) -> None:
-        self.experiment = _checked(experiment)
+        self.experiment = checked_for_run(experiment)
         self._max_observations = max_observations
-        self.observer = self._new_observer()
+        self.observer = self.new_observer()
         caps = [
             c.max_injections for c in experiment.stop_conditions if c.max_injections is not None
         ]
@@ -119,20 +85,23 @@ class ExperimentRun:
         self._aborted = threading.Event()
         self._tracer_provider = observing_provider(tracer_provider)
         self._meter_provider = meter_provider
-        self._instruments = tm.instruments_for(self._tracer_provider, meter_provider)
+        self.instruments = tm.instruments_for(self._tracer_provider, meter_provider)
         seed = experiment.seed
         self.rng = random.Random(seed) if seed is not None else random.Random()
         self.start_time: datetime | None = None
         self.stopped_by: StopEvent | None = None
-        self._baseline_observer: ExperimentObserver | None = None
+        #: The baseline phase's own observer, once it ran.
+        self.baseline_observer: ExperimentObserver | None = None
+        self.notes = RunNotes()
         self._span: trace.Span = trace.INVALID_SPAN
         self._token: Token[otel_context.Context] | None = None
         #: Called with each fault's attributes as it fires (an experiment block's live counts).
         self.fault_hooks: list[Callable[[dict[str, Any]], None]] = []
-        self._t0 = 0.0
-        self._total = experiment.duration_seconds + (experiment.baseline_seconds or 0.0)
+        #: The run's start (``time.monotonic()``) and its planned length, for progress reports.
+        self.t0 = 0.0
+        self.total_seconds = experiment.duration_seconds + (experiment.baseline_seconds or 0.0)
 
-    def _new_observer(self) -> ExperimentObserver:
+    def new_observer(self) -> ExperimentObserver:
         windows = [c.window_seconds for c in self.experiment.stop_conditions]
         # Faults are counted as they fire, inside the window (see _fault_fired), not from span
         # events, so that the summary, the per-fault report and the metrics agree even for
@@ -154,16 +123,20 @@ class ExperimentRun:
     def aborted(self) -> bool:
         return self._aborted.is_set()
 
+    def wait_aborted(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for an abort; whether the run is aborted."""
+        return self._aborted.wait(timeout)
+
     # -- planning ------------------------------------------------------------------------------
 
-    def _make_plan(self, fault: FaultConfig, component: str) -> FaultPlan:
+    def make_plan(self, fault: FaultConfig, component: str) -> FaultPlan:
         # The fault's position in the experiment: with the seed, it names the fault in the
-        # replay hash (docs/replay.md). Faults are told apart by identity (see _checked).
+        # replay hash (docs/replay.md). Faults are told apart by identity (see checked_for_run).
         position = next(i for i, f in enumerate(self.experiment.faults) if f is fault)
         return FaultPlan(
             fault,
             draw=self.rng.random,
-            instruments=self._instruments,
+            instruments=self.instruments,
             component=component,
             experiment_id=self.experiment.experiment_id,
             window=self.window,
@@ -177,7 +150,7 @@ class ExperimentRun:
         for hook in self.fault_hooks:
             hook(attrs)
 
-    def _route(
+    def route(
         self,
         *,
         with_faults: bool,
@@ -203,8 +176,8 @@ class ExperimentRun:
             watch_all = False
         return _registry.Route(
             exp.experiment_id,
-            self._instruments,
-            self._make_plan,
+            self.instruments,
+            self.make_plan,
             by_component,
             everywhere,
             watch={w for w in watch if w},
@@ -225,8 +198,7 @@ class ExperimentRun:
         exp = self.experiment
         ctx = self.start()
         error: BaseException | None = None
-        notes: list[str] = []
-        baseline: dict[str, Any] | None = None
+        baseline: Summary | None = None
         objectives: list[ObjectiveResult] = []
         disabled = not _registry.state.enabled
         try:
@@ -234,13 +206,14 @@ class ExperimentRun:
                 workload = load_workload(exp.workload.target)
             elif workload is not None:
                 check_no_arguments(workload, getattr(workload, "__qualname__", repr(workload)))
+            phases = Phases(self, workload, ctx, loop, progress)
             if exp.baseline_seconds is not None:
                 if workload is None:
                     raise WorkloadError("baseline_seconds needs a workload to measure")
-                baseline = self._baseline(workload, ctx, loop, progress, notes)
+                baseline = phases.baseline(workload)
                 objectives = evaluate_objectives(exp.steady_state, baseline, "baseline")
             if not any(not r.passed for r in objectives) and not self.aborted:
-                self._fault_window(workload, ctx, loop, progress, notes)
+                phases.fault_window()
         except Exception as exc:
             error = exc
         return self.finish(
@@ -248,7 +221,6 @@ class ExperimentRun:
             had_workload=workload is not None,
             baseline=baseline,
             objectives=objectives,
-            notes=notes,
             disabled=disabled,
         )
 
@@ -268,10 +240,10 @@ class ExperimentRun:
         ctx = trace.set_span_in_context(span)
         self._token = otel_context.attach(ctx)
         self.start_time = datetime.now(UTC)
-        self._t0 = time.monotonic()
+        self.t0 = time.monotonic()
         self.observer.series.origin_ns = time.time_ns()  # the summary's series: from the start
         try:
-            self._instruments.experiment_active.add(1)
+            self.instruments.experiment_active.add(1)
         except Exception as exc:
             _log.warning("recording the experiment metrics failed: %r", exc)
         return ctx
@@ -280,9 +252,9 @@ class ExperimentRun:
         """Route the faults for a block of code (after :meth:`start`) under ``key`` (with
         ``scoped``, only to contexts that entered the scope ``key``); the window closes at
         ``duration_seconds`` at the latest. Returns ``key`` for :meth:`close_block`."""
-        self.window.deadline = self._t0 + self.experiment.duration_seconds
+        self.window.deadline = self.t0 + self.experiment.duration_seconds
         DISPATCHER.add(self.experiment.experiment_id, self.observer)
-        _registry.activate(key, self._route(with_faults=True, scoped=scoped))
+        _registry.activate(key, self.route(with_faults=True, scoped=scoped))
         return key
 
     def add_fault(self, key: object, fault: FaultConfig) -> None:
@@ -301,9 +273,8 @@ class ExperimentRun:
         error: BaseException | None,
         *,
         had_workload: bool = False,
-        baseline: dict[str, Any] | None = None,
+        baseline: Summary | None = None,
         objectives: list[ObjectiveResult] | None = None,
-        notes: list[str] | None = None,
         disabled: bool = False,
     ) -> ExperimentResult:
         """Close the window, wait for faults in flight, summarise, decide the verdict, end the
@@ -311,23 +282,22 @@ class ExperimentRun:
         kill switch was on when the run started (it is also checked here)."""
         exp = self.experiment
         span = self._span
-        notes = list(notes or ())
         objectives = list(objectives or ())
         try:
             self.window.close()
             if not self.window.wait_drained(1.0):
-                notes.append(f"{self.window.inflight} fault(s) still in flight at the end")
-            elapsed = time.monotonic() - self._t0
+                self.notes.add(f"{self.window.inflight} fault(s) still in flight at the end")
+            elapsed = time.monotonic() - self.t0
             end_time = datetime.now(UTC)
         finally:
             if self._token is not None:
                 otel_context.detach(self._token)
                 self._token = None
             DISPATCHER.remove(exp.experiment_id, self.observer)
-            self.observer._seal()
+            self.observer.seal()
         disabled = disabled or not _registry.state.enabled
         if error is None and not self.aborted and had_workload:
-            broken = self._broken_workload()
+            broken = broken_workload(self.baseline_observer, self.observer)
             if broken is not None:
                 error = WorkloadError(broken)
         status = (
@@ -337,38 +307,25 @@ class ExperimentRun:
             if self.aborted
             else ExperimentStatus.completed
         )
-        summary = self.observer.summary(elapsed)
-        if had_workload:
-            summary.setdefault("workload", {"iterations": 0, "failures": 0, "failure_rate": 0.0})
-        summary["faults"] = fault_report(exp, self.window.fired)
-        if disabled:
-            notes.insert(0, DISABLED_REASON)
-        if had_workload:
-            unreached = unreached_components(
-                exp, summary.get("components", {}), _registry.registered_components()
-            )
-            notes += unreached
-        if notes:
-            summary["notes"] = notes
+        summary = self._summary(elapsed, had_workload=had_workload, disabled=disabled)
         baseline_failed = any(not r.passed for r in objectives)
         if error is None and not baseline_failed:
             objectives += evaluate_objectives(exp.steady_state, summary, "faults")
-        unfired = sum(1 for f in summary["faults"] if f["fired"] == 0)
         verdict = decide_verdict(
             failed=error is not None,
             aborted=self.aborted,
             baseline_failed=baseline_failed,
             objectives=objectives,
-            unfired_faults=unfired,
+            unfired_faults=sum(1 for f in summary.faults if f.fired == 0),
             require_faults_fired=exp.require_faults_fired,
             injection_disabled=disabled,
         )
         error_text = f"{type(error).__name__}: {error}" if error is not None else None
         record_verdict(
-            span, self._instruments, exp.experiment_id, verdict, objectives, self.stopped_by
+            span, self.instruments, exp.experiment_id, verdict, objectives, self.stopped_by
         )
-        self._end_span(span, status, error)
-        self._record_metrics(status, elapsed)
+        end_span(span, status, error)
+        record_run_metrics(self.instruments, exp.experiment_id, status, elapsed)
         return ExperimentResult(
             experiment_id=exp.experiment_id,
             name=exp.name,
@@ -385,7 +342,7 @@ class ExperimentRun:
                 verdict,
                 error=error_text,
                 objectives=objectives,
-                faults=summary["faults"],
+                faults=summary.faults,
                 stopped_by=self.stopped_by,
                 injection_disabled=disabled,
             ),
@@ -395,231 +352,46 @@ class ExperimentRun:
             stopped_by=self.stopped_by,
         )
 
-    def _broken_workload(self) -> str | None:
-        """Why the workload itself is broken (every iteration of the baseline or of the fault
-        window failed, before any fault fired), or ``None``."""
-        for observer in (self._baseline_observer, self.observer):
-            if observer is None:
-                continue
-            wl = observer.tally.workload
-            why = broken_workload(
-                wl.calls,
-                wl.errors,
-                observer.first_failure,
-                observer.first_failure_ns,
-                observer.first_fault_ns,
-            )
-            if why is not None:
-                return why
-        return None
+    def _summary(self, elapsed: float, *, had_workload: bool, disabled: bool) -> Summary:
+        """The observer's summary with the run's own parts: the fault report and the notes."""
+        observed = self.observer.summary(elapsed)
+        run_parts: dict[str, Any] = {"faults": fault_report(self.experiment, self.window.fired)}
+        if had_workload and observed.workload is None:
+            run_parts["workload"] = WorkloadStats(iterations=0, failures=0, failure_rate=0.0)
+        if disabled:
+            self.notes.lead(DISABLED_REASON)
+        if had_workload:
+            calls = {name: stats.calls for name, stats in observed.components.items()}
+            registered = _registry.registered_components()
+            for note in unreached_components(self.experiment, calls, registered):
+                self.notes.add(note)
+        notes = self.notes.as_list()
+        if notes:
+            run_parts["notes"] = notes
+        return observed.model_copy(update=run_parts)
 
     def _start_span(self, attrs: dict[str, Any]) -> trace.Span:
         """Start the ``chaos.experiment`` span. When the user's sampler drops it or the user's
         tracer fails, the run is observed through the private provider (and not exported)."""
         exp_id = self.experiment.experiment_id
         try:
-            span = self._instruments.tracer.start_span(tm.SPAN_EXPERIMENT, attributes=attrs)
+            span = self.instruments.tracer.start_span(tm.SPAN_EXPERIMENT, attributes=attrs)
             if span.is_recording():
                 return span
-            _log.warning(
-                "the sampler dropped experiment %r; it is still observed, but not exported",
-                exp_id,
-            )
+            why, detail = "the sampler dropped", ""
         except Exception as exc:
-            _log.warning(
-                "the tracer failed to start experiment %r (%r); it is still observed, "
-                "but not exported",
-                exp_id,
-                exc,
-            )
-        self._instruments = tm.instruments_for(private_provider(), self._meter_provider)
-        return self._instruments.tracer.start_span(tm.SPAN_EXPERIMENT, attributes=attrs)
-
-    def _run_workload(
-        self,
-        workload: Workload,
-        observer: ExperimentObserver,
-        ctx: otel_context.Context,
-        loop: asyncio.AbstractEventLoop | None,
-        until: float,
-        progress: Progress | None,
-        notes: list[str],
-        watch_stops: bool,
-    ) -> None:
-        wl = self.experiment.workload
-        runner = WorkloadRunner(
-            workload,
-            concurrency=wl.concurrency if wl else 1,
-            interval=wl.interval_seconds if wl else 0.0,
-            observer=observer,
-            ctx=ctx,
-            loop=loop,
+            why, detail = "the tracer failed to start", f" ({exc!r})"
+        _log.warning(
+            "%s experiment %r%s; it is still observed, but not exported", why, exp_id, detail
         )
-        runner.start()
-        try:
-            self._wait_until(until, progress, watch_stops)
-        finally:
-            runner.stop()
-            if watch_stops:
-                self.window.close()  # wake the delays of the iterations still in flight
-            grace = ABORT_GRACE_SECONDS if self.aborted else FINISH_GRACE_SECONDS
-            hung = runner.join(grace)
-            if hung:
-                notes.append(
-                    f"{hung} workload iteration(s) still running {grace:g}s after the end "
-                    "were abandoned"
-                )
+        self.instruments = tm.instruments_for(private_provider(), self._meter_provider)
+        return self.instruments.tracer.start_span(tm.SPAN_EXPERIMENT, attributes=attrs)
 
-    def _baseline(
-        self,
-        workload: Workload,
-        ctx: otel_context.Context,
-        loop: asyncio.AbstractEventLoop | None,
-        progress: Progress | None,
-        notes: list[str],
-    ) -> dict[str, Any]:
-        exp = self.experiment
-        observer = self._baseline_observer = self._new_observer()
-        key = object()
-        DISPATCHER.add(exp.experiment_id, observer)
-        _registry.activate(key, self._route(with_faults=False, observer=observer))
-        t0 = time.monotonic()
-        try:
-            until = t0 + (exp.baseline_seconds or 0.0)
-            self._run_workload(workload, observer, ctx, loop, until, progress, notes, False)
-        finally:
-            _registry.deactivate(key)
-            DISPATCHER.remove(exp.experiment_id, observer)
-            observer._seal()
-        summary = observer.summary(time.monotonic() - t0)
-        summary.setdefault("workload", {"iterations": 0, "failures": 0, "failure_rate": 0.0})
-        return summary
-
-    def _fault_window(
-        self,
-        workload: Workload | None,
-        ctx: otel_context.Context,
-        loop: asyncio.AbstractEventLoop | None,
-        progress: Progress | None,
-        notes: list[str],
-    ) -> None:
-        key = object()
-        until = time.monotonic() + self.experiment.duration_seconds
-        # The faults stop when the duration is up even while a progress hook holds this thread:
-        # normally this thread closes the window at ``until``, the deadline is the backstop.
-        self.window.deadline = until + DEADLINE_SLACK_SECONDS
-        DISPATCHER.add(self.experiment.experiment_id, self.observer)
-        _registry.activate(key, self._route(with_faults=True))
-        try:
-            if workload is not None:
-                self._run_workload(workload, self.observer, ctx, loop, until, progress, notes, True)
-            else:
-                self._ticks(until, progress)
-        finally:
-            self.window.close()
-            _registry.deactivate(key)
-            late = time.monotonic() - until
-            if late > FINISH_GRACE_SECONDS + 0.5 and not self.aborted:
-                notes.append(
-                    f"the run ended {late:.1f}s late (held by a progress hook or the workload); "
-                    "its faults stopped on time"
-                )
-
-    def _wait_until(self, until: float, progress: Progress | None, watch_stops: bool) -> None:
-        while True:
-            now = time.monotonic()
-            if progress is not None:
-                progress(min(now - self._t0, self._total), self._total)
-            if watch_stops and self._check_stop_conditions():
-                return
-            if now >= until or self._aborted.wait(min(_POLL, until - now)):
-                return
-
-    def _check_stop_conditions(self) -> bool:
-        for index, cond in enumerate(self.experiment.stop_conditions):
-            observed: float | None = None
-            crossed = ""
-            if cond.max_injections is not None and self.window.total >= cond.max_injections:
-                observed = float(self.window.total)
-                crossed = cond.describe("max_injections")
-            elif cond.max_error_rate is not None:
-                calls, failures = self.observer.recent(cond.component, cond.window_seconds)
-                if calls >= cond.min_calls and failures / calls > cond.max_error_rate:
-                    observed = round(failures / calls, 6)
-                    crossed = cond.describe("max_error_rate")
-            if observed is not None:
-                self.stopped_by = StopEvent(
-                    condition=crossed, index=index, at=datetime.now(UTC), observed=observed
-                )
-                self.abort()
-                return True
-        return False
-
-    def _ticks(self, until: float, progress: Progress | None) -> None:
-        exp = self.experiment
-        calls = []
-        counters: dict[str, Counter] = {}
-        for fault in exp.faults:
-            for name in dict.fromkeys(exp.components_of(fault) or (SYNTHETIC_COMPONENT,)):
-                counter = counters.setdefault(name, new_counter())
-                calls.append((name, self._make_plan(fault, name), counter))
-        next_tick = time.monotonic()
-        while not self.aborted:
-            now = time.monotonic()
-            if now >= until:
-                break
-            if now >= next_tick:
-                for component, plan, counter in calls:
-                    if self.aborted:
-                        break
-                    self._synthetic_call(component, plan, counter)
-                next_tick += exp.tick_seconds
-                continue
-            self._wait_until(min(next_tick, until), progress, True)
-        if progress is not None:
-            progress(min(time.monotonic() - self._t0, self._total), self._total)
-
-    def _synthetic_call(self, component: str, plan: FaultPlan, counter: Counter) -> None:
-        attrs = {tm.ATTR_COMPONENT: component, tm.ATTR_EXPERIMENT_ID: self.experiment.experiment_id}
-        call = CallSpan(self._instruments.tracer, component, attrs, (self.observer.record_call,))
-        call.enter()
-        try:
-            n = counter()
-            # A synthetic call has no result nor stream: only ``before`` faults can act on it.
-            # The kill switch stops these too.
-            if plan.action is Action.before and _registry.state.enabled and plan.selects(n):
-                fire_sync((Firing(plan, n),))
-        except InjectedFaultError as exc:
-            call.exit(exc)
-        else:
-            call.exit(None)
-
-    # -- closing -------------------------------------------------------------------------------
-
-    def _end_span(
-        self, span: trace.Span, status: ExperimentStatus, error: BaseException | None
-    ) -> None:
-        try:
-            span.set_attribute(tm.ATTR_EXPERIMENT_STATUS, status.value)
-            if status is ExperimentStatus.aborted:
-                span.add_event(tm.EVENT_EXPERIMENT_ABORTED)
-            if error is not None:
-                span.record_exception(error)
-                span.set_attribute(tm.ATTR_ERROR_TYPE, tm.qualified_name(type(error)))
-                span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
-            span.end()
-        except Exception as exc:  # pragma: no cover
-            _log.warning("ending the experiment span failed: %r", exc)
-
-    def _record_metrics(self, status: ExperimentStatus, elapsed: float) -> None:
-        attrs = {
-            tm.ATTR_EXPERIMENT_ID: self.experiment.experiment_id,
-            tm.ATTR_EXPERIMENT_STATUS: status.value,
-        }
-        inst = self._instruments
-        try:
-            inst.experiment_runs.add(1, attrs)
-            inst.experiment_duration.record(elapsed, attrs)
-            inst.experiment_active.add(-1)
-        except Exception as exc:  # pragma: no cover
-            _log.warning("recording the experiment metrics failed: %r", exc)
+    def check_stop_conditions(self) -> bool:
+        """Abort the run if a stop condition is crossed (and say which); whether one was."""
+        stop = first_crossed(self.experiment.stop_conditions, self.window.total, self.observer)
+        if stop is None:
+            return False
+        self.stopped_by = stop
+        self.abort()
+        return True

@@ -19,7 +19,8 @@ iterations.
 from __future__ import annotations
 
 import math
-from typing import Any
+
+from aumai_chaos.experiments.summary import SeriesComponent, SeriesWorkload, SummarySeries
 
 __all__ = ["MAX_BUCKETS", "Series"]
 
@@ -145,8 +146,8 @@ class Series:
 
     # -- reading -------------------------------------------------------------------------------
 
-    def summary(self, duration_seconds: float | None = None) -> dict[str, Any]:
-        """The series as plain JSON data: ``step_seconds``, ``buckets`` and equal-length lists."""
+    def summary(self, duration_seconds: float | None = None) -> SummarySeries:
+        """The series: ``step_seconds``, ``buckets`` and equal-length lists."""
         if duration_seconds is not None and duration_seconds > 0:
             # The last second of the run is a bucket too, even when nothing happened in it.
             self._index(self.origin_ns + max(0, math.ceil(duration_seconds) - 1) * _NS)
@@ -162,25 +163,25 @@ class Series:
             return values + [0] * (n - len(values))
 
         latency = self._latency + [{}] * (n - len(self._latency))
-        components: dict[str, Any] = {}
+        components: dict[str, SeriesComponent] = {}
         for name in sorted(self._components):
             lists = self._components[name].lists
             by_type = self._faults_by_type.get(name)
-            components[name] = {
-                "calls": padded(lists.get("calls")),
-                "errors": padded(lists.get("errors")),
-                "faults": padded(lists.get("faults")),
-                "faults_by_type": {
+            components[name] = SeriesComponent(
+                calls=padded(lists.get("calls")),
+                errors=padded(lists.get("errors")),
+                faults=padded(lists.get("faults")),
+                faults_by_type={
                     t: padded(v) for t, v in sorted(by_type.lists.items() if by_type else ())
                 },
-            }
-        return {
-            "step_seconds": self.step,
-            "buckets": n,
-            "workload": {
-                "iterations": padded(self._workload.lists.get("iterations")),
-                "failures": padded(self._workload.lists.get("failures")),
-                "latency_p95_ms": [_p95(h) for h in latency],
-            },
-            "components": components,
-        }
+            )
+        return SummarySeries(
+            step_seconds=self.step,
+            buckets=n,
+            workload=SeriesWorkload(
+                iterations=padded(self._workload.lists.get("iterations")),
+                failures=padded(self._workload.lists.get("failures")),
+                latency_p95_ms=[_p95(h) for h in latency],
+            ),
+            components=components,
+        )

@@ -11,6 +11,8 @@ import random
 from array import array
 from typing import Any
 
+from aumai_chaos.experiments.summary import ComponentStats, LatencyStats, WorkloadStats
+
 __all__ = ["MAX_SAMPLES", "CallStats", "Tally", "percentile"]
 
 MAX_SAMPLES = 50_000
@@ -78,23 +80,37 @@ class CallStats:
             if j < MAX_SAMPLES:
                 self.latencies_ms[j] = duration_ms
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> ComponentStats:
         ordered = sorted(self.latencies_ms)
-        out: dict[str, Any] = {
-            "calls": self.calls,
-            "faults": self.faults,
-            "errors": self.errors,
-            "error_rate": round(self.errors / self.calls, 6) if self.calls else 0.0,
-            "error_types": dict(sorted(self.error_types.items())),
-            "latency_ms": {
-                "p50": round(percentile(ordered, 50), 3),
-                "p95": round(percentile(ordered, 95), 3),
-                "p99": round(percentile(ordered, 99), 3),
-            },
-        }
+        stats = ComponentStats(
+            calls=self.calls,
+            faults=self.faults,
+            errors=self.errors,
+            error_rate=round(self.errors / self.calls, 6) if self.calls else 0.0,
+            error_types=dict(sorted(self.error_types.items())),
+            latency_ms=LatencyStats(
+                p50=round(percentile(ordered, 50), 3),
+                p95=round(percentile(ordered, 95), 3),
+                p99=round(percentile(ordered, 99), 3),
+            ),
+        )
         if self.first_errors:
-            out["first_errors"] = dict(sorted(self.first_errors.items()))
-        return out
+            stats.first_errors = dict(sorted(self.first_errors.items()))
+        return stats
+
+    def workload_summary(self) -> WorkloadStats:
+        """These statistics as workload iterations (``iterations``, ``failures``, ...)."""
+        stats = self.summary()
+        workload = WorkloadStats(
+            iterations=stats.calls,
+            failures=stats.errors,
+            failure_rate=stats.error_rate,
+            failure_types=stats.error_types,
+            latency_ms=stats.latency_ms,
+        )
+        if self.first_errors:
+            workload.first_errors = stats.first_errors
+        return workload
 
 
 class Tally:

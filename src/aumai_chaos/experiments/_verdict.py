@@ -1,22 +1,28 @@
-"""Closing a run: the verdict, the objectives, and their telemetry on the experiment span."""
+"""Closing a run: the verdict, the objectives, and their telemetry on the experiment span; the
+span's end and the run's metrics."""
 
 from __future__ import annotations
 
 import difflib
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from opentelemetry import trace
+from opentelemetry.trace import Status, StatusCode
 
 from aumai_chaos._engine import telemetry as tm
-from aumai_chaos.experiments.models import ChaosExperiment
+from aumai_chaos.experiments.models import ChaosExperiment, ExperimentStatus
+from aumai_chaos.experiments.observer import ExperimentObserver
 from aumai_chaos.experiments.steady_state import ObjectiveResult, StopEvent, Verdict
+from aumai_chaos.experiments.summary import FaultReport
 
 __all__ = [
     "DISABLED_REASON",
     "broken_workload",
+    "end_span",
     "fault_report",
+    "record_run_metrics",
     "record_verdict",
     "unreached_components",
     "verdict_reason",
@@ -31,43 +37,47 @@ _log = logging.getLogger("aumai_chaos")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def fault_report(experiment: ChaosExperiment, fired: dict[int, int]) -> list[dict[str, Any]]:
+def fault_report(experiment: ChaosExperiment, fired: dict[int, int]) -> list[FaultReport]:
     """Each declared fault with how often it fired: the proof that it really did."""
     return [
-        {
-            "fault_type": fault.fault_type.value,
-            "affected_components": list(experiment.components_of(fault)),
-            "probability": fault.probability,
-            "fired": fired.get(id(fault), 0),
-        }
+        FaultReport(
+            fault_type=fault.fault_type.value,
+            affected_components=list(experiment.components_of(fault)),
+            probability=fault.probability,
+            fired=fired.get(id(fault), 0),
+        )
         for fault in experiment.faults
     ]
 
 
-def broken_workload(
-    iterations: int,
-    failures: int,
-    first_failure: str | None,
-    first_failure_ns: int | None,
-    first_fault_ns: int | None,
-) -> str | None:
-    """Why the workload itself is broken, or ``None``: every iteration failed, and the first
-    failure came before any fault fired (or none fired at all), so no fault can be the cause."""
-    if not iterations or failures < iterations or first_failure_ns is None:
-        return None
-    if first_fault_ns is not None and first_fault_ns <= first_failure_ns:
-        return None
-    return (
-        f"the workload is broken: all {iterations} iteration(s) failed, starting before any "
-        f"fault fired; the first failure: {first_failure}"
-    )
+def broken_workload(*observers: ExperimentObserver | None) -> str | None:
+    """Why the workload itself is broken, or ``None``: in one phase (one observer) every
+    iteration failed, and the first failure came before any fault fired (or none fired at all),
+    so no fault can be the cause."""
+    for observer in observers:
+        if observer is None:
+            continue
+        iterations = observer.tally.workload.calls
+        failures = observer.tally.workload.errors
+        first_failure_ns = observer.first_failure_ns
+        if not iterations or failures < iterations or first_failure_ns is None:
+            continue
+        first_fault_ns = observer.first_fault_ns
+        if first_fault_ns is not None and first_fault_ns <= first_failure_ns:
+            continue
+        return (
+            f"the workload is broken: all {iterations} iteration(s) failed, starting before any "
+            f"fault fired; the first failure: {observer.first_failure}"
+        )
+    return None
 
 
 def unreached_components(
-    experiment: ChaosExperiment, components: dict[str, Any], registered: list[str]
+    experiment: ChaosExperiment, calls: Mapping[str, int], registered: list[str]
 ) -> list[str]:
     """One note for each component named by a fault or an objective that no call reached,
-    with a "did you mean" among the components marked in this process."""
+    with a "did you mean" among the components marked in this process. ``calls``: the calls
+    each component received."""
     named: dict[str, str] = {}
     for fault in experiment.faults:
         for name in experiment.components_of(fault):
@@ -77,8 +87,7 @@ def unreached_components(
             named.setdefault(objective.component, "an objective")
     notes = []
     for name, by in named.items():
-        stats = components.get(name)
-        if isinstance(stats, dict) and stats.get("calls"):
+        if calls.get(name):
             continue
         note = f"component {name!r} (named by {by}) was never called"
         close = difflib.get_close_matches(name, [r for r in registered if r != name], n=1)
@@ -99,7 +108,7 @@ def verdict_reason(
     *,
     error: str | None,
     objectives: list[ObjectiveResult],
-    faults: list[dict[str, Any]],
+    faults: list[FaultReport],
     stopped_by: StopEvent | None,
     injection_disabled: bool,
 ) -> str | None:
@@ -121,9 +130,9 @@ def verdict_reason(
     if failed:
         return f"{len(failed)} objective limit(s) not met: " + "; ".join(failed)
     unfired = [
-        f"{f['fault_type']} on {', '.join(f['affected_components']) or 'every component'}"
+        f"{f.fault_type} on {', '.join(f.affected_components) or 'every component'}"
         for f in faults
-        if not f["fired"]
+        if not f.fired
     ]
     return f"{len(unfired)} declared fault(s) never fired: " + "; ".join(unfired)
 
@@ -174,3 +183,31 @@ def record_verdict(
             )
     except Exception as exc:  # pragma: no cover - never fail a run over its telemetry
         _log.warning("recording the verdict failed: %r", exc)
+
+
+def end_span(span: trace.Span, status: ExperimentStatus, error: BaseException | None) -> None:
+    """Put the run's status (and error) on the ``chaos.experiment`` span and end it."""
+    try:
+        span.set_attribute(tm.ATTR_EXPERIMENT_STATUS, status.value)
+        if status is ExperimentStatus.aborted:
+            span.add_event(tm.EVENT_EXPERIMENT_ABORTED)
+        if error is not None:
+            span.record_exception(error)
+            span.set_attribute(tm.ATTR_ERROR_TYPE, tm.qualified_name(type(error)))
+            span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
+        span.end()
+    except Exception as exc:  # pragma: no cover
+        _log.warning("ending the experiment span failed: %r", exc)
+
+
+def record_run_metrics(
+    inst: tm.Instruments, experiment_id: str, status: ExperimentStatus, elapsed: float
+) -> None:
+    """Count the run, record its duration, and no longer count it as active."""
+    attrs = {tm.ATTR_EXPERIMENT_ID: experiment_id, tm.ATTR_EXPERIMENT_STATUS: status.value}
+    try:
+        inst.experiment_runs.add(1, attrs)
+        inst.experiment_duration.record(elapsed, attrs)
+        inst.experiment_active.add(-1)
+    except Exception as exc:  # pragma: no cover
+        _log.warning("recording the experiment metrics failed: %r", exc)

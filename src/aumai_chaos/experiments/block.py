@@ -53,6 +53,7 @@ from aumai_chaos.experiments.models import (
     Observation,
 )
 from aumai_chaos.experiments.observer import DEFAULT_MAX_OBSERVATIONS
+from aumai_chaos.experiments.summary import Summary
 from aumai_chaos.faults import FaultConfig
 
 __all__ = ["ExperimentBlock", "experiment"]
@@ -153,7 +154,7 @@ class ExperimentBlock:
             and (fault_type is None or ftype == str(fault_type))
         )
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> Summary:
         """The summary so far (after the block: the result's summary)."""
         if self.result is not None:
             return self.result.summary
@@ -178,8 +179,8 @@ class ExperimentBlock:
         if self.result is not None:
             return self.result
         run = self._run
-        summary = dict(run.observer.summary())
-        summary["faults"] = fault_report(run.experiment, run.window.fired)
+        faults = fault_report(run.experiment, run.window.fired)
+        summary = run.observer.summary().model_copy(update={"faults": faults})
         return ExperimentResult(
             experiment_id=self.experiment_id,
             name=self.experiment.name,
@@ -226,7 +227,7 @@ class ExperimentBlock:
 
     def _watch(self) -> None:
         while not self._stop_watch.wait(_POLL_SECONDS):
-            if self._run.aborted or self._run._check_stop_conditions():
+            if self._run.aborted or self._run.check_stop_conditions():
                 return
 
     def _close(self, exc: BaseException | None) -> None:

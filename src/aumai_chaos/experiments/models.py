@@ -30,6 +30,7 @@ from aumai_chaos.experiments.steady_state import (
     StopEvent,
     Verdict,
 )
+from aumai_chaos.experiments.summary import Summary
 from aumai_chaos.faults import AnyFault, ComponentName, FaultConfig
 from aumai_chaos.transport.routes import check_fault_on_route, check_route_name
 
@@ -178,7 +179,8 @@ class Observation:
 class ExperimentResult(BaseModel):
     """The outcome of one experiment run.
 
-    ``summary`` holds the guide's keys (``total_faults_fired``, ``faults_by_type``,
+    ``summary`` (a :class:`~aumai_chaos.experiments.summary.Summary`, read by attribute or, as
+    the guide does, by key) holds the guide's keys (``total_faults_fired``, ``faults_by_type``,
     ``errors_by_type``, ``duration_seconds``) plus per-component and workload statistics;
     ``error`` says why a ``failed`` run failed, ``verdict_reason`` why the verdict is not
     ``passed``, and ``injection_disabled`` that the kill switch was on during the run (no fault
@@ -192,14 +194,39 @@ class ExperimentResult(BaseModel):
     status: ExperimentStatus
     start_time: AwareDatetime | None = None
     end_time: AwareDatetime | None = None
-    summary: dict[str, Any] = Field(default_factory=dict)
+    summary: Summary = Field(default_factory=Summary)
     observations: list[Observation] = Field(default_factory=list)
     dropped_observations: int = 0
     seed: int | None = None
     error: str | None = None
     verdict: Verdict | None = None
     objectives: list[ObjectiveResult] = Field(default_factory=list)
-    baseline: dict[str, Any] | None = None
+    baseline: Summary | None = None
     stopped_by: StopEvent | None = None
     verdict_reason: str | None = None
     injection_disabled: bool = False
+
+
+def checked_for_run(experiment: ChaosExperiment) -> ChaosExperiment:
+    """The experiment validated again, as its run is made.
+
+    A model can change after it was validated (attribute assignment, ``model_copy(update=...)``,
+    ``model_construct``), so the limits that keep a run safe, the maximum duration first, are
+    checked again where they matter: a ``pydantic.ValidationError`` here refuses the run. The
+    copy also gives each listed fault its own object: a run tells faults apart by identity, and
+    the same FaultConfig object listed twice would otherwise share one count.
+    """
+    # Faults are frozen models, validated when built: they are passed back as they are (a
+    # ``transform`` fault's callable has no dumped form). Each listed fault gets its own object:
+    # the caller's own, which injected exceptions carry, or a copy for a repeat.
+    seen: set[int] = set()
+    faults: list[Any] = []
+    for original in experiment.faults:
+        if isinstance(original, FaultConfig) and id(original) not in seen:
+            seen.add(id(original))
+            faults.append(original)
+        else:
+            faults.append(original.model_copy() if isinstance(original, FaultConfig) else original)
+    data = experiment.model_dump(warnings=False, exclude={"faults"})
+    checked = type(experiment).model_validate({**data, "faults": faults})
+    return checked.model_copy(update={"faults": faults})

@@ -31,6 +31,7 @@ from aumai_chaos._engine import telemetry as tm
 from aumai_chaos.experiments._series import Series
 from aumai_chaos.experiments._stats import Tally
 from aumai_chaos.experiments.models import Observation
+from aumai_chaos.experiments.summary import Summary
 from aumai_chaos.faults import FaultType
 
 __all__ = ["DEFAULT_MAX_OBSERVATIONS", "ExperimentObserver"]
@@ -288,7 +289,7 @@ class ExperimentObserver(SpanProcessor):
             self.series.fault(obs[2], component, fault_type)
             self._keep(obs)
 
-    def _seal(self) -> None:
+    def seal(self) -> None:
         """Take nothing more from spans, iterations or faults: the run has ended, and its
         summary and observations must agree (a span may still be on its way from the
         dispatcher on another thread)."""
@@ -403,35 +404,26 @@ class ExperimentObserver(SpanProcessor):
 
     # -- summary -------------------------------------------------------------------------------
 
-    def summary(self, duration_seconds: float | None = None) -> dict[str, Any]:
+    def summary(self, duration_seconds: float | None = None) -> Summary:
         """The guide's summary keys, then per-component and workload statistics."""
         with self._lock:
             self._drain()
             tally = self.tally
-            out: dict[str, Any] = {
-                "total_faults_fired": tally.total_faults,
-                "faults_by_type": dict(tally.faults_by_type),
-                "errors_by_type": dict(tally.errors_by_type),
-            }
+            summary = Summary(
+                total_faults_fired=tally.total_faults,
+                faults_by_type=dict(tally.faults_by_type),
+                errors_by_type=dict(tally.errors_by_type),
+                components={
+                    name: stats.summary() for name, stats in sorted(tally.components.items())
+                },
+                series=self.series.summary(duration_seconds),
+                observations_dropped=self._dropped,
+            )
             if duration_seconds is not None:
-                out["duration_seconds"] = round(duration_seconds, 3)
-            out["components"] = {
-                name: stats.summary() for name, stats in sorted(tally.components.items())
-            }
+                summary.duration_seconds = round(duration_seconds, 3)
             if tally.workload.calls:
-                wl = tally.workload.summary()
-                out["workload"] = {
-                    "iterations": wl["calls"],
-                    "failures": wl["errors"],
-                    "failure_rate": wl["error_rate"],
-                    "failure_types": wl["error_types"],
-                    "latency_ms": wl["latency_ms"],
-                }
-                if "first_errors" in wl:
-                    out["workload"]["first_errors"] = wl["first_errors"]
-            out["series"] = self.series.summary(duration_seconds)
-            out["observations_dropped"] = self._dropped
-        return out
+                summary.workload = tally.workload.workload_summary()
+        return summary
 
 
 class _Scope:

@@ -9,11 +9,14 @@ watched continuously over a sliding window and abort the run the moment one is c
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from aumai_chaos.experiments.summary import ComponentStats, Summary
 from aumai_chaos.faults import ComponentName
 
 __all__ = [
@@ -26,6 +29,7 @@ __all__ = [
     "component_stats",
     "decide_verdict",
     "evaluate_objectives",
+    "first_crossed",
 ]
 
 #: The pseudo-component that stands for the workload's own iterations.
@@ -138,7 +142,7 @@ class StopEvent(BaseModel):
     observed: float
 
 
-def _measures(stats: dict[str, Any] | None) -> dict[str, float]:
+def _measures(stats: ComponentStats | None) -> dict[str, float]:
     if not stats:
         return {
             "calls": 0.0,
@@ -148,38 +152,43 @@ def _measures(stats: dict[str, Any] | None) -> dict[str, float]:
             "latency_p95_ms": 0.0,
             "latency_p99_ms": 0.0,
         }
-    calls = float(stats.get("calls", 0))
-    error_rate = float(stats.get("error_rate", 0.0))
-    latency = stats.get("latency_ms", {})
+    calls = float(stats.calls)
+    error_rate = float(stats.error_rate)
+    latency = stats.latency_ms
     return {
         "calls": calls,
         "error_rate": error_rate,
         "success_rate": (1.0 - error_rate) if calls else 0.0,
-        "latency_p50_ms": float(latency.get("p50", 0.0)),
-        "latency_p95_ms": float(latency.get("p95", 0.0)),
-        "latency_p99_ms": float(latency.get("p99", 0.0)),
+        "latency_p50_ms": float(latency.p50),
+        "latency_p95_ms": float(latency.p95),
+        "latency_p99_ms": float(latency.p99),
     }
 
 
-def component_stats(summary: dict[str, Any], component: str) -> dict[str, Any] | None:
-    """A component's statistics from a run summary (``workload`` for the iterations)."""
+def component_stats(summary: Summary | Mapping[str, Any], component: str) -> ComponentStats | None:
+    """A component's statistics from a run summary (``workload`` for the iterations: their
+    ``calls``, ``error_rate`` and ``latency_ms``)."""
+    if not isinstance(summary, Summary):
+        summary = Summary.model_validate(summary)
     if component == WORKLOAD:
-        wl = summary.get("workload")
+        wl = summary.workload
         if not wl:
             return None
-        return {
-            "calls": wl.get("iterations", 0),
-            "error_rate": wl.get("failure_rate", 0.0),
-            "latency_ms": wl.get("latency_ms", {}),
-        }
-    stats = summary.get("components", {}).get(component)
-    return stats if isinstance(stats, dict) else None
+        stats = ComponentStats(calls=wl.iterations, error_rate=wl.failure_rate)
+        if "latency_ms" in wl:
+            stats.latency_ms = wl.latency_ms
+        return stats
+    return summary.components.get(component)
 
 
 def evaluate_objectives(
-    objectives: list[Objective], summary: dict[str, Any], phase: Literal["baseline", "faults"]
+    objectives: list[Objective],
+    summary: Summary | Mapping[str, Any],
+    phase: Literal["baseline", "faults"],
 ) -> list[ObjectiveResult]:
     """Check every limit of every objective against a run summary."""
+    if not isinstance(summary, Summary):
+        summary = Summary.model_validate(summary)
     results = []
     for objective in objectives:
         measures = _measures(component_stats(summary, objective.component))
@@ -203,6 +212,33 @@ def evaluate_objectives(
                 )
             )
     return results
+
+
+class _Recent(Protocol):
+    def recent(self, component: str | None, seconds: float) -> tuple[int, int]: ...
+
+
+def first_crossed(
+    conditions: list[StopCondition], injections: int, observer: _Recent
+) -> StopEvent | None:
+    """The first stop condition crossed, after ``injections`` faults and with the calls that
+    ``observer.recent`` counts in each condition's window; ``None`` when none is."""
+    for index, cond in enumerate(conditions):
+        observed: float | None = None
+        crossed = ""
+        if cond.max_injections is not None and injections >= cond.max_injections:
+            observed = float(injections)
+            crossed = cond.describe("max_injections")
+        elif cond.max_error_rate is not None:
+            calls, failures = observer.recent(cond.component, cond.window_seconds)
+            if calls >= cond.min_calls and failures / calls > cond.max_error_rate:
+                observed = round(failures / calls, 6)
+                crossed = cond.describe("max_error_rate")
+        if observed is not None:
+            return StopEvent(
+                condition=crossed, index=index, at=datetime.now(UTC), observed=observed
+            )
+    return None
 
 
 def decide_verdict(

@@ -196,7 +196,7 @@ class TestChaos:
                 lines.append(
                     f"  {obj.component}: {obj.limit} {obj.threshold:g}, observed {obj.observed:g}"
                 )
-        unfired = [f for f in result.summary.get("faults", []) if f.get("fired") == 0]
+        unfired = [f for f in result.summary.faults if f.fired == 0]
         for f in unfired:
-            lines.append(f"  fault {f['fault_type']} on {f['affected_components']} never fired")
+            lines.append(f"  fault {f.fault_type} on {f.affected_components} never fired")
         return "\n".join(lines)

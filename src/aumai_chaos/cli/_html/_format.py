@@ -6,15 +6,11 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
-__all__ = ["dict_of", "e", "ms", "num", "pct", "table", "td", "when"]
+__all__ = ["e", "ms", "num", "pct", "table", "td", "when"]
 
 
 def e(text: object) -> str:
     return escape(str(text), quote=True)
-
-
-def dict_of(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def num(value: Any) -> float:

@@ -9,11 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from aumai_chaos._version import __version__
-from aumai_chaos.cli._html._format import dict_of, e, ms, num, pct, when
+from aumai_chaos.cli._html._format import e, ms, num, pct, when
 from aumai_chaos.cli._html._style import CSS, VERDICT_COLORS, fault_color
 from aumai_chaos.cli._html._svg import Lane, Threshold, line_chart, timeline
 from aumai_chaos.cli._html._tables import faults_section, objectives_section
 from aumai_chaos.experiments.models import ExperimentResult
+from aumai_chaos.experiments.summary import Summary, SummarySeries
 
 __all__ = ["render_html"]
 
@@ -23,14 +24,14 @@ _WORKLOAD = "workload"
 # -- the parts -------------------------------------------------------------------------------------
 
 
-def _header(result: ExperimentResult, summary: dict[str, Any]) -> str:
+def _header(result: ExperimentResult, summary: Summary) -> str:
     status = result.status.value
     verdict = result.verdict.value if result.verdict is not None else status
     color, glyph = VERDICT_COLORS.get(verdict, ("#4b5563", "•"))
     meta = [
         ("Experiment id", f"<code>{e(result.experiment_id)}</code>"),
         ("Seed", e(result.seed) if result.seed is not None else "none"),
-        ("Duration", e(f"{num(summary.get('duration_seconds')):.1f} s")),
+        ("Duration", e(f"{num(summary.duration_seconds):.1f} s")),
         ("Started", e(when(result.start_time))),
     ]
     items = "".join(f"<div><dt>{k}</dt><dd>{v}</dd></div>" for k, v in meta)
@@ -46,7 +47,7 @@ def _header(result: ExperimentResult, summary: dict[str, Any]) -> str:
     )
 
 
-def _notices(result: ExperimentResult, summary: dict[str, Any]) -> str:
+def _notices(result: ExperimentResult, summary: Summary) -> str:
     out = []
     if result.error:
         out.append(f'<div class="notice bad"><strong>Error:</strong> {e(result.error)}</div>')
@@ -57,16 +58,16 @@ def _notices(result: ExperimentResult, summary: dict[str, Any]) -> str:
             f"{e(s.condition)} (observed {e(f'{s.observed:g}')} at {e(when(s.at))})</div>"
         )
     unfired = [
-        f"{f.get('fault_type')} on {', '.join(map(str, f.get('affected_components') or ['all']))}"
-        for f in map(dict_of, summary.get("faults") or [])
-        if not num(f.get("fired"))
+        f"{f.fault_type} on {', '.join(f.affected_components or ['all'])}"
+        for f in summary.faults
+        if not f.fired
     ]
     if unfired and result.verdict is not None and result.verdict.value == "inconclusive":
         out.append(
             '<div class="notice"><strong>Inconclusive:</strong> declared but never fired: '
             f"{e('; '.join(unfired))}. A fault that never fired proves nothing.</div>"
         )
-    for note in summary.get("notes") or []:
+    for note in summary.notes:
         out.append(f'<div class="notice">{e(note)}</div>')
     return "".join(out)
 
@@ -80,14 +81,14 @@ def _card(key: str, value: str, field: str, raw: Any, small: str = "") -> str:
     )
 
 
-def _cards(result: ExperimentResult, summary: dict[str, Any]) -> str:
-    fired = int(num(summary.get("total_faults_fired")))
+def _cards(result: ExperimentResult, summary: Summary) -> str:
+    fired = summary.total_faults_fired
     cards = [_card("Faults fired", f"{fired:,}", "total_faults_fired", fired)]
-    workload = dict_of(summary.get("workload"))
+    workload = summary.workload
     if workload:
-        iterations = int(num(workload.get("iterations")))
-        rate = num(workload.get("failure_rate"))
-        p95 = num(dict_of(workload.get("latency_ms")).get("p95"))
+        iterations = workload.iterations
+        rate = workload.failure_rate
+        p95 = workload.latency_ms.p95
         cards.append(_card("Workload iterations", f"{iterations:,}", "iterations", iterations))
         cards.append(_card("Workload failure rate", pct(rate), "failure_rate", rate))
         cards.append(_card("Workload latency p95", ms(p95), "latency_p95_ms", p95))
@@ -107,25 +108,26 @@ def _stop_at(result: ExperimentResult) -> float | None:
 
 
 def _baseline(result: ExperimentResult) -> float | None:
-    return num(result.baseline.get("duration_seconds")) if result.baseline else None
+    return num(result.baseline.duration_seconds) if result.baseline else None
 
 
-def _span(result: ExperimentResult, series: dict[str, Any]) -> tuple[float, float]:
-    step = max(num(series.get("step_seconds")), 1.0)
-    duration = num(result.summary.get("duration_seconds"))
-    return step, duration if duration > 0 else max(num(series.get("buckets")) * step, 1.0)
+def _span(result: ExperimentResult, series: SummarySeries) -> tuple[float, float]:
+    step = max(float(series.step_seconds), 1.0)
+    duration = num(result.summary.duration_seconds)
+    return step, duration if duration > 0 else max(series.buckets * step, 1.0)
 
 
-def _timeline_section(result: ExperimentResult, series: dict[str, Any]) -> str:
+def _timeline_section(result: ExperimentResult, series: SummarySeries) -> str:
     step, total = _span(result, series)
     declared: dict[str, list[str]] = {}
-    for fault in result.summary.get("faults") or []:
-        for comp in dict_of(fault).get("affected_components") or []:
-            declared.setdefault(str(comp), []).append(str(fault.get("fault_type")))
+    for fault in result.summary.faults:
+        for comp in fault.affected_components:
+            declared.setdefault(comp, []).append(fault.fault_type)
     lanes = []
-    comps = dict_of(series.get("components"))
+    comps = series.components
     for name in sorted(set(comps) | set(declared)):
-        by_type = dict(dict_of(dict_of(comps.get(name)).get("faults_by_type")))
+        lists = comps.get(name)
+        by_type: dict[str, list[int]] = dict(lists.faults_by_type) if lists else {}
         for fault_type in declared.get(name, []):
             by_type.setdefault(fault_type, [])
         if by_type or name in declared:
@@ -172,15 +174,15 @@ def _thresholds(result: ExperimentResult, limit: str, fmt: Any) -> list[Threshol
     return list(seen.values())
 
 
-def _merged(result: ExperimentResult, series: dict[str, Any], key: str) -> list[float]:
+def _merged(result: ExperimentResult, series: SummarySeries, key: str) -> list[float]:
     """A workload list of the fault window, with the baseline's buckets filled in."""
-    main = [num(v) for v in dict_of(series.get("workload")).get(key) or []]
-    base = dict_of(dict_of(result.baseline).get("series"))
+    main = [float(v) for v in getattr(series.workload, key)]
+    base = result.baseline.series if result.baseline else None
     if not base:
         return main
-    extra = [num(v) for v in dict_of(base.get("workload")).get(key) or []]
+    extra = [float(v) for v in getattr(base.workload, key)]
     if key == "latency_p95_ms":
-        iters = dict_of(series.get("workload")).get("iterations") or []
+        iters = series.workload.iterations
         return [
             extra[i] if i < len(extra) and not (i < len(iters) and iters[i]) else v
             for i, v in enumerate(main)
@@ -188,7 +190,7 @@ def _merged(result: ExperimentResult, series: dict[str, Any], key: str) -> list[
     return [v + (extra[i] if i < len(extra) else 0.0) for i, v in enumerate(main)]
 
 
-def _workload_section(result: ExperimentResult, series: dict[str, Any]) -> str:
+def _workload_section(result: ExperimentResult, series: SummarySeries) -> str:
     step, total = _span(result, series)
     iterations = _merged(result, series, "iterations")
     failures = _merged(result, series, "failures")
@@ -246,7 +248,7 @@ def _workload_section(result: ExperimentResult, series: dict[str, Any]) -> str:
 def render_html(result: ExperimentResult) -> str:
     """``result`` as one self-contained HTML page (inline CSS and SVG, no script)."""
     summary = result.summary
-    series = dict_of(summary.get("series"))
+    series = summary.series or SummarySeries()
     title = f"{result.name or result.experiment_id}: {result.verdict or result.status.value}"
     parts = [
         "<!DOCTYPE html>",
@@ -261,7 +263,7 @@ def render_html(result: ExperimentResult) -> str:
     ]
     if series:
         parts.append(_timeline_section(result, series))
-        if summary.get("workload") is not None:
+        if summary.workload is not None:
             parts.append(_workload_section(result, series))
     else:
         parts.append(

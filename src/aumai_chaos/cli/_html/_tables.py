@@ -6,38 +6,33 @@ names its component (and fault type or limit), so that a test can read them back
 
 from __future__ import annotations
 
-from typing import Any
-
-from aumai_chaos.cli._html._format import dict_of, e, ms, num, pct, table, td
+from aumai_chaos.cli._html._format import e, ms, pct, table, td
 from aumai_chaos.cli._html._style import fault_color
 from aumai_chaos.experiments.models import ExperimentResult
+from aumai_chaos.experiments.summary import SummarySeries
 
 __all__ = ["faults_section", "objectives_section"]
 
 
-def faults_section(result: ExperimentResult, series: dict[str, Any]) -> str:
-    comps = dict_of(series.get("components"))
+def faults_section(result: ExperimentResult, series: SummarySeries) -> str:
+    faults = result.summary.faults
     probabilities: dict[tuple[str, str], list[float]] = {}
-    for fault in result.summary.get("faults") or []:
-        fault = dict_of(fault)
-        targets = fault.get("affected_components") or ["(every component)"]
-        for comp in targets:
-            key = (str(comp), str(fault.get("fault_type")))
-            probabilities.setdefault(key, []).append(num(fault.get("probability")))
+    for fault in faults:
+        for comp in fault.affected_components or ["(every component)"]:
+            probabilities.setdefault((comp, fault.fault_type), []).append(fault.probability)
     fired: dict[tuple[str, str], int] = {}
-    for name, lists in comps.items():
-        for fault_type, values in dict_of(dict_of(lists).get("faults_by_type")).items():
-            fired[(name, fault_type)] = int(sum(num(v) for v in values))
+    for name, lists in series.components.items():
+        for fault_type, values in lists.faults_by_type.items():
+            fired[(name, fault_type)] = sum(values)
     if not series:  # an older result: each fault's own count, where it names one component
-        for fault in result.summary.get("faults") or []:
-            targets = dict_of(fault).get("affected_components") or []
-            if len(targets) == 1:
-                key = (str(targets[0]), str(fault.get("fault_type")))
-                fired[key] = fired.get(key, 0) + int(num(fault.get("fired")))
-    for fault in map(dict_of, result.summary.get("faults") or []):
-        if not fault.get("affected_components"):  # a fault on every component: its own total
-            key = ("(every component)", str(fault.get("fault_type")))
-            fired[key] = fired.get(key, 0) + int(num(fault.get("fired")))
+        for fault in faults:
+            if len(fault.affected_components) == 1:
+                key = (fault.affected_components[0], fault.fault_type)
+                fired[key] = fired.get(key, 0) + fault.fired
+    for fault in faults:
+        if not fault.affected_components:  # a fault on every component: its own total
+            key = ("(every component)", fault.fault_type)
+            fired[key] = fired.get(key, 0) + fault.fired
     rows = []
     for comp, fault_type in sorted(set(probabilities) | set(fired)):
         probs = probabilities.get((comp, fault_type))
@@ -50,24 +45,22 @@ def faults_section(result: ExperimentResult, series: dict[str, Any]) -> str:
             f'{fault_color(fault_type)}"></span> {e(fault_type)}</td>'
             f"{td(shown, 'probability')}{td(count, 'fired')}</tr>"
         )
-    faults = table(
+    faults_table = table(
         [("component", False), ("fault type", False), ("probability", True), ("fired", True)],
         rows,
         "faults",
         "Faults by component: declared probability and how many fired.",
     )
     rows = []
-    for name, stats in sorted(dict_of(result.summary.get("components")).items()):
-        stats = dict_of(stats)
-        latency = dict_of(stats.get("latency_ms"))
-        rate = num(stats.get("error_rate"))
+    for name, stats in sorted(result.summary.components.items()):
+        p95 = stats.latency_ms.p95
         rows.append(
             f'<tr data-component="{e(name)}"><td>{e(name)}</td>'
-            + td(stats.get("calls", 0), "calls")
-            + td(stats.get("faults", 0), "faults")
-            + td(stats.get("errors", 0), "errors")
-            + td(rate, "error_rate", text=pct(rate))
-            + td(latency.get("p95", 0.0), "latency_p95_ms", text=ms(num(latency.get("p95"))))
+            + td(stats.calls, "calls")
+            + td(stats.faults, "faults")
+            + td(stats.errors, "errors")
+            + td(stats.error_rate, "error_rate", text=pct(stats.error_rate))
+            + td(p95, "latency_p95_ms", text=ms(p95))
             + "</tr>"
         )
     components = table(
@@ -84,7 +77,7 @@ def faults_section(result: ExperimentResult, series: dict[str, Any]) -> str:
         "Calls into each component during the fault window.",
     )
     return (
-        f'<div class="grid2"><section><h2>Faults</h2>{faults}</section>'
+        f'<div class="grid2"><section><h2>Faults</h2>{faults_table}</section>'
         f"<section><h2>Components</h2>{components}</section></div>"
     )
 
