@@ -47,7 +47,10 @@ _RENDER = {
     "messages": (messages_body, messages_events),
 }
 #: How long a reset waits, at most, for the client to acknowledge and read what was sent.
-RESET_GRACE_SECONDS = 0.25
+RESET_GRACE_SECONDS = 1.0
+#: After the client has acknowledged every byte: time for its application to read them, which
+#: on a loaded machine can take a scheduling round or two.
+READ_GRACE_SECONDS = 0.3
 
 GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)
 #: Idle keep-alive connections are dropped after this long: every server wait is bounded.
@@ -219,9 +222,9 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def _wait_acknowledged(sock: socket.socket, grace: float) -> None:
-    """Wait (at most ``grace`` seconds) until the peer has acknowledged every byte sent, then a
-    short moment more for its application to read them. Where the send queue cannot be read
-    (not Linux), wait the moment only."""
+    """Wait (at most ``grace`` seconds) until the peer has acknowledged every byte sent, then
+    :data:`READ_GRACE_SECONDS` more for its application to read them. Where the send queue
+    cannot be read (not Linux), wait that moment only."""
     deadline = time.monotonic() + grace
     try:
         import fcntl  # POSIX only
@@ -234,4 +237,4 @@ def _wait_acknowledged(sock: socket.socket, grace: float) -> None:
             time.sleep(0.002)
     except (ImportError, OSError):
         pass
-    time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+    time.sleep(READ_GRACE_SECONDS)
