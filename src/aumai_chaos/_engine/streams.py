@@ -10,7 +10,7 @@ fault counts as not fired). ``send``, ``throw`` and ``close`` reach the wrapped 
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable, Generator
+from collections.abc import AsyncGenerator, Callable, Generator, Iterator
 from typing import Any
 
 from aumai_chaos._engine.act import CallSpan, CallTimer, Firing, fire_async
@@ -22,6 +22,21 @@ def _pending(during: list[Firing]) -> list[Firing]:
     return sorted(during, key=lambda f: f.plan.after_items)
 
 
+def _due(pending: list[Firing], delivered: int) -> Iterator[Firing]:
+    """The ``during`` faults due once ``delivered`` items went out, in order, each begun (inside
+    its experiment's window). A raising one (``stream_cut``) ends its span and raises here; the
+    driver carries out the others: end the stream, or wait (sync or async) and go on."""
+    while pending and pending[0].plan.after_items <= delivered:
+        firing = pending.pop(0)
+        if not firing.begin():
+            continue
+        if firing.plan.raises:
+            exc = firing.exception()
+            firing.end(exc)
+            raise exc
+        yield firing
+
+
 def stream_sync(gen: Generator[Any, Any, Any], during: list[Firing]) -> Generator[Any, Any, Any]:
     """``yield from gen`` with ``during`` faults acting at their items."""
     pending = _pending(during)
@@ -30,16 +45,8 @@ def stream_sync(gen: Generator[Any, Any, Any], during: list[Firing]) -> Generato
     thrown: BaseException | None = None
     try:
         while True:
-            while pending and thrown is None and pending[0].plan.after_items <= delivered:
-                firing = pending.pop(0)
-                if not firing.begin():
-                    continue
-                plan = firing.plan
-                if plan.raises:
-                    exc = firing.exception()
-                    firing.end(exc)
-                    raise exc
-                if plan.ends_stream:
+            for firing in _due(pending, delivered) if thrown is None else ():
+                if firing.plan.ends_stream:
                     firing.end()
                     return None
                 try:
@@ -90,16 +97,8 @@ async def drive_async(
         try:
             while True:
                 truncated = False
-                while pending and thrown is None and pending[0].plan.after_items <= delivered:
-                    firing = pending.pop(0)
-                    if not firing.begin():
-                        continue
-                    plan = firing.plan
-                    if plan.raises:
-                        exc = firing.exception()
-                        firing.end(exc)
-                        raise exc
-                    if plan.ends_stream:
+                for firing in _due(pending, delivered) if thrown is None else ():
+                    if firing.plan.ends_stream:
                         firing.end()
                         truncated = True
                         break
