@@ -67,6 +67,10 @@ def _attribute(value: Any) -> Any:
     return json.dumps(value, default=str, sort_keys=True)
 
 
+#: How many calls :meth:`ExperimentObserver.record_call` lets wait before it folds them in.
+DRAIN_EVERY = 1024
+
+
 class ExperimentObserver(SpanProcessor):
     """Keeps :class:`~aumai_chaos.Observation` records, bounded, thread-safe.
 
@@ -247,16 +251,26 @@ class ExperimentObserver(SpanProcessor):
     ) -> None:
         """Record one component call as it ends (used by the runs): the same ``call``
         observation and tallies as an ended component-call span gives. Cheap: the call is
-        folded in when something reads the observer."""
+        folded in when something reads the observer, or once :data:`DRAIN_EVERY` calls wait,
+        so that memory stays bounded however long nothing reads."""
         if not self._sealed:
-            self._calls.append((component, duration_ms, error_type, message, time.time_ns()))
+            calls = self._calls
+            calls.append((component, duration_ms, error_type, message, time.time_ns()))
+            if len(calls) >= DRAIN_EVERY:
+                with self._lock:
+                    self._drain()
 
     def _drain(self) -> None:
-        """Fold the recorded calls into the store and tallies. Called with the lock held."""
-        calls = self._calls
-        if not calls:
+        """Fold the recorded calls into the store and tallies. Called with the lock held.
+
+        The list is cut in place, not swapped: a call appended by another thread meanwhile
+        stays in it for the next drain (``len``, the slice and ``del`` are each atomic)."""
+        pending = self._calls
+        n = len(pending)
+        if not n:
             return
-        self._calls = []
+        calls = pending[:n]
+        del pending[:n]
         if self._sealed:  # raced with the end of the run: too late to count, as a late span
             return
         tally = self.tally
