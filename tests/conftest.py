@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -49,3 +50,13 @@ def _kill_switch_reset() -> Iterator[None]:
     aumai_chaos.enable()
     yield
     aumai_chaos.enable()
+
+
+@pytest.fixture(autouse=True)
+def _transport_reset() -> Iterator[None]:
+    """A test that instruments the HTTP clients (``instrument()``, directly or through an
+    example it runs) cannot leave them patched for the tests after it."""
+    yield
+    transport = sys.modules.get("aumai_chaos.transport")
+    if transport is not None:
+        transport.uninstrument()
