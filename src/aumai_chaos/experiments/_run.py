@@ -156,6 +156,7 @@ class ExperimentRun:
         with_faults: bool,
         observer: ExperimentObserver | None = None,
         scoped: bool = False,
+        watch_all: bool = False,
     ) -> _registry.Route:
         exp = self.experiment
         by_component: dict[str, list[FaultConfig]] = {}
@@ -170,10 +171,8 @@ class ExperimentRun:
         watch |= {c.component for c in exp.stop_conditions if c.component not in (None, WORKLOAD)}
         if not with_faults:
             watch |= set(by_component)
-            by_component, watch_all = {}, bool(everywhere)
+            by_component, watch_all = {}, watch_all or bool(everywhere)
             everywhere = []
-        else:
-            watch_all = False
         return _registry.Route(
             exp.experiment_id,
             self.instruments,
@@ -248,13 +247,16 @@ class ExperimentRun:
             _log.warning("recording the experiment metrics failed: %r", exc)
         return ctx
 
-    def open_block(self, *, scoped: bool, key: object) -> object:
+    def open_block(self, *, scoped: bool, key: object, watch_all: bool = False) -> object:
         """Route the faults for a block of code (after :meth:`start`) under ``key`` (with
-        ``scoped``, only to contexts that entered the scope ``key``); the window closes at
-        ``duration_seconds`` at the latest. Returns ``key`` for :meth:`close_block`."""
+        ``scoped``, only to contexts that entered the scope ``key``; with ``watch_all``, every
+        component's calls are observed, not only those of its faults and objectives); the
+        window closes at ``duration_seconds`` at the latest. Returns ``key`` for
+        :meth:`close_block`."""
         self.window.deadline = self.t0 + self.experiment.duration_seconds
         DISPATCHER.add(self.experiment.experiment_id, self.observer)
-        _registry.activate(key, self.route(with_faults=True, scoped=scoped))
+        route = self.route(with_faults=True, scoped=scoped, watch_all=watch_all)
+        _registry.activate(key, route)
         return key
 
     def add_fault(self, key: object, fault: FaultConfig) -> None:
