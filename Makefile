@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 PHOENIX_VENV ?= .venv-phoenix
 PHOENIX_VERSION ?= 20.26.1
 
-.PHONY: help install test test-unit test-integration lint format typecheck demo bench bench-quick integration-deps browser-deps docs-images docs-phoenix-image clean
+.PHONY: help install test node-deps test-unit test-integration lint format typecheck demo bench bench-quick integration-deps browser-deps docs-images docs-phoenix-image clean
 
 help:
 	@echo "make demo         a real-SDK agent against a misbehaving model server: robust vs fragile (offline)"
@@ -53,12 +53,25 @@ integration-deps: $(PHOENIX_VENV)/bin/phoenix browser-deps
 	  echo "missing:$$missing; install Debian's 'prometheus' package (apt-get install prometheus)" >&2; exit 1; \
 	fi
 
+# The Node `openai` package the proxy's tests drive (tests/proxy/test_node.py), pinned by
+# examples/node-agent's package.json and package-lock.json, installed with `npm ci` into a cache
+# folder (never into the example itself). Needs node 20+ and npm, and the npm registry.
+NODE_DEPS := .cache/node-agent
+$(NODE_DEPS)/node_modules/.installed: examples/node-agent/package.json examples/node-agent/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "install node 20+ and npm for the proxy's Node tests" >&2; exit 1; }
+	mkdir -p $(NODE_DEPS)
+	cp examples/node-agent/package.json examples/node-agent/package-lock.json $(NODE_DEPS)/
+	cd $(NODE_DEPS) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $@
+
+node-deps: $(NODE_DEPS)/node_modules/.installed
+
 browser-deps:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null; \
 	  else echo "install Debian's 'chromium' package (as root) for the HTML report's browser test" >&2; exit 1; fi; }
 
-test: $(STAMP) integration-deps
+test: $(STAMP) integration-deps node-deps
 	AUMAI_PHOENIX_BIN=$(abspath $(PHOENIX_VENV))/bin/phoenix $(PY) -m pytest
 
 test-unit: $(STAMP)
