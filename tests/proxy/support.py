@@ -68,7 +68,11 @@ def write_experiment(
 
 @contextmanager
 def proxy(
-    experiment: Path, *upstreams: str, extra: tuple[str, ...] = (), output: Path | None = None
+    experiment: Path,
+    *upstreams: str,
+    extra: tuple[str, ...] = (),
+    output: Path | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[Running]:
     """``aumai-chaos proxy`` running until the block ends (then Ctrl-C, result collected)."""
     args = ["proxy", "--experiment", str(experiment), "--prometheus-linger", "0"]
@@ -76,7 +80,7 @@ def proxy(
         args += ["--upstream", up]
     if output is not None:
         args += ["--output", str(output)]
-    process = start_cli(*args, *extra)
+    process = start_cli(*args, *extra, env=env)
     lines: list[str] = []
     found: dict[str, str] = {}
     ready = threading.Event()
