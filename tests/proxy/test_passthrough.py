@@ -48,6 +48,10 @@ def test_json_bytes_equal_a_direct_request(upstream: Upstream, running: Running)
     assert proxied.headers["x-fixed"] == "1"
     assert proxied.headers["content-length"] == str(len(JSON_BODY))
     assert proxied.headers["server"] == direct.headers["server"]  # the upstream's, not uvicorn's
+    # Hop-by-hop fields of the upstream's connection stay on it (RFC 9110 7.6.1).
+    assert direct.headers["x-upstream-hop"] == "1"
+    assert "x-upstream-hop" not in proxied.headers
+    assert "keep-alive" not in proxied.headers
 
 
 def test_an_encoded_body_crosses_still_encoded(upstream: Upstream, running: Running) -> None:
@@ -200,12 +204,15 @@ def test_python_openai_through_the_proxy_equals_direct(tmp_path: Path) -> None:
         assert server.request_count() == 4
 
 
-def test_ctrl_c_ends_it_with_the_result_written(upstream: Upstream, tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_ends_it_with_the_result_written(
+    upstream: Upstream, tmp_path: Path, sig: signal.Signals
+) -> None:
     out = tmp_path / "result.json"
     with proxy(write_experiment(tmp_path, NO_FAULT), upstream.url, output=out) as run:
         for _ in range(3):
             assert httpx.get(run.url + "/v1/json", timeout=10).status_code == 200
-        code = run.stop(signal.SIGINT)
+        code = run.stop(sig)
     assert code == 130, run.stderr
     result = result_of(out)
     assert result["status"] == "aborted"

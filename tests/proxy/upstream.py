@@ -74,7 +74,14 @@ def _handler(state: Upstream) -> type[BaseHTTPRequestHandler]:
             with state.lock:
                 state.received.append(record)
             if path.endswith("/json"):
-                self._send(200, {"content-type": "application/json", "x-fixed": "1"}, JSON_BODY)
+                headers = {
+                    "content-type": "application/json",
+                    "x-fixed": "1",
+                    "keep-alive": "timeout=5",
+                    "connection": "keep-alive, x-upstream-hop",
+                    "x-upstream-hop": "1",
+                }
+                self._send(200, headers, JSON_BODY)
             elif path.endswith("/gzip"):
                 headers = {"content-type": "application/json", "content-encoding": "gzip"}
                 self._send(200, headers, GZIP_BODY)
