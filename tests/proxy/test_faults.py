@@ -4,9 +4,11 @@ or what a real server's failure gives it (a reset, a silent server, a cut stream
 
 from __future__ import annotations
 
+import itertools
 import socket
 import struct
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -240,3 +242,24 @@ def test_a_fault_scoped_to_one_upstream_spares_the_other(tmp_path: Path) -> None
     assert "/a/, /b/" in missing.json()["error"]["message"]
     assert a.request_count() == 1
     assert b.request_count() == 0
+
+
+def test_a_stall_holds_the_stream_where_it_is(server: ProviderServer, tmp_path: Path) -> None:
+    direct: list[Any] = []
+    _stream(_client(server.openai_base_url), direct)
+    exp = _experiment(
+        tmp_path,
+        "fault_type: stream_stall\n    after_chunks: 2\n    duration_ms: 400\n    times: 1",
+    )
+    with proxy(exp, server.url) as run:
+        stamps: list[float] = []
+        got: list[Any] = []
+        stream = _client(run.url + "/v1").chat.completions.create(
+            model="m", messages=MESSAGES, stream=True
+        )
+        for chunk in stream:
+            stamps.append(time.monotonic())
+            got.append(chunk.choices[0].delta.content if chunk.choices else None)
+    assert got == direct  # everything arrives, late
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
+    assert gaps[1] >= 0.35  # between the second chunk and the third: the stall

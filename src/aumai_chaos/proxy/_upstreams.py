@@ -129,15 +129,16 @@ class Upstreams:
             return None  # an absolute-form or asterisk-form target: not for a reverse proxy
         upstream = self.default
         if self.named:
-            first, _, rest = path[1:].partition("/")
+            first, slash, rest = path[1:].partition("/")
             named = self.named.get(first)
             if named is not None:
-                upstream, path = named, "/" + rest
+                # /NAME -> the base URL itself; /NAME/ -> the base URL and a slash.
+                upstream, path = named, slash + rest
         if upstream is None:
             return None
         url = f"{upstream.scheme}://{upstream.netloc}{upstream.base_path}{path}"
-        if upstream.base_path and path == "/":
-            url = url[:-1]  # /openai -> the base URL itself, no trailing slash added
+        if not upstream.base_path and not path:
+            url += "/"
         if query:
             url += "?" + query.decode("latin-1")
         return Target(upstream, url)
