@@ -2,7 +2,9 @@
 
 The proxy runs as its own process (``python -m aumai_chaos proxy``, an experiment with no
 fault), in front of ``ProviderServer`` on loopback; the client is ``httpx`` with keep-alive.
-Rounds interleave a direct request and a proxied one, so the machine's drifts hit both alike.
+Rounds interleave a direct request, a proxied one and one through a bare uvicorn + httpx
+passthrough (``_bare_proxy``: the same parts with nothing of ours, the floor of what a proxy on
+them can cost), in a shuffled order, so the machine's drifts hit all three alike.
 
 - added latency: p50 of a non-streamed chat completion through the proxy minus direct;
 - time to first byte of a streamed one (request sent to the first event read), the same way;
@@ -16,6 +18,7 @@ Rounds interleave a direct request and a proxied one, so the machine's drifts hi
 from __future__ import annotations
 
 import os
+import random
 import re
 import subprocess
 import sys
@@ -25,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .harness import Budget, Row, percentile
+from .harness import SEED, Budget, Row, percentile
 
 __all__ = ["run"]
 
@@ -36,23 +39,15 @@ EXPERIMENT = "experiment_id: bench\nname: bench\nduration_seconds: 3600\nfaults:
 _LISTENING = re.compile(r"listening on (http://127\.0\.0\.1:\d+)")
 
 
-def _start_proxy(upstream: str, folder: Path) -> tuple[subprocess.Popen[str], str]:
+def _start_proxy(
+    upstream: str, folder: Path, bare: bool = False
+) -> tuple[subprocess.Popen[str], str]:
     exp = folder / "bench.yaml"
     exp.write_text(EXPERIMENT, encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    ours = ["-m", "aumai_chaos", "proxy", "-e", str(exp), "-u", upstream]
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "aumai_chaos",
-            "proxy",
-            "-e",
-            str(exp),
-            "-u",
-            upstream,
-            "--prometheus-linger",
-            "0",
-        ],
+        [sys.executable, *(["-m", "benchmarks._bare_proxy", upstream] if bare else ours)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -136,27 +131,32 @@ def run(quick: bool = False) -> list[Row]:
         tempfile.TemporaryDirectory() as folder,
     ):
         process, proxy_url = _start_proxy(server.url, Path(folder))
+        bare, bare_url = _start_proxy(server.url, Path(folder), bare=True)
         try:
-            targets = {"direct": server.url, "proxy": proxy_url}
+            targets = {"direct": server.url, "proxy": proxy_url, "bare": bare_url}
             clients = {k: httpx.Client(timeout=30) for k in targets}
             samples: dict[tuple[str, bool], list[float]] = {}
             for k, base in targets.items():  # warm the connections
                 for s in (False, True):
                     _timed(clients[k], base + "/v1/chat/completions", stream_body if s else body, s)
-            cpu0 = _cpu_seconds(process.pid)
-            for i in range(rounds):
-                order = list(targets) if i % 2 == 0 else list(reversed(targets))
+            cpu0 = {k: _cpu_seconds(p.pid) for k, p in (("proxy", process), ("bare", bare))}
+            shuffle = random.Random(SEED)
+            for _ in range(rounds):
+                order = list(targets)
+                shuffle.shuffle(order)
                 for stream in (False, True):
                     for k in order:
                         url = targets[k] + "/v1/chat/completions"
                         ms = _timed(clients[k], url, stream_body if stream else body, stream)
                         samples.setdefault((k, stream), []).append(ms)
+            cpu1 = {k: _cpu_seconds(p.pid) for k, p in (("proxy", process), ("bare", bare))}
             for stream, label, budget in (
                 (False, "added latency, chat completion, no fault", ADDED_BUDGET),
                 (True, "added time to first byte, streamed, no fault", TTFB_BUDGET),
             ):
                 direct = percentile(samples[("direct", stream)], 50)
                 proxied = percentile(samples[("proxy", stream)], 50)
+                floor = percentile(samples[("bare", stream)], 50)
                 p95 = percentile(samples[("proxy", stream)], 95) - percentile(
                     samples[("direct", stream)], 95
                 )
@@ -166,20 +166,28 @@ def run(quick: bool = False) -> list[Row]:
                         label,
                         proxied - direct,
                         "ms",
-                        f"p50 direct {direct:.2f} ms, proxied {proxied:.2f} ms; "
-                        f"p95 +{p95:.2f} ms ({rounds} rounds)",
+                        f"p50 direct {direct:.2f} ms, proxied {proxied:.2f} ms, bare "
+                        f"uvicorn+httpx passthrough {floor:.2f} ms; p95 +{p95:.2f} ms "
+                        f"({rounds} rounds)",
                         budget=budget,
                     )
                 )
-            cpu1 = _cpu_seconds(process.pid)
-            if cpu0 is not None and cpu1 is not None:
+            cpu = {
+                k: (cpu1[k] - cpu0[k]) * 1000 / (2 * rounds)  # type: ignore[operator]
+                for k in cpu0
+                if cpu0[k] is not None and cpu1[k] is not None
+            }
+            if len(cpu) == 2:
                 rows.append(
                     Row(
                         SECTION,
                         "proxy CPU per request (the proxy process's own time), no fault",
-                        (cpu1 - cpu0) * 1000 / (2 * rounds),
+                        cpu["proxy"],
                         "ms",
-                        "user + system, /proc; steadier than wall-clock on a loaded machine",
+                        f"user + system, /proc; bare uvicorn+httpx passthrough {cpu['bare']:.2f}"
+                        " ms",
+                        ratio=cpu["proxy"] / cpu["bare"] if cpu["bare"] else None,
+                        floor="bare passthrough",
                     )
                 )
             for c in clients.values():
@@ -187,18 +195,21 @@ def run(quick: bool = False) -> list[Row]:
             seconds = 1.0 if quick else 5.0
             direct_rate = _throughput(server.url + "/v1/chat/completions", body, seconds)
             proxy_rate = _throughput(proxy_url + "/v1/chat/completions", body, seconds)
+            bare_rate = _throughput(bare_url + "/v1/chat/completions", body, seconds)
             rows.append(
                 Row(
                     SECTION,
                     "throughput, 4 client threads, no fault",
                     proxy_rate,
                     "req/s",
-                    f"direct {direct_rate:.0f} req/s (client, proxy and server share the cores)",
+                    f"direct {direct_rate:.0f} req/s, bare passthrough {bare_rate:.0f} req/s "
+                    "(client, proxy and server share the cores)",
                     ratio=proxy_rate / direct_rate if direct_rate else None,
                     floor="direct",
                 )
             )
         finally:
-            process.terminate()
-            process.wait(30)
+            for p in (process, bare):
+                p.terminate()
+                p.wait(30)
     return rows

@@ -90,6 +90,13 @@ def _protocol(connections: Connections) -> type[H11Protocol]:
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
             connections.add(self.client, transport)
+            # Small writes (headers, then each event) go out at once: with Nagle's algorithm a
+            # second write would wait for the client's delayed ACK, some 40 ms. asyncio sets
+            # this only when the socket's proto says TCP.
+            sock = transport.get_extra_info("socket")
+            if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
         def connection_lost(self, exc: Exception | None) -> None:
             connections.remove(self.client, self.transport)
