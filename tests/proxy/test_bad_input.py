@@ -126,3 +126,13 @@ def test_every_problem_is_a_line_of_its_own() -> None:
         "openai.chat.completions, openai.responses, openai.embeddings, anthropic.messages, "
         "127.0.0.1)",
     ]
+
+
+def test_a_workload_is_left_out_with_a_warning() -> None:
+    exp = ChaosExperiment(
+        experiment_id="x", name="x", duration_seconds=1, workload="examples.agent:run_once"
+    )
+    warned: list[str] = []
+    checked = check_for_proxy(exp, "e.yaml", parse_upstreams([UPSTREAM]), warn=warned.append)
+    assert checked.workload is None
+    assert warned == ["e.yaml: workload: ignored by the proxy (its clients are the workload)"]
