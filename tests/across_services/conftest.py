@@ -74,7 +74,7 @@ def start_tool_service(tmp_path: Path, **env: str) -> ToolService:
         **env,
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.across_services.tool_service"],
+        [sys.executable, "-m", "examples.chaostoolkit.tool_service"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

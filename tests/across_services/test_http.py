@@ -55,8 +55,10 @@ def test_only_the_blocks_requests_are_faulted_in_the_tool_service(
     assert inside == [503, 503, 503]
     assert outside_before + outside_after == [200] * 4
     assert unarmed == [200, 200]
-    assert huge == 200 and malformed == 200
-    assert block.result is not None and block.result.experiment_id == "tool-errors"
+    assert huge == 200
+    assert malformed == 200
+    assert block.result is not None
+    assert block.result.experiment_id == "tool-errors"
     stats = tool_service.stats()
     assert stats["calls"]["lookup"] == 2 + 2 + 2 + 1 + 1  # the faulted calls never ran
     assert stats["ignored"]["unknown"] == 2

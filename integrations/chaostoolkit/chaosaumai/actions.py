@@ -34,7 +34,7 @@ def arm(experiment: Any, directory: str) -> str:
         config = ChaosExperiment.model_validate(experiment)
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
-    data = config.model_dump(mode="json", exclude_defaults=True)
+    data = config.model_dump(mode="json")
     _write_atomically(folder / _file_name(config.experiment_id), json.dumps(data, indent=2))
     return config.experiment_id
 
@@ -59,6 +59,7 @@ def run_experiment(
     ``verdict_reason``, ``total_faults_fired`` and the run's ``exit_code``."""
     args = [sys.executable, "-m", "aumai_chaos", "run", "--experiment", path, "--json-output"]
     if output:
+        Path(output).parent.mkdir(parents=True, exist_ok=True)
         args += ["--output", output]
     if workload:
         args += ["--workload", workload]

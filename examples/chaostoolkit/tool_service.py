@@ -1,4 +1,5 @@
-"""A tool service for the cross-service tests: ``python -m tests.across_services.tool_service``.
+"""The tool service of the Chaos Toolkit example (and the cross-service tests):
+``python -m examples.chaostoolkit.tool_service``.
 
 uvicorn and starlette on 127.0.0.1, port 0 (the port is printed as ``PORT <n>``), one
 ``@chaos_target`` handler, experiments armed through ``AUMAI_CHAOS_ARMED``. It has no OpenTelemetry

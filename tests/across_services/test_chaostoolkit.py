@@ -1,0 +1,101 @@
+"""The Chaos Toolkit example with the real ``chaos run``: a tool service in its own process,
+the agent in another (``aumai-chaos run``, started by our ``run_experiment`` action)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.across_services.conftest import start_tool_service
+from tests.helpers import REPO
+
+pytestmark = pytest.mark.integration
+
+CHAOS = str(Path(sys.executable).parent / "chaos")
+
+
+def test_chaos_discover_lists_our_activities_with_their_arguments(tmp_path: Path) -> None:
+    out = tmp_path / "discovery.json"
+    proc = subprocess.run(
+        [CHAOS, "discover", "--no-install", "chaostoolkit-aumai", "--discovery-path", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    found = {
+        (a["type"], a["name"]): [arg["name"] for arg in a["arguments"]]
+        for a in json.loads(out.read_text())["activities"]
+    }
+    assert found == {
+        ("action", "arm"): ["experiment", "directory"],
+        ("action", "disarm"): ["experiment_id", "directory"],
+        ("action", "run_experiment"): ["path", "output", "workload", "seed", "timeout"],
+        ("action", "proxy"): ["arguments", "duration_seconds"],
+        ("probe", "verdict"): ["experiment_id", "results_dir"],
+        ("probe", "faults_fired"): ["experiment_id", "results_dir"],
+        ("probe", "recovery_rate"): ["experiment_id", "results_dir"],
+    }
+
+
+def test_the_example_runs_with_chaos_run_and_its_rollback_disarms(tmp_path: Path) -> None:
+    service = start_tool_service(tmp_path)
+    journal_path = tmp_path / "journal.json"
+    try:
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)]),
+            "TOOL_URL": service.url,
+            "AUMAI_ARMED_DIR": str(service.armed_dir),
+            "AUMAI_RESULTS_DIR": str(service.results_dir),
+        }
+        proc = subprocess.run(
+            [
+                CHAOS,
+                "--no-version-check",
+                "run",
+                "--journal-path",
+                str(journal_path),
+                "examples/chaostoolkit/experiment.json",
+            ],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            env=env,
+            timeout=300,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        stats = service.stats()
+    finally:
+        service.stop()
+    journal = json.loads(journal_path.read_text())
+    assert journal["status"] == "completed", journal
+    assert journal["deviated"] is False
+    outputs = {run["activity"]["name"]: run.get("output") for run in journal["run"]}
+    assert outputs["arm-tool-errors-in-the-tool-service"] == "tool-errors"
+    agent = outputs["run-the-agent"]
+    assert agent["verdict"] == "passed"
+    assert agent["exit_code"] == 0
+    assert outputs["disarm-tool-errors"] is True
+    tool = json.loads((service.results_dir / "tool-errors.tool-service.json").read_text())
+    fired = tool["summary"]["total_faults_fired"]
+    assert fired > 0
+    # One call in two failed in the tool service; the agent's retries absorbed each.
+    assert outputs["faults-fired-across-services"] == fired
+    assert outputs["verdict-across-services"] == "passed"
+    assert isinstance(outputs["recovery-rate"], float)
+    [rollback] = journal["rollbacks"]
+    assert rollback["status"] == "succeeded"
+    assert rollback["activity"]["name"] == "disarm-whatever-is-left"
+    assert stats["armed"] == []
+    assert list(service.armed_dir.iterdir()) == []
+    # every: 2 faults calls 2, 4, 6...: the odd ones got through.
+    assert stats["calls"]["lookup"] - fired in (0, 1)
