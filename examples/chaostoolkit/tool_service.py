@@ -11,6 +11,7 @@ spans are exported there (OTLP/HTTP), one at a time.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import sys
 
@@ -68,6 +69,9 @@ app = Starlette(routes=[Route("/tool", tool, methods=["POST"]), Route("/stats", 
 
 
 def main() -> None:
+    # uvicorn re-raises SIGTERM once it has shut down; exit normally then, so that the atexit
+    # handlers run: aumai-chaos disarms what is still armed and writes its results.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)  # connections wait in the backlog until uvicorn accepts them
