@@ -127,7 +127,7 @@ def test_arming_a_directory_and_a_bad_file(tmp_path: Path) -> None:
     assert aumai_chaos.arm(tmp_path) == ["a"]
     bad = tmp_path / "bad.json"
     bad.write_text('{"experiment_id": "b"}', encoding="utf-8")
-    with pytest.raises(aumai_chaos.ConfigError, match="bad.json"):
+    with pytest.raises(aumai_chaos.ConfigError, match=r"bad\.json"):
         aumai_chaos.arm(bad)
     assert aumai_chaos.armed() == ["a"]
 

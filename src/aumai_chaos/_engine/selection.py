@@ -17,6 +17,15 @@ import re
 import threading
 
 from opentelemetry import baggage
+from opentelemetry.context import get_current
+
+_KEY: str | None
+try:  # the context key the API keeps baggage under: read directly, one context lookup
+    from opentelemetry.baggage import _BAGGAGE_KEY
+
+    _KEY = _BAGGAGE_KEY
+except ImportError:  # pragma: no cover - an API without it: its public accessor, slower
+    _KEY = None
 
 __all__ = [
     "BAGGAGE_ENV",
@@ -86,7 +95,11 @@ def selected() -> object | None:
     if not armed or not state.on:
         return None
     try:
-        value = baggage.get_baggage(BAGGAGE_KEY)
+        if _KEY is not None:
+            entries = get_current().get(_KEY)
+            value = entries.get(BAGGAGE_KEY) if isinstance(entries, dict) else None
+        else:
+            value = baggage.get_baggage(BAGGAGE_KEY)
     except Exception:
         return None
     if value is None:
