@@ -60,6 +60,8 @@ def test_the_example_runs_with_chaos_run_and_its_rollback_disarms(tmp_path: Path
             [
                 CHAOS,
                 "--no-version-check",
+                "--log-file",
+                str(tmp_path / "chaostoolkit.log"),
                 "run",
                 "--journal-path",
                 str(journal_path),
