@@ -10,7 +10,7 @@ first use.
 
 from typing import TYPE_CHECKING, Any
 
-from aumai_chaos import propagation
+from aumai_chaos import propagation as propagation  # the module: aumai_chaos.propagation
 from aumai_chaos._engine.registry import disable, enable, is_enabled
 from aumai_chaos._engine.seeding import seed
 from aumai_chaos._version import __version__
@@ -103,7 +103,6 @@ __all__ = [
     "arm",
     "armed",
     "disarm",
-    "propagation",
     "__version__",
 ]
 

@@ -8,15 +8,18 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.across_services.conftest import start_tool_service
+from aumai_chaos import load_result_file
+from tests.across_services.conftest import ToolService, start_tool_service
 from tests.helpers import REPO
 
 pytestmark = pytest.mark.integration
 
 CHAOS = str(Path(sys.executable).parent / "chaos")
+EXAMPLE = REPO / "examples" / "chaostoolkit" / "experiment.json"
 
 
 def test_chaos_discover_lists_our_activities_with_their_arguments(tmp_path: Path) -> None:
@@ -45,40 +48,46 @@ def test_chaos_discover_lists_our_activities_with_their_arguments(tmp_path: Path
     }
 
 
-def test_the_example_runs_with_chaos_run_and_its_rollback_disarms(tmp_path: Path) -> None:
-    service = start_tool_service(tmp_path)
+def _chaos_run(service: ToolService, tmp_path: Path, experiment: Path) -> dict[str, Any]:
+    """``chaos run`` on ``experiment`` against ``service``; its journal."""
     journal_path = tmp_path / "journal.json"
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)]),
+        "TOOL_URL": service.url,
+        "AUMAI_ARMED_DIR": str(service.armed_dir),
+        "AUMAI_RESULTS_DIR": str(service.results_dir),
+    }
+    proc = subprocess.run(
+        [
+            CHAOS,
+            "--no-version-check",
+            "--log-file",
+            str(tmp_path / "chaostoolkit.log"),
+            "run",
+            "--journal-path",
+            str(journal_path),
+            str(experiment),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    journal: dict[str, Any] = json.loads(journal_path.read_text())
+    return journal
+
+
+def test_the_example_runs_with_chaos_run(tmp_path: Path) -> None:
+    service = start_tool_service(tmp_path)
     try:
-        env = {
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)]),
-            "TOOL_URL": service.url,
-            "AUMAI_ARMED_DIR": str(service.armed_dir),
-            "AUMAI_RESULTS_DIR": str(service.results_dir),
-        }
-        proc = subprocess.run(
-            [
-                CHAOS,
-                "--no-version-check",
-                "--log-file",
-                str(tmp_path / "chaostoolkit.log"),
-                "run",
-                "--journal-path",
-                str(journal_path),
-                "examples/chaostoolkit/experiment.json",
-            ],
-            capture_output=True,
-            text=True,
-            cwd=REPO,
-            env=env,
-            timeout=300,
-            check=False,
-        )
-        assert proc.returncode == 0, proc.stdout + proc.stderr
+        journal = _chaos_run(service, tmp_path, EXAMPLE)
         stats = service.stats()
     finally:
         service.stop()
-    journal = json.loads(journal_path.read_text())
     assert journal["status"] == "completed", journal
     assert journal["deviated"] is False
     outputs = {run["activity"]["name"]: run.get("output") for run in journal["run"]}
@@ -97,7 +106,29 @@ def test_the_example_runs_with_chaos_run_and_its_rollback_disarms(tmp_path: Path
     [rollback] = journal["rollbacks"]
     assert rollback["status"] == "succeeded"
     assert rollback["activity"]["name"] == "disarm-whatever-is-left"
+    assert rollback["output"] is False  # the method disarmed already: nothing was left
     assert stats["armed"] == []
     assert list(service.armed_dir.iterdir()) == []
     # every: 2 faults calls 2, 4, 6...: the odd ones got through.
     assert stats["calls"]["lookup"] - fired in (0, 1)
+
+
+def test_the_rollback_disarms_what_a_method_left_armed(tmp_path: Path) -> None:
+    """The example cut after its first action (as if the method had stopped there): the
+    rollback disarms, and the tool service ends the experiment and writes its result."""
+    example = json.loads(EXAMPLE.read_text())
+    example["method"] = example["method"][:1]
+    cut = tmp_path / "cut.json"
+    cut.write_text(json.dumps(example))
+    service = start_tool_service(tmp_path)
+    try:
+        journal = _chaos_run(service, tmp_path, cut)
+        assert list(service.armed_dir.iterdir()) == []
+        service.wait_armed([])
+    finally:
+        service.stop()
+    [rollback] = journal["rollbacks"]
+    assert rollback["output"] is True
+    result = load_result_file(service.results_dir / "tool-errors.tool-service.json")
+    assert result.status == "completed"
+    assert result.summary.total_faults_fired == 0
