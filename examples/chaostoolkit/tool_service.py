@@ -5,7 +5,8 @@ uvicorn and starlette on 127.0.0.1, port 0 (the port is printed as ``PORT <n>``)
 ``@chaos_target`` handler, experiments armed through ``AUMAI_CHAOS_ARMED``. It has no OpenTelemetry
 server instrumentation of its own: each request's context comes from
 ``aumai_chaos.propagation.extract`` and its server span is opened here. With ``TOOL_OTLP`` set,
-spans are exported there (OTLP/HTTP), one at a time.
+spans are exported there (OTLP/HTTP), one at a time; with ``TOOL_PROMETHEUS`` set, ``/metrics``
+serves the metrics in Prometheus' text format.
 """
 
 from __future__ import annotations
@@ -28,10 +29,17 @@ if os.environ.get("TOOL_OTLP"):  # the SDK before aumai_chaos: what it arms trac
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
 
+if os.environ.get("TOOL_PROMETHEUS"):  # /metrics: the metrics aumai-chaos records, live
+    from opentelemetry import metrics
+    from opentelemetry.exporter.prometheus import PrometheusMetricReader
+    from opentelemetry.sdk.metrics import MeterProvider
+
+    metrics.set_meter_provider(MeterProvider(metric_readers=[PrometheusMetricReader()]))
+
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 import aumai_chaos
@@ -65,7 +73,19 @@ async def stats(request: Request) -> JSONResponse:
     )
 
 
-app = Starlette(routes=[Route("/tool", tool, methods=["POST"]), Route("/stats", stats)])
+async def prometheus(request: Request) -> Response:
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+app = Starlette(
+    routes=[
+        Route("/tool", tool, methods=["POST"]),
+        Route("/stats", stats),
+        Route("/metrics", prometheus),
+    ]
+)
 
 
 def main() -> None:

@@ -10,10 +10,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from aumai_chaos import load_result_file
-from tests.across_services.conftest import ToolService, start_tool_service
+from tests.across_services.conftest import TOOL_ERRORS, ToolService, start_tool_service
 from tests.helpers import REPO
 
 pytestmark = pytest.mark.integration
@@ -43,7 +44,7 @@ def test_chaos_discover_lists_our_activities_with_their_arguments(tmp_path: Path
         ("action", "run_experiment"): ["path", "output", "workload", "seed", "timeout"],
         ("action", "proxy"): ["arguments", "duration_seconds"],
         ("probe", "verdict"): ["experiment_id", "results_dir"],
-        ("probe", "faults_fired"): ["experiment_id", "results_dir"],
+        ("probe", "faults_fired"): ["experiment_id", "results_dir", "prometheus_url"],
         ("probe", "recovery_rate"): ["experiment_id", "results_dir"],
     }
 
@@ -132,3 +133,25 @@ def test_the_rollback_disarms_what_a_method_left_armed(tmp_path: Path) -> None:
     result = load_result_file(service.results_dir / "tool-errors.tool-service.json")
     assert result.status == "completed"
     assert result.summary.total_faults_fired == 0
+
+
+def test_faults_fired_reads_a_services_prometheus_endpoint_live(tmp_path: Path) -> None:
+    from chaosaumai.probes import faults_fired
+
+    armed = tmp_path / "armed"
+    armed.mkdir()
+    (armed / "t.yaml").write_text(TOOL_ERRORS.format(duration=600), encoding="utf-8")
+    service = start_tool_service(tmp_path, TOOL_PROMETHEUS="1")
+    try:
+        service.wait_armed(["tool-errors"])
+        metrics = service.url + "/metrics"
+        assert faults_fired("tool-errors", prometheus_url=metrics) == 0
+        headers = {"baggage": "aumai.chaos.experiment=tool-errors"}
+        with httpx.Client() as client:
+            codes = [client.post(service.url + "/tool", headers=headers).status_code for _ in "ab"]
+            codes.append(client.post(service.url + "/tool").status_code)  # no baggage
+        assert codes == [503, 503, 200]
+        assert faults_fired("tool-errors", prometheus_url=metrics) == 2
+        assert faults_fired("other", prometheus_url=metrics) == 0
+    finally:
+        service.stop()

@@ -48,8 +48,7 @@ def test_only_the_blocks_requests_are_faulted_in_the_tool_service(
         with aumai_chaos.experiment(experiment_id="tool-errors", scope="baggage") as block:
             inside = [_post(client, url) for _ in range(3)]
         outside_after = [_post(client, url) for _ in range(2)]
-        unarmed = [_post(client, url, baggage="aumai.chaos.experiment=not-armed")] * 1
-        unarmed.append(_post(client, url, baggage="aumai.chaos.experiment=not-armed"))
+        unarmed = [_post(client, url, baggage="aumai.chaos.experiment=not-armed") for _ in "ab"]
         huge = _post(client, url, baggage="aumai.chaos.experiment=tool-errors," + "k=v," * 4000)
         malformed = _post(client, url, baggage="aumai.chaos.experiment")
     assert inside == [503, 503, 503]
