@@ -179,3 +179,24 @@ def test_baggage_off_and_arming_at_import(tmp_path: Path) -> None:
     off = run_python(code, env=env)
     assert off.returncode == 0, off.stderr
     assert off.stdout.strip() == "['env-armed'] ok"
+
+
+def _wait_armed(ids: list[str]) -> None:
+    deadline = time.monotonic() + 10
+    while aumai_chaos.armed() != ids:
+        assert time.monotonic() < deadline, aumai_chaos.armed()
+        time.sleep(0.02)
+
+
+def test_a_watched_file_is_followed_through_edits_and_removal(tmp_path: Path) -> None:
+    path = tmp_path / "one.json"
+    path.write_text(_config("first").model_dump_json(), encoding="utf-8")
+    arming.watch(path)
+    assert aumai_chaos.armed() == ["first"]  # armed before watch() returns
+    tmp = tmp_path / ".one.tmp"
+    tmp.write_text(_config("second").model_dump_json(), encoding="utf-8")
+    tmp.replace(path)
+    _wait_armed(["second"])
+    assert _call("aumai.chaos.experiment=second") == "faulted"
+    path.unlink()
+    _wait_armed([])
