@@ -11,12 +11,8 @@ STAMP  := $(VENV)/.installed
 PHOENIX_VENV ?= .venv-phoenix
 PHOENIX_VERSION ?= 20.26.1
 
-<<<<<<< HEAD
-.PHONY: help install test node-deps test-unit test-integration lint format typecheck demo bench bench-quick integration-deps browser-deps docs-images docs-phoenix-image clean
-=======
 
-.PHONY: help install test test-unit test-integration lint format typecheck demo bench bench-quick integration-deps browser-deps docs docs-serve docs-images docs-phoenix-image clean
->>>>>>> main
+.PHONY: help install test node-deps test-unit test-integration lint format typecheck demo bench bench-quick integration-deps browser-deps docs docs-serve docs-images docs-phoenix-image clean
 
 help:
 	@echo "make demo         a real-SDK agent against a misbehaving model server: robust vs fragile (offline)"
@@ -31,9 +27,10 @@ help:
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): $(PY) pyproject.toml
+$(STAMP): $(PY) pyproject.toml integrations/chaostoolkit/pyproject.toml
 	$(PIP) install --upgrade pip
 	$(PIP) install -e ".[dev]"
+	$(PIP) install -e integrations/chaostoolkit
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -85,13 +82,13 @@ test-unit: $(STAMP)
 	$(PY) -m pytest -m "not integration"
 
 lint: $(STAMP)
-	$(PY) -m ruff check src tests examples benchmarks scripts
-	$(PY) -m ruff format --check src tests examples benchmarks scripts
+	$(PY) -m ruff check src tests examples benchmarks scripts integrations
+	$(PY) -m ruff format --check src tests examples benchmarks scripts integrations
 	$(PY) -m mypy
 
 format: $(STAMP)
-	$(PY) -m ruff format src tests examples benchmarks scripts
-	$(PY) -m ruff check --fix src tests examples benchmarks scripts
+	$(PY) -m ruff format src tests examples benchmarks scripts integrations
+	$(PY) -m ruff check --fix src tests examples benchmarks scripts integrations
 
 # The scripted model server, zero-code instrument() and both experiments, in one process:
 # see examples/agent_openai/demo.py. No network, no API key, no collector.
