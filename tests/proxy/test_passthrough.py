@@ -111,6 +111,7 @@ def test_the_upstream_sees_the_clients_request(upstream: Upstream, running: Runn
         "x-hop": "dropped",
         "keep-alive": "timeout=5",
         "x-end-to-end": "kept",
+        "expect": "100-continue",
         "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
     }
     response = httpx.post(
@@ -126,6 +127,7 @@ def test_the_upstream_sees_the_clients_request(upstream: Upstream, running: Runn
     assert names["x-end-to-end"] == "kept"
     assert "x-hop" not in names
     assert "keep-alive" not in names
+    assert "expect" not in names  # the proxy answered it and read the body
     assert names.get("connection", "keep-alive") == "keep-alive"  # httpx's own, to the upstream
     # No telemetry configured: the proxy records no span, and the client's context passes on.
     assert names["traceparent"] == headers["traceparent"]

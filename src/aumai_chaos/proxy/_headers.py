@@ -43,7 +43,8 @@ def request_headers(
 ) -> list[tuple[bytes, bytes]]:
     """The client's headers as the upstream gets them: hop-by-hop, ``Host`` and the client's
     framing removed, ``Content-Length`` that of the body, the trace context the proxy's span."""
-    drop = HOP_BY_HOP | _listed(raw) | _TRACE | {b"host", b"content-length"}
+    # ``Expect: 100-continue`` was answered here (the body is read before it is sent on).
+    drop = HOP_BY_HOP | _listed(raw) | _TRACE | {b"host", b"content-length", b"expect"}
     out = [(k, v) for k, v in raw if k.lower() not in drop]
     framed = any(k.lower() in (b"content-length", b"transfer-encoding") for k, _ in raw)
     if body_length or framed:
