@@ -4,7 +4,8 @@ not). One that cannot apply (``malformed_tool_call`` on an answer without tool c
 the response untouched and is not counted as fired: nothing is ever half-applied (and a
 ``times`` budget is not used up by it).
 
-``empty_output`` also acts on a decorated function's ``str``, ``list`` or ``dict`` result.
+``empty_output`` and ``truncated_output`` also act on a decorated function's result (a tool's
+return value, before the model sees it).
 """
 
 from __future__ import annotations
@@ -52,13 +53,22 @@ class EmptyOutputFault(_OutputFault):
 
 class TruncatedOutputFault(_OutputFault):
     """The content is cut to ``keep_fraction`` of its length, with ``finish_reason: "length"``
-    (``status: "incomplete"`` for Responses, ``stop_reason: "max_tokens"`` for Anthropic)."""
+    (``status: "incomplete"`` for Responses, ``stop_reason: "max_tokens"`` for Anthropic).
 
-    sites: ClassVar[frozenset[Site]] = _TRANSPORT_ONLY
-    site_reason: ClassVar[str] = _WHY
+    On a decorated function (a tool's return value), a ``str`` or ``bytes`` result keeps that
+    fraction of its characters, a ``list`` or ``tuple`` of its items, a ``dict`` of its keys
+    (the first ones, in order); an empty result, or one of another type, is left alone."""
 
     fault_type: Literal[FaultType.truncated_output] = FaultType.truncated_output
     keep_fraction: Annotated[float, Field(ge=0.0, lt=1.0, allow_inf_nan=False)] = 0.5
+
+    def apply_to_result(self, result: Any) -> tuple[bool, Any]:
+        if not isinstance(result, str | bytes | list | tuple | dict) or not result:
+            return (False, result)
+        keep = int(len(result) * self.keep_fraction)
+        if isinstance(result, dict):
+            return (True, {k: result[k] for k in list(result)[:keep]})
+        return (True, result[:keep])
 
 
 class MalformedToolCallFault(_OutputFault):

@@ -33,18 +33,18 @@ __all__ = ["RAW_INPUT", "assemble_message", "message_events", "rewrite_message"]
 RAW_INPUT = "__aumai_chaos_raw_input__"
 
 
-def _cut_input(block: dict[str, Any], *, streamed: bool) -> bool:
+def _cut_input(block: dict[str, Any], *, streamed: bool, keep: float = 0.5) -> bool:
     tool_input = block.get("input")
     if not isinstance(tool_input, dict) or not tool_input:
         return False
-    cut = cut_arguments(json.dumps(tool_input))
+    cut = cut_arguments(json.dumps(tool_input), keep)
     if cut is None:  # pragma: no cover - a non-empty dict always dumps to an object
         return False
     if streamed:
         block[RAW_INPUT] = cut
     else:
         keys = list(tool_input)
-        block["input"] = {k: tool_input[k] for k in keys[: len(keys) // 2]}
+        block["input"] = {k: tool_input[k] for k in keys[: int(len(keys) * keep)]}
     return True
 
 
@@ -54,7 +54,7 @@ def _truncate(blocks: list[dict[str, Any]], keep: float, *, streamed: bool) -> i
         if block.get("type") == "text" and block.get("text"):
             block["text"] = block["text"][: int(len(block["text"]) * keep)]
             return index
-        if block.get("type") == "tool_use" and _cut_input(block, streamed=streamed):
+        if block.get("type") == "tool_use" and _cut_input(block, streamed=streamed, keep=keep):
             return index
     return None
 

@@ -62,7 +62,8 @@ def rewrite_chat(
             message.pop("tool_calls", None)  # cut off before the model got to them
         elif calls:
             function = calls[0].get("function") or {}
-            cut = cut_arguments(str(function.get("arguments", "")))
+            keep = getattr(fault, "keep_fraction", 0.5)
+            cut = cut_arguments(str(function.get("arguments", "")), keep)
             if cut is None:
                 return None
             function["arguments"] = cut

@@ -98,7 +98,7 @@ def _cut_item(item: dict[str, Any], keep: float) -> bool:
         item["content"] = [texts[0]]
         return True
     if item.get("type") == "function_call":
-        cut = cut_arguments(str(item.get("arguments", "")))
+        cut = cut_arguments(str(item.get("arguments", "")), keep)
         if cut is not None:
             item["arguments"] = cut
             return True

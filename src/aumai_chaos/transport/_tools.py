@@ -38,12 +38,13 @@ def offered_tools(api: str, request: Mapping[str, Any] | None) -> dict[str, Mapp
     return out
 
 
-def cut_arguments(text: str) -> str | None:
-    """``text`` cut mid-object so that ``json.loads`` fails; ``None`` when it is no object."""
+def cut_arguments(text: str, keep: float = 0.5) -> str | None:
+    """``text`` cut mid-object, to about ``keep`` of its length, so that ``json.loads`` fails;
+    ``None`` when it is no object."""
     stripped = text.strip()
     if not stripped.startswith("{"):
         return None
-    cut = stripped[: max(1, len(stripped) // 2)]
+    cut = stripped[: max(1, min(len(stripped) - 1, int(len(stripped) * keep)))]
     while cut:
         try:
             json.loads(cut)
