@@ -177,7 +177,7 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body[: len(body) // 2])
             self._cut(disrupt.reset)
             return
-        if isinstance(disrupt, StallStream) and self.owner._stopping.wait(disrupt.seconds):
+        if isinstance(disrupt, StallStream) and self.owner._stall(disrupt.seconds):
             self._cut(reset=False)  # stop() ends a stall: the body never comes
             return
         self.wfile.write(body)
@@ -195,7 +195,7 @@ class Handler(BaseHTTPRequestHandler):
                 if isinstance(disrupt, CutStream):
                     self._cut(disrupt.reset)
                     return
-                if self.owner._stopping.wait(disrupt.seconds):
+                if self.owner._stall(disrupt.seconds):
                     self._cut(reset=False)  # stop() ends a stall: the rest never comes
                     return
             # One chunk per event, written straight to the socket (wfile is unbuffered).

@@ -57,8 +57,10 @@ class StallStream:
     """Send ``after_events`` events, then nothing for ``seconds``, then the rest of the stream.
 
     A response that is not streamed sends its status line and headers, stalls, then sends the
-    body. When the server stops during a stall, the connection is closed instead (the body
-    never comes). ``seconds`` is at most 60.
+    body. :meth:`ProviderServer.release` ends a stall early (a test paces the stream: it knows
+    what the client received while the server held the rest back; ``ProviderServer.stalling``
+    says how many replies are stalled). When the server stops during a stall, the connection
+    is closed instead (the body never comes). ``seconds`` is at most 60.
     """
 
     after_events: int = 1
