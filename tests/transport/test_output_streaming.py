@@ -54,7 +54,9 @@ def _sync(server: ProviderServer, tracer_provider: TracerProvider, kind: str) ->
     )
 
 
-def _async(server: ProviderServer, tracer_provider: TracerProvider, kind: str) -> openai.AsyncOpenAI:
+def _async(
+    server: ProviderServer, tracer_provider: TracerProvider, kind: str
+) -> openai.AsyncOpenAI:
     chaos = AsyncChaosTransport(faults=[_fault(kind)], tracer_provider=tracer_provider)
     return openai.AsyncOpenAI(
         base_url=server.openai_base_url,
@@ -140,21 +142,24 @@ def test_an_anthropic_tool_call_fault_does_not_hold_a_text_answer(
     server.script([TextReply(TEXT, disrupt=StallStream(after_events=4, seconds=20.0))])
     chaos = ChaosTransport(faults=[_fault()], tracer_provider=tracer_provider)
     tools: list[Any] = [{"name": "search", "input_schema": SCHEMA}]
-    with anthropic.Anthropic(
+    client = anthropic.Anthropic(
         base_url=server.anthropic_base_url,
         api_key="t",
         max_retries=0,
         http_client=httpx2.Client(transport=chaos),
-    ) as client:
-        with client.messages.stream(model="c", max_tokens=99, messages=USER, tools=tools) as events:
-            seen = []
-            for event in events:
-                seen.append(event.type)
-                if event.type == "content_block_start":
-                    # message_start, ping (skipped by the SDK), content_block_start: sent.
-                    _stalled(server)
-                    server.release()
-            message = events.get_final_message()
+    )
+    with (
+        client,
+        client.messages.stream(model="c", max_tokens=99, messages=USER, tools=tools) as events,
+    ):
+        seen = []
+        for event in events:
+            seen.append(event.type)
+            if event.type == "content_block_start":
+                # message_start, ping (skipped by the SDK), content_block_start: sent.
+                _stalled(server)
+                server.release()
+        message = events.get_final_message()
     assert message.content[0].text == TEXT  # type: ignore[union-attr]
     assert seen[0] == "message_start"
     assert fault_spans(span_exporter) == []

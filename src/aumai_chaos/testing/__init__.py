@@ -6,8 +6,8 @@ the real ``openai`` and ``anthropic`` SDKs talk to it as to the provider. A test
 the model answers with :meth:`ProviderServer.script` (:class:`TextReply`,
 :class:`ToolCallReply`, :class:`HTTPReply`), or lets :func:`default_responder` play a fixed
 tool-calling conversation; it asserts on :attr:`ProviderServer.requests`. :class:`CutStream`
-and :class:`StallStream` make a reply misbehave as a real server does: a dropped connection
-mid-body, or a stream that goes quiet.
+:class:`StallStream` and :class:`ErrorEvent` make a reply misbehave as a real server does: a
+dropped connection mid-body, a stream that goes quiet, an error event in a 200 stream.
 
 Standard library only; it never imports ``openai``, ``anthropic``, ``httpx`` or ``httpx2``.
 Nothing here is imported by ``import aumai_chaos``.
@@ -15,6 +15,7 @@ Nothing here is imported by ``import aumai_chaos``.
 
 from aumai_chaos.testing._script import (
     CutStream,
+    ErrorEvent,
     HTTPReply,
     ModelRequest,
     Reply,
@@ -28,6 +29,7 @@ from aumai_chaos.testing._server import ProviderServer, RecordedRequest
 
 __all__ = [
     "CutStream",
+    "ErrorEvent",
     "HTTPReply",
     "ModelRequest",
     "ProviderServer",

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from aumai_chaos.testing._script import (
     API,
     CutStream,
+    ErrorEvent,
     HTTPReply,
     Reply,
     StallStream,
@@ -26,7 +27,7 @@ from aumai_chaos.testing._script import (
     ToolCallReply,
     model_request,
 )
-from aumai_chaos.testing._sse import Ids
+from aumai_chaos.testing._sse import Ids, error_sse
 from aumai_chaos.testing._wire_anthropic import messages_body, messages_events
 from aumai_chaos.testing._wire_openai import chat_body, chat_events, embeddings_body, models_body
 from aumai_chaos.testing._wire_responses import responses_body, responses_events
@@ -150,7 +151,7 @@ class Handler(BaseHTTPRequestHandler):
         ids = Ids(self.owner._next_seq(), int(time.time()))
         render_body, render_events = _RENDER[api]
         if request.stream:
-            self._stream(render_events(chosen, request, ids), chosen)
+            self._stream(render_events(chosen, request, ids), chosen, api)
         else:
             payload = json.dumps(render_body(chosen, request, ids)).encode()
             self._send(200, payload, {"content-type": "application/json"}, chosen.disrupt)
@@ -165,7 +166,7 @@ class Handler(BaseHTTPRequestHandler):
         status: int,
         body: bytes,
         headers: Mapping[str, str],
-        disrupt: CutStream | StallStream | None = None,
+        disrupt: CutStream | StallStream | ErrorEvent | None = None,
     ) -> None:
         self.send_response(status)
         for name, value in headers.items():
@@ -182,7 +183,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         self.wfile.write(body)
 
-    def _stream(self, events: list[bytes], reply: TextReply | ToolCallReply) -> None:
+    def _stream(self, events: list[bytes], reply: TextReply | ToolCallReply, api: API) -> None:
         self.send_response(200)
         self.send_header("content-type", "text/event-stream; charset=utf-8")
         self.send_header("cache-control", "no-cache")
@@ -192,6 +193,10 @@ class Handler(BaseHTTPRequestHandler):
         disrupt = reply.disrupt
         for number, event in enumerate(events):
             if disrupt is not None and number == disrupt.after_events:
+                if isinstance(disrupt, ErrorEvent):
+                    error = error_sse(api, disrupt.error_type, disrupt.message, number)
+                    self.wfile.write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(error), error))
+                    return
                 if isinstance(disrupt, CutStream):
                     self._cut(disrupt.reset)
                     return

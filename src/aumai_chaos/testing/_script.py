@@ -16,6 +16,7 @@ from typing import Any, Literal, TypeAlias
 __all__ = [
     "API",
     "CutStream",
+    "ErrorEvent",
     "HTTPReply",
     "ModelRequest",
     "Reply",
@@ -73,7 +74,28 @@ class StallStream:
             raise ValueError(f"seconds must be in [0, {MAX_STALL_S}], got {self.seconds}")
 
 
-Disruption: TypeAlias = CutStream | StallStream
+@dataclass(frozen=True, slots=True)
+class ErrorEvent:
+    """Send ``after_events`` events, then the provider's error event, then end the stream: the
+    status stays 200, as when a provider fails mid-answer.
+
+    Anthropic: ``event: error`` with ``{"type": "error", "error": {"type": error_type,
+    "message": message}}`` (default ``overloaded_error``, ``"Overloaded"``). OpenAI chat: an
+    unnamed ``data: {"error": {"message", "type", "param", "code"}}`` event (default type
+    ``server_error``). OpenAI Responses: ``event: error`` with ``{"type": "error", "code",
+    "message", "param", "sequence_number"}``. A response that is not streamed is not affected.
+    """
+
+    after_events: int = 2
+    error_type: str | None = None
+    message: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.after_events < 0:
+            raise ValueError(f"after_events must be >= 0, got {self.after_events}")
+
+
+Disruption: TypeAlias = CutStream | StallStream | ErrorEvent
 
 
 @dataclass(frozen=True, slots=True)

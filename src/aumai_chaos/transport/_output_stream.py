@@ -60,7 +60,7 @@ class Stager:
             return END
         if kind == "content_block_start":
             block = data.get("content_block")
-            tool = isinstance(block, Mapping) and block.get("type") in ("tool_use", "server_tool_use")
+            tool = isinstance(block, Mapping) and block.get("type") == "tool_use"
             self.kinds[data.get("index")] = TOOL if tool else CONTENT
         return self.kinds.get(data.get("index"), CONTENT)
 

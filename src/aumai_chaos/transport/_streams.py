@@ -100,9 +100,8 @@ class _SyncImpl:
                 tail, core.buf = core.buf, b""
                 yield tail
             core.delivered += core.framer.flush()
-            if self._act_due():
-                if core.tail:
-                    yield core.tail
+            if self._act_due() and core.tail:
+                yield core.tail
         finally:
             core.settle()
 
@@ -190,9 +189,8 @@ class _AsyncImpl:
                 tail, core.buf = core.buf, b""
                 yield tail
             core.delivered += core.framer.flush()
-            if await self._act_due():
-                if core.tail:
-                    yield core.tail
+            if await self._act_due() and core.tail:
+                yield core.tail
         finally:
             core.settle()
 
