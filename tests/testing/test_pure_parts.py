@@ -40,6 +40,7 @@ def test_public_names() -> None:
         "StallStream",
         "TextReply",
         "ToolCallReply",
+        "ToolCallsReply",
         "default_responder",
     ]
 

@@ -20,11 +20,10 @@ from aumai_chaos.testing._script import (
     API,
     CutStream,
     ErrorEvent,
+    Generation,
     HTTPReply,
     Reply,
     StallStream,
-    TextReply,
-    ToolCallReply,
     model_request,
 )
 from aumai_chaos.testing._sse import Ids, error_sse
@@ -183,7 +182,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         self.wfile.write(body)
 
-    def _stream(self, events: list[bytes], reply: TextReply | ToolCallReply, api: API) -> None:
+    def _stream(self, events: list[bytes], reply: Generation, api: API) -> None:
         self.send_response(200)
         self.send_header("content-type", "text/event-stream; charset=utf-8")
         self.send_header("cache-control", "no-cache")

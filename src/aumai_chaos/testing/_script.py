@@ -24,6 +24,8 @@ __all__ = [
     "StallStream",
     "TextReply",
     "ToolCallReply",
+    "ToolCallsReply",
+    "calls_of",
     "default_responder",
     "model_request",
 ]
@@ -154,7 +156,35 @@ class HTTPReply:
         return json.dumps(self.body).encode(), headers
 
 
-Reply: TypeAlias = TextReply | ToolCallReply | HTTPReply
+@dataclass(frozen=True, slots=True)
+class ToolCallsReply:
+    """The model calls several tools in one turn (parallel tool calls), in the order given:
+    several ``tool_calls`` (OpenAI chat), ``function_call`` items (Responses) or ``tool_use``
+    blocks (Anthropic). A call without ``call_id`` gets the server's numbered id, with
+    ``_2``, ``_3``... after the first."""
+
+    calls: Sequence[ToolCallReply]
+    disrupt: Disruption | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "calls", tuple(self.calls))
+        if not self.calls or not all(isinstance(c, ToolCallReply) for c in self.calls):
+            raise ValueError("calls must be one or more ToolCallReply")
+
+
+Generation: TypeAlias = TextReply | ToolCallReply | ToolCallsReply
+"""A reply that a generation endpoint renders in its wire format."""
+
+Reply: TypeAlias = TextReply | ToolCallReply | ToolCallsReply | HTTPReply
+
+
+def calls_of(reply: Generation) -> tuple[ToolCallReply, ...]:
+    """The tool calls of a reply, in order (none for a text answer)."""
+    if isinstance(reply, ToolCallsReply):
+        return tuple(reply.calls)
+    if isinstance(reply, ToolCallReply):
+        return (reply,)
+    return ()
 
 
 @dataclass(frozen=True, slots=True)

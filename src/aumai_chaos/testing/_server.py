@@ -24,6 +24,7 @@ from aumai_chaos.testing._script import (
     Responder,
     TextReply,
     ToolCallReply,
+    ToolCallsReply,
     default_responder,
 )
 
@@ -158,7 +159,7 @@ class ProviderServer:
         """
         items = list(replies)
         for item in items:
-            if not isinstance(item, TextReply | ToolCallReply | HTTPReply):
+            if not isinstance(item, TextReply | ToolCallReply | ToolCallsReply | HTTPReply):
                 raise TypeError(f"not a reply: {item!r}")
             if path is not None and path not in GENERATION and not isinstance(item, HTTPReply):
                 raise TypeError(f"only an HTTPReply can answer {path}, got {item!r}")

@@ -25,6 +25,7 @@ from aumai_chaos.faults import FaultConfig
 from aumai_chaos.transport._output import encode_events, parse_events, rewritten_events
 from aumai_chaos.transport._sse import SSEFramer
 from aumai_chaos.transport._stamp import FaultHooks
+from aumai_chaos.transport._tools import on_tool_calls
 
 __all__ = ["CONTENT", "END", "PREAMBLE", "TOOL", "OutputStreamCore", "Stager"]
 
@@ -99,11 +100,6 @@ def _chat_stage(data: Any) -> int:
     return PREAMBLE
 
 
-def acts_on_tool_calls(fault: FaultConfig) -> bool:
-    """Whether ``fault`` acts on tool calls only (its class declares ``tool_calls``)."""
-    return "tool_calls" in type(fault).model_fields
-
-
 class OutputStreamCore:
     """The output faults of one event stream: :meth:`feed` says what to forward now,
     :meth:`finish` what to send when the provider's stream has ended."""
@@ -140,7 +136,7 @@ class OutputStreamCore:
         self.framer = SSEFramer()
         self.stager = Stager(api)
         #: Every fault acts on tool calls: the content before the first call goes through.
-        self.tools_only = all(acts_on_tool_calls(f) for f in faults)
+        self.tools_only = all(on_tool_calls(f) for f in faults)
         self.buf = b""
         self.sent: list[bytes] = []
         self.held: list[bytes] | None = None
