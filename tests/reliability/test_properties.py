@@ -119,6 +119,9 @@ OTHER_FIELDS = {
     "keep_fraction": finite(0.0, 0.99),
     "first_only": st.booleans(),
     "context_window": st.integers(1, 100_000_000),
+    "tool_calls": st.sampled_from(["first", "all", "random"]),
+    "violation": st.sampled_from([None, "missing_required", "wrong_type", "out_of_enum"]),
+    "error_type": st.one_of(st.none(), st.sampled_from(["overloaded_error", "api_error"])),
 }
 POSITION_RULES = {
     "times": st.one_of(st.none(), st.integers(1, 1_000_000_000)),

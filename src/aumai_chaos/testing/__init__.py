@@ -6,8 +6,9 @@ the real ``openai`` and ``anthropic`` SDKs talk to it as to the provider. A test
 the model answers with :meth:`ProviderServer.script` (:class:`TextReply`,
 :class:`ToolCallReply`, :class:`ToolCallsReply` for parallel calls, :class:`HTTPReply`), or lets
 :func:`default_responder` play a fixed tool-calling conversation; it asserts on
-:attr:`ProviderServer.requests`. :class:`CutStream`, :class:`StallStream` and :class:`ErrorEvent` make a reply misbehave as a real server does: a
-dropped connection mid-body, a stream that goes quiet, an error event in a 200 stream.
+:attr:`ProviderServer.requests`. :class:`CutStream`, :class:`StallStream` and :class:`ErrorEvent`
+make a reply misbehave as a real server does: a dropped connection mid-body, a stream that goes
+quiet, an error event in a 200 stream.
 
 Standard library only; it never imports ``openai``, ``anthropic``, ``httpx`` or ``httpx2``.
 Nothing here is imported by ``import aumai_chaos``.

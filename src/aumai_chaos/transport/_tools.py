@@ -225,8 +225,9 @@ def break_arguments(
     ``properties``), or ``None`` when it gives nothing to break.
 
     - ``missing_required``: a required field that the arguments have is dropped;
-    - ``wrong_type``: a field's value becomes one of a type its ``type`` does not allow (a
-      number or a boolean as a string, ``"3"`` for ``3``; a string as a number);
+    - ``wrong_type``: the value of a field without ``enum`` becomes one of a type its ``type``
+      does not allow (a number or a boolean as a string, ``"3"`` for ``3``; a string as a
+      number);
     - ``out_of_enum``: a field with an ``enum`` gets a value outside it, of the same type
       (``"FAST"`` for ``"fast"``).
 
@@ -237,15 +238,15 @@ def break_arguments(
     props = props if isinstance(props, Mapping) else {}
     required = schema.get("required")
     options: dict[str, list[str]] = {
-        "missing_required": [
-            k for k in required or () if isinstance(k, str) and k in arguments
-        ]
+        "missing_required": [k for k in required or () if isinstance(k, str) and k in arguments]
         if isinstance(required, list)
         else [],
         "wrong_type": [
             k
             for k in sorted(arguments)
-            if isinstance(props.get(k), Mapping) and _mistyped(props[k], arguments[k]) is not _SAME
+            if isinstance(props.get(k), Mapping)
+            and "enum" not in props[k]
+            and _mistyped(props[k], arguments[k]) is not _SAME
         ],
         "out_of_enum": [
             k
