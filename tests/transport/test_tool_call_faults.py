@@ -12,10 +12,13 @@ import httpx2
 import jsonschema
 import openai
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from aumai_chaos.faults import FaultConfig
 from aumai_chaos.testing import ProviderServer, ToolCallReply, ToolCallsReply
 from aumai_chaos.transport import ChaosTransport
+from tests.helpers import fault_spans
 
 USER: list[Any] = [{"role": "user", "content": "Weather in Paris and Oslo?"}]
 SCHEMA = {
@@ -132,3 +135,37 @@ def test_random_calls_repeat_with_the_seed(server: ProviderServer) -> None:
     ]
     assert runs[0] == runs[1]
     assert all(_invalid(a) == [] for a in runs[0])  # wrong values, still schema-valid
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+@pytest.mark.parametrize(("which", "indexes"), [("first", (0,)), ("all", (0, 1))])
+def test_the_span_names_the_calls_that_were_changed(
+    server: ProviderServer,
+    tracer_provider: TracerProvider,
+    span_exporter: InMemorySpanExporter,
+    stream: bool,
+    which: str,
+    indexes: tuple[int, ...],
+) -> None:
+    fault = FaultConfig(fault_type="unknown_tool_call", tool_calls=which)
+    chaos = ChaosTransport(faults=[fault], tracer_provider=tracer_provider)
+    tools: list[Any] = [{"name": "weather", "input_schema": SCHEMA}]
+    server.script([CALLS])
+    with anthropic.Anthropic(
+        base_url=server.anthropic_base_url,
+        api_key="t",
+        max_retries=0,
+        http_client=httpx2.Client(transport=chaos),
+    ) as client:
+        if stream:
+            with client.messages.stream(
+                model="c", max_tokens=99, messages=USER, tools=tools
+            ) as events:
+                message = events.get_final_message()
+        else:
+            message = client.messages.create(model="c", max_tokens=99, messages=USER, tools=tools)
+    names = [block.name for block in message.content if block.type == "tool_use"]
+    assert [n for n, name in enumerate(names) if name != "weather"] == list(indexes)
+    (span,) = fault_spans(span_exporter)
+    assert span.attributes is not None
+    assert span.attributes["chaos.fault.tool_calls"] == indexes

@@ -66,22 +66,24 @@ def rewrite_body(
     *,
     seed: int | None = None,
     streamed: bool = False,
+    acted: list[int] | None = None,
 ) -> dict[str, Any] | None:
     """The response object ``body`` of route ``api`` with ``fault`` applied, or ``None``.
 
     ``request`` is the request's JSON body (its ``tools`` say what was offered); ``seed``
-    makes ``wrong_tool_arguments`` repeatable (the same seed, the same wrong values).
+    makes ``wrong_tool_arguments`` repeatable (the same seed, the same wrong values). The
+    indexes of the tool calls a tool-call fault changed are added to ``acted``.
     """
     if fault.fault_type not in OUTPUT_FAULTS or not isinstance(body, Mapping):
         return None
     rng = _rng(seed)
     data = dict(body)
     if api == "openai.chat.completions":
-        return rewrite_chat(fault, data, request, rng)
+        return rewrite_chat(fault, data, request, rng, acted)
     if api == "openai.responses":
-        return rewrite_response(fault, data, request, rng)
+        return rewrite_response(fault, data, request, rng, acted)
     if api == "anthropic.messages":
-        return rewrite_message(fault, data, request, rng, streamed=streamed)
+        return rewrite_message(fault, data, request, rng, streamed=streamed, acted=acted)
     return None
 
 
@@ -148,6 +150,7 @@ def rewritten_events(
     content: bytes,
     *,
     seed: int | None = None,
+    acted: list[int] | None = None,
 ) -> list[tuple[str | None, Any]] | None:
     """The events of a whole streamed response (its event-stream bytes) with ``fault``
     applied, as ``(event name, data)`` pairs; ``None`` when it cannot apply.
@@ -163,7 +166,7 @@ def rewritten_events(
         body = assemble_chat(objects)
         if body is None or body["choices"][0].get("finish_reason") is None:
             return None
-        out = rewrite_body(fault, api, request, body, seed=seed)
+        out = rewrite_body(fault, api, request, body, seed=seed, acted=acted)
         if out is None:
             return None
         usage = any(not d.get("choices") and d.get("usage") for d in objects)
@@ -181,7 +184,7 @@ def rewritten_events(
         return None
     if body is None:
         return None
-    out = rewrite_body(fault, api, request, body, seed=seed, streamed=True)
+    out = rewrite_body(fault, api, request, body, seed=seed, streamed=True, acted=acted)
     if out is None:
         return None
     named = response_events(out) if api == "openai.responses" else message_events(out)

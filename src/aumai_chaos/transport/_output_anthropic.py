@@ -68,8 +68,10 @@ def rewrite_message(
     rng: random.Random,
     *,
     streamed: bool = False,
+    acted: list[int] | None = None,
 ) -> dict[str, Any] | None:
-    """The ``message`` with the fault applied, or ``None`` when it cannot apply."""
+    """The ``message`` with the fault applied, or ``None`` when it cannot apply; the indexes
+    (among the ``tool_use`` blocks) of the calls it changed are added to ``acted``."""
     if not isinstance(body.get("content"), list):
         return None
     out: dict[str, Any] = json.loads(json.dumps(body))
@@ -92,6 +94,8 @@ def rewrite_message(
         changed = [_tool_fault(fault, uses[i], request, rng, streamed=streamed) for i in picked]
         if not any(changed):
             return None
+        if acted is not None:
+            acted.extend(i for i, ok in zip(picked, changed, strict=True) if ok)
     else:
         return None
     return out

@@ -21,7 +21,7 @@ from typing import Any
 
 from aumai_chaos.faults import FaultConfig
 from aumai_chaos.transport._output import OUTPUT_APIS, overflow_error, rewrite_body
-from aumai_chaos.transport._output_stream import OutputStreamCore
+from aumai_chaos.transport._output_stream import OutputStreamCore, tool_call_attributes
 from aumai_chaos.transport._stamp import FaultHooks
 
 __all__ = [
@@ -65,11 +65,12 @@ def _rewritten(
 ) -> dict[str, Any] | None:
     changed = False
     for fault in faults:
-        out = rewrite_body(fault, api, request, body, seed=seed)
+        acted: list[int] = []
+        out = rewrite_body(fault, api, request, body, seed=seed, acted=acted)
         if out is None:
             hooks.skip(fault)
             continue
-        token = hooks.begin(fault, {})
+        token = hooks.begin(fault, tool_call_attributes(acted))
         if token is None:
             continue
         body, changed = out, True

@@ -40,9 +40,14 @@ def _keep(text: str, fraction: float) -> str:
 
 
 def rewrite_chat(
-    fault: FaultConfig, body: dict[str, Any], request: Any, rng: random.Random
+    fault: FaultConfig,
+    body: dict[str, Any],
+    request: Any,
+    rng: random.Random,
+    acted: list[int] | None = None,
 ) -> dict[str, Any] | None:
-    """The ``chat.completion`` with the fault applied, or ``None`` when it cannot apply."""
+    """The ``chat.completion`` with the fault applied, or ``None`` when it cannot apply; the
+    indexes of the tool calls it changed are added to ``acted``."""
     choices = body.get("choices")
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
         return None
@@ -84,6 +89,8 @@ def rewrite_chat(
         changed = [_tool_fault(fault, calls[index], request, rng) for index in picked]
         if not any(changed):
             return None
+        if acted is not None:
+            acted.extend(i for i, ok in zip(picked, changed, strict=True) if ok)
     else:
         return None
     return out

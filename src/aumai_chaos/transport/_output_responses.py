@@ -44,9 +44,14 @@ def _text(text: str) -> dict[str, Any]:
 
 
 def rewrite_response(
-    fault: FaultConfig, body: dict[str, Any], request: Any, rng: random.Random
+    fault: FaultConfig,
+    body: dict[str, Any],
+    request: Any,
+    rng: random.Random,
+    acted: list[int] | None = None,
 ) -> dict[str, Any] | None:
-    """The ``response`` with the fault applied, or ``None`` when it cannot apply."""
+    """The ``response`` with the fault applied, or ``None`` when it cannot apply; the indexes
+    (among the ``function_call`` items) of the calls it changed are added to ``acted``."""
     output = body.get("output")
     if not isinstance(output, list) or body.get("status") not in ("completed", None):
         return None
@@ -70,6 +75,8 @@ def rewrite_response(
         changed = [_tool_fault(fault, calls[index], request, rng) for index in picked]
         if not any(changed):
             return None
+        if acted is not None:
+            acted.extend(i for i, ok in zip(picked, changed, strict=True) if ok)
     else:
         return None
     return out

@@ -21,13 +21,23 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from opentelemetry.util.types import AttributeValue
+
 from aumai_chaos.faults import FaultConfig
 from aumai_chaos.transport._output import encode_events, parse_events, rewritten_events
 from aumai_chaos.transport._sse import SSEFramer
-from aumai_chaos.transport._stamp import FaultHooks
+from aumai_chaos.transport._stamp import ATTR_FAULT_TOOL_CALLS, FaultHooks
 from aumai_chaos.transport._tools import on_tool_calls
 
-__all__ = ["CONTENT", "END", "PREAMBLE", "TOOL", "OutputStreamCore", "Stager"]
+__all__ = [
+    "CONTENT",
+    "END",
+    "PREAMBLE",
+    "TOOL",
+    "OutputStreamCore",
+    "Stager",
+    "tool_call_attributes",
+]
 
 PREAMBLE, CONTENT, TOOL, END = 0, 1, 2, 3
 
@@ -98,6 +108,11 @@ def _chat_stage(data: Any) -> int:
     if delta.get("content") or delta.get("refusal"):
         return CONTENT
     return PREAMBLE
+
+
+def tool_call_attributes(acted: list[int]) -> dict[str, AttributeValue]:
+    """``chaos.fault.tool_calls``: the indexes of the tool calls a fault changed, if any."""
+    return {ATTR_FAULT_TOOL_CALLS: list(acted)} if acted else {}
 
 
 class OutputStreamCore:
@@ -192,11 +207,14 @@ class OutputStreamCore:
         events: list[tuple[str | None, Any]] | None = None
         for fault in self.faults:
             source = content if events is None else encode_events(events)
-            out = rewritten_events(fault, self.api, self.request, source, seed=self.seed)
+            acted: list[int] = []
+            out = rewritten_events(
+                fault, self.api, self.request, source, seed=self.seed, acted=acted
+            )
             if out is None:
                 self.hooks.skip(fault)
                 continue
-            token = self.hooks.begin(fault, {})
+            token = self.hooks.begin(fault, tool_call_attributes(acted))
             if token is None:
                 continue
             events = out
