@@ -258,6 +258,8 @@ def test_during_faults_on_a_plain_function_are_skipped() -> None:
         ("read_timeout", "on a decorated call use a timeout fault"),
         ("refusal", "it rewrites a model provider's response"),
         ("slow_stream", "it paces server-sent events"),
+        ("stream_error_event", "it sends a provider's error event"),
+        ("invalid_tool_arguments", "it rewrites a model provider's response"),
     ],
 )
 def test_transport_only_faults_are_refused_by_the_decorators(fault_type: str, reason: str) -> None:
