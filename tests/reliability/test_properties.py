@@ -365,6 +365,7 @@ EXPERIMENT_FIELDS = {
     "stop_conditions": st.lists(fuzz_mapping(STOP_FIELDS), max_size=2),
     "require_faults_fired": st.one_of(st.booleans(), st.sampled_from([0, 1, "true"])),
     "trace_calls": st.sampled_from(["all", "faults", "none", "", 1]),
+    "scope": st.sampled_from([None, "baggage", "context", "", 1]),
 }
 FIELD_VALUES: dict[type[BaseModel], dict[str, st.SearchStrategy[Any]]] = {
     ChaosExperiment: EXPERIMENT_FIELDS,
