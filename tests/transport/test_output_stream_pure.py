@@ -176,7 +176,7 @@ def test_a_text_fault_holds_from_the_first_event_past_the_preamble(api: str) -> 
     events = _stream(api)
     forwarded = [core.feed(event) for event in events]
     sent = b"".join(forwarded)
-    preamble = {"openai.chat.completions": 1, "openai.responses": 2, "anthropic.messages": 2}
+    preamble = {"openai.chat.completions": 0, "openai.responses": 2, "anthropic.messages": 2}
     assert sent == b"".join(events[: preamble[api]])
     got = _assemble(api, sent + core.finish())
     assert got is not None
@@ -216,3 +216,25 @@ def test_a_stream_closed_while_held_skips_the_fault() -> None:
     core.settle()
     core.settle()
     assert hooks.log == ["skip unknown_tool_call"]
+
+
+@pytest.mark.parametrize("kind", ["refusal", "empty_output", "truncated_output"])
+@pytest.mark.parametrize("api", APIS)
+def test_what_the_client_gets_in_all_is_the_rewritten_answer(kind: str, api: str) -> None:
+    """Forwarded part and rewritten part together: exactly the JSON rewrite (for a chat
+    refusal too, whose first chunk says ``content: null``)."""
+    body = json.loads(json.dumps(_body(api)))
+    fault = FaultConfig(fault_type=kind)
+    core = OutputStreamCore([fault], api, {}, 1, Hooks())
+    sent = b"".join(core.feed(event) for event in _stream(api))
+    got = _assemble(api, sent + core.finish())
+    want = rewrite_body(fault, api, {}, body, seed=1, streamed=True)
+    assert got is not None
+    assert want is not None
+    if api == "openai.chat.completions":
+        assert got["choices"] == want["choices"]
+    elif api == "anthropic.messages":
+        assert got["content"] == want["content"]
+        assert got["stop_reason"] == want["stop_reason"]
+    else:
+        assert got["output"] == want["output"]

@@ -2,18 +2,19 @@
 fault has something to act on, and hold only what it must rewrite.
 
 Pure decisions over bytes, no I/O (the byte-stream classes of ``_output_io.py`` read and yield).
-Each event is put in a *stage*: the preamble (OpenAI's role chunk, ``response.created``,
+Each event is put in a *stage*: the preamble (OpenAI chat's role chunk, ``response.created``,
 Anthropic's ``message_start`` and ``ping``), content (text, refusal, reasoning), a tool call, or
 the end (``finish_reason``, the usage chunk, ``[DONE]``, ``response.completed``,
 ``message_delta``, ``message_stop``). A fault that acts on tool calls (its class has a
 ``tool_calls`` field) waits for the first tool-call event; any other output fault for the first
-event past the preamble. Until then every event goes to the client as it arrives: a fault that
-finds nothing to act on (a tool-call fault on a text answer) costs the client nothing. From
-that event on, the rest of the stream is held; when the provider's stream ends, the whole
-response is assembled, rewritten (``_output.rewritten_events``) and the events from that point
-on are sent in the provider's format (renumbered, for the Responses API). The client gets the
-rewritten part at once, when the provider has finished: its time to the first rewritten token
-is the provider's time to the last one.
+event past the preamble (on chat completions, the first chunk: its role chunk says whether there
+is content, which such a fault may change). Until then every event goes to the client as it
+arrives: a fault that finds nothing to act on (a tool-call fault on a text answer) costs the
+client nothing. From that event on, the rest of the stream is held; when the provider's stream
+ends, the whole response is assembled, rewritten (``_output.rewritten_events``) and the events
+from that point on are sent in the provider's format (renumbered, for the Responses API). The
+client gets the rewritten part at once, when the provider has finished: its time to the first
+rewritten token is the provider's time to the last one.
 """
 
 from __future__ import annotations
@@ -124,6 +125,7 @@ class OutputStreamCore:
         "buf",
         "faults",
         "framer",
+        "from_start",
         "held",
         "hooks",
         "next_seq",
@@ -152,6 +154,9 @@ class OutputStreamCore:
         self.stager = Stager(api)
         #: Every fault acts on tool calls: the content before the first call goes through.
         self.tools_only = all(on_tool_calls(f) for f in faults)
+        #: Chat's first chunk states the message's fields (``content: ""`` or ``null``), which a
+        #: fault on the whole answer may change (a refusal has no content): held from there.
+        self.from_start = not self.tools_only and api == "openai.chat.completions"
         self.buf = b""
         self.sent: list[bytes] = []
         self.held: list[bytes] | None = None
@@ -159,7 +164,9 @@ class OutputStreamCore:
         self.settled = False
 
     def _triggers(self, stage: int) -> bool:
-        return stage == TOOL if self.tools_only else stage != PREAMBLE
+        if self.tools_only:
+            return stage == TOOL
+        return self.from_start or stage != PREAMBLE
 
     def feed(self, chunk: bytes) -> bytes:
         """The bytes of ``chunk`` to hand to the client now (complete events before the first
