@@ -180,6 +180,7 @@ def test_a_cut_stream_is_a_real_reset(server: ProviderServer, tmp_path: Path) ->
     [
         "fault_type: truncated_stream\n    times: 1",
         "fault_type: malformed_chunk\n    after_chunks: 2\n    times: 1",
+        "fault_type: stream_error_event\n    after_chunks: 2\n    times: 1",
     ],
 )
 def test_a_stream_fault_is_the_transports(
@@ -196,6 +197,9 @@ def test_a_stream_fault_is_the_transports(
         got_error = repr(_maybe(lambda: _stream(_client(run.url + "/v1"), got)))
     assert got == expected
     assert got_error == expected_error
+    clean: list[Any] = []
+    _stream(_client(server.openai_base_url), clean)
+    assert (got, got_error) != (clean, "None")  # the fault acted
 
 
 def _maybe(call: Any) -> BaseException | None:
