@@ -35,8 +35,10 @@ class _OutputFault(FaultConfig):
 
 class EmptyOutputFault(_OutputFault):
     """The content is empty and everything else is valid (a decorated function's ``str``,
-    ``list`` or ``dict`` result becomes empty)."""
+    ``list`` or ``dict`` result becomes empty; an MCP tool's result has no content, and each
+    string and list of its ``structuredContent`` is empty)."""
 
+    sites: ClassVar[frozenset[Site]] = frozenset({Site.call, Site.transport, Site.mcp})
     fault_type: Literal[FaultType.empty_output] = FaultType.empty_output
 
     def apply_to_result(self, result: Any) -> tuple[bool, Any]:
@@ -52,9 +54,11 @@ class EmptyOutputFault(_OutputFault):
 
 class TruncatedOutputFault(_OutputFault):
     """The content is cut to ``keep_fraction`` of its length, with ``finish_reason: "length"``
-    (``status: "incomplete"`` for Responses, ``stop_reason: "max_tokens"`` for Anthropic)."""
+    (``status: "incomplete"`` for Responses, ``stop_reason: "max_tokens"`` for Anthropic).
+    On an MCP tool's result, each text content is cut so, and ``structuredContent`` string by
+    string and list by list (its shape, which the tool's output schema declares, is kept)."""
 
-    sites: ClassVar[frozenset[Site]] = _TRANSPORT_ONLY
+    sites: ClassVar[frozenset[Site]] = frozenset({Site.transport, Site.mcp})
     site_reason: ClassVar[str] = _WHY
 
     fault_type: Literal[FaultType.truncated_output] = FaultType.truncated_output
