@@ -1,11 +1,13 @@
 """The real MCP server of the tests: ``MCPServer("docs")`` with tools that fail for real.
 
-Run as a script, it serves over stdio (``python -m tests.mcp.server_app [name]``); imported, it
-gives the same server for the in-memory transport and for uvicorn (streamable HTTP).
+Run as a script, it serves over stdio (``python -m tests.mcp.server_app [name]``, with
+``ChaosMiddleware`` when ``CHAOS_MCP_FAULTS`` holds faults as JSON); imported, it gives the same
+server for the in-memory transport and for uvicorn (streamable HTTP).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -52,6 +54,17 @@ def build(name: str = "docs", middleware: Sequence[Any] = ()) -> MCPServer:
     return server
 
 
+def _middleware_from_env() -> list[Any]:
+    """``ChaosMiddleware`` with the faults of ``CHAOS_MCP_FAULTS`` (JSON), if set."""
+    faults = os.environ.get("CHAOS_MCP_FAULTS")
+    if not faults:
+        return []
+    from aumai_chaos.mcp import ChaosMiddleware
+
+    return [ChaosMiddleware(faults=json.loads(faults), seed=1)]
+
+
 if __name__ == "__main__":
     logging.disable(logging.CRITICAL)  # the SDK logs a tool's traceback on stderr
-    build(sys.argv[1] if len(sys.argv) > 1 else "docs").run("stdio")
+    name = sys.argv[1] if len(sys.argv) > 1 else "docs"
+    build(name, _middleware_from_env()).run("stdio")

@@ -4,7 +4,7 @@ HTTP (uvicorn on 127.0.0.1, port 0, in a thread) and the in-memory transport."""
 from __future__ import annotations
 
 import contextlib
-import logging
+import json
 import os
 import sys
 import threading
@@ -18,6 +18,7 @@ from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
+from aumai_chaos.mcp import ChaosMiddleware
 from tests.helpers import REPO, clean_env
 from tests.mcp.server_app import build
 
@@ -25,28 +26,29 @@ TRANSPORTS = ("stdio", "memory", "http")
 
 
 @contextlib.asynccontextmanager
-async def connect(transport: str, name: str = "docs") -> AsyncIterator[ClientSession]:
-    """An initialized client session to a ``build(name)`` server over ``transport``."""
+async def connect(
+    transport: str, name: str = "docs", faults: Sequence[dict[str, Any]] = ()
+) -> AsyncIterator[ClientSession]:
+    """An initialized client session to a ``build(name)`` server over ``transport``, with
+    ``ChaosMiddleware(faults=faults)`` in the server when ``faults`` are given."""
     if transport == "stdio":
+        env = clean_env(CHAOS_MCP_FAULTS=json.dumps(list(faults))) if faults else clean_env()
         params = StdioServerParameters(
-            command=sys.executable,
-            args=["-m", "tests.mcp.server_app", name],
-            env=clean_env(),
-            cwd=REPO,
+            command=sys.executable, args=["-m", "tests.mcp.server_app", name], env=env, cwd=REPO
         )
         cm: Any = stdio_client(params, errlog=_devnull())
-    elif transport == "memory":
-        cm = InMemoryTransport(build(name))
     else:
-        cm = _http(name)
+        middleware = [ChaosMiddleware(faults=list(faults), seed=1)] if faults else []
+        server = build(name, middleware)
+        cm = InMemoryTransport(server) if transport == "memory" else _http(server)
     async with cm as streams, ClientSession(streams[0], streams[1]) as session:
         await session.initialize()
         yield session
 
 
 @contextlib.asynccontextmanager
-async def _http(name: str) -> AsyncIterator[Any]:
-    with serve_http(build(name)) as url:
+async def _http(server: Any) -> AsyncIterator[Any]:
+    with serve_http(server) as url:
         async with streamable_http_client(url) as streams:
             yield streams
 
@@ -79,10 +81,6 @@ _DEVNULL = open(os.devnull, "w")  # noqa: SIM115 - open for the whole test proce
 
 def _devnull() -> Any:
     return _DEVNULL
-
-
-def quiet() -> None:
-    logging.getLogger("mcp").setLevel(logging.CRITICAL)
 
 
 def texts(result: Any) -> Sequence[str]:
