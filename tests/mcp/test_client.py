@@ -255,3 +255,28 @@ async def test_the_components_reached_are_reported() -> None:
     assert exp.fired("mcp.tool.search_docs") == 1
     assert exp.fired("mcp.tools.list") == 0  # a tool error has no meaning for a listing
     assert {"mcp.tool.search_docs", "mcp.tools.list"} <= set(snapshot.summary.components)
+
+
+async def test_uninstrument_during_an_experiment_stops_every_fault() -> None:
+    chaos_mcp.instrument()
+    async with connect("memory") as session:
+        fault = {"fault_type": "mcp_tool_error"}
+        async with block(fault, components=["mcp.tool.*"]) as exp:
+            assert (await session.call_tool("search_docs", QUERY)).is_error
+            chaos_mcp.uninstrument()
+            after = await session.call_tool("search_docs", QUERY)
+            fired = exp.fired()
+    assert not after.is_error
+    assert fired == 1
+
+
+@pytest.mark.usefixtures("instrumented")
+async def test_tool_vanished_with_a_tool_name_spares_the_other_tools() -> None:
+    fault = {"fault_type": "tool_vanished", "tool_name": "stats"}
+    async with connect("memory") as session, block(fault, components=["mcp.tool.*"]) as exp:
+        kept = await session.call_tool("search_docs", QUERY)
+        gone = await session.call_tool("stats", {"n": 1})
+        fired = exp.fired()
+    assert not kept.is_error
+    assert texts(gone) == ["Unknown tool: stats"]
+    assert fired == 1

@@ -64,6 +64,9 @@ def answer(fault: FaultConfig, method: str, params: Mapping[str, Any] | None) ->
         message = fault.error_message or f"Error executing tool {tool}"  # type: ignore[attr-defined]
         return Answer(result=tool_error_result(message))
     if kind is FaultType.tool_vanished:
+        gone = fault.tool_name  # type: ignore[attr-defined]
+        if gone is not None and gone != tool:
+            return None  # another tool vanished, not this one
         return Answer(result=tool_error_result(f"Unknown tool: {tool}"))
     return None
 
