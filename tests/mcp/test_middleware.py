@@ -37,7 +37,7 @@ async def _error(coro: Any) -> MCPError:
         ),
         (
             {"fault_type": "mcp_tool_error", "affected_components": ["search"]},
-            "cannot act on search, not an MCP component",
+            "acts on mcp.\\* components only, not on search",
         ),
         ({"fault_type": "jsonrpc_error", "error_code": "x"}, r"faults\[0\]\.jsonrpc_error"),
         ({"fault_type": "nope"}, r"faults\[0\]: Input tag 'nope'"),

@@ -36,11 +36,11 @@ def _experiment(fault: dict[str, object]) -> ChaosExperiment:
     [
         (
             {"fault_type": "mcp_tool_error", "affected_components": ["search"]},
-            "mcp_tool_error cannot act on search, not an MCP component",
+            "mcp_tool_error acts on mcp.\\* components only, not on search",
         ),
         (
             {"fault_type": "jsonrpc_error", "affected_components": ["openai.chat.completions"]},
-            "jsonrpc_error cannot act on openai.chat.completions, not an MCP component",
+            "jsonrpc_error acts on mcp.\\* components only, not on openai.chat.completions",
         ),
         (
             {"fault_type": "rate_limit", "affected_components": ["mcp.tool.search_docs"]},

@@ -47,7 +47,6 @@ MCP_METHODS = (
 _METHOD_COMPONENTS = tuple(MCP_PREFIX + m.replace("/", ".") for m in MCP_METHODS)
 #: What a name or glob may match to be an MCP component (a tool stands for every tool).
 _SHAPES = (*_METHOD_COMPONENTS, TOOL_PREFIX + "x")
-_FAULTS_HERE = "mcp_*, jsonrpc_error, tool_vanished, latency, empty/truncated_output"
 
 
 def component_for(method: str, params: Mapping[str, Any] | None) -> str:
@@ -71,7 +70,7 @@ def check_mcp_name(name: str) -> str | None:
     Any method may be a component (servers add their own), so only a name with an empty part
     is refused: ``mcp.tool.`` (no tool), ``mcp..list``, ``mcp.``."""
     if name.startswith(TOOL_PREFIX) and len(name) == len(TOOL_PREFIX):
-        return f"{name!r} names no tool (write mcp.tool.<tool name>, or mcp.tool.*)"
+        return f"{name!r} names no tool (mcp.tool.<name>, or mcp.tool.*)"
     if name.endswith(".") or ".." in name:
         return f"{name!r} matches no MCP component: an empty part between dots"
     return None
@@ -84,12 +83,12 @@ def check_mcp_fault(fault: Any, name: str) -> str | None:
     acts_on_mcp = "mcp" in fault.sites
     if is_mcp_name(name):
         if not acts_on_mcp:
-            return f"{kind} cannot act on {name}, an MCP component (MCP faults: {_FAULTS_HERE})"
+            return f"{kind} cannot act on {name}, an MCP component (see docs/mcp.md)"
         return None
     if (
         acts_on_mcp
         and fault.sites == frozenset({"mcp"})
         and not any(fnmatchcase(shape, name) for shape in _SHAPES)
     ):
-        return f"{kind} cannot act on {name}, not an MCP component (it acts on mcp.* only)"
+        return f"{kind} acts on mcp.* components only, not on {name}"
     return None
