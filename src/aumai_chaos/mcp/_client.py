@@ -30,7 +30,9 @@ from typing import Any
 
 import wrapt
 
+from aumai_chaos._engine.calls import decide
 from aumai_chaos._engine.registry import state
+from aumai_chaos.faults import Site
 from aumai_chaos.mcp._act import Request, deliver_after, hold_response
 from aumai_chaos.mcp._names import component_for
 
@@ -76,9 +78,6 @@ def _send_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
 
 
 async def _send(wrapped: Any, dispatcher: Any, args: Any, kwargs: Any) -> Any:
-    from aumai_chaos._engine.calls import decide
-    from aumai_chaos.faults import Site
-
     method = args[0] if args else kwargs.get("method")
     params = args[1] if len(args) > 1 else kwargs.get("params")
     if not isinstance(method, str):
