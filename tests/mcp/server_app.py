@@ -57,7 +57,7 @@ def build(name: str = "docs", middleware: Sequence[Any] = ()) -> MCPServer:
 def _middleware_from_env() -> list[Any]:
     """``ChaosMiddleware`` with the faults of ``CHAOS_MCP_FAULTS`` (JSON), if set."""
     faults = os.environ.get("CHAOS_MCP_FAULTS")
-    if not faults:
+    if faults is None:
         return []
     from aumai_chaos.mcp import ChaosMiddleware
 

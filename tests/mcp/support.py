@@ -27,12 +27,19 @@ TRANSPORTS = ("stdio", "memory", "http")
 
 @contextlib.asynccontextmanager
 async def connect(
-    transport: str, name: str = "docs", faults: Sequence[dict[str, Any]] = ()
+    transport: str,
+    name: str = "docs",
+    faults: Sequence[dict[str, Any]] = (),
+    env: dict[str, str] | None = None,
 ) -> AsyncIterator[ClientSession]:
     """An initialized client session to a ``build(name)`` server over ``transport``, with
-    ``ChaosMiddleware(faults=faults)`` in the server when ``faults`` are given."""
+    ``ChaosMiddleware(faults=faults)`` in the server when ``faults`` are given (``[]`` for
+    none, over stdio: give ``env`` then); ``env`` adds to a stdio server's environment."""
     if transport == "stdio":
-        env = clean_env(CHAOS_MCP_FAULTS=json.dumps(list(faults))) if faults else clean_env()
+        extra = dict(env or {})
+        if faults or env is not None:
+            extra["CHAOS_MCP_FAULTS"] = json.dumps(list(faults))
+        env = clean_env(**extra)
         params = StdioServerParameters(
             command=sys.executable, args=["-m", "tests.mcp.server_app", name], env=env, cwd=REPO
         )

@@ -10,7 +10,9 @@ answers goes through the SDK's own error handling: ``jsonrpc_error`` raises the 
 wait), and output faults rewrite the real result.
 
 Its own ``faults`` apply to the components their ``affected_components`` name (every request
-when empty); experiments running in the server process apply too, as everywhere.
+when empty); experiments running in the server process apply too, as everywhere, and so do
+experiments armed here (``aumai_chaos.arm``) that the caller's baggage names, carried in the
+request's ``_meta`` by the ``mcp`` SDK.
 ``mcp_disconnect`` is refused: a server cannot die from its middleware without taking its
 process down; the client-side ``instrument()`` stands for it.
 """
@@ -18,13 +20,19 @@ process down; the client-side ``instrument()`` stands for it.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextvars import Token
 from fnmatch import fnmatchcase
 from typing import Any
 
 import anyio
+from opentelemetry import baggage
+from opentelemetry import context as otel_context
+from opentelemetry.context import Context
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
+from aumai_chaos import propagation
+from aumai_chaos._engine import selection
 from aumai_chaos._engine.act import Firing
 from aumai_chaos._engine.calls import FaultSet, decide
 from aumai_chaos.errors import ConfigError
@@ -108,9 +116,17 @@ class ChaosMiddleware:
         self._scoped = any(f.affected_components for f in checked)
 
     async def __call__(self, ctx: Any, call_next: Any) -> Any:
-        method = ctx.method
         if self._own is None and not state_routing():
             return await call_next(ctx)
+        token = _baggage_from_meta(ctx.meta)
+        try:
+            return await self._decided(ctx, call_next)
+        finally:
+            if token is not None:
+                otel_context.detach(token)
+
+    async def _decided(self, ctx: Any, call_next: Any) -> Any:
+        method = ctx.method
         params = ctx.params
         component = component_for(method, params)
         decision = decide(component, self._own, site=Site.mcp)
@@ -213,6 +229,19 @@ class ChaosMiddleware:
 
 
 _PASS = object()
+
+
+def _baggage_from_meta(meta: Any) -> Token[Context] | None:
+    """While experiments are armed here: put the experiment that the request's ``_meta``
+    baggage names into the current context, when the SDK did not (it takes ``_meta``'s context
+    only with a valid ``traceparent``). Only that one baggage entry: the span stays the SDK's."""
+    if not selection.state.armed or not meta or propagation.experiment_id() is not None:
+        return None
+    carried = propagation.extract({k: v for k, v in meta.items() if isinstance(v, str)})
+    ident = propagation.experiment_id(carried)
+    if ident is None:
+        return None
+    return otel_context.attach(baggage.set_baggage(propagation.BAGGAGE_KEY, ident))
 
 
 def state_routing() -> bool:
