@@ -100,7 +100,9 @@ async def _open(stack: contextlib.AsyncExitStack) -> dict[str, Any]:
 
     from aumai_chaos.mcp._client import _state
 
-    originals = {name: original for _, name, original, _ in _state.patched}
+    originals = {
+        name: original for cls, name, original, _ in _state.patched if cls is JSONRPCDispatcher
+    }
     unpatched = type("Unpatched", (JSONRPCDispatcher,), originals)
     server = MCPServer("bench")
 

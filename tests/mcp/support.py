@@ -14,6 +14,7 @@ from typing import Any
 
 import uvicorn
 from mcp.client._memory import InMemoryTransport
+from mcp.client.client import Client
 from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
@@ -22,7 +23,9 @@ from aumai_chaos.mcp import ChaosMiddleware
 from tests.helpers import REPO, clean_env
 from tests.mcp.server_app import build
 
-TRANSPORTS = ("stdio", "memory", "http")
+#: stdio (a subprocess), the in-memory transport, streamable HTTP (uvicorn), and the in-process
+#: ``Client(server)`` of the SDK's modern protocol (a ``DirectDispatcher`` pair, no messages).
+TRANSPORTS = ("stdio", "memory", "http", "direct")
 
 
 @contextlib.asynccontextmanager
@@ -47,6 +50,10 @@ async def connect(
     else:
         middleware = [ChaosMiddleware(faults=list(faults), seed=1)] if faults else []
         server = build(name, middleware)
+        if transport == "direct":
+            async with Client(server) as client:
+                yield client.session
+            return
         cm = InMemoryTransport(server) if transport == "memory" else _http(server)
     async with cm as streams, ClientSession(streams[0], streams[1]) as session:
         await session.initialize()

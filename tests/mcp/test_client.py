@@ -1,6 +1,7 @@
 """Client-side MCP faults, each compared with the real failure provoked in the same test, over
 the real ``mcp`` client and a real ``MCPServer``: a subprocess over stdio, uvicorn on
-127.0.0.1 (streamable HTTP) and the in-memory transport."""
+127.0.0.1 (streamable HTTP), the in-memory transport, and the in-process ``Client(server)``
+(the SDK's modern protocol on a ``DirectDispatcher`` pair)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import time
 from typing import Any
 
 import pytest
+from mcp.shared.direct_dispatcher import DirectDispatcher
 from mcp.shared.exceptions import MCPError
 from mcp.shared.jsonrpc_dispatcher import JSONRPCDispatcher
 
@@ -19,10 +21,11 @@ pytestmark = pytest.mark.asyncio
 QUERY = {"query": "retries"}
 
 
-def _originals() -> tuple[Any, Any]:
+def _originals() -> tuple[Any, Any, Any]:
     return (
         JSONRPCDispatcher.__dict__["send_raw_request"],
         JSONRPCDispatcher.__dict__["_write"],
+        DirectDispatcher.__dict__["send_raw_request"],
     )
 
 
@@ -134,9 +137,14 @@ async def test_mcp_timeout_is_the_clients_own_timeout(transport: str) -> None:
             unbounded = await _error(session.call_tool("search_docs", QUERY))
             waited = time.monotonic() - t0
         after = await session.call_tool("search_docs", QUERY)
-    for error in (injected, unbounded):
-        assert type(error) is type(real)
-        assert (error.error.code, error.error.message) == (real.error.code, real.error.message)
+    assert type(injected) is type(real)
+    assert (injected.error.code, injected.error.message) == (real.error.code, real.error.message)
+    # as if the client had given 0.2 s (the direct path's message names the timeout)
+    assert type(unbounded) is type(real)
+    assert (unbounded.error.code, unbounded.error.message) == (
+        real.error.code,
+        real.error.message.replace("0.3s", "0.2s"),
+    )
     assert real.error.code == -32001
     assert waited >= 0.2
     assert texts(after) == ["3 pages about retries"]  # the session still works
@@ -280,3 +288,15 @@ async def test_tool_vanished_with_a_tool_name_spares_the_other_tools() -> None:
     assert not kept.is_error
     assert texts(gone) == ["Unknown tool: stats"]
     assert fired == 1
+
+
+async def test_uninstrument_gives_the_direct_server_its_own_handler_back() -> None:
+    chaos_mcp.instrument()
+    fault = {"fault_type": "mcp_tool_error"}
+    async with connect("direct") as session, block(fault, components=["mcp.tool.*"]):
+        assert (await session.call_tool("search_docs", QUERY)).is_error
+        peer = session._dispatcher._peer  # type: ignore[attr-defined]
+        assert type(peer._on_request).__name__ == "Handler"
+        chaos_mcp.uninstrument()
+        assert type(peer._on_request).__name__ != "Handler"
+        assert not (await session.call_tool("search_docs", QUERY)).is_error

@@ -49,6 +49,7 @@ class Request:
         "delays",
         "instead",
         "method",
+        "modern",
         "params",
         "start",
         "written",
@@ -61,6 +62,9 @@ class Request:
         self.params = params
         self.start = start
         self.written = False
+        #: For a session on a modern protocol version: what every result of its server carries
+        #: (``resultType`` and the ``serverInfo`` stamp), else None.
+        self.modern: dict[str, Any] | None = None
         self.deadline = 0.0
         self.context: Any = None
         self.attrs: dict[str, Any] = {}
@@ -131,6 +135,8 @@ class Request:
             self.instead = None
             return None
         self.begun.append(firing)
+        if ans.result is not None and self.modern is not None:
+            return Answer(result={**ans.result, **self.modern})
         return ans
 
     def rewrite(self, outcome: dict[str, Any]) -> dict[str, Any]:

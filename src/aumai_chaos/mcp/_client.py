@@ -13,7 +13,10 @@ session runs on: stdio, streamable HTTP, SSE, the in-memory transport) are wrapp
 
 So the SDK's timeouts, ``MCPError`` codes, span attributes and session state after a fault are
 its own. Only client sessions are touched (a dispatcher whose stream-exception hook is a
-``ClientSession``'s); a server's dispatcher passes through.
+``ClientSession``'s); a server's dispatcher passes through. The in-process
+``Client(server)`` runs on a ``DirectDispatcher`` pair instead, with no messages: its
+``send_raw_request`` is wrapped too, and a fault acts in place of the server's handler
+(:mod:`._direct`).
 
 Idle cost: both wrappers carry wrapt's ``enabled=`` gate on the engine's ``state.routing``
 flag, read in C: with no experiment running, the SDK's methods run as if unwrapped.
@@ -34,6 +37,7 @@ from aumai_chaos._engine.calls import decide
 from aumai_chaos._engine.registry import state
 from aumai_chaos.faults import Site
 from aumai_chaos.mcp._act import Request, deliver_after, hold_response
+from aumai_chaos.mcp._direct import hook, unhook_all
 from aumai_chaos.mcp._names import component_for
 
 __all__ = ["instrument", "is_instrumented", "uninstrument"]
@@ -58,22 +62,51 @@ _gate: Callable[[], Any] = partial(getattr, state, "routing")
 _sending: ContextVar[Request | None] = ContextVar("aumai_chaos_mcp_sending", default=None)
 
 
+def _session_of(dispatcher: Any) -> Any:
+    """The ``ClientSession`` running ``dispatcher``, or None (a server's dispatcher): the
+    owner of its stream-exception hook (JSON-RPC) or of its request handler (direct)."""
+    hook = getattr(dispatcher, "on_stream_exception", None) or getattr(
+        dispatcher, "_on_request", None
+    )
+    session = getattr(hook, "__self__", None)
+    session_type = _state.session_type
+    return session if session_type is not None and isinstance(session, session_type) else None
+
+
 def _server_name(dispatcher: Any) -> str | None:
-    session = getattr(dispatcher.on_stream_exception, "__self__", None)
+    session = _session_of(dispatcher)
     info = getattr(session, "server_info", None)
     name = getattr(info, "name", None)
     return name if isinstance(name, str) else None
 
 
-def _is_client(dispatcher: Any) -> bool:
-    session_type = _state.session_type
-    hook = getattr(dispatcher, "on_stream_exception", None)
-    return session_type is not None and isinstance(getattr(hook, "__self__", None), session_type)
+def _modern_fields(session: Any) -> dict[str, Any] | None:
+    """What a server on a modern protocol version (2026-07-28) puts on every result: the
+    ``resultType`` and its ``serverInfo`` stamp; None on a handshake-era session."""
+    from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+
+    if getattr(session, "protocol_version", None) not in MODERN_PROTOCOL_VERSIONS:
+        return None
+    fields: dict[str, Any] = {"resultType": "complete"}
+    info = getattr(session, "server_info", None)
+    if info is not None:
+        stamp = info.model_dump(by_alias=True, mode="json", exclude_none=True)
+        fields["_meta"] = {"io.modelcontextprotocol/serverInfo": stamp}
+    return fields
 
 
 def _send_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-    if not _state.on or not _is_client(instance):
+    if not _state.on or _session_of(instance) is None:
         return wrapped(*args, **kwargs)
+    return _send(wrapped, instance, args, kwargs)
+
+
+def _direct_send_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    if not _state.on or _session_of(instance) is None:
+        return wrapped(*args, **kwargs)
+    peer = getattr(instance, "_peer", None)
+    if peer is not None:
+        hook(peer, _sending)
     return _send(wrapped, instance, args, kwargs)
 
 
@@ -94,6 +127,7 @@ async def _send(wrapped: Any, dispatcher: Any, args: Any, kwargs: Any) -> Any:
         else:
             firings.append(firing)
     request = Request(method, params, firings, decision.start)
+    request.modern = _modern_fields(_session_of(dispatcher))
     opts = args[2] if len(args) > 2 else kwargs.get("opts")
     timeout = request.timeout_for(opts.get("timeout") if opts else None)
     if timeout is not None:  # mcp_timeout without a client timeout: the SDK's own clock
@@ -172,6 +206,7 @@ def instrument() -> None:
     experiments target like any other. Idempotent. Raises ``ImportError`` without ``mcp``.
     """
     from mcp.client.session import ClientSession
+    from mcp.shared.direct_dispatcher import DirectDispatcher
     from mcp.shared.jsonrpc_dispatcher import JSONRPCDispatcher
     from mcp_types import JSONRPCRequest
 
@@ -183,6 +218,7 @@ def instrument() -> None:
             return
         _patch(JSONRPCDispatcher, "send_raw_request", _send_wrapper)
         _patch(JSONRPCDispatcher, "_write", _write_wrapper)
+        _patch(DirectDispatcher, "send_raw_request", _direct_send_wrapper)
 
 
 def uninstrument() -> None:
@@ -192,6 +228,7 @@ def uninstrument() -> None:
         for cls, name, original, proxy in reversed(_state.patched):
             _unpatch(cls, name, original, proxy)
         _state.patched.clear()
+        unhook_all()
 
 
 def is_instrumented() -> bool:
@@ -200,7 +237,11 @@ def is_instrumented() -> bool:
 
 
 def _ours(obj: Any) -> bool:
-    return getattr(obj, "_self_wrapper", None) in (_send_wrapper, _write_wrapper)
+    return getattr(obj, "_self_wrapper", None) in (
+        _send_wrapper,
+        _write_wrapper,
+        _direct_send_wrapper,
+    )
 
 
 def _patch(cls: type, name: str, wrapper: Any) -> None:

@@ -90,7 +90,7 @@ class ChaosMiddleware:
     (docs/replay.md). Experiments running in the server process reach it as well.
     """
 
-    __slots__ = ("_own", "_scoped")
+    __slots__ = ("_own", "_scoped", "_stamp")
 
     def __init__(
         self,
@@ -114,10 +114,34 @@ class ChaosMiddleware:
             else None
         )
         self._scoped = any(f.affected_components for f in checked)
+        #: The server's ``serverInfo`` stamp, as seen on a result that passed through.
+        self._stamp: Any = None
+
+    def _envelope(self, ctx: Any, result: dict[str, Any]) -> dict[str, Any]:
+        """``result`` as the SDK would put the server's own on the wire: a middleware that
+        answers is trusted with the envelope. On a modern protocol version, ``resultType``
+        and the ``serverInfo`` stamp (learnt from the results that passed through)."""
+        from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+
+        if ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS:
+            return result
+        out = {**result, "resultType": "complete"}
+        if self._stamp is not None:
+            out["_meta"] = {_SERVER_INFO: self._stamp}
+        return out
+
+    def _learn(self, result: Any) -> None:
+        if self._stamp is None and isinstance(result, dict):
+            meta = result.get("_meta")
+            if isinstance(meta, dict) and isinstance(meta.get(_SERVER_INFO), dict):
+                self._stamp = dict(meta[_SERVER_INFO])
 
     async def __call__(self, ctx: Any, call_next: Any) -> Any:
         if self._own is None and not state_routing():
-            return await call_next(ctx)
+            result = await call_next(ctx)
+            if self._stamp is None:
+                self._learn(result)
+            return result
         token = _baggage_from_meta(ctx.meta)
         try:
             return await self._decided(ctx, call_next)
@@ -185,6 +209,7 @@ class ChaosMiddleware:
                 if result is not _PASS:
                     return result
             result = await call_next(ctx)
+            self._learn(result)
             for firing in afters:
                 raw = _as_dict(result)
                 new = rewrite_result(firing.plan.fault, method, raw) if raw is not None else None
@@ -192,7 +217,7 @@ class ChaosMiddleware:
                     firing.skip()
                     continue
                 firing.end()
-                result = new
+                result = _like(result, new)
             return result
         finally:
             for firing in begun:
@@ -220,7 +245,7 @@ class ChaosMiddleware:
                 code, message = ans.error
                 raise MCPError(code=code, message=message)
             if ans.result is not None:
-                return ans.result
+                return self._envelope(ctx, ans.result)
             # mcp_timeout: the server hangs; a client that gives up cancels this wait
             await anyio.sleep(max(0.0, firing.remaining()))
             return _PASS
@@ -229,6 +254,7 @@ class ChaosMiddleware:
 
 
 _PASS = object()
+_SERVER_INFO = "io.modelcontextprotocol/serverInfo"
 
 
 def _baggage_from_meta(meta: Any) -> Token[Context] | None:
@@ -248,6 +274,15 @@ def state_routing() -> bool:
     from aumai_chaos._engine.registry import state
 
     return state.routing
+
+
+def _like(original: Any, new: dict[str, Any]) -> Any:
+    """``new`` as the same kind of value as ``original`` (a model of the same class, or a
+    dict), so that the SDK serialises it as it would the handler's own result."""
+    if isinstance(original, dict):
+        return new
+    validate = getattr(type(original), "model_validate", None)
+    return validate(new) if validate is not None else new
 
 
 def _as_dict(result: Any) -> dict[str, Any] | None:
