@@ -1,13 +1,15 @@
 """The MCP client instrumentation's cost on a real in-memory ``call_tool`` round trip.
 
 The real ``mcp`` client and a real ``MCPServer`` in this process (the SDK's in-memory
-transport), as in the tests. Two rows against the same round trip uninstrumented:
+transport), as in the tests. Against the same round trip uninstrumented:
 
 - ``instrument()`` active with no experiment running: at most 1.02x (wrapt's ``enabled=`` gate
-  reads ``state.routing`` in C and calls the SDK's own methods directly);
-- a fault firing on every call (``latency`` of 0 ms inside an experiment: the decision, the
-  component-call span and the ``chaos.fault`` span, then the real round trip): what it adds,
-  in microseconds and in the cost of one OpenTelemetry SDK span measured in the same run.
+  reads ``state.routing`` in C and calls the SDK's own methods directly); 151 short rounds,
+  as it compares two nearly equal costs;
+- an experiment that watches the tool and never fires on it: the decision and the
+  component-call span;
+- a fault firing on every call (``latency`` of 0 ms): what firing adds over not firing, in
+  microseconds and in the cost of one OpenTelemetry SDK span measured in the same run.
 
 The uninstrumented floor is a client session on a ``JSONRPCDispatcher`` subclass whose methods
 are the SDK's originals, so nothing is re-patched between samples (instrument() stays on; the
@@ -58,9 +60,9 @@ class _Host:
                 self.sessions = await _open(stack)
                 self.ready.set_result(None)
                 while (item := await self.queue.get()) is not None:
-                    key, n, done = item
+                    key, tool, n, done = item
                     try:
-                        done.set_result(await self._burst(self.sessions[key], n))
+                        done.set_result(await self._burst(self.sessions[key], tool, n))
                     except BaseException as exc:
                         done.set_exception(exc)
         except BaseException as exc:
@@ -69,18 +71,18 @@ class _Host:
             raise
 
     @staticmethod
-    async def _burst(session: Any, n: int) -> int:
+    async def _burst(session: Any, tool: str, n: int) -> int:
         call = session.call_tool
         it = itertools.repeat(None, n)
         t0 = time.process_time_ns()
         for _ in it:
-            await call("echo", ARGS)
+            await call(tool, ARGS)
         return time.process_time_ns() - t0
 
-    def timer(self, key: str) -> Any:
+    def timer(self, key: str, tool: str = "echo") -> Any:
         def burst(n: int) -> int:
             done: concurrent.futures.Future[int] = concurrent.futures.Future()
-            self.loop.call_soon_threadsafe(self.queue.put_nowait, (key, n, done))
+            self.loop.call_soon_threadsafe(self.queue.put_nowait, (key, tool, n, done))
             return done.result()
 
         return burst
@@ -110,6 +112,10 @@ async def _open(stack: contextlib.AsyncExitStack) -> dict[str, Any]:
     def echo(text: str) -> str:
         return text
 
+    @server.tool()
+    def echo2(text: str) -> str:
+        return text
+
     sessions = {}
     for key, cls in (("bare", unpatched), ("instrumented", JSONRPCDispatcher)):
         read, write = await stack.enter_async_context(InMemoryTransport(server))
@@ -130,7 +136,9 @@ def run(*, quick: bool) -> list[Row]:
         return [Row(SECTION, "mcp", note=f"unavailable: {exc}")]
 
     logging.getLogger("mcp").setLevel(logging.CRITICAL)
+    # The idle budget compares two nearly equal costs: more, shorter rounds than the others.
     rounds, target = (5, 5_000_000) if quick else (61, 30_000_000)
+    idle_rounds, idle_target = (5, 5_000_000) if quick else (151, 20_000_000)
     instrument()
     host = _Host()
     rows: list[Row] = []
@@ -140,20 +148,25 @@ def run(*, quick: bool) -> list[Row]:
                 Variant("bare", host.timer("bare")),
                 Variant("instrumented", host.timer("instrumented")),
             ],
-            rounds=rounds,
-            target_ns=target,
+            rounds=idle_rounds,
+            target_ns=idle_target,
         )
         provider = TracerProvider()
-        fault = {"fault_type": "latency", "duration_ms": 0}
-        with aumai_chaos.experiment(
-            faults=[fault],
-            target_components=["mcp.tool.echo"],
-            scope="process",
-            tracer_provider=provider,
-        ):
+        # echo fires on every call; echo2 is watched by the same experiment, never fired on
+        faults = [
+            {"fault_type": "latency", "duration_ms": 0, "affected_components": ["mcp.tool.echo"]},
+            {
+                "fault_type": "latency",
+                "duration_ms": 0,
+                "probability": 0.0,
+                "affected_components": ["mcp.tool.echo2"],
+            },
+        ]
+        with aumai_chaos.experiment(faults=faults, scope="process", tracer_provider=provider):
             firing = interleave(
                 [
                     Variant("bare", host.timer("bare")),
+                    Variant("watched", host.timer("instrumented", "echo2")),
                     Variant("firing", host.timer("instrumented")),
                 ],
                 rounds=rounds,
@@ -179,23 +192,34 @@ def run(*, quick: bool) -> list[Row]:
             budget=Budget(1.02, "<= 1.02x uninstrumented"),
         )
     )
-    added = firing["firing"].median() - firing["bare"].median()
-    rows.append(
-        Row(
-            SECTION,
-            "in-memory call_tool, a fault firing on every call (latency 0 ms)",
-            firing["firing"].median() / 1000,
-            "us CPU/call",
-            _spread(firing["firing"]),
-            ratio=_median_ratio(firing, "firing", "bare"),
-            floor="uninstrumented (median of per-round ratios)",
-            note=(
-                f"adds {added / 1000:+.1f} us = {added / span_ns:.1f}x one SDK span "
-                f"({span_ns / 1000:.1f} us): the component-call span, the chaos.fault span "
-                "and the decision"
-            ),
+    for key, name, note in (
+        (
+            "watched",
+            "an experiment watches it, nothing fires (p=0)",
+            "the decision and the component-call span",
+        ),
+        ("firing", "a fault fires on every call (latency 0 ms)", ""),
+    ):
+        added = firing[key].median() - firing["bare"].median()
+        if key == "firing":
+            over = firing["firing"].median() - firing["watched"].median()
+            note = (
+                f"firing adds {over / 1000:+.1f} us over not firing = {over / span_ns:.1f}x "
+                f"one SDK span ({span_ns / 1000:.1f} us): the chaos.fault span, its event "
+                "and count"
+            )
+        rows.append(
+            Row(
+                SECTION,
+                f"in-memory call_tool, {name}",
+                firing[key].median() / 1000,
+                "us CPU/call",
+                _spread(firing[key]),
+                ratio=_median_ratio(firing, key, "bare"),
+                floor="uninstrumented (median of per-round ratios)",
+                note=f"adds {added / 1000:+.1f} us; {note}",
+            )
         )
-    )
     return rows
 
 

@@ -9,10 +9,10 @@ from aumai_chaos import mcp as chaos_mcp
 
 def test_the_mcp_section_yields_its_rows() -> None:
     rows = mcp_client.run(quick=True)
-    assert len(rows) == 3
+    assert len(rows) == 4
     assert all(r.value is not None and r.value > 0 for r in rows)
     budgeted = [r for r in rows if r.budget is not None]
     assert [r.budget.limit for r in budgeted] == [1.02]  # type: ignore[union-attr]
     assert all(r.ratio is not None and r.ratio > 0 for r in rows[1:])
-    assert "SDK span" in rows[2].note
+    assert "SDK span" in rows[3].note
     assert not chaos_mcp.is_instrumented()
