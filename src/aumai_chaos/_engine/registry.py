@@ -95,7 +95,7 @@ def active_scopes() -> frozenset[object]:
 class _Group:
     """One route's faults on one component: its call counter and its plans by site."""
 
-    __slots__ = ("count", "key", "plans", "route", "scoped")
+    __slots__ = ("call_plans", "count", "key", "mcp_plans", "route", "scoped", "transport_plans")
 
     def __init__(self, key: object, route: Route, name: str, with_plans: bool = True) -> None:
         plans = route.plans_for(name) if with_plans else []
@@ -103,8 +103,9 @@ class _Group:
         self.route = route
         self.scoped = route.scoped
         self.count = route.counter_for(name)
-        #: The plans that can act at each site.
-        self.plans = {site: tuple(p for p in plans if p.fault.acts_at(site)) for site in Site}
+        self.call_plans = tuple(p for p in plans if p.fault.acts_at(Site.call))
+        self.transport_plans = tuple(p for p in plans if p.fault.acts_at(Site.transport))
+        self.mcp_plans = tuple(p for p in plans if p.fault.acts_at(Site.mcp))
 
 
 class SlotState:
@@ -163,7 +164,13 @@ class SlotState:
         """Number this call for each route and decide which of its faults fire on it."""
         fired: list[Firing] = []
         for group in self.groups:
-            plans = group.plans[site]
+            plans = (
+                group.call_plans
+                if site is Site.call
+                else group.mcp_plans
+                if site is Site.mcp
+                else group.transport_plans
+            )
             if not plans:
                 continue
             n = group.count()
