@@ -23,6 +23,7 @@ from pathlib import Path
 from . import (
     concurrency,
     latency,
+    mcp_client,
     observer,
     peers,
     percall,
@@ -44,6 +45,7 @@ SECTIONS = (
     "transport",
     "streams",
     "proxy",
+    "mcp",
     "soak",
 )
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results" / "latest.md"
@@ -112,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     section("transport", lambda: transport.run(quick=args.quick))
     section("streams", lambda: streams.run(quick=args.quick))
     section("proxy", lambda: proxy.run(quick=args.quick))
+    section("mcp", lambda: mcp_client.run(quick=args.quick))
     section("soak", lambda: soak.run(seconds=args.soak_seconds))
     if "soak" not in chosen:
         notes.append("The soak did not run (full `make bench` only; `--only soak` runs it).")
