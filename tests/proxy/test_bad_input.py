@@ -136,3 +136,26 @@ def test_a_workload_is_left_out_with_a_warning() -> None:
     checked = check_for_proxy(exp, "e.yaml", parse_upstreams([UPSTREAM]), warn=warned.append)
     assert checked.workload is None
     assert warned == ["e.yaml: workload: ignored by the proxy (its clients are the workload)"]
+
+
+def test_an_mcp_answer_fault_is_refused_with_what_the_proxy_can_do(tmp_path: Path) -> None:
+    text = NO_FAULT.replace(
+        "faults: []",
+        "faults:\n  - fault_type: mcp_tool_error\n    affected_components: [mcp.tool.search]\n",
+    )
+    path = write_experiment(tmp_path, text)
+    result = _proxy("-e", str(path), "-u", UPSTREAM)
+    assert_one_error_line(  # type: ignore[arg-type]
+        result, str(path), "faults[0]", "mcp_tool_error cannot act on a proxied request"
+    )
+
+
+def test_mcp_components_and_globs_are_seen_with_the_mcp_classifier() -> None:
+    from aumai_chaos.proxy import McpClassifier, visible
+
+    ups = parse_upstreams([UPSTREAM])
+    mcp = [McpClassifier()]
+    for name in ("mcp.tool.search", "mcp.tool.*", "mcp.tools.list", "openai.*"):
+        assert visible(name, ups, mcp), name
+    assert not visible("mcp.tool.search", ups, [])
+    assert not visible("vector_*", ups, mcp)

@@ -1,7 +1,7 @@
 """MCP over streamable HTTP passes through the proxy: the real ``mcp`` client and server, the
-session header, the event-stream answers and the session's end. Until MCP requests get
-components of their own, they are named by host like any other request, and the transport's
-faults act on them."""
+session header, the event-stream answers and the session's end. Each JSON-RPC request is the
+component ``aumai_chaos.mcp`` names (``tools/call`` is ``mcp.tool.<name>``), so objectives judge
+a tool's calls; an HTTP fault on every component reaches the MCP client as a real 503 does."""
 
 from __future__ import annotations
 
@@ -28,7 +28,6 @@ duration_seconds: {duration}
 faults:
   - fault_type: http_error
     status_code: 503
-    affected_components: [127.0.0.1]
 """
 
 
@@ -87,8 +86,13 @@ def test_an_mcp_session_passes_through(tmp_path: Path) -> None:
     ):
         got = asyncio.run(_session(run.url + "/tools/mcp"))
     assert got == [["search_docs"], "3 pages about chaos", "3 pages about chaos"]
-    calls = result_of(out)["summary"]["components"]["127.0.0.1"]["calls"]
-    assert calls >= 4  # initialize, initialized, tools/list, two tools/call (and the session's)
+    components = result_of(out)["summary"]["components"]
+    # Each JSON-RPC request is the component aumai_chaos.mcp names; the session's other
+    # requests (the notification, its GET stream and DELETE) are the host's.
+    assert components["mcp.tool.search_docs"]["calls"] == 2
+    assert components["mcp.tools.list"]["calls"] == 1
+    assert components["mcp.initialize"]["calls"] == 1
+    assert components["127.0.0.1"]["calls"] >= 1
 
 
 def _failure(url: str) -> BaseException:
@@ -140,3 +144,29 @@ def test_a_transport_fault_on_the_mcp_server_reaches_the_mcp_client(tmp_path: Pa
         injected = _leaves(_failure(run.url + "/mcp"))
     assert direct == [["search_docs"], "3 pages about chaos", "3 pages about chaos"]
     assert [(type(e), str(e)) for e in injected] == [(type(e), str(e)) for e in real]
+
+
+TOOL_OBJECTIVE = """\
+experiment_id: proxy-mcp-tool
+name: An MCP tool's calls through the proxy, judged
+duration_seconds: {duration}
+steady_state:
+  - component: mcp.tool.search_docs
+    max_error_rate: 0.0
+    min_calls: 2
+"""
+
+
+def test_a_tool_call_is_the_component_mcp_tool_name(tmp_path: Path) -> None:
+    out = tmp_path / "result.json"
+    with (
+        mcp_server() as base,
+        proxy(write_experiment(tmp_path, TOOL_OBJECTIVE), base, output=out) as run,
+    ):
+        got = asyncio.run(_session(run.url + "/mcp"))
+        code = run.stop()
+    assert got == [["search_docs"], "3 pages about chaos", "3 pages about chaos"]
+    result = result_of(out)
+    assert result["summary"]["components"]["mcp.tool.search_docs"]["calls"] == 2
+    assert [o["passed"] for o in result["objectives"]] == [True, True]
+    assert code == 130  # Ctrl-C: aborted, whatever the objectives say

@@ -42,9 +42,11 @@ def _is_loopback(host: str) -> bool:
 
 
 def _classifiers() -> list[Any]:
-    """The request classifiers that name components from more than the URL (none yet: MCP's
-    ``tools/call`` as ``mcp.tool.<name>`` plugs in here)."""
-    return []
+    """The request classifiers that name components from more than the URL: MCP's JSON-RPC
+    requests over streamable HTTP (``tools/call`` is ``mcp.tool.<name>``)."""
+    from aumai_chaos.proxy._mcp import McpClassifier
+
+    return [McpClassifier()]
 
 
 def proxy(

@@ -7,8 +7,8 @@ same 429s, resets, cut streams and malformed tool calls as a Python one.
 
 - :class:`Proxy`: the server, its upstream client and the fault code, started and stopped.
 - :func:`parse_upstreams`: the ``--upstream URL`` / ``--upstream NAME=URL`` forms.
-- :class:`RequestClassifier`: names a request's component from more than its URL (the hook
-  for MCP's ``tools/call`` as ``mcp.tool.<name>``).
+- :class:`RequestClassifier`: names a request's component from more than its URL;
+  :class:`McpClassifier` names MCP's JSON-RPC requests (``tools/call`` is ``mcp.tool.<name>``).
 - :func:`check_for_proxy`, :class:`ProxyRun`: the experiment as the proxy runs it.
 
 Needs the ``proxy`` extra (uvicorn, httpx); nothing here is imported by ``import aumai_chaos``.
@@ -23,12 +23,14 @@ from opentelemetry.trace import TracerProvider
 
 from aumai_chaos.proxy._app import ProxyApp
 from aumai_chaos.proxy._exchange import ProxyTransport, RequestClassifier
+from aumai_chaos.proxy._mcp import McpClassifier
 from aumai_chaos.proxy._server import Connections, ProxyServer, bind
 from aumai_chaos.proxy._session import ProxyRun, check_for_proxy, visible, with_duration
 from aumai_chaos.proxy._upstreams import Upstream, Upstreams, parse_upstreams
 from aumai_chaos.transport._transport import Chaos
 
 __all__ = [
+    "McpClassifier",
     "Proxy",
     "ProxyRun",
     "RequestClassifier",

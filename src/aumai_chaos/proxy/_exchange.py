@@ -35,6 +35,9 @@ REWRITTEN = "aumai_chaos.proxy.rewritten"
 class RequestClassifier:
     """Names the component of some requests (override both methods)."""
 
+    #: The names it gives, for error messages (``"mcp.tool.<name>, mcp.<method>"``).
+    hint = ""
+
     def classify(self, request: httpx.Request) -> Route | None:
         """The request's route, or None to leave it to the next classifier and the router."""
         return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from fnmatch import fnmatchcase
 from typing import Any
 
 from opentelemetry.metrics import MeterProvider
@@ -32,8 +33,10 @@ _POLL = 0.1
 
 
 def visible(name: str, upstreams: Upstreams, classifiers: Sequence[RequestClassifier]) -> bool:
-    """Whether a proxied request can ever be the component ``name``."""
-    if name in BUILTIN_ROUTES or name in upstreams.hosts:
+    """Whether a proxied request can ever be the component ``name`` (or, for a glob such as
+    ``mcp.tool.*``, one of the components it matches)."""
+    known = (*BUILTIN_ROUTES, *upstreams.hosts)
+    if name in known or any(fnmatchcase(k, name) for k in known):
         return True
     return any(c.sees(name) for c in classifiers)
 
@@ -59,13 +62,19 @@ def check_for_proxy(
     def sees(name: str) -> bool:
         return visible(name, upstreams, classifiers)
 
-    hint = ", ".join([*BUILTIN_ROUTES, *sorted(upstreams.hosts)])
+    named = [c.hint for c in classifiers if c.hint]
+    hint = ", ".join([*BUILTIN_ROUTES, *sorted(upstreams.hosts), *named])
     for i, fault in enumerate(experiment.faults):
         kind = fault.fault_type
         if Site.transport not in fault.sites:
-            bad(
-                f"faults[{i}]", f"{kind.value} cannot act on a proxied request: {fault.site_reason}"
-            )
+            why = fault.site_reason
+            if Site.mcp in fault.sites:
+                why = (
+                    "it answers in an MCP session, which the proxy does not act in; on mcp.* "
+                    "components the proxy applies HTTP faults (latency, http_error, "
+                    "connect_error, read_timeout...)"
+                )
+            bad(f"faults[{i}]", f"{kind.value} cannot act on a proxied request: {why}")
             continue
         code = getattr(fault, "error_code", None) if kind is FaultType.error else None
         if code is not None and not 100 <= code <= 599:
