@@ -42,20 +42,36 @@ from tests.transport.support import (
 CHAT = "/v1/chat/completions"
 
 
+# Longer than any wait of the SDKs' own backoff before their first retry (0.5 s at most, openai
+# and anthropic alike): a client that waited this long was waiting out the Retry-After.
+RETRY_AFTER_S = 2.5
+
+
 @pytest.mark.parametrize("library", LIBRARIES)
-def test_openai_retries_two_rate_limits_honouring_retry_after(
+def test_openai_waits_out_a_retry_after_its_own_backoff_never_reaches(
     server: ProviderServer, library: str
 ) -> None:
-    fault = RateLimitFault(probability=1.0, times=2, retry_after_s=0.2)
+    fault = RateLimitFault(probability=1.0, times=1, retry_after_s=RETRY_AFTER_S)
     client, counting = openai_client(server, library, [fault], max_retries=2)
     with client:
         started = time.perf_counter()
         assert chat(client) == "You said: hello"
         elapsed = time.perf_counter() - started
-        assert counting.count == 3  # 2 faulted, then the real one
+        assert counting.count == 2  # the 429, then the real one
         assert server.request_count(CHAT) == 1
-        assert elapsed >= 0.4  # two waits of Retry-After (lower bound only)
+        assert elapsed >= RETRY_AFTER_S  # lower bound only
         assert chat(client, "again") == "You said: again"
+
+
+def test_anthropic_waits_out_a_retry_after_its_own_backoff_never_reaches(
+    server: ProviderServer,
+) -> None:
+    fault = RateLimitFault(times=1, retry_after_s=RETRY_AFTER_S)
+    with anthropic_client(server, "httpx2", [fault], max_retries=2) as client:
+        started = time.perf_counter()
+        assert claude(client) == "You said: hello"
+        assert time.perf_counter() - started >= RETRY_AFTER_S
+    assert server.request_count("/v1/messages") == 1
 
 
 @pytest.mark.parametrize("library", LIBRARIES)
