@@ -8,7 +8,6 @@ make the next real request (asserted after each fault) wait for the pool and fai
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 
 import anthropic
@@ -27,6 +26,7 @@ from aumai_chaos.faults import (
 )
 from aumai_chaos.testing import HTTPReply, ProviderServer
 from aumai_chaos.transport import AsyncChaosTransport
+from tests.openai_spec import problems
 from tests.transport.support import (
     LIBRARIES,
     MESSAGES,
@@ -94,18 +94,31 @@ def test_three_rate_limits_raise_rate_limit_error_with_the_injected_headers(
         assert chat(client) == "You said: hello"
 
 
+# A 429 as OpenAI sends it, written out here rather than by the library under test: an
+# ``ErrorResponse`` of OpenAI's published schema (checked below; tests/openai_spec.py).
+OPENAI_429 = {
+    "error": {
+        "message": "Rate limit reached. Please try again.",
+        "type": "rate_limit_error",
+        "param": None,
+        "code": "rate_limit_exceeded",
+    }
+}
+
+
 def test_the_injected_429_is_what_a_real_429_gives(server: ProviderServer) -> None:
     """The same SDK exception and fields from the server's own 429 as from the fault."""
+    assert problems("ErrorResponse", OPENAI_429) == []
     fault = RateLimitFault(times=1, retry_after_s=0.2)
     client, _ = openai_client(server, "httpx2", [fault])
     real = openai.OpenAI(base_url=server.openai_base_url, api_key="test", max_retries=0)
-    body = json.loads(lib("aumai_chaos.transport.providers").rate_limit_answer("openai", 0.2).body)
-    server.script([HTTPReply(429, body, {"retry-after": "0.2", "retry-after-ms": "200"})])
+    server.script([HTTPReply(429, OPENAI_429, {"retry-after": "1", "retry-after-ms": "200"})])
     with client, real:
         with pytest.raises(openai.RateLimitError) as injected:
             chat(client)
         with pytest.raises(openai.RateLimitError) as genuine:
             chat(real)
+    assert type(injected.value) is type(genuine.value)
     for attr in ("status_code", "code", "type", "param", "body"):
         assert getattr(injected.value, attr) == getattr(genuine.value, attr), attr
 
