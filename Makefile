@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 PHOENIX_VENV ?= .venv-phoenix
 PHOENIX_VERSION ?= 20.26.1
 
-.PHONY: help install test test-unit test-integration lint format typecheck demo bench bench-quick integration-deps browser-deps docs-images docs-phoenix-image clean
+.PHONY: help install test test-unit test-integration lint format typecheck demo bench bench-quick integration-deps browser-deps docs-images docs-phoenix-image docs-sdk-table clean
 
 help:
 	@echo "make demo         a real-SDK agent against a misbehaving model server: robust vs fragile (offline)"
@@ -20,6 +20,7 @@ help:
 	@echo "make lint         ruff check, ruff format --check, mypy --strict on src"
 	@echo "make bench        the overhead benchmarks (writes benchmarks/results/latest.md)"
 	@echo "make docs-images  regenerate the README pictures (report, Phoenix trace) from real runs"
+	@echo "make docs-sdk-table  regenerate the docs' tables of what each SDK raises, from live runs"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -104,6 +105,12 @@ bench-quick: $(STAMP) $(PEERS)
 # in Arize Phoenix's UI.
 docs-images: $(STAMP) browser-deps docs-phoenix-image
 	$(PY) -m scripts.docs_images
+
+# The docs' tables of what the installed openai/anthropic SDKs raise for each stream fault and
+# each ProviderServer disruption, observed live on loopback (tests/test_sdk_table.py fails when
+# the committed tables differ from what this gives).
+docs-sdk-table: $(STAMP)
+	$(PY) -m scripts.sdk_table
 
 clean:
 	rm -rf $(VENV) $(PHOENIX_VENV) benchmarks/.peers .mypy_cache .pytest_cache .ruff_cache build dist

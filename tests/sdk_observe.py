@@ -75,7 +75,12 @@ def _item(sdk: SDK, chunk: Any) -> str:
 
 
 def _client(
-    sdk: SDK, mode: Mode, base_url: str, faults: Sequence[FaultConfig], timeout: float
+    sdk: SDK,
+    mode: Mode,
+    base_url: str,
+    faults: Sequence[FaultConfig],
+    timeout: float,
+    max_retries: int = 2,
 ) -> Any:
     http: Any = None
     if faults and mode == "sync":
@@ -83,7 +88,7 @@ def _client(
     elif faults:
         transport = AsyncChaosTransport(faults=list(faults))
         http = httpx2.AsyncClient(transport=transport, timeout=timeout)
-    kwargs: dict[str, Any] = {"base_url": base_url, "api_key": "t", "max_retries": 2}
+    kwargs: dict[str, Any] = {"base_url": base_url, "api_key": "t", "max_retries": max_retries}
     kwargs.update(timeout=timeout, http_client=http)
     cls: Any = {
         ("openai", "sync"): openai.OpenAI,
@@ -151,3 +156,16 @@ def observe(
     if error is None:
         return Observed("", (), tuple(received))
     return Observed(name(type(error)), _chain(error), tuple(received))
+
+
+def observe_json(sdk: SDK, base_url: str, *, timeout: float = 5.0) -> Observed:
+    """One answer not streamed, sync, without retries (a retry would get a clean answer)."""
+    with _client(sdk, "sync", base_url, (), timeout, max_retries=0) as client:
+        try:
+            if sdk == "openai":
+                client.chat.completions.create(model="m", messages=USER)
+            else:
+                client.messages.create(model="c", max_tokens=9, messages=USER)
+        except Exception as exc:  # the observation itself: any failure is recorded
+            return Observed(name(type(exc)), _chain(exc), ())
+    return Observed("", (), ())
