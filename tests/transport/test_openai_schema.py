@@ -26,10 +26,12 @@ from aumai_chaos.faults import (
     EmptyOutputFault,
     FaultConfig,
     HttpErrorFault,
+    InvalidToolArgumentsFault,
     MalformedToolCallFault,
     RateLimitFault,
     RefusalFault,
     ResourceExhaustionFault,
+    StreamErrorEventFault,
     TruncatedOutputFault,
     TruncatedStreamFault,
     UnknownToolCallFault,
@@ -146,6 +148,7 @@ OUTPUT_FAULTS = [
     pytest.param(MalformedToolCallFault(), id="malformed_tool_call"),
     pytest.param(UnknownToolCallFault(), id="unknown_tool_call"),
     pytest.param(WrongToolArgumentsFault(), id="wrong_tool_arguments"),
+    pytest.param(InvalidToolArgumentsFault(), id="invalid_tool_arguments"),
     pytest.param(RefusalFault(), id="refusal"),
 ]
 
@@ -211,3 +214,26 @@ def _content(value: Any) -> Any:
     if isinstance(value, list):
         return [_content(v) for v in value]
     return value
+
+
+# -- stream_error_event: the provider's error event in a 200 stream ----------------------------
+
+
+def test_the_chat_error_event_is_an_openai_error_response_after_valid_chunks(
+    server: ProviderServer,
+) -> None:
+    fault = StreamErrorEventFault(after_chunks=2)
+    events = _events(_post(server, "/chat/completions", _chat(True), fault).content)
+    *chunks, error = events
+    assert len(chunks) == 2
+    assert [_problems("CreateChatCompletionStreamResponse", c) for c in chunks] == [[], []]
+    assert _problems("ErrorResponse", error) == []
+
+
+def test_the_responses_error_event_is_a_response_stream_event(server: ProviderServer) -> None:
+    fault = StreamErrorEventFault(after_chunks=2)
+    events = _events(_post(server, "/responses", _responses(True), fault).content)
+    assert events[-1]["type"] == "error"
+    assert {e["type"]: _problems("ResponseStreamEvent", e) for e in events} == {
+        e["type"]: [] for e in events
+    }
