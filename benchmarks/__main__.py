@@ -21,7 +21,18 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from . import concurrency, latency, observer, peers, percall, report, soak, streams, transport
+from . import (
+    concurrency,
+    latency,
+    mcp_client,
+    observer,
+    peers,
+    percall,
+    report,
+    soak,
+    streams,
+    transport,
+)
 from .harness import Row
 
 SECTIONS = (
@@ -33,6 +44,7 @@ SECTIONS = (
     "concurrency",
     "transport",
     "streams",
+    "mcp",
     "soak",
 )
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results" / "latest.md"
@@ -98,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     section("concurrency", lambda: concurrency.run(quick=args.quick))
     section("transport", lambda: transport.run(quick=args.quick))
     section("streams", lambda: streams.run(quick=args.quick))
+    section("mcp", lambda: mcp_client.run(quick=args.quick))
     if args.quick:
         seconds = args.soak_seconds or soak.QUICK_SECONDS
         warmup = min(soak.QUICK_WARMUP, seconds / 3)
