@@ -56,6 +56,7 @@ from aumai_chaos.experiments.steady_state import (
     first_crossed,
 )
 from aumai_chaos.experiments.summary import Summary, WorkloadStats
+from aumai_chaos.experiments.units import RecoveryTracker
 from aumai_chaos.experiments.workload import Workload, check_no_arguments, load_workload
 from aumai_chaos.faults import FaultConfig
 
@@ -86,6 +87,8 @@ class ExperimentRun:
         self._tracer_provider = observing_provider(tracer_provider)
         self._meter_provider = meter_provider
         self.instruments = tm.instruments_for(self._tracer_provider, meter_provider)
+        # -- recovery hook: units of work and fault outcomes (experiments/units.py) --
+        self.recovery = RecoveryTracker(experiment.experiment_id, self.instruments.meter)
         seed = experiment.seed
         self.rng = random.Random(seed) if seed is not None else random.Random()
         self.start_time: datetime | None = None
@@ -147,6 +150,7 @@ class ExperimentRun:
 
     def _fault_fired(self, attrs: dict[str, Any]) -> None:
         self.observer.record_fault(attrs)
+        self.recovery.on_fault(attrs)  # recovery hook: the unit judges it when it ends
         for hook in self.fault_hooks:
             hook(attrs)
 
@@ -183,7 +187,11 @@ class ExperimentRun:
             watch={w for w in watch if w},
             watch_all=watch_all,
             trace_all=exp.trace_calls == "all",
-            record_call=(observer if observer is not None else self.observer).record_call,
+            record_call=(
+                observer.record_call
+                if observer is not None  # the baseline: no fault, no outcome
+                else self.recovery.wrap_record(self.observer.record_call)  # recovery hook
+            ),
             scoped=scoped,
         )
 
@@ -254,6 +262,7 @@ class ExperimentRun:
         ``duration_seconds`` at the latest. Returns ``key`` for :meth:`close_block`."""
         self.window.deadline = self.t0 + self.experiment.duration_seconds
         DISPATCHER.add(self.experiment.experiment_id, self.observer)
+        DISPATCHER.add_units(self.experiment.experiment_id, self.recovery)  # recovery hook
         _registry.activate(key, self.route(with_faults=True, scoped=scoped))
         return key
 
@@ -294,7 +303,9 @@ class ExperimentRun:
                 otel_context.detach(self._token)
                 self._token = None
             DISPATCHER.remove(exp.experiment_id, self.observer)
+            DISPATCHER.remove_units(exp.experiment_id, self.recovery)  # recovery hook
             self.observer.seal()
+            self.recovery.seal()  # recovery hook: units still open are unknown
         disabled = disabled or not _registry.state.enabled
         if error is None and not self.aborted and had_workload:
             broken = broken_workload(self.baseline_observer, self.observer)
@@ -356,6 +367,9 @@ class ExperimentRun:
         """The observer's summary with the run's own parts: the fault report and the notes."""
         observed = self.observer.summary(elapsed)
         run_parts: dict[str, Any] = {"faults": fault_report(self.experiment, self.window.fired)}
+        recovery = self.recovery.rows()  # recovery hook: one row per fault type and component
+        if recovery:
+            run_parts["recovery"] = recovery
         if had_workload and observed.workload is None:
             run_parts["workload"] = WorkloadStats(iterations=0, failures=0, failure_rate=0.0)
         if disabled:

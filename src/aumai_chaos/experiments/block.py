@@ -53,7 +53,8 @@ from aumai_chaos.experiments.models import (
     Observation,
 )
 from aumai_chaos.experiments.observer import DEFAULT_MAX_OBSERVATIONS
-from aumai_chaos.experiments.summary import Summary
+from aumai_chaos.experiments.summary import RecoveryRow, Summary
+from aumai_chaos.experiments.units import Unit
 from aumai_chaos.faults import FaultConfig
 
 __all__ = ["ExperimentBlock", "experiment"]
@@ -190,6 +191,20 @@ class ExperimentBlock:
             observations=run.observer.get_observations(),
             seed=self.experiment.seed,
         )
+
+    # -- recovery hook: units of work (experiments/units.py, docs/recovery.md) -----------------
+
+    def unit(self, name: str = "unit") -> Unit:
+        """``with run.unit("question 3"):``: one unit of work. Each fault fired inside it is
+        ``recovered`` when the block inside ends without an exception, else ``propagated``;
+        a fault fired outside every unit is ``unknown``."""
+        return self._run.recovery.unit(name)
+
+    def recovery(self) -> list[RecoveryRow]:
+        """The recovery rows so far (after the block: the result's ``summary.recovery``)."""
+        if self.result is not None:
+            return list(self.result.summary.recovery)
+        return self._run.recovery.rows()
 
     def add_fault(self, fault: FaultConfig) -> None:
         """Add a fault while the block runs: from the next call on, as if declared last (its

@@ -24,6 +24,7 @@ __all__ = [
     "ComponentStats",
     "FaultReport",
     "LatencyStats",
+    "RecoveryRow",
     "SeriesComponent",
     "SeriesWorkload",
     "Summary",
@@ -136,6 +137,26 @@ class FaultReport(_Keyed):
     fired: int = 0
 
 
+class RecoveryRow(_Keyed):
+    """The outcomes of the faults of one type fired into one component (docs/recovery.md):
+    ``rate`` is ``recovered / fired`` with its Wilson 95% interval ``rate_low``..``rate_high``;
+    ``mechanisms`` counts the recoveries by ``retry``, ``fallback`` and ``absorbed``; the time
+    to recovery at p50 and p95 in ms."""
+
+    fault_type: str = ""
+    component: str = ""
+    fired: int = 0
+    recovered: int = 0
+    propagated: int = 0
+    unknown: int = 0
+    mechanisms: dict[str, int] = Field(default_factory=dict)
+    rate: float = 0.0
+    rate_low: float = 0.0
+    rate_high: float = 1.0
+    recovery_ms_p50: float = 0.0
+    recovery_ms_p95: float = 0.0
+
+
 class SeriesWorkload(_Keyed):
     """The workload's per-bucket counts and latency p95."""
 
@@ -179,4 +200,6 @@ class Summary(_Keyed):
     series: SummarySeries | None = None
     observations_dropped: int = 0
     faults: list[FaultReport] = Field(default_factory=list)
+    #: One row per fault type and component: did the agent recover (docs/recovery.md).
+    recovery: list[RecoveryRow] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
