@@ -89,35 +89,41 @@ class FaultOutcome:
     error_type: str | None = None  # what ended the unit, when propagated
     recovery_ms: float | None = None
     unit: str | None = None
+    #: How many faults this stands for (more than one for a unit's faults past the bound).
+    count: int = 1
 
 
 class _Pending:
-    __slots__ = ("component", "done_at", "fallback_at", "fault_type", "occurrence", "own", "start")
+    __slots__ = ("component", "done_at", "fallback_at", "fault_type", "occurrence", "start")
 
     def __init__(self, fault_type: str, component: str, occurrence: int | None, t: float) -> None:
         self.fault_type = fault_type
         self.component = component
         self.occurrence = occurrence
         self.start = t
-        self.own = False  # whether the call the fault hit has ended
-        self.done_at: float | None = None  # a retry succeeded then
-        self.fallback_at: float | None = None  # another component succeeded then
+        self.done_at: float | None = None  # a later call into the same component succeeded
+        self.fallback_at: float | None = None  # a later call into another one succeeded
 
 
 class UnitLedger:
-    """The minimum one unit of work keeps: its faults, and for the ones still open, whether a
-    later call succeeded. Calls are looked at only once a fault has fired in the unit, and cost
-    O(open faults) each; memory is bounded by :data:`MAX_FAULTS_PER_UNIT`."""
+    """The minimum one unit of work keeps: its faults, and for each whether a later call
+    succeeded. Calls are looked at only once a fault has fired in the unit; each fault enters
+    and leaves each waiting list once, so a call costs O(1) amortised, and memory is bounded by
+    :data:`MAX_FAULTS_PER_UNIT` however many calls the unit makes."""
 
-    __slots__ = ("faults", "name", "open", "overflow", "span")
+    __slots__ = ("faults", "hit", "name", "overflow", "retry", "span", "unplaced")
 
     def __init__(self, name: str, span: object = None) -> None:
         self.name = name
         #: The span the outcome events go to when the unit ends (``None``: none).
         self.span = span
         self.faults: list[_Pending] = []
-        #: The faults whose mechanism is not settled yet (no retry seen).
-        self.open: list[_Pending] = []
+        #: Per component, the faults whose own call (the one they hit) has not ended yet.
+        self.hit: dict[str, list[_Pending]] = {}
+        #: Per component, the faults waiting for a later successful call into it.
+        self.retry: dict[str, list[_Pending]] = {}
+        #: The faults waiting for a later successful call anywhere (a fallback, or a retry).
+        self.unplaced: list[_Pending] = []
         #: Faults past the bound, counted by (fault type, component).
         self.overflow: dict[tuple[str, str], int] = {}
 
@@ -128,24 +134,22 @@ class UnitLedger:
             return
         pending = _Pending(fault_type, component, occurrence, t)
         self.faults.append(pending)
-        self.open.append(pending)
+        self.hit.setdefault(component, []).append(pending)
 
     def call(self, component: str, ok: bool, t: float) -> None:
         """A call into ``component`` ended at ``t`` (successfully or not)."""
-        settled = False
-        for p in self.open:
-            if p.component == component and not p.own:
-                p.own = True  # the call the fault hit (it may succeed: a latency fault)
-                continue
-            if not ok or t < p.start:
-                continue
-            if p.component == component:
+        hit = self.hit.get(component)
+        own = hit.pop(0) if hit else None  # the call the fault hit (a latency fault succeeds)
+        if ok:
+            for p in self.retry.pop(component, ()):
                 p.done_at = t
-                settled = True
-            elif p.fallback_at is None:
-                p.fallback_at = t
-        if settled:
-            self.open = [p for p in self.open if p.done_at is None]
+            for p in self.unplaced:
+                if p.component != component and p.fallback_at is None:
+                    p.fallback_at = t
+            self.unplaced = []
+        if own is not None:
+            self.retry.setdefault(component, []).append(own)
+            self.unplaced.append(own)
 
     def close(self, error_type: str | None, t: float) -> list[FaultOutcome]:
         """The outcome of each fault, the unit having ended at ``t`` (failed with
@@ -175,12 +179,12 @@ class UnitLedger:
             )  # fmt: skip
         outcome = "propagated" if error_type is not None else "recovered"
         for (fault_type, component), n in self.overflow.items():
-            for _ in range(n):
-                out.append(
-                    FaultOutcome(
-                        fault_type, component, None, outcome, error_type=error_type, unit=self.name
-                    )
+            out.append(
+                FaultOutcome(
+                    fault_type, component, None, outcome,
+                    error_type=error_type, unit=self.name, count=n,
                 )
+            )  # fmt: skip
         return out
 
     def abandon(self) -> list[FaultOutcome]:
@@ -190,7 +194,7 @@ class UnitLedger:
             for p in self.faults
         ]
         for (fault_type, component), n in self.overflow.items():
-            out.extend(FaultOutcome(fault_type, component, None, "unknown") for _ in range(n))
+            out.append(FaultOutcome(fault_type, component, None, "unknown", count=n))
         return out
 
 
@@ -217,19 +221,20 @@ class RecoveryTally:
         row = self._rows.get(key)
         if row is None:
             row = self._rows[key] = _Row()
-        row.fired += 1
+        n = outcome.count
+        row.fired += n
         if outcome.outcome == "recovered":
-            row.recovered += 1
+            row.recovered += n
             if outcome.mechanism is not None:
-                row.mechanisms[outcome.mechanism] += 1
+                row.mechanisms[outcome.mechanism] += n
             if outcome.recovery_ms is not None and len(row.times) < MAX_TIMES:
                 row.times.append(outcome.recovery_ms)
         elif outcome.outcome == "propagated":
-            row.propagated += 1
+            row.propagated += n
             if len(self.propagated) < MAX_LISTED:
                 self.propagated.append(outcome)
         else:
-            row.unknown += 1
+            row.unknown += n
 
     def rows(self) -> list[RecoveryRow]:
         return [_row(ft, comp, row) for (ft, comp), row in sorted(self._rows.items())]

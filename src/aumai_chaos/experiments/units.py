@@ -171,7 +171,7 @@ class RecoveryTracker:
                 ledger = tracker._ledger()
                 if ledger is None:
                     return
-            if ledger.open:
+            if ledger.faults:
                 with tracker._lock:
                     ledger.call(component, error_type is None, time.perf_counter())
 
@@ -185,7 +185,10 @@ class RecoveryTracker:
             span_id = span.get_span_context().span_id
             attrs = span.attributes or {}
             if attrs.get(ATTR_GEN_AI_OPERATION) == INVOKE_AGENT:
-                ledger = UnitLedger(str(span.name), span)
+                # The SDK ends a span before any processor sees it ending (``_on_ending`` comes
+                # after the end time is set), so the outcome events cannot go on it: an
+                # invoke_agent unit's outcomes are in the summary and the metrics.
+                ledger = UnitLedger(str(span.name))
                 with self._lock:
                     if self._sealed or len(self._by_span) >= MAX_TRACKED_SPANS:
                         return
@@ -212,7 +215,7 @@ class RecoveryTracker:
                 return
             error_type: str | None = None
             if span.status.status_code is trace.StatusCode.ERROR:
-                error_type = str((span.attributes or {}).get(tm.ATTR_ERROR_TYPE, "error"))
+                error_type = _error_type(span)
             self._close(ledger, error_type)
         except Exception as exc:  # pragma: no cover
             _failed("span end", exc)
@@ -244,6 +247,7 @@ class RecoveryTracker:
             return list(self._tally.propagated)
 
     def _emit(self, outcomes: list[FaultOutcome], span: object) -> None:
+        """Count the outcomes; add them as events to ``span`` while it still records."""
         try:
             target = span if isinstance(span, trace.Span) and span.is_recording() else None
             for o in outcomes:
@@ -256,7 +260,7 @@ class RecoveryTracker:
                 if o.mechanism is not None:
                     attrs[ATTR_FAULT_RECOVERY] = o.mechanism
                 if self._outcomes is not None:
-                    self._outcomes.add(1, attrs)
+                    self._outcomes.add(o.count, attrs)
                 if self._times is not None and o.recovery_ms is not None:
                     self._times.record(
                         o.recovery_ms / 1000.0,
@@ -275,6 +279,17 @@ class RecoveryTracker:
                     target.add_event(EVENT_FAULT_OUTCOME, event)
         except Exception as exc:
             _failed("outcome telemetry", exc)
+
+
+def _error_type(span: Any) -> str:
+    """What ended a failed span: its ``error.type``, else its last recorded exception's type."""
+    found = (span.attributes or {}).get(tm.ATTR_ERROR_TYPE)
+    if found is None:
+        for event in reversed(span.events or ()):
+            if event.name == "exception":
+                found = (event.attributes or {}).get("exception.type")
+                break
+    return str(found) if found is not None else "error"
 
 
 class Unit:
