@@ -153,7 +153,7 @@ def _exit_code(result: ExperimentResult, exp: ChaosExperiment, interrupted: bool
         return EXIT_INTERRUPTED
     if result.stopped_by is not None:
         return EXIT_FAILED
-    if exp.steady_state and result.verdict is not None:
+    if (exp.steady_state or result.summary.trials is not None) and result.verdict is not None:
         if result.verdict is Verdict.passed:
             return EXIT_OK
         if result.verdict is Verdict.baseline_not_met:
@@ -263,6 +263,14 @@ def run(
         str | None,
         typer.Option(metavar="MODULE:FUNCTION", help="The code to exercise (overrides the file)."),
     ] = None,
+    repeat: Annotated[
+        int | None,
+        typer.Option(
+            metavar="N",
+            help="Run N trials, seeds seed+i: pass rate and pass^k (overrides the file).",
+            show_default=False,
+        ),
+    ] = None,
     otlp_endpoint: Annotated[
         str | None,
         typer.Option(metavar="URL", help="Export traces and metrics to this OTLP collector."),
@@ -295,6 +303,10 @@ def run(
     with cli_errors():
         exp = _apply_overrides(load_experiment_file(experiment), seed, workload)
         _check_workload(exp, experiment, from_flag=workload is not None)
+        from aumai_chaos.experiments.trials import check_repeat
+
+        trials = exp.repeat if repeat is None else repeat
+        check_repeat(exp, trials, source=None if repeat is not None else experiment)
         if output is not None:
             check_output_path(output)
         if junit_xml is not None:
@@ -319,7 +331,17 @@ def run(
                         "fault injection is disabled (AUMAI_CHAOS_DISABLED): no fault will "
                         "fire; calls are still observed"
                     )
-                result = _execute(exp, telemetry, interrupts)
+                if trials > 1:
+                    from aumai_chaos.experiments.trials import run_trials
+
+                    result = run_trials(
+                        exp,
+                        lambda one: _execute(one, telemetry, interrupts),
+                        trials,
+                        should_stop=lambda: interrupts.count > 0,
+                    )
+                else:
+                    result = _execute(exp, telemetry, interrupts)
                 sys.stderr.write("\n")
                 sys.stderr.flush()
                 if output is not None:

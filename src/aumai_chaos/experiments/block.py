@@ -91,6 +91,8 @@ def experiment(
     for name in ("workload", "baseline_seconds"):
         if getattr(config, name) is not None:
             raise ValueError(f"an experiment block is its own workload: {name} is not allowed")
+    if config.repeat != 1:
+        raise ValueError("an experiment block runs once: repeat is not allowed (loop over blocks)")
     if scope not in ("context", "process"):
         raise ValueError(f"scope must be 'context' or 'process', not {scope!r}")
     return ExperimentBlock(

@@ -29,6 +29,8 @@ __all__ = [
     "SeriesWorkload",
     "Summary",
     "SummarySeries",
+    "TrialRow",
+    "TrialsSummary",
     "WorkloadStats",
 ]
 
@@ -157,6 +159,30 @@ class RecoveryRow(_Keyed):
     recovery_ms_p95: float = 0.0
 
 
+class TrialRow(_Keyed):
+    """One trial of a ``repeat``: its seed and what it concluded."""
+
+    trial: int = 0
+    seed: int | None = None
+    status: str = ""
+    verdict: str | None = None
+    verdict_reason: str | None = None
+    total_faults_fired: int = 0
+
+
+class TrialsSummary(_Keyed):
+    """The trials of a ``repeat: N`` (docs/recovery.md): how many passed (their verdict was
+    ``passed``), the pass rate with its Wilson 95% interval, and ``pass_hat_k[k-1]`` = pass^k,
+    the chance that k trials all pass, for k = 1..N (the τ-bench estimator)."""
+
+    trials: list[TrialRow] = Field(default_factory=list)
+    passed: int = 0
+    pass_rate: float = 0.0
+    pass_rate_low: float = 0.0
+    pass_rate_high: float = 1.0
+    pass_hat_k: list[float] = Field(default_factory=list)
+
+
 class SeriesWorkload(_Keyed):
     """The workload's per-bucket counts and latency p95."""
 
@@ -202,4 +228,6 @@ class Summary(_Keyed):
     faults: list[FaultReport] = Field(default_factory=list)
     #: One row per fault type and component: did the agent recover (docs/recovery.md).
     recovery: list[RecoveryRow] = Field(default_factory=list)
+    #: The trials of a ``repeat`` (present only then; the recovery rows are then theirs, summed).
+    trials: TrialsSummary | None = None
     notes: list[str] = Field(default_factory=list)
