@@ -54,7 +54,7 @@ from aumai_chaos.experiments.models import (
 )
 from aumai_chaos.experiments.observer import DEFAULT_MAX_OBSERVATIONS
 from aumai_chaos.experiments.summary import RecoveryRow, Summary
-from aumai_chaos.experiments.units import Unit
+from aumai_chaos.experiments.units import RecoveryTracker, Unit
 from aumai_chaos.faults import FaultConfig
 
 __all__ = ["ExperimentBlock", "experiment"]
@@ -206,7 +206,12 @@ class ExperimentBlock:
         """The recovery rows so far (after the block: the result's ``summary.recovery``)."""
         if self.result is not None:
             return list(self.result.summary.recovery)
-        return self._run.recovery.rows()
+        return self._run.recovery.rows(provisional=True)
+
+    @property
+    def recovery_tracker(self) -> RecoveryTracker:
+        """The block's units and fault outcomes (the pytest plugin makes each test a unit)."""
+        return self._run.recovery
 
     def add_fault(self, fault: FaultConfig) -> None:
         """Add a fault while the block runs: from the next call on, as if declared last (its

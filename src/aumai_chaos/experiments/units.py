@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import copy
 import logging
 import threading
 import time
@@ -72,6 +73,8 @@ class RecoveryTracker:
         self._by_span: dict[int, UnitLedger] = {}
         self._agents: dict[int, UnitLedger] = {}  # span id of an invoke_agent span -> its unit
         self._tally = RecoveryTally()
+        #: The unit of a fault outside every other unit (a pytest test), if any.
+        self._default: UnitLedger | None = None
         self._sealed = False
         self._outcomes: Any = None
         self._times: Any = None
@@ -125,10 +128,31 @@ class RecoveryTracker:
 
     def _ledger(self) -> UnitLedger | None:
         ledger = self._current.get()
-        if ledger is None and self._by_span:
+        return ledger if ledger is not None else self._outer()
+
+    def _outer(self) -> UnitLedger | None:
+        """The unit outside the context's own: an invoke_agent span's, else the default."""
+        if self._by_span:
             span_id = trace.get_current_span().get_span_context().span_id
             ledger = self._by_span.get(span_id)
-        return ledger
+            if ledger is not None:
+                return ledger
+        return self._default
+
+    def open_default(self, name: str) -> None:
+        """A unit for every fault outside the others, from any thread or task (a pytest
+        test's body: its agent may run on a loop or in threads started before the test)."""
+        ledger = UnitLedger(name)
+        with self._lock:
+            if self._sealed:
+                return
+            self._open.add(ledger)
+            self._default = ledger
+
+    def close_default(self, error_type: str | None) -> None:
+        ledger, self._default = self._default, None
+        if ledger is not None:
+            self._close(ledger, error_type)
 
     # -- what the run feeds in -----------------------------------------------------------------
 
@@ -166,9 +190,7 @@ class RecoveryTracker:
             record(component, duration_ms, error_type, message)
             ledger = current()
             if ledger is None:
-                if not tracker._by_span:
-                    return
-                ledger = tracker._ledger()
+                ledger = tracker._outer()
                 if ledger is None:
                     return
             if ledger.faults:
@@ -237,9 +259,16 @@ class RecoveryTracker:
                 self._tally.add(outcome)
         self._emit(outcomes, None)
 
-    def rows(self) -> list[RecoveryRow]:
+    def rows(self, *, provisional: bool = False) -> list[RecoveryRow]:
+        """The rows of the units ended so far; with ``provisional``, also the default unit's
+        faults judged as if it ended now without error (a test asking from its body)."""
         with self._lock:
-            return self._tally.rows()
+            if not provisional or self._default is None or not self._default.faults:
+                return self._tally.rows()
+            tally = copy.deepcopy(self._tally)
+            for outcome in self._default.close(None, time.perf_counter()):
+                tally.add(outcome)
+            return tally.rows()
 
     def propagated(self) -> list[FaultOutcome]:
         """The first propagated faults, one by one (bounded)."""
