@@ -136,17 +136,26 @@ class UnitLedger:
         self.faults.append(pending)
         self.hit.setdefault(component, []).append(pending)
 
+    def waiting(self) -> bool:
+        """Whether a call can still change an outcome (else calls need not be looked at)."""
+        return bool(self.hit or self.retry or self.unplaced)
+
     def call(self, component: str, ok: bool, t: float) -> None:
         """A call into ``component`` ended at ``t`` (successfully or not)."""
         hit = self.hit.get(component)
-        own = hit.pop(0) if hit else None  # the call the fault hit (a latency fault succeeds)
+        own = None
+        if hit:
+            own = hit.pop(0)  # the call the fault hit (a latency fault succeeds)
+            if not hit:
+                del self.hit[component]
         if ok:
             for p in self.retry.pop(component, ()):
                 p.done_at = t
-            for p in self.unplaced:
-                if p.component != component and p.fallback_at is None:
-                    p.fallback_at = t
-            self.unplaced = []
+            if self.unplaced:
+                for p in self.unplaced:
+                    if p.component != component and p.fallback_at is None:
+                        p.fallback_at = t
+                self.unplaced = []
         if own is not None:
             self.retry.setdefault(component, []).append(own)
             self.unplaced.append(own)

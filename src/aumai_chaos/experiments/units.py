@@ -89,6 +89,7 @@ class RecoveryTracker:
                     "chaos.fault.recovery_time",
                     unit="s",
                     description="Time from a fault's start to the end of the call that recovered.",
+                    explicit_bucket_boundaries_advisory=tm.DELAY_BUCKETS_S,
                 )
         except Exception as exc:
             _failed("metrics", exc)
@@ -182,6 +183,9 @@ class RecoveryTracker:
         """``record`` (the observer's), also telling the current unit that a call ended. Costs a
         context-variable read when no fault has fired in the unit."""
         current = self._current.get
+        by_span = self._by_span  # cleared, never replaced
+        lock = self._lock
+        clock = time.perf_counter
         tracker = self
 
         def record_call(
@@ -190,12 +194,15 @@ class RecoveryTracker:
             record(component, duration_ms, error_type, message)
             ledger = current()
             if ledger is None:
+                if not by_span and tracker._default is None:
+                    return
                 ledger = tracker._outer()
                 if ledger is None:
                     return
-            if ledger.faults:
-                with tracker._lock:
-                    ledger.call(component, error_type is None, time.perf_counter())
+            # Nothing waits for a later call until a fault has fired in the unit.
+            if ledger.hit or ledger.retry or ledger.unplaced:
+                with lock:
+                    ledger.call(component, error_type is None, clock())
 
         return record_call
 
