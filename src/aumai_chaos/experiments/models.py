@@ -111,6 +111,12 @@ class ChaosExperiment(BaseModel):
     default) or only those on which a fault fires (``faults``); the others are then counted and
     timed without a span, so calls, errors and latency percentiles stay exact at a fraction of
     the cost.
+
+    ``scope: baggage`` carries the experiment across services: its own traffic names it in W3C
+    baggage (``aumai.chaos.experiment=<experiment_id>``), so services that armed it
+    (``aumai_chaos.arm``) fault that traffic too (docs/across-services.md). An experiment block
+    then acts, in this process, on its own context (as ``scope="context"``); a scheduled run's
+    workload runs with the entry in its context.
     """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
@@ -134,6 +140,7 @@ class ChaosExperiment(BaseModel):
     #: Run the experiment this many times, trial i with the seed ``seed + i`` (needs a
     #: workload): the result has the trials, the pass rate and pass^k (docs/recovery.md).
     repeat: Annotated[int, Field(ge=1, le=1000, strict=True)] = 1
+    scope: Literal["baggage"] | None = None
 
     @field_validator("workload", mode="before")
     @classmethod
