@@ -25,7 +25,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 import aumai_chaos
 from aumai_chaos import chaos_target
-from aumai_chaos.experiments import units
+from aumai_chaos.experiments import _dispatch, units
 
 CALLS = 20_000
 ROUNDS = 21
@@ -35,13 +35,18 @@ PROVIDERS: dict[str, Any] = {}
 
 @contextmanager
 def _bookkeeping(on: bool) -> Iterator[None]:
+    """Off: the run's record hook left unwrapped, and its units not given to the dispatcher
+    (which would follow spans)."""
     original = units.RecoveryTracker.wrap_record
+    add_units = _dispatch._Dispatcher.add_units
     if not on:
         units.RecoveryTracker.wrap_record = lambda self, record: record  # type: ignore[method-assign]
+        _dispatch._Dispatcher.add_units = lambda self, key, tracker: None  # type: ignore[method-assign]
     try:
         yield
     finally:
         units.RecoveryTracker.wrap_record = original  # type: ignore[method-assign]
+        _dispatch._Dispatcher.add_units = add_units  # type: ignore[method-assign]
 
 
 def _time(trace_calls: str, where: str, on: bool, fn: Callable[[], Any], name: str) -> float:

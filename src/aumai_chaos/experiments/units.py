@@ -209,11 +209,11 @@ class RecoveryTracker:
     # -- invoke_agent spans --------------------------------------------------------------------
 
     def span_started(self, span: Any, parent_span_id: int | None) -> None:
-        """Follow an ``invoke_agent`` span (a unit) and the spans under it."""
+        """Follow an ``invoke_agent`` span (a unit) and the spans under it. Called for every
+        span started while the run goes on: two reads when neither applies."""
         try:
-            span_id = span.get_span_context().span_id
-            attrs = span.attributes or {}
-            if attrs.get(ATTR_GEN_AI_OPERATION) == INVOKE_AGENT:
+            if _is_agent(span):
+                span_id = span.get_span_context().span_id
                 # The SDK ends a span before any processor sees it ending (``_on_ending`` comes
                 # after the end time is set), so the outcome events cannot go on it: an
                 # invoke_agent unit's outcomes are in the summary and the metrics.
@@ -224,19 +224,19 @@ class RecoveryTracker:
                     self._open.add(ledger)
                     self._agents[span_id] = ledger
                     self._by_span[span_id] = ledger
-            elif parent_span_id is not None and self._by_span:
+            elif self._by_span and parent_span_id is not None:
                 parent = self._by_span.get(parent_span_id)
                 if parent is not None and len(self._by_span) < MAX_TRACKED_SPANS:
-                    self._by_span[span_id] = parent
+                    self._by_span[span.get_span_context().span_id] = parent
         except Exception as exc:  # pragma: no cover
             _failed("span start", exc)
 
     def span_ending(self, span: Any) -> None:
         """An ``invoke_agent`` span is ending (still writable): judge its unit."""
         try:
-            span_id = span.get_span_context().span_id
             if not self._by_span:
                 return
+            span_id = span.get_span_context().span_id
             with self._lock:
                 self._by_span.pop(span_id, None)
                 ledger = self._agents.pop(span_id, None)
@@ -315,6 +315,17 @@ class RecoveryTracker:
                     target.add_event(EVENT_FAULT_OUTCOME, event)
         except Exception as exc:
             _failed("outcome telemetry", exc)
+
+
+def _is_agent(span: Any) -> bool:
+    """Whether ``span`` is an ``invoke_agent`` span. Our own spans (component calls, faults)
+    never are: they are told apart by their scope, without reading their attributes (an SDK
+    span's attribute read takes a lock, about a microsecond)."""
+    scope = span.instrumentation_scope
+    if scope is not None and scope.name == tm.SCOPE_NAME:
+        return False
+    attrs = span.attributes
+    return attrs is not None and attrs.get(ATTR_GEN_AI_OPERATION) == INVOKE_AGENT
 
 
 def _error_type(span: Any) -> str:
