@@ -41,7 +41,7 @@ def _bookkeeping(on: bool) -> Iterator[None]:
     add_units = _dispatch._Dispatcher.add_units
     if not on:
         units.RecoveryTracker.wrap_record = lambda self, record: record  # type: ignore[method-assign]
-        _dispatch._Dispatcher.add_units = lambda self, key, tracker: None  # type: ignore[method-assign]
+        _dispatch._Dispatcher.add_units = lambda self, experiment_id, tracker: None  # type: ignore[method-assign]
     try:
         yield
     finally:
