@@ -411,3 +411,24 @@ def test_a_unit_in_a_copied_context_is_still_judged() -> None:
     assert run.result is not None
     assert run.result.summary.recovery[0].mechanisms["retry"] == 1
     assert trace.get_current_span() is trace.INVALID_SPAN
+
+
+def test_a_unit_directly_in_a_block_puts_no_event_on_the_experiment_span(
+    tracer_provider: TracerProvider, span_exporter: InMemorySpanExporter
+) -> None:
+    llm_name, _, llm, search = _components()
+    with (
+        aumai_chaos.experiment(
+            faults=[{"fault_type": "error", "times": 1}],
+            target_components=[llm_name],
+            tracer_provider=tracer_provider,
+        ) as run,
+        run.unit("question"),
+    ):
+        _answer("retry", llm, search)
+    (experiment_span,) = [
+        s for s in span_exporter.get_finished_spans() if s.name == "chaos.experiment"
+    ]
+    assert not [e for e in experiment_span.events if e.name == "chaos.fault.outcome"]
+    assert run.result is not None
+    assert run.result.summary.recovery[0].mechanisms["retry"] == 1

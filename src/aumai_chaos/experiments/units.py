@@ -351,7 +351,10 @@ class Unit:
 
     def __enter__(self) -> Unit:
         span = trace.get_current_span()
-        self._token = self._tracker.begin(self._name, span if span.is_recording() else None)
+        # The span around the unit takes its outcome events; not the run's own span, which a
+        # block makes current (it would collect one event per fault of the whole run).
+        own = span.is_recording() and getattr(span, "name", None) != tm.SPAN_EXPERIMENT
+        self._token = self._tracker.begin(self._name, span if own else None)
         return self
 
     def __exit__(
