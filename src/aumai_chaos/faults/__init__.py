@@ -11,9 +11,12 @@ module that fits it:
   ``transform``;
 - ``http``: ``rate_limit``, ``http_error``, ``connect_error``, ``read_timeout``;
 - ``stream``: ``stream_stall``, ``stream_cut``, ``slow_stream``, ``truncated_stream``,
-  ``malformed_chunk``;
+  ``malformed_chunk``, ``stream_error_event``;
+- ``mcp``: ``mcp_tool_error``, ``jsonrpc_error``, ``mcp_timeout``, ``mcp_disconnect``,
+  ``tool_vanished`` (``latency``, ``empty_output`` and ``truncated_output`` act on MCP too);
 - ``output``: ``empty_output``, ``truncated_output``, ``malformed_tool_call``,
-  ``unknown_tool_call``, ``wrong_tool_arguments``, ``refusal``, ``context_overflow``.
+  ``unknown_tool_call``, ``wrong_tool_arguments``, ``invalid_tool_arguments``, ``refusal``,
+  ``context_overflow``.
 
 :data:`AnyFault` is the tagged union that models holding faults use as their field type.
 May import only ``pydantic``.
@@ -49,9 +52,17 @@ from aumai_chaos.faults.http import (
     RateLimitFault,
     ReadTimeoutFault,
 )
+from aumai_chaos.faults.mcp import (
+    JsonRpcErrorFault,
+    McpDisconnectFault,
+    McpTimeoutFault,
+    McpToolErrorFault,
+    ToolVanishedFault,
+)
 from aumai_chaos.faults.output import (
     ContextOverflowFault,
     EmptyOutputFault,
+    InvalidToolArgumentsFault,
     MalformedToolCallFault,
     RefusalFault,
     TruncatedOutputFault,
@@ -62,6 +73,7 @@ from aumai_chaos.faults.stream import (
     MalformedChunkFault,
     SlowStreamFault,
     StreamCutFault,
+    StreamErrorEventFault,
     StreamStallFault,
     TruncatedStreamFault,
 )
@@ -78,9 +90,14 @@ __all__ = [
     "FaultConfig",
     "FaultType",
     "HttpErrorFault",
+    "InvalidToolArgumentsFault",
+    "JsonRpcErrorFault",
     "LatencyFault",
     "MalformedChunkFault",
     "MalformedToolCallFault",
+    "McpDisconnectFault",
+    "McpTimeoutFault",
+    "McpToolErrorFault",
     "RateLimitFault",
     "ReadTimeoutFault",
     "RefusalFault",
@@ -88,8 +105,10 @@ __all__ = [
     "Site",
     "SlowStreamFault",
     "StreamCutFault",
+    "StreamErrorEventFault",
     "StreamStallFault",
     "TimeoutFault",
+    "ToolVanishedFault",
     "TransformFault",
     "TruncatedOutputFault",
     "TruncatedStreamFault",
@@ -116,14 +135,21 @@ AnyFault = Annotated[
         SlowStreamFault,
         TruncatedStreamFault,
         MalformedChunkFault,
+        StreamErrorEventFault,
         EmptyOutputFault,
         TruncatedOutputFault,
         MalformedToolCallFault,
         UnknownToolCallFault,
         WrongToolArgumentsFault,
+        InvalidToolArgumentsFault,
         RefusalFault,
         ContextOverflowFault,
         TransformFault,
+        McpToolErrorFault,
+        JsonRpcErrorFault,
+        McpTimeoutFault,
+        McpDisconnectFault,
+        ToolVanishedFault,
     ],
     Field(discriminator="fault_type"),
 ]

@@ -46,7 +46,8 @@ class FaultType(StrEnum):
     """Every kind of fault. ``FaultType("latency")`` and the plain string are interchangeable.
 
     The first four are the user's guide's; the rest act on an HTTP transport (``transport``),
-    on a stream (``stream``) or on a model's output (``output``). Each has exactly one class.
+    on a stream (``stream``), on a model's output (``output``) or on an MCP request (``mcp``).
+    Each has exactly one class.
     """
 
     # the guide's faults: act before the call (wait, raise)
@@ -65,15 +66,23 @@ class FaultType(StrEnum):
     slow_stream = "slow_stream"
     truncated_stream = "truncated_stream"
     malformed_chunk = "malformed_chunk"
+    stream_error_event = "stream_error_event"
     # rewrite the result after the call
     empty_output = "empty_output"
     truncated_output = "truncated_output"
     malformed_tool_call = "malformed_tool_call"
     unknown_tool_call = "unknown_tool_call"
     wrong_tool_arguments = "wrong_tool_arguments"
+    invalid_tool_arguments = "invalid_tool_arguments"
     refusal = "refusal"
     context_overflow = "context_overflow"
     transform = "transform"
+    # answer an MCP request as a failing MCP server would
+    mcp_tool_error = "mcp_tool_error"
+    jsonrpc_error = "jsonrpc_error"
+    mcp_timeout = "mcp_timeout"
+    mcp_disconnect = "mcp_disconnect"
+    tool_vanished = "tool_vanished"
 
     @property
     def raises(self) -> bool:
@@ -92,10 +101,12 @@ _RAISING = frozenset(
 
 
 class Site(StrEnum):
-    """Where a fault can act: on a decorated Python ``call``, or on an HTTP ``transport``."""
+    """Where a fault can act: on a decorated Python ``call``, on an HTTP ``transport``, or on
+    an ``mcp`` request (a Model Context Protocol client session or server)."""
 
     call = "call"
     transport = "transport"
+    mcp = "mcp"
 
 
 class Action(StrEnum):
