@@ -148,6 +148,35 @@ def test_the_demo_prints_both_verdicts_and_exits_0(demo: DemoRun) -> None:
     assert "Traceback" not in demo.stderr
 
 
+def test_the_demo_tells_how_each_agent_recovered(demo: DemoRun) -> None:
+    robust = {r.fault_type: r for r in demo.robust.summary.recovery}
+    fragile = {r.fault_type: r for r in demo.fragile.summary.recovery}
+    # The robust agent: rate limits by retry (the SDK's own), malformed tool arguments by
+    # retry (a re-ask), the vector store's failures by fallback (the model answers anyway).
+    for fault_type, how in (
+        ("rate_limit", "retry"),
+        ("malformed_tool_call", "retry"),
+        ("error", "fallback"),
+    ):
+        row = robust[fault_type]
+        assert row.fired > 0
+        assert row.mechanisms[how] >= 0.5 * row.fired, (fault_type, row)
+        assert row.rate >= 0.5
+        # The fragile agent: each of them propagated, every time.
+        bad = fragile[fault_type]
+        assert bad.fired > 0
+        assert bad.propagated == bad.fired, (fault_type, bad)
+        assert bad.rate == 0.0
+    assert robust["error"].component == "vector_db"
+    story = demo.stdout.split("Did the agent recover?")[1]
+    assert "demo-robust   rate_limit on openai.chat.completions:" in story
+    assert "(retry " in story
+    assert "error on vector_db:" in story
+    assert "(fallback " in story
+    assert "demo-fragile  rate_limit on openai.chat.completions: 0 of" in story
+    assert "propagated" in story
+
+
 def test_the_results_are_the_experiments_of_the_files(demo: DemoRun) -> None:
     assert (demo.robust.experiment_id, demo.fragile.experiment_id) == (
         "demo-robust",
@@ -217,6 +246,9 @@ def test_the_launcher_runs_your_own_experiment_files(tmp_path: Path) -> None:
         timeout=60,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr[-2000:]
-    assert proc.stdout.endswith("Verdicts:\n  one-rate-limit  passed\n")
+    assert proc.stdout.endswith(
+        "Verdicts:\n  one-rate-limit  passed\n\nDid the agent recover?\n"
+        "  one-rate-limit  rate_limit on openai.chat.completions: 1 of 1 recovered (retry 1)\n"
+    )
     result = load_result_file(str(tmp_path / "one-rate-limit.json"))
     assert result.summary["faults_by_type"] == {"rate_limit": 1}

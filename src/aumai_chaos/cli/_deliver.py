@@ -45,7 +45,7 @@ def exit_code(result: ExperimentResult, exp: ChaosExperiment, interrupted: bool)
         return EXIT_INTERRUPTED
     if result.stopped_by is not None:
         return EXIT_FAILED
-    if exp.steady_state and result.verdict is not None:
+    if (exp.steady_state or result.summary.trials is not None) and result.verdict is not None:
         if result.verdict is Verdict.passed:
             return EXIT_OK
         if result.verdict is Verdict.baseline_not_met:

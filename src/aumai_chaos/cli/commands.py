@@ -222,6 +222,14 @@ def run(
         str | None,
         typer.Option(metavar="MODULE:FUNCTION", help="The code to exercise (overrides the file)."),
     ] = None,
+    repeat: Annotated[
+        int | None,
+        typer.Option(
+            metavar="N",
+            help="Run N trials, seeds seed+i: pass rate and pass^k (overrides the file).",
+            show_default=False,
+        ),
+    ] = None,
     otlp_endpoint: Annotated[
         str | None,
         typer.Option(metavar="URL", help="Export traces and metrics to this OTLP collector."),
@@ -254,6 +262,10 @@ def run(
     with cli_errors():
         exp = _apply_overrides(load_experiment_file(experiment), seed, workload)
         _check_workload(exp, experiment, from_flag=workload is not None)
+        from aumai_chaos.experiments.trials import check_repeat
+
+        trials = exp.repeat if repeat is None else repeat
+        check_repeat(exp, trials, source=None if repeat is not None else experiment)
         if output is not None:
             check_output_path(output)
         if junit_xml is not None:
@@ -278,7 +290,17 @@ def run(
                         "fault injection is disabled (AUMAI_CHAOS_DISABLED): no fault will "
                         "fire; calls are still observed"
                     )
-                result = _execute(exp, telemetry, interrupts)
+                if trials > 1:
+                    from aumai_chaos.experiments.trials import run_trials
+
+                    result = run_trials(
+                        exp,
+                        lambda one: _execute(one, telemetry, interrupts),
+                        trials,
+                        should_stop=lambda: interrupts.count > 0,
+                    )
+                else:
+                    result = _execute(exp, telemetry, interrupts)
                 sys.stderr.write("\n")
                 sys.stderr.flush()
                 write_error = deliver(

@@ -57,6 +57,7 @@ from aumai_chaos.experiments.steady_state import (
     first_crossed,
 )
 from aumai_chaos.experiments.summary import Summary, WorkloadStats
+from aumai_chaos.experiments.units import RecoveryTracker
 from aumai_chaos.experiments.workload import Workload, check_no_arguments, load_workload
 from aumai_chaos.faults import FaultConfig
 
@@ -87,6 +88,8 @@ class ExperimentRun:
         self._tracer_provider = observing_provider(tracer_provider)
         self._meter_provider = meter_provider
         self.instruments = tm.instruments_for(self._tracer_provider, meter_provider)
+        # -- recovery hook: units of work and fault outcomes (experiments/units.py) --
+        self.recovery = RecoveryTracker(experiment.experiment_id, self.instruments.meter)
         seed = experiment.seed
         self.rng = random.Random(seed) if seed is not None else random.Random()
         self.start_time: datetime | None = None
@@ -150,6 +153,7 @@ class ExperimentRun:
 
     def _fault_fired(self, attrs: dict[str, Any]) -> None:
         self.observer.record_fault(attrs)
+        self.recovery.on_fault(attrs)  # recovery hook: the unit judges it when it ends
         for hook in self.fault_hooks:
             hook(attrs)
 
@@ -185,7 +189,11 @@ class ExperimentRun:
             watch={w for w in watch if w},
             watch_all=watch_all,
             trace_all=exp.trace_calls == "all",
-            record_call=(observer if observer is not None else self.observer).record_call,
+            record_call=(
+                observer.record_call
+                if observer is not None  # the baseline: no fault, no outcome
+                else self.recovery.wrap_record(self.observer.record_call)  # recovery hook
+            ),
             scoped=scoped,
         )
 
@@ -265,8 +273,8 @@ class ExperimentRun:
         :meth:`close_block`."""
         self.window.deadline = self.t0 + self.experiment.duration_seconds
         DISPATCHER.add(self.experiment.experiment_id, self.observer)
-        route = self.route(with_faults=True, scoped=scoped, watch_all=watch_all)
-        _registry.activate(key, route)
+        DISPATCHER.add_units(self.experiment.experiment_id, self.recovery)  # recovery hook
+        _registry.activate(key, self.route(with_faults=True, scoped=scoped, watch_all=watch_all))
         return key
 
     def add_fault(self, key: object, fault: FaultConfig) -> None:
@@ -309,7 +317,9 @@ class ExperimentRun:
                 self._carries = False
                 propagation.carrying(-1)
             DISPATCHER.remove(exp.experiment_id, self.observer)
+            DISPATCHER.remove_units(exp.experiment_id, self.recovery)  # recovery hook
             self.observer.seal()
+            self.recovery.seal()  # recovery hook: units still open are unknown
         disabled = disabled or not _registry.state.enabled
         if error is None and not self.aborted and had_workload:
             broken = broken_workload(self.baseline_observer, self.observer)
@@ -371,6 +381,9 @@ class ExperimentRun:
         """The observer's summary with the run's own parts: the fault report and the notes."""
         observed = self.observer.summary(elapsed)
         run_parts: dict[str, Any] = {"faults": fault_report(self.experiment, self.window.fired)}
+        recovery = self.recovery.rows()  # recovery hook: one row per fault type and component
+        if recovery:
+            run_parts["recovery"] = recovery
         if had_workload and observed.workload is None:
             run_parts["workload"] = WorkloadStats(iterations=0, failures=0, failure_rate=0.0)
         if disabled:

@@ -83,7 +83,7 @@ def unreached_components(
         for name in experiment.components_of(fault):
             named.setdefault(name, "a fault")
     for objective in experiment.steady_state:
-        if objective.component != "workload":
+        if objective.component not in (None, "workload"):
             named.setdefault(objective.component, "an objective")
     notes = []
     for name, by in named.items():

@@ -87,6 +87,8 @@ def check_for_proxy(
                     f"the proxy never sees a component {name!r} (it sees {hint})",
                 )
     for i, objective in enumerate(experiment.steady_state):
+        if objective.component is None:  # a recovery objective on a fault type
+            continue
         if objective.component == WORKLOAD or not sees(objective.component):
             bad(
                 f"steady_state[{i}].component",
