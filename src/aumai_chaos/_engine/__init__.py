@@ -47,8 +47,9 @@ time (e.g. ``"openai.chat.completions"``)::
 
 Semantics:
 
-- ``state.routing`` is ``True`` while any experiment routes anything and injection is on;
-  ``state.enabled`` is the kill switch (``decide`` checks it).
+- ``state.routing`` is ``True`` while any experiment routes anything, under the kill switch
+  too (calls are still observed); ``state.enabled`` is the kill switch (``decide`` checks it:
+  nothing fires, watched calls are still counted).
 - ``decide(component, own=None, *, site=Site.transport) -> Decision | None``: numbers the call
   ``n`` per component (per ``FaultSet`` for its own faults, per experiment for theirs) and
   applies ``probability``, ``after_calls``, ``every``, ``times`` and the seeded hash

@@ -88,8 +88,11 @@ class FaultSet:
 
 
 def own_firings(own: OwnFaults) -> list[Firing]:
-    """Number this call and decide which of ``own``'s faults fire on it (no kill-switch check)."""
+    """Number this call and decide which of ``own``'s faults fire on it (none under the kill
+    switch: the call is still numbered)."""
     n = own.count()
+    if not state.enabled:
+        return []
     if own.simple:
         if own.draw() >= own.probability:
             return []
@@ -144,8 +147,6 @@ def decide(
     Honors the kill switch, the position rules, seeded replay and block experiments' scopes;
     an experiment's fault that cannot act at ``site`` is skipped for this caller.
     """
-    if not state.enabled:
-        return None
     start = time.perf_counter()
     fired = own_firings(own.for_component(component)) if own is not None else []
     call: CallSpan | CallTimer | None = None

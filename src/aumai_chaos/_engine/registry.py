@@ -49,8 +49,9 @@ class _State:
     __slots__ = ("enabled", "routing")
 
     def __init__(self) -> None:
-        #: Whether any experiment is routing anything now (and injection is on): the
-        #: transport's cheapest check before it looks a component up.
+        #: Whether any experiment is routing anything now: the transport's cheapest check
+        #: before it looks a component up. Stays true under the kill switch, whose experiments
+        #: still observe (count and time) the calls they watch.
         self.routing = False
         self.enabled = os.environ.get(DISABLED_ENV, "").strip().lower() not in (
             "1",
@@ -276,7 +277,7 @@ _routes: dict[object, Route] = {}
 
 
 def _refresh(names: Iterable[str]) -> None:
-    state.routing = bool(_routes) and state.enabled
+    state.routing = bool(_routes)
     for name in names:
         slot = _slots.get(name)
         if slot is None:
