@@ -19,15 +19,17 @@ def test_both_components_are_counted_and_nothing_fires(server: ProviderServer) -
         return 1
 
     aumai_chaos.disable()
-    with lib("httpx").Client(transport=ChaosTransport(component=llm)) as http:
-        with aumai_chaos.experiment(
+    with (
+        lib("httpx").Client(transport=ChaosTransport(component=llm)) as http,
+        aumai_chaos.experiment(
             faults=[{"fault_type": "error", "error_code": 503}],
             target_components=[tool_name, llm],
-        ) as run:
-            assert tool() == 1
-            for _ in range(2):
-                response = http.post(f"{server.openai_base_url}/chat/completions", json={"m": 1})
-                assert response.status_code == 200
+        ) as run,
+    ):
+        assert tool() == 1
+        for _ in range(2):
+            response = http.post(f"{server.openai_base_url}/chat/completions", json={"m": 1})
+            assert response.status_code == 200
     assert run.result is not None
     summary = run.result.summary
     assert summary["total_faults_fired"] == 0

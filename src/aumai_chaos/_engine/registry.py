@@ -20,7 +20,14 @@ from contextvars import ContextVar, Token
 from typing import Any
 
 from aumai_chaos._engine import telemetry as tm
-from aumai_chaos._engine.act import CallSpan, CallTimer, ExitCost, Firing, RecordCall
+from aumai_chaos._engine.act import (
+    CallSpan,
+    CallTimer,
+    ExitCost,
+    Firing,
+    RecordCall,
+    telemetry_failed,
+)
 from aumai_chaos._engine.plan import Counter, FaultPlan, new_counter
 from aumai_chaos.faults import FaultConfig, Site
 
@@ -43,6 +50,7 @@ __all__ = [
 ]
 
 DISABLED_ENV = "AUMAI_CHAOS_DISABLED"
+_CALL = Site.call
 
 
 class _State:
@@ -97,14 +105,18 @@ class SlotState:
     """What the running experiments do to one component, precomputed for the call path."""
 
     __slots__ = (
+        "_call_groups",
+        "_transport_groups",
         "_views",
         "exit_cost",
         "groups",
         "instruments",
         "name",
+        "quiet",
         "records",
         "scoped",
         "span_attrs",
+        "timed",
         "trace_all",
     )
 
@@ -121,9 +133,18 @@ class SlotState:
         #: Whether some route wants a component-call span on every call (``trace_calls: all``).
         self.trace_all = any(r.trace_all for r in routes)
         #: Where each call is recorded as it ends (the experiments' observers).
-        self.records = tuple(r.record_call for r in routes if r.record_call is not None)
+        self.records = tuple(r.recorder(name) for r in routes if r.recorder is not None)
+        #: A call on which nothing fires is timed without a span: ``timed(start, exc)``
+        #: records it as it ends (straight into the one recorder when there is one).
+        self.quiet = not self.trace_all
+        self.timed = self.records[0].timed if len(self.records) == 1 else self._timed_all
         self.scoped = any(g.scoped for g in self.groups)
         self.exit_cost = ExitCost()
+        #: (call counter, plans) of the routes with faults at each site, for :meth:`fire`.
+        self._call_groups = tuple((g.count, g.call_plans) for g in self.groups if g.call_plans)
+        self._transport_groups = tuple(
+            (g.count, g.transport_plans) for g in self.groups if g.transport_plans
+        )
         self._views: dict[frozenset[object], SlotState | None] = {}
 
     def view(self) -> SlotState | None:
@@ -148,21 +169,27 @@ class SlotState:
     def fire(self, site: Site) -> list[Firing]:
         """Number this call for each route and decide which of its faults fire on it."""
         fired: list[Firing] = []
-        for group in self.groups:
-            plans = group.call_plans if site is Site.call else group.transport_plans
-            if not plans:
-                continue
-            n = group.count()
+        for count, plans in self._call_groups if site is _CALL else self._transport_groups:
+            n = count()
             for plan in plans:
                 if plan.selects(n):
                     fired.append(Firing(plan, n))
         return fired
 
+    def _timed_all(self, start: float, exc: BaseException | None) -> None:
+        for record in self.records:
+            try:
+                record.timed(start, exc)
+            except Exception as err:  # pragma: no cover - never raise into user code
+                telemetry_failed("call record", err)
+
     def call(self, fired: bool) -> CallSpan | CallTimer:
         """The component-call span, or a timer when no route wants a span for this call."""
         if fired or self.trace_all:
+            # Only a call that fires waits, and so needs the estimate of what ending it costs.
+            exit_cost = self.exit_cost if fired else None
             return CallSpan(
-                self.instruments.tracer, self.name, self.span_attrs, self.records, self.exit_cost
+                self.instruments.tracer, self.name, self.span_attrs, self.records, exit_cost
             )
         return CallTimer(self.name, self.records)
 
@@ -177,10 +204,12 @@ class ComponentSlot(list[SlotState]):
         self.name = name
 
     def current(self) -> SlotState | None:
+        """What the running experiments do to this component in this context, or ``None``."""
         try:
-            return self[0].view()
+            state = self[0]
         except IndexError:
             return None
+        return state.view() if state.scoped else state
 
 
 class Route:
@@ -192,9 +221,10 @@ class Route:
     compiles a fault for one component, bound to the experiment's random source, telemetry and
     window; plans and call counters are made once per component and kept for the route's life
     (so a ``times`` budget survives other experiments starting). ``instruments`` trace the
-    component calls. ``record_call`` (with ``trace_all=False``) records a call on which nothing
-    fired without a span. ``scoped``: the route applies only in contexts that entered its scope
-    (:func:`enter_scope`).
+    component calls. ``recorder(component)`` gives what records each call into a component as it
+    ends (:data:`~aumai_chaos._engine.act.RecordCall`); with it, ``trace_all=False`` times a call
+    on which nothing fired without a span. ``scoped``: the route applies only in contexts that
+    entered its scope (:func:`enter_scope`).
     """
 
     __slots__ = (
@@ -205,7 +235,7 @@ class Route:
         "experiment_id",
         "instruments",
         "make_plan",
-        "record_call",
+        "recorder",
         "scoped",
         "trace_all",
         "watch",
@@ -223,7 +253,7 @@ class Route:
         watch_all: bool = False,
         *,
         trace_all: bool = True,
-        record_call: RecordCall | None = None,
+        recorder: Callable[[str], RecordCall] | None = None,
         scoped: bool = False,
     ) -> None:
         self.experiment_id = experiment_id
@@ -233,8 +263,8 @@ class Route:
         self.everywhere = tuple(everywhere)
         self.watch = frozenset(watch) | frozenset(by_component)
         self.watch_all = watch_all or bool(self.everywhere)
-        self.trace_all = trace_all or record_call is None  # nothing records a span-less call
-        self.record_call = record_call
+        self.trace_all = trace_all or recorder is None  # nothing records a span-less call
+        self.recorder = recorder
         self.scoped = scoped
         self._plans: dict[str, list[FaultPlan]] = {}
         self._counters: dict[str, Counter] = {}

@@ -204,7 +204,8 @@ class Phases:
     def _synthetic_call(self, component: str, plan: FaultPlan, counter: Counter) -> None:
         run = self._run
         attrs = {tm.ATTR_COMPONENT: component, tm.ATTR_EXPERIMENT_ID: run.experiment.experiment_id}
-        call = CallSpan(run.instruments.tracer, component, attrs, (run.observer.record_call,))
+        records = (run.observer.recorder(component),)
+        call = CallSpan(run.instruments.tracer, component, attrs, records)
         call.enter()
         try:
             n = counter()

@@ -30,6 +30,7 @@ from aumai_chaos._engine.window import Window
 from aumai_chaos.errors import WorkloadError
 from aumai_chaos.experiments._dispatch import DISPATCHER, observing_provider, private_provider
 from aumai_chaos.experiments._phases import Phases, Progress, RunNotes
+from aumai_chaos.experiments._series import Series
 from aumai_chaos.experiments._verdict import (
     DISABLED_REASON,
     broken_workload,
@@ -111,7 +112,7 @@ class ExperimentRun:
             experiment_id=self.experiment.experiment_id,
             recent_seconds=max(windows) if windows else None,
             faults_from_spans=False,
-            calls_from_spans=False,  # recorded as they end: CallSpan/CallTimer record_call
+            calls_from_spans=False,  # recorded as they end: the route's recorder
         )
 
     def abort(self) -> None:
@@ -183,7 +184,7 @@ class ExperimentRun:
             watch={w for w in watch if w},
             watch_all=watch_all,
             trace_all=exp.trace_calls == "all",
-            record_call=(observer if observer is not None else self.observer).record_call,
+            recorder=(observer if observer is not None else self.observer).recorder,
             scoped=scoped,
         )
 
@@ -241,7 +242,8 @@ class ExperimentRun:
         self._token = otel_context.attach(ctx)
         self.start_time = datetime.now(UTC)
         self.t0 = time.monotonic()
-        self.observer.series.origin_ns = time.time_ns()  # the summary's series: from the start
+        # the summary's series: from the start
+        self.observer.series = Series(time.time_ns(), time.perf_counter())
         try:
             self.instruments.experiment_active.add(1)
         except Exception as exc:
