@@ -34,6 +34,7 @@ __all__ = [
     "telemetry_failed",
 ]
 
+
 class RecordCall(Protocol):
     """Records the calls into one component as they end (an experiment's observer)."""
 
@@ -45,6 +46,7 @@ class RecordCall(Protocol):
     def timed(self, start: float, exc: BaseException | None) -> None:
         """One call timed without a span from ``start`` (``time.perf_counter()``), which
         raised ``exc`` (or returned): the hot path of ``trace_calls: faults``."""
+
 
 _log = logging.getLogger("aumai_chaos")
 _warned: set[str] = set()
