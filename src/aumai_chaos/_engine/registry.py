@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from contextvars import ContextVar, Token
 from typing import Any
 
 from aumai_chaos._engine import telemetry as tm
@@ -29,6 +28,7 @@ from aumai_chaos._engine.act import (
     telemetry_failed,
 )
 from aumai_chaos._engine.plan import Counter, FaultPlan, new_counter
+from aumai_chaos._engine.scopes import Scope, enter_scope, exit_scope
 from aumai_chaos.faults import FaultConfig, Site
 
 __all__ = [
@@ -73,29 +73,16 @@ class _State:
 state = _State()
 
 
-#: The block experiments (``aumai_chaos.experiment(...)``) whose faults this context gets.
-_scopes: ContextVar[frozenset[object]] = ContextVar("aumai_chaos_scopes", default=frozenset())
-
-
-def enter_scope(key: object) -> Token[frozenset[object]]:
-    """Make the calls in this context (and the tasks it starts) subject to route ``key``."""
-    return _scopes.set(_scopes.get() | {key})
-
-
-def exit_scope(token: Token[frozenset[object]]) -> None:
-    _scopes.reset(token)
-
-
 class _Group:
     """One route's faults on one component: its call counter and its plans by site."""
 
-    __slots__ = ("call_plans", "count", "key", "route", "scoped", "transport_plans")
+    __slots__ = ("call_plans", "count", "key", "route", "scope", "transport_plans")
 
     def __init__(self, key: object, route: Route, name: str, with_plans: bool = True) -> None:
         plans = route.plans_for(name) if with_plans else []
         self.key = key
         self.route = route
-        self.scoped = route.scoped
+        self.scope = route.scope
         self.count = route.counter_for(name)
         self.call_plans = tuple(p for p in plans if p.fault.acts_at(Site.call))
         self.transport_plans = tuple(p for p in plans if p.fault.acts_at(Site.transport))
@@ -138,7 +125,7 @@ class SlotState:
         #: records it as it ends (straight into the one recorder when there is one).
         self.quiet = not self.trace_all
         self.timed = self.records[0].timed if len(self.records) == 1 else self._timed_all
-        self.scoped = any(g.scoped for g in self.groups)
+        self.scoped = any(g.scope is not None for g in self.groups)
         self.exit_cost = ExitCost()
         #: (call counter, plans) of the routes with faults at each site, for :meth:`fire`.
         self._call_groups = tuple((g.count, g.call_plans) for g in self.groups if g.call_plans)
@@ -148,17 +135,16 @@ class SlotState:
         self._views: dict[frozenset[object], SlotState | None] = {}
 
     def view(self) -> SlotState | None:
-        """This state as the current context sees it: block experiments apply only inside
-        their block (and the tasks it starts); ``None`` when nothing applies here."""
+        """This state as the current context sees it: a route with a scope applies only to
+        the calls its scope admits now (``_engine.scopes``); ``None`` when nothing applies."""
         if not self.scoped:
             return self
-        active = _scopes.get()
-        keys = frozenset(g.key for g in self.groups if g.scoped and g.key in active)
+        keys = frozenset(g.key for g in self.groups if g.scope is not None and g.scope.admits())
         try:
             return self._views[keys]
         except KeyError:
             pass
-        groups = [g for g in self.groups if not g.scoped or g.key in keys]
+        groups = [g for g in self.groups if g.scope is None or g.key in keys]
         view = SlotState(self.name, groups) if groups else None
         if view is not None:
             view.scoped = False
@@ -223,8 +209,8 @@ class Route:
     (so a ``times`` budget survives other experiments starting). ``instruments`` trace the
     component calls. ``recorder(component)`` gives what records each call into a component as it
     ends (:data:`~aumai_chaos._engine.act.RecordCall`); with it, ``trace_all=False`` times a call
-    on which nothing fired without a span. ``scoped``: the route applies only in contexts that
-    entered its scope (:func:`enter_scope`).
+    on which nothing fired without a span. ``scope``: the route applies only to the calls it
+    admits (``_engine.scopes``; ``None``: every call of the process).
     """
 
     __slots__ = (
@@ -236,7 +222,7 @@ class Route:
         "instruments",
         "make_plan",
         "recorder",
-        "scoped",
+        "scope",
         "trace_all",
         "watch",
         "watch_all",
@@ -254,7 +240,7 @@ class Route:
         *,
         trace_all: bool = True,
         recorder: Callable[[str], RecordCall] | None = None,
-        scoped: bool = False,
+        scope: Scope | None = None,
     ) -> None:
         self.experiment_id = experiment_id
         self.instruments = instruments
@@ -265,7 +251,7 @@ class Route:
         self.watch_all = watch_all or bool(self.everywhere)
         self.trace_all = trace_all or recorder is None  # nothing records a span-less call
         self.recorder = recorder
-        self.scoped = scoped
+        self.scope = scope
         self._plans: dict[str, list[FaultPlan]] = {}
         self._counters: dict[str, Counter] = {}
 

@@ -26,6 +26,7 @@ from opentelemetry.metrics import MeterProvider
 from aumai_chaos._engine import registry as _registry
 from aumai_chaos._engine import telemetry as tm
 from aumai_chaos._engine.plan import FaultPlan
+from aumai_chaos._engine.scopes import Scope
 from aumai_chaos._engine.window import Window
 from aumai_chaos.errors import WorkloadError
 from aumai_chaos.experiments._dispatch import DISPATCHER, observing_provider, private_provider
@@ -156,7 +157,7 @@ class ExperimentRun:
         *,
         with_faults: bool,
         observer: ExperimentObserver | None = None,
-        scoped: bool = False,
+        scope: Scope | None = None,
     ) -> _registry.Route:
         exp = self.experiment
         by_component: dict[str, list[FaultConfig]] = {}
@@ -185,7 +186,7 @@ class ExperimentRun:
             watch_all=watch_all,
             trace_all=exp.trace_calls == "all",
             recorder=(observer if observer is not None else self.observer).recorder,
-            scoped=scoped,
+            scope=scope,
         )
 
     # -- the run -------------------------------------------------------------------------------
@@ -250,13 +251,13 @@ class ExperimentRun:
             _log.warning("recording the experiment metrics failed: %r", exc)
         return ctx
 
-    def open_block(self, *, scoped: bool, key: object) -> object:
-        """Route the faults for a block of code (after :meth:`start`) under ``key`` (with
-        ``scoped``, only to contexts that entered the scope ``key``); the window closes at
+    def open_block(self, *, scope: Scope | None, key: object) -> object:
+        """Route the faults for a block of code (after :meth:`start`) under ``key`` (with a
+        ``scope``, only to the calls it admits); the window closes at
         ``duration_seconds`` at the latest. Returns ``key`` for :meth:`close_block`."""
         self.window.deadline = self.t0 + self.experiment.duration_seconds
         DISPATCHER.add(self.experiment.experiment_id, self.observer)
-        _registry.activate(key, self.route(with_faults=True, scoped=scoped))
+        _registry.activate(key, self.route(with_faults=True, scope=scope))
         return key
 
     def add_fault(self, key: object, fault: FaultConfig) -> None:
