@@ -142,10 +142,25 @@ def _sync_wrapper(own: OwnFaults | None, slot: ComponentSlot) -> Any:
     return wrapper
 
 
+async def _quiet(wrapped: Any, args: Any, kwargs: Any, current: SlotState) -> Any:
+    """Run a watched coroutine call on which nothing fires, timed without a span from when
+    it is first awaited (as a component-call span would be)."""
+    start = perf_counter()
+    try:
+        result = await wrapped(*args, **kwargs)
+    except BaseException as exc:
+        current.timed(start, exc)
+        raise
+    current.timed(start, None)
+    return result
+
+
 def _async_wrapper(own: OwnFaults | None, slot: ComponentSlot) -> Any:
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         start = perf_counter()
         fired, current = decide_call(own, slot)
+        if current is not None and not fired and current.quiet:
+            return _quiet(wrapped, args, kwargs, current)
         before, after = _split(fired, False) if fired else (fired, fired)
 
         async def run() -> Any:

@@ -43,9 +43,16 @@ class RecordCall(Protocol):
     ) -> None:
         """One call: ``traced`` when it had a component-call span."""
 
-    def timed(self, start: float, exc: BaseException | None) -> None:
-        """One call timed without a span from ``start`` (``time.perf_counter()``), which
-        raised ``exc`` (or returned): the hot path of ``trace_calls: faults``."""
+    def timed(
+        self,
+        start: float,
+        exc: BaseException | None,
+        traced: bool = False,
+        end: float | None = None,
+    ) -> None:
+        """One call from ``start`` to ``end`` (``time.perf_counter()`` values; ``end``
+        defaults to now), which raised ``exc`` (or returned): the hot path (``traced``: it had a
+        component-call span)."""
 
 
 _log = logging.getLogger("aumai_chaos")
@@ -396,7 +403,6 @@ class CallSpan:
     ) -> None:
         self.detach()
         now = time.perf_counter()
-        duration_ms = (now - self.t0) * 1000.0
         try:
             span = self.span
             if error_type is not None:
@@ -408,7 +414,14 @@ class CallSpan:
             span.end()
         except Exception as err:  # pragma: no cover
             telemetry_failed("call end", err)
-        _record(self.records, duration_ms, error_type, message, True)
+        if error_type is None:
+            for record in self.records:
+                try:
+                    record.timed(self.t0, None, True, now)
+                except Exception as err:  # pragma: no cover
+                    telemetry_failed("call record", err)
+        else:
+            _record(self.records, (now - self.t0) * 1000.0, error_type, message, True)
         if self.exit_cost is not None:
             self.exit_cost.learn(now)
 

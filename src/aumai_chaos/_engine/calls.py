@@ -177,16 +177,19 @@ def decide_call(
     watches it (``None`` otherwise)."""
     fired: list[Firing]
     if own is None:
+        current = slot.current()
+        if current is None:
+            return [], None
+        fired = current.fire(site)
+        return (order(fired) if len(fired) > 1 else fired), current
+    taken = _tls.__dict__.pop("own", None)
+    if taken is None:
         fired = []
+    elif type(taken) is int:
+        fired = [Firing(p, taken) for p in own.choose()]
     else:
-        taken = _tls.__dict__.pop("own", None)
-        if taken is None:
-            fired = []
-        elif type(taken) is int:
-            fired = [Firing(p, taken) for p in own.choose()]
-        else:
-            n, plans = taken
-            fired = [Firing(p, n) for p in plans]
+        n, plans = taken
+        fired = [Firing(p, n) for p in plans]
     current = slot.current()
     if current is not None:
         fired += current.fire(site)

@@ -445,8 +445,8 @@ class ExperimentObserver(SpanProcessor):
 
 class _CallRecorder:
     """:meth:`ExperimentObserver.record_call` bound to one component (an engine
-    ``RecordCall``), with the common case written out: a call that succeeded (:meth:`_ok`). It
-    runs on every watched call, so the histogram's and the series' steps are inlined there."""
+    ``RecordCall``), with the common case written out: a call that succeeded (:meth:`timed`).
+    It runs on every watched call, so the histogram's and the series' steps are inlined there."""
 
     __slots__ = ("_name", "_observer")
 
@@ -457,24 +457,24 @@ class _CallRecorder:
     def __call__(
         self, duration_ms: float, error_type: str | None, message: str | None, traced: bool
     ) -> None:
-        if error_type is None:
-            self._ok(_perf_counter(), duration_ms, traced)
-        else:
-            self._observer.record_call(self._name, duration_ms, error_type, message, traced)
+        self._observer.record_call(self._name, duration_ms, error_type, message, traced)
 
-    def timed(self, start: float, exc: BaseException | None) -> None:
-        """A call timed without a span from ``start`` (``time.perf_counter()``) has ended."""
-        now = _perf_counter()
-        if exc is None:
-            self._ok(now, (now - start) * 1000.0, False)
-        else:
-            self._observer.record_call(
-                self._name, (now - start) * 1000.0, tm.qualified_name(type(exc)), str(exc), False
-            )
-
-    def _ok(self, now: float, duration_ms: float, traced: bool) -> None:
-        """:meth:`ExperimentObserver.record_call` of a call that succeeded and ended at ``now``
-        (``time.perf_counter()``), its common case inlined."""
+    def timed(
+        self,
+        start: float,
+        exc: BaseException | None,
+        traced: bool = False,
+        end: float | None = None,
+    ) -> None:
+        """A call from ``start`` to ``end`` (``time.perf_counter()``; default now) has ended,
+        raising ``exc`` (or not); ``traced`` when it had a component-call span. The common
+        case, a call that succeeded, is :meth:`ExperimentObserver.record_call` written out."""
+        now = _perf_counter() if end is None else end
+        duration_ms = (now - start) * 1000.0
+        if exc is not None:
+            error_type = tm.qualified_name(type(exc))
+            self._observer.record_call(self._name, duration_ms, error_type, str(exc), traced)
+            return
         observer = self._observer
         name = self._name
         try:
