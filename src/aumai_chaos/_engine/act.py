@@ -211,15 +211,20 @@ class Firing:
             return seconds
         return self.deadline - early - time.perf_counter()
 
+    def _hold(self, seconds: float | None, early: float) -> float:
+        """The wait of :meth:`sleep` / :meth:`asleep`; ``seconds`` (when given) becomes the
+        delay this firing holds the call for."""
+        if seconds is not None:
+            self.held = seconds
+        return self.remaining(seconds, early)
+
     def sleep(self, seconds: float | None = None, *, early: float = 0.0) -> None:
         """Wait the fault's delay (``seconds`` from now, if given) in a thread; an experiment's
         window closing wakes it at once. ``early``: end that much before the deadline, for
         bookkeeping still to come."""
-        wait = self.remaining(seconds, early)
-        if seconds is not None:
-            self.held = seconds
+        wait = self._hold(seconds, early)
+        window = self.plan.window
         if wait > 0:
-            window = self.plan.window
             try:
                 (time.sleep if window is None else window.sleep)(wait)
             except BaseException:  # KeyboardInterrupt...: end() still ends the span
@@ -231,9 +236,7 @@ class Firing:
     async def asleep(self, seconds: float | None = None, *, early: float = 0.0) -> None:
         """:meth:`sleep` without blocking the event loop. Cancelled from outside, the span still
         ends (with ``end()`` by the caller, or here on cancellation)."""
-        wait = self.remaining(seconds, early)
-        if seconds is not None:
-            self.held = seconds
+        wait = self._hold(seconds, early)
         if wait > 0:
             window = self.plan.window
             try:
