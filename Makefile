@@ -11,7 +11,8 @@ STAMP  := $(VENV)/.installed
 PHOENIX_VENV ?= .venv-phoenix
 PHOENIX_VERSION ?= 20.26.1
 
-.PHONY: help install test test-unit test-integration lint format typecheck demo bench bench-quick integration-deps browser-deps docs-images docs-phoenix-image clean
+
+.PHONY: help install test test-unit test-integration lint format typecheck demo bench bench-quick integration-deps browser-deps docs docs-serve docs-images docs-phoenix-image clean
 
 help:
 	@echo "make demo         a real-SDK agent against a misbehaving model server: robust vs fragile (offline)"
@@ -19,14 +20,17 @@ help:
 	@echo "make test-unit    the fast suite only"
 	@echo "make lint         ruff check, ruff format --check, mypy --strict on src"
 	@echo "make bench        the overhead benchmarks (writes benchmarks/results/latest.md)"
+	@echo "make docs         build the documentation site into site/ (--strict: a warning fails)"
+	@echo "make docs-serve   serve the documentation site on http://127.0.0.1:8000"
 	@echo "make docs-images  regenerate the README pictures (report, Phoenix trace) from real runs"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): $(PY) pyproject.toml
+$(STAMP): $(PY) pyproject.toml integrations/chaostoolkit/pyproject.toml
 	$(PIP) install --upgrade pip
 	$(PIP) install -e ".[dev]"
+	$(PIP) install -e integrations/chaostoolkit
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -65,13 +69,13 @@ test-unit: $(STAMP)
 	$(PY) -m pytest -m "not integration"
 
 lint: $(STAMP)
-	$(PY) -m ruff check src tests examples benchmarks scripts
-	$(PY) -m ruff format --check src tests examples benchmarks scripts
+	$(PY) -m ruff check src tests examples benchmarks scripts integrations
+	$(PY) -m ruff format --check src tests examples benchmarks scripts integrations
 	$(PY) -m mypy
 
 format: $(STAMP)
-	$(PY) -m ruff format src tests examples benchmarks scripts
-	$(PY) -m ruff check --fix src tests examples benchmarks scripts
+	$(PY) -m ruff format src tests examples benchmarks scripts integrations
+	$(PY) -m ruff check --fix src tests examples benchmarks scripts integrations
 
 # The scripted model server, zero-code instrument() and both experiments, in one process:
 # see examples/agent_openai/demo.py. No network, no API key, no collector.
@@ -105,5 +109,15 @@ bench-quick: $(STAMP) $(PEERS)
 docs-images: $(STAMP) browser-deps docs-phoenix-image
 	$(PY) -m scripts.docs_images
 
+# The documentation site (mkdocs.yml): guides, the API reference from the docstrings, the
+# generated fault-type table and experiment-file JSON Schema. --strict turns every warning (a
+# broken link or anchor, a page outside the navigation, a docstring that cannot be parsed)
+# into a failure.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir site
+
+docs-serve: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs serve --strict --dev-addr 127.0.0.1:8000
+
 clean:
-	rm -rf $(VENV) $(PHOENIX_VENV) benchmarks/.peers .mypy_cache .pytest_cache .ruff_cache build dist
+	rm -rf site $(VENV) $(PHOENIX_VENV) benchmarks/.peers .mypy_cache .pytest_cache .ruff_cache build dist

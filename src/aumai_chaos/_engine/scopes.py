@@ -6,9 +6,12 @@ which ``scope.admits()`` is true *now*, in the caller's context. The registry as
 call into a component the route affects (``SlotState.view``), so ``admits`` must be cheap and
 must not raise.
 
-Adding a kind of scope (for example one that admits the calls of a request whose OpenTelemetry
-baggage names the experiment) is one class here with an ``admits()`` method, handed to
-``registry.Route(scope=...)`` by whoever opens the route; nothing else in the engine changes.
+Two kinds are here: :class:`ContextScope` (``aumai_chaos.experiment(scope="context")``: the
+block's own context and the tasks it starts) and :class:`BaggageScope` (an armed experiment:
+the calls whose OpenTelemetry baggage names it, ``_engine.selection``). Adding a kind is one
+class here with an ``admits()`` method, handed to ``registry.Route(scope=...)`` (through
+``ExperimentRun.open_block(scope=...)``) by whoever opens the route; nothing else in the engine
+changes.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ from __future__ import annotations
 from contextvars import ContextVar, Token
 from typing import Protocol
 
-__all__ = ["ContextScope", "Scope", "enter_scope", "exit_scope"]
+from aumai_chaos._engine import selection
+
+__all__ = ["BaggageScope", "ContextScope", "Scope", "enter_scope", "exit_scope"]
 
 
 class Scope(Protocol):
@@ -51,3 +56,16 @@ class ContextScope:
 
     def admits(self) -> bool:
         return self.key in _entered.get()
+
+
+class BaggageScope:
+    """The calls whose context's baggage selects the armed experiment of registry key ``key``
+    (:func:`aumai_chaos._engine.selection.selected`)."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: object) -> None:
+        self.key = key
+
+    def admits(self) -> bool:
+        return bool(selection.state.armed) and selection.selected() is self.key

@@ -111,6 +111,12 @@ class ChaosExperiment(BaseModel):
     default) or only those on which a fault fires (``faults``); the others are then counted and
     timed without a span and keep no observation, so calls and errors stay exact and latency
     percentiles within 0.78%, at a fraction of the cost.
+
+    ``scope: baggage`` carries the experiment across services: its own traffic names it in W3C
+    baggage (``aumai.chaos.experiment=<experiment_id>``), so services that armed it
+    (``aumai_chaos.arm``) fault that traffic too (docs/across-services.md). An experiment block
+    then acts, in this process, on its own context (as ``scope="context"``); a scheduled run's
+    workload runs with the entry in its context.
     """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
@@ -131,6 +137,7 @@ class ChaosExperiment(BaseModel):
     stop_conditions: list[StopCondition] = Field(default_factory=list)
     require_faults_fired: Annotated[bool, Field(strict=True)] = True
     trace_calls: Literal["all", "faults"] = "all"
+    scope: Literal["baggage"] | None = None
 
     @field_validator("workload", mode="before")
     @classmethod
