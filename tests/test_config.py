@@ -47,7 +47,26 @@ BAD_FILES: dict[str, tuple[str | None, str, int | None]] = {
     "missing-field.json": ("name", "required field is missing", None),
     "wrong-type.yaml": ("duration_seconds", "valid number", 3),
     "bad-workload.yaml": ("workload.target", "package.module:function", 4),
+    "mcp-components.yaml": (
+        None,
+        "faults[0].affected_components: 'mcp.tool.' names no tool",
+        None,
+    ),
 }
+
+
+def test_every_component_problem_is_named_in_one_line() -> None:
+    path = BAD / "mcp-components.yaml"
+    with pytest.raises(ConfigError) as info:
+        load_experiment_file(path)
+    message = str(info.value)
+    assert "\n" not in message
+    for problem in (
+        "faults[0].affected_components: 'mcp.tool.' names no tool",
+        "faults[1].affected_components: rate_limit cannot act on mcp.tool.search_docs, "
+        "an MCP component (see docs/mcp.md)",
+    ):
+        assert problem in message
 
 
 def test_the_corpus_is_covered() -> None:

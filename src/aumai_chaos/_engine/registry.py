@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from fnmatch import fnmatchcase
 from typing import Any
 
 from aumai_chaos._engine import telemetry as tm
@@ -44,13 +45,13 @@ __all__ = [
     "enter_scope",
     "exit_scope",
     "is_enabled",
+    "is_glob",
     "registered_components",
     "slot_for",
     "state",
 ]
 
 DISABLED_ENV = "AUMAI_CHAOS_DISABLED"
-_CALL = Site.call
 
 
 class _State:
@@ -76,7 +77,7 @@ state = _State()
 class _Group:
     """One route's faults on one component: its call counter and its plans by site."""
 
-    __slots__ = ("call_plans", "count", "key", "route", "scope", "transport_plans")
+    __slots__ = ("by_site", "count", "key", "route", "scope")
 
     def __init__(self, key: object, route: Route, name: str, with_plans: bool = True) -> None:
         plans = route.plans_for(name) if with_plans else []
@@ -84,16 +85,15 @@ class _Group:
         self.route = route
         self.scope = route.scope
         self.count = route.counter_for(name)
-        self.call_plans = tuple(p for p in plans if p.fault.acts_at(Site.call))
-        self.transport_plans = tuple(p for p in plans if p.fault.acts_at(Site.transport))
+        #: The plans that can act at each site (a call, a transport, MCP).
+        self.by_site = {site: tuple(p for p in plans if p.fault.acts_at(site)) for site in Site}
 
 
 class SlotState:
     """What the running experiments do to one component, precomputed for the call path."""
 
     __slots__ = (
-        "_call_groups",
-        "_transport_groups",
+        "_by_site",
         "_views",
         "exit_cost",
         "groups",
@@ -128,10 +128,10 @@ class SlotState:
         self.scoped = any(g.scope is not None for g in self.groups)
         self.exit_cost = ExitCost()
         #: (call counter, plans) of the routes with faults at each site, for :meth:`fire`.
-        self._call_groups = tuple((g.count, g.call_plans) for g in self.groups if g.call_plans)
-        self._transport_groups = tuple(
-            (g.count, g.transport_plans) for g in self.groups if g.transport_plans
-        )
+        self._by_site = {
+            site: tuple((g.count, g.by_site[site]) for g in self.groups if g.by_site[site])
+            for site in Site
+        }
         self._views: dict[frozenset[object], SlotState | None] = {}
 
     def view(self) -> SlotState | None:
@@ -155,7 +155,7 @@ class SlotState:
     def fire(self, site: Site) -> list[Firing]:
         """Number this call for each route and decide which of its faults fire on it."""
         fired: list[Firing] = []
-        for count, plans in self._call_groups if site is _CALL else self._transport_groups:
+        for count, plans in self._by_site[site]:
             n = count()
             for plan in plans:
                 if plan.selects(n):
@@ -210,7 +210,10 @@ class Route:
     component calls. ``recorder(component)`` gives what records each call into a component as it
     ends (:data:`~aumai_chaos._engine.act.RecordCall`); with it, ``trace_all=False`` times a call
     on which nothing fired without a span. ``scope``: the route applies only to the calls it
-    admits (``_engine.scopes``; ``None``: every call of the process).
+    admits (``_engine.scopes``; ``None``: every call of the process). A name of
+    ``by_component`` or ``watch`` may be a glob (``mcp.tool.*``, ``openai.*``;
+    :func:`fnmatch.fnmatchcase`): it covers every component it matches, and a fault that
+    several of its names match applies once.
     """
 
     __slots__ = (
@@ -219,6 +222,7 @@ class Route:
         "by_component",
         "everywhere",
         "experiment_id",
+        "globs",
         "instruments",
         "make_plan",
         "recorder",
@@ -248,6 +252,7 @@ class Route:
         self.by_component = by_component
         self.everywhere = tuple(everywhere)
         self.watch = frozenset(watch) | frozenset(by_component)
+        self.globs = _globs(self.watch)
         self.watch_all = watch_all or bool(self.everywhere)
         self.trace_all = trace_all or recorder is None  # nothing records a span-less call
         self.recorder = recorder
@@ -256,12 +261,35 @@ class Route:
         self._counters: dict[str, Counter] = {}
 
     def affects(self, component: str) -> bool:
-        return self.watch_all or component in self.watch
+        return (
+            self.watch_all
+            or component in self.watch
+            or any(fnmatchcase(component, g) for g in self.globs)
+        )
+
+    def refreshes(self) -> Iterable[str]:
+        """The names of the slots a change to this route may concern."""
+        return _slots if self.watch_all or self.globs else self.watch
+
+    def faults_for(self, component: str) -> list[FaultConfig]:
+        """The faults of ``component``: by its name or a glob matching it, then everywhere's;
+        each once, in the order they were given."""
+        faults = list(self.by_component.get(component, ()))
+        for pattern in self.globs:
+            if pattern in self.by_component and fnmatchcase(component, pattern):
+                faults.extend(self.by_component[pattern])
+        if self.globs:
+            rank: dict[int, int] = {}
+            for listed in self.by_component.values():
+                for fault in listed:
+                    rank.setdefault(id(fault), len(rank))
+            faults = sorted({id(f): f for f in faults}.values(), key=lambda f: rank[id(f)])
+        return [*faults, *self.everywhere]
 
     def plans_for(self, component: str) -> list[FaultPlan]:
         plans = self._plans.get(component)
         if plans is None:
-            faults = [*self.by_component.get(component, ()), *self.everywhere]
+            faults = self.faults_for(component)
             plans = self._plans[component] = [self.make_plan(f, component) for f in faults]
         return plans
 
@@ -273,11 +301,12 @@ class Route:
             for name in dict.fromkeys(components):
                 self.by_component.setdefault(name, []).append(fault)
             self.watch = self.watch | frozenset(components)
+            self.globs = _globs(self.watch)
         else:
             self.everywhere = (*self.everywhere, fault)
             self.watch_all = True
         for name, plans in self._plans.items():
-            if not components or name in components:
+            if not components or any(name == c or fnmatchcase(name, c) for c in components):
                 plans.append(self.make_plan(fault, name))
 
     def counter_for(self, component: str) -> Counter:
@@ -285,6 +314,15 @@ class Route:
         if counter is None:
             counter = self._counters[component] = new_counter()
         return counter
+
+
+def is_glob(name: str) -> bool:
+    """Whether a component name is a glob (holds ``*``, ``?`` or ``[``)."""
+    return any(c in name for c in "*?[")
+
+
+def _globs(names: Iterable[str]) -> tuple[str, ...]:
+    return tuple(n for n in names if is_glob(n))
 
 
 _lock = threading.Lock()
@@ -320,7 +358,7 @@ def activate(key: object, route: Route) -> None:
     """Start routing an experiment's faults to the components they affect."""
     with _lock:
         _routes[key] = route
-        _refresh(_slots if route.watch_all else route.watch)
+        _refresh(route.refreshes())
 
 
 def add_fault(key: object, fault: FaultConfig, components: Sequence[str]) -> None:
@@ -329,7 +367,7 @@ def add_fault(key: object, fault: FaultConfig, components: Sequence[str]) -> Non
     with _lock:
         route = _routes[key]
         route.add(fault, components)
-        _refresh(_slots if route.watch_all else route.watch)
+        _refresh(route.refreshes())
 
 
 def deactivate(key: object) -> None:
@@ -337,7 +375,7 @@ def deactivate(key: object) -> None:
     with _lock:
         route = _routes.pop(key, None)
         if route is not None:
-            _refresh(_slots if route.watch_all else route.watch)
+            _refresh(route.refreshes())
 
 
 def is_enabled() -> bool:

@@ -154,14 +154,20 @@ class ChaosExperiment(BaseModel):
     def _check_routes(self) -> ChaosExperiment:
         # Provider routes are components like any other, but a typo in one ("openai.chat")
         # would silently never match a request, and a transform has no HTTP response to act on.
-        for name in self.target_components:
-            if (why := check_route_name(name)) is not None:
-                raise ValueError(why)
-        for fault in self.faults:
+        # Every problem at once, each with its field, in one line.
+        problems = [
+            f"target_components[{i}]: {why}"
+            for i, name in enumerate(self.target_components)
+            if (why := check_route_name(name)) is not None
+        ]
+        for index, fault in enumerate(self.faults):
+            where = "affected_components" if fault.affected_components else "target_components"
             for name in self.components_of(fault):
                 why = check_route_name(name) or check_fault_on_route(fault, name)
-                if why is not None:
-                    raise ValueError(why)
+                if why is not None and not (where == "target_components" and problems):
+                    problems.append(f"faults[{index}].{where}: {why}")
+        if problems:
+            raise ValueError("; ".join(dict.fromkeys(problems)))
         return self
 
     def components_of(self, fault: FaultConfig) -> tuple[str, ...]:
