@@ -12,7 +12,7 @@ PHOENIX_VENV ?= .venv-phoenix
 PHOENIX_VERSION ?= 20.26.1
 
 
-.PHONY: help install test test-unit test-integration lint format typecheck demo bench bench-quick integration-deps browser-deps docs docs-serve docs-images docs-phoenix-image clean
+.PHONY: help install test test-unit test-integration lint format typecheck demo bench bench-quick integration-deps browser-deps docs docs-serve docs-images docs-phoenix-image docs-sdk-table clean
 
 help:
 	@echo "make demo         a real-SDK agent against a misbehaving model server: robust vs fragile (offline)"
@@ -23,6 +23,7 @@ help:
 	@echo "make docs         build the documentation site into site/ (--strict: a warning fails)"
 	@echo "make docs-serve   serve the documentation site on http://127.0.0.1:8000"
 	@echo "make docs-images  regenerate the README pictures (report, Phoenix trace) from real runs"
+	@echo "make docs-sdk-table  regenerate the docs' tables of what each SDK raises, from live runs"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -108,6 +109,12 @@ bench-quick: $(STAMP) $(PEERS)
 # in Arize Phoenix's UI.
 docs-images: $(STAMP) browser-deps docs-phoenix-image
 	$(PY) -m scripts.docs_images
+
+# The docs' tables of what the installed openai/anthropic SDKs raise for each stream fault and
+# each ProviderServer disruption, observed live on loopback (tests/test_sdk_table.py fails when
+# the committed tables differ from what this gives).
+docs-sdk-table: $(STAMP)
+	$(PY) -m scripts.sdk_table
 
 # The documentation site (mkdocs.yml): guides, the API reference from the docstrings, the
 # generated fault-type table and experiment-file JSON Schema. --strict turns every warning (a

@@ -104,7 +104,13 @@ def test_the_robust_agent_passes(demo: DemoRun) -> None:
     assert demo.robust.verdict is not None
     assert failed(demo.robust) == [], demo.robust.summary["workload"]
     assert demo.robust.verdict.value == "passed", demo.stdout
-    assert demo.robust.summary["workload"]["failures"] == 0
+    # Exact, not lucky: with one worker the n-th question of a seed-7 run always meets the
+    # same faults (test_seeded.py), and the first question the robust agent cannot answer is
+    # number 214 (four malformed tool calls in a row), which no 8 s run reaches: before it,
+    # the SDK waits out 66 429s (retry-after 0.2 s) and the agent two 1 s stream timeouts, 15 s.
+    workload = demo.robust.summary["workload"]
+    assert workload["failures"] == 0, workload
+    assert workload["iterations"] < 214
 
 
 def test_the_fragile_agent_deviates_on_its_error_rate(demo: DemoRun) -> None:
@@ -129,7 +135,7 @@ def test_every_fault_type_fired(demo: DemoRun, which: str) -> None:
     }
     assert by_fault[("error", ("vector_db",))] == fired["error"]
     model = result.summary["components"]["openai.chat.completions"]
-    assert model["calls"] >= 80
+    assert model["calls"] >= 40
 
 
 def test_the_demo_prints_both_verdicts_and_exits_0(demo: DemoRun) -> None:
