@@ -5,11 +5,12 @@ Prints the markdown report and writes it to ``--output``. Every budget is evalua
 are marked. Most budgets are only reported: on a shared machine they vary with the load. The
 budgets that are stable on a shared 2-core machine carry a tolerance and are *enforced* with
 ``--enforce`` (CI runs ``make bench-quick``, which passes it): the idle paths (their ratio to the
-floor measured in the same interleaved run, +25%), abort time (+50%), the observer's memory
-bound (exact count; RSS growth +50%), the 1,000-coroutine concurrency run (+50%) and, with
-``--quick``, a 45 s soak's RSS growth (+50%; the full soak runs 600 s and only reports). With
-``--enforce`` the exit code is 1 when one of them is missed, or was not measured. Without it, the
-exit code is non-zero only when a section itself crashes.
+floor measured in the same interleaved run, +25%), a watched call with ``trace_calls: faults``
+on which nothing fires (its ratio to agentic-chaos ``wrap_tool`` in a session, +25%), abort
+time (+50%), the observer's memory bound (exact count; RSS growth +50%), the 1,000-coroutine
+concurrency run (+50%) and, with ``--quick``, a 45 s soak's RSS growth (+50%; the full soak runs
+600 s and only reports). With ``--enforce`` the exit code is 1 when one of them is missed, or
+was not measured. Without it, the exit code is non-zero only when a section itself crashes.
 """
 
 from __future__ import annotations

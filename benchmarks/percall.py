@@ -80,6 +80,13 @@ class Spec:
 #: reported only.
 ENFORCED_IDLE = frozenset({"monkey_p0", "target_idle", "target_other"})
 IDLE_TOLERANCE = 0.25
+#: The in-experiment row held against the nearest peer (agentic-chaos ``wrap_tool`` in a
+#: session): a watched call on which nothing fires, ``trace_calls: faults``, with every cost of
+#: the call counted (its recording is folded as it ends). Timed on thread CPU time and
+#: interleaved with the peer, its ratio moved by about ±0.05 between runs on a loaded 2-core
+#: machine: enforced at its budget plus PEER_TOLERANCE.
+ENFORCED_PEER = frozenset({"target_quiet"})
+PEER_TOLERANCE = 0.25
 
 
 def _comp(key: str, shape: Shape) -> str:
@@ -116,8 +123,8 @@ def _specs(sdk: env.Sdk) -> list[Spec]:
              chaos_target, "wraps"),
         Spec("target_armed", "@chaos_target, armed, call without baggage", chaos_target,
              "target_outside", 1.5, 1.5),
-        # issue 12: what an affected call costs, against one bare span (trace_calls: all) and
-        # against agentic-chaos's in-session wrapper, which creates no span (trace_calls: faults)
+        # what an affected call costs, against one bare span (trace_calls: all) and against
+        # agentic-chaos's in-session wrapper, which creates no span (trace_calls: faults)
         Spec("target_all", "@chaos_target, affected, nothing fires, trace_calls: all",
              chaos_target, "span1", 1.2, None, sdk=True),
         Spec("target_quiet", "@chaos_target, affected, nothing fires, trace_calls: faults",
@@ -359,7 +366,13 @@ def _rows(
             ratio = cost / med[floor_key] if floor_key in med else None
             budget = None
             if limit is not None and floor_key in med:
-                tolerance = IDLE_TOLERANCE if spec.key in ENFORCED_IDLE else None
+                tolerance = (
+                    IDLE_TOLERANCE
+                    if spec.key in ENFORCED_IDLE
+                    else PEER_TOLERANCE
+                    if spec.key in ENFORCED_PEER
+                    else None
+                )
                 text = f"≤ {limit:g}x {FLOOR_LABEL[floor]}"
                 if tolerance is not None:
                     text += f" (enforced, +{tolerance:.0%})"

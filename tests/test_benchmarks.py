@@ -94,6 +94,8 @@ def test_the_stable_budgets_are_the_enforced_ones() -> None:
 
     assert {"monkey_p0", "target_idle", "target_other"} == percall.ENFORCED_IDLE
     assert percall.IDLE_TOLERANCE == 0.25
+    assert {"target_quiet"} == percall.ENFORCED_PEER
+    assert percall.PEER_TOLERANCE == 0.25
 
 
 def test_the_quick_run_soaks_45_seconds_with_its_rss_bound_enforced(

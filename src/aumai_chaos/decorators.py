@@ -5,10 +5,10 @@ docstring, signature and ``inspect.iscoroutinefunction``, works on functions, me
 classmethods and staticmethods, and passes return values and its own exceptions through untouched.
 
 The hot path is wrapt's ``enabled=`` gate, which wrapt evaluates in C before entering our Python
-wrapper. The gate makes the whole firing decision (a draw for the decorator's own faults, then the
-component's experiment slot), so a call on which nothing fires never runs our wrapper at all. When
-the gate fires a decorator's own fault it leaves what fired in a thread-local for the wrapper,
-which wrapt calls next on the same thread with no user code in between.
+wrapper. The gate (the engine's one decider, ``aumai_chaos._engine.calls.gate``) draws the
+decorator's own faults and checks the component's experiment slot, so a call on which nothing
+fires and no experiment watches never runs our wrapper at all. What the gate drew is handed to
+``decide_call`` in the wrapper, which adds the experiments' faults.
 
 What a fault does is its plan's action: ``before`` faults wait and raise before the call,
 ``after`` faults rewrite its result (a coroutine's too), ``during`` faults act at item N of a
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import inspect
 import random
-import threading
 from collections.abc import Callable, Generator, Sequence
 from time import perf_counter
 from typing import Any, ParamSpec, Protocol, TypeVar, overload
@@ -31,9 +30,9 @@ from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
 from aumai_chaos._engine.act import CallSpan, CallTimer, Firing, fire_async, fire_sync
-from aumai_chaos._engine.calls import order
+from aumai_chaos._engine.calls import decide_call, gate
 from aumai_chaos._engine.plan import Draw, FaultPlan, OwnFaults, refuse_at
-from aumai_chaos._engine.registry import ComponentSlot, SlotState, slot_for, state
+from aumai_chaos._engine.registry import ComponentSlot, SlotState, slot_for
 from aumai_chaos._engine.seeding import default_draw
 from aumai_chaos._engine.streams import drive_async, stream_sync
 from aumai_chaos._engine.telemetry import instruments_for
@@ -56,9 +55,6 @@ class Decorator(Protocol):
     def __call__(self, wrapped: Callable[P, R], /) -> Callable[P, R]: ...
 
 
-_tls = threading.local()
-
-
 def _target_function(wrapped: Any) -> Any:
     if isinstance(wrapped, classmethod | staticmethod):
         return wrapped.__func__
@@ -68,63 +64,6 @@ def _target_function(wrapped: Any) -> Any:
 def _default_component(wrapped: Any) -> str:
     fn = _target_function(wrapped)
     return str(getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn))
-
-
-def _make_gate(own: OwnFaults | None, slot: ComponentSlot) -> Callable[[], Any]:
-    """wrapt's ``enabled=`` gate: the whole firing decision, before our wrapper is entered.
-
-    Simple faults (no seed, no position rule) keep the one-draw gate, plus the call counter
-    that numbers the call (``chaos.fault.occurrence``). Others decide each fault for call ``n``
-    here. What fired is left in a thread-local for the wrapper, which wrapt calls next on the
-    same thread with no user code in between.
-    """
-    slot_len = slot.__len__
-    if own is None or not own.plans:
-        return slot_len
-    count, tls, st = own.count, _tls, state
-    if own.simple:
-        if own.probability <= 0.0:
-            return slot_len
-        draw, probability = own.draw, own.probability
-
-        def gate() -> Any:
-            n = count()
-            if draw() < probability and st.enabled:
-                tls.own = n
-                return True
-            return slot_len()
-
-        return gate
-    select = own.select
-
-    def ruled_gate() -> Any:
-        n = count()
-        if st.enabled:
-            fired = select(n)
-            if fired:
-                tls.own = (n, fired)
-                return True
-        return slot_len()
-
-    return ruled_gate
-
-
-def _decide(own: OwnFaults | None, slot: ComponentSlot) -> tuple[list[Firing], SlotState | None]:
-    """What fires on this call (the gate's own faults, then the experiments'), and the
-    experiments' state of the component when one watches it (see :func:`_call`)."""
-    taken = _tls.__dict__.pop("own", None)
-    fired: list[Firing]
-    if taken is None or own is None:
-        fired = []
-    elif type(taken) is int:
-        fired = [Firing(p, taken) for p in own.choose()]
-    else:
-        n, plans = taken
-        fired = [Firing(p, n) for p in plans]
-    current = slot.current()
-    if current is not None:
-        fired += current.fire(Site.call)
-    return (order(fired) if len(fired) > 1 else fired), current
 
 
 def _call(current: SlotState | None, fired: list[Firing]) -> CallSpan | CallTimer | None:
@@ -167,7 +106,7 @@ def _sync_wrapper(own: OwnFaults | None, slot: ComponentSlot) -> Any:
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         # Delays are timed from here: our bookkeeping before and after them counts within.
         start = perf_counter()
-        fired, current = _decide(own, slot)
+        fired, current = decide_call(own, slot)
         if current is None:
             if not fired:
                 return wrapped(*args, **kwargs)
@@ -175,6 +114,14 @@ def _sync_wrapper(own: OwnFaults | None, slot: ComponentSlot) -> Any:
             fire_sync(before, start)
             result = wrapped(*args, **kwargs)
             return _after(after, result) if after else result
+        if not fired and current.quiet:  # watched, nothing fires: timed, no span
+            try:
+                result = wrapped(*args, **kwargs)
+            except BaseException as exc:
+                current.timed(start, exc)
+                raise
+            current.timed(start, None)
+            return result
         call = current.call(bool(fired))
         call.enter()
         try:
@@ -195,10 +142,25 @@ def _sync_wrapper(own: OwnFaults | None, slot: ComponentSlot) -> Any:
     return wrapper
 
 
+async def _quiet(wrapped: Any, args: Any, kwargs: Any, current: SlotState) -> Any:
+    """Run a watched coroutine call on which nothing fires, timed without a span from when
+    it is first awaited (as a component-call span would be)."""
+    start = perf_counter()
+    try:
+        result = await wrapped(*args, **kwargs)
+    except BaseException as exc:
+        current.timed(start, exc)
+        raise
+    current.timed(start, None)
+    return result
+
+
 def _async_wrapper(own: OwnFaults | None, slot: ComponentSlot) -> Any:
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         start = perf_counter()
-        fired, current = _decide(own, slot)
+        fired, current = decide_call(own, slot)
+        if current is not None and not fired and current.quiet:
+            return _quiet(wrapped, args, kwargs, current)
         before, after = _split(fired, False) if fired else (fired, fired)
 
         async def run() -> Any:
@@ -227,7 +189,7 @@ def _async_wrapper(own: OwnFaults | None, slot: ComponentSlot) -> Any:
 
 def _gen_wrapper(own: OwnFaults | None, slot: ComponentSlot) -> Any:
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        fired, current = _decide(own, slot)
+        fired, current = decide_call(own, slot)
         before, during = _split(fired, True)
 
         def run() -> Generator[Any, Any, Any]:
@@ -263,7 +225,7 @@ def _gen_wrapper(own: OwnFaults | None, slot: ComponentSlot) -> Any:
 
 def _asyncgen_wrapper(own: OwnFaults | None, slot: ComponentSlot) -> Any:
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        fired, current = _decide(own, slot)
+        fired, current = decide_call(own, slot)
         before, during = _split(fired, True)
         return drive_async(
             lambda: wrapped(*args, **kwargs), before, during, lambda: _call(current, fired)
@@ -283,7 +245,7 @@ def _wrap(wrapped: Any, own: OwnFaults | None, component: str | None) -> Any:
         factory = _gen_wrapper
     else:
         factory = _sync_wrapper
-    return wrapt.FunctionWrapper(wrapped, factory(own, slot), enabled=_make_gate(own, slot))
+    return wrapt.FunctionWrapper(wrapped, factory(own, slot), enabled=gate(own, slot))
 
 
 def _own_faults(

@@ -10,6 +10,7 @@ from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
 from aumai_chaos._engine.act import Firing, fire_async, fire_sync
+from aumai_chaos._engine.calls import decide_one
 from aumai_chaos._engine.plan import Counter, FaultPlan, new_counter, refuse_at
 from aumai_chaos._engine.registry import state
 from aumai_chaos._engine.seeding import default_draw
@@ -76,10 +77,7 @@ class FaultInjector:
         return state.enabled and self._draw() < fault.probability
 
     def _decide(self, fault: FaultConfig, component: str | None) -> Firing | None:
-        plan, count = self._plan(fault, component)
-        n = count()
-        fires = self.should_inject(fault) if plan.simple else state.enabled and plan.selects(n)
-        return Firing(plan, n) if fires else None
+        return decide_one(*self._plan(fault, component))
 
     def inject(self, fault: FaultConfig, *, component: str | None = None) -> bool:
         """Maybe inject ``fault`` here: sleep for latency, raise for error/timeout/exhaustion.

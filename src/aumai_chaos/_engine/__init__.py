@@ -6,8 +6,12 @@
 - ``act``: :class:`~act.Firing` (one fault acting: telemetry, window, delays), the sync and
   async drivers of ``before`` faults, and the component-call span (or span-less timer).
 - ``streams``: ``during`` faults on decorated generators and async generators, at item N.
-- ``calls``: the decision for callers that are not decorators (the HTTP transport, below).
+- ``calls``: the one decider, for every caller: the decorators' ``enabled=`` gate and
+  ``decide_call``, ``decide`` for a transport (below), ``decide_one`` for the injector and a
+  run's synthetic calls. The kill switch stops every firing there.
 - ``registry``: the process-wide routing of running experiments to components; the kill switch.
+- ``scopes``: which calls a route reaches (the block's context, an armed experiment's
+  baggage); ``selection`` reads the baggage.
 - ``telemetry``: every name we emit, and the instruments that emit it.
 - ``window``: an experiment's firing window.
 
@@ -47,8 +51,9 @@ time (e.g. ``"openai.chat.completions"``)::
 
 Semantics:
 
-- ``state.routing`` is ``True`` while any experiment routes anything and injection is on;
-  ``state.enabled`` is the kill switch (``decide`` checks it).
+- ``state.routing`` is ``True`` while any experiment routes anything, under the kill switch
+  too (calls are still observed); ``state.enabled`` is the kill switch (``decide`` checks it:
+  nothing fires, watched calls are still counted).
 - ``decide(component, own=None, *, site=Site.transport) -> Decision | None``: numbers the call
   ``n`` per component (per ``FaultSet`` for its own faults, per experiment for theirs) and
   applies ``probability``, ``after_calls``, ``every``, ``times`` and the seeded hash

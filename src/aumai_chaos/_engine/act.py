@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -31,16 +31,36 @@ __all__ = [
     "RecordCall",
     "fire_async",
     "fire_sync",
+    "telemetry_failed",
 ]
 
-#: Records one call: ``(component, duration_ms, error_type or None, message or None)``.
-RecordCall = Callable[[str, float, "str | None", "str | None"], None]
+
+class RecordCall(Protocol):
+    """Records the calls into one component as they end (an experiment's observer)."""
+
+    def __call__(
+        self, duration_ms: float, error_type: str | None, message: str | None, traced: bool
+    ) -> None:
+        """One call: ``traced`` when it had a component-call span."""
+
+    def timed(
+        self,
+        start: float,
+        exc: BaseException | None,
+        traced: bool = False,
+        end: float | None = None,
+    ) -> None:
+        """One call from ``start`` to ``end`` (``time.perf_counter()`` values; ``end``
+        defaults to now), which raised ``exc`` (or returned): the hot path (``traced``: it had a
+        component-call span)."""
+
 
 _log = logging.getLogger("aumai_chaos")
 _warned: set[str] = set()
 
 
-def _telemetry_failed(where: str, exc: BaseException) -> None:
+def telemetry_failed(where: str, exc: BaseException) -> None:
+    """Log, once per place, that our own bookkeeping failed; the caller goes on."""
     if where not in _warned:
         _warned.add(where)
         _log.warning("aumai-chaos telemetry failed in %s (%r); faults still act", where, exc)
@@ -106,26 +126,26 @@ class Firing:
         try:
             self.span = plan.instruments.tracer.start_span(tm.SPAN_FAULT, attributes=attrs)
         except Exception as exc:
-            _telemetry_failed("fault start", exc)
+            telemetry_failed("fault start", exc)
             self.span = INVALID_SPAN
         if plan.on_fire is not None:
             try:
                 plan.on_fire(attrs)
             except Exception as exc:
-                _telemetry_failed("fault record", exc)
+                telemetry_failed("fault record", exc)
         try:
             current = trace.get_current_span()
             if current.is_recording():
                 current.add_event(tm.EVENT_FAULT_INJECTED, attrs)
         except Exception as exc:
-            _telemetry_failed("fault event", exc)
+            telemetry_failed("fault event", exc)
         try:
             # In the fault span's context, so that each point's exemplar links to the fault
             # span (even for a fault fired outside any span); one context serves both.
             ctx = trace.set_span_in_context(self.span)
             plan.instruments.fault_injections.add(1, plan.metric_attrs, context=ctx)
         except Exception as exc:
-            _telemetry_failed("fault count", exc)
+            telemetry_failed("fault count", exc)
         return True
 
     def set_attributes(self, attrs: Mapping[str, Any]) -> None:
@@ -133,7 +153,7 @@ class Firing:
         try:
             self.span.set_attributes(dict(attrs))
         except Exception as exc:
-            _telemetry_failed("fault attributes", exc)
+            telemetry_failed("fault attributes", exc)
 
     def _record_delay(self) -> None:
         """Record ``chaos.fault.delay``: the time actually waited, which is less than the
@@ -151,7 +171,7 @@ class Firing:
             ctx = trace.set_span_in_context(self.span)
             plan.instruments.fault_delay.record(waited, plan.metric_attrs, context=ctx)
         except Exception as exc:
-            _telemetry_failed("fault delay", exc)
+            telemetry_failed("fault delay", exc)
 
     def end(self, exc: BaseException | None = None) -> None:
         """Close the span (recording ``exc``, the exception the fault raises, if any) and leave
@@ -165,7 +185,7 @@ class Firing:
                 span.set_attribute(tm.ATTR_ERROR_TYPE, tm.qualified_name(type(exc)))
                 span.set_status(Status(StatusCode.ERROR, str(exc)))
         except Exception as err:
-            _telemetry_failed("fault end", err)
+            telemetry_failed("fault end", err)
         _end_cut_short(self.span)
         self._leave()
 
@@ -191,15 +211,20 @@ class Firing:
             return seconds
         return self.deadline - early - time.perf_counter()
 
+    def _hold(self, seconds: float | None, early: float) -> float:
+        """The wait of :meth:`sleep` / :meth:`asleep`; ``seconds`` (when given) becomes the
+        delay this firing holds the call for."""
+        if seconds is not None:
+            self.held = seconds
+        return self.remaining(seconds, early)
+
     def sleep(self, seconds: float | None = None, *, early: float = 0.0) -> None:
         """Wait the fault's delay (``seconds`` from now, if given) in a thread; an experiment's
         window closing wakes it at once. ``early``: end that much before the deadline, for
         bookkeeping still to come."""
-        wait = self.remaining(seconds, early)
-        if seconds is not None:
-            self.held = seconds
+        wait = self._hold(seconds, early)
+        window = self.plan.window
         if wait > 0:
-            window = self.plan.window
             try:
                 (time.sleep if window is None else window.sleep)(wait)
             except BaseException:  # KeyboardInterrupt...: end() still ends the span
@@ -211,9 +236,7 @@ class Firing:
     async def asleep(self, seconds: float | None = None, *, early: float = 0.0) -> None:
         """:meth:`sleep` without blocking the event loop. Cancelled from outside, the span still
         ends (with ``end()`` by the caller, or here on cancellation)."""
-        wait = self.remaining(seconds, early)
-        if seconds is not None:
-            self.held = seconds
+        wait = self._hold(seconds, early)
         if wait > 0:
             window = self.plan.window
             try:
@@ -235,7 +258,7 @@ def _end_cut_short(span: Span) -> None:
     try:
         span.end()
     except Exception as err:  # pragma: no cover
-        _telemetry_failed("fault end", err)
+        telemetry_failed("fault end", err)
 
 
 #: The most a delay ends early for the bookkeeping after it (a bound on a bad estimate).
@@ -343,7 +366,7 @@ class CallSpan:
         try:
             self.span: Span = tracer.start_span(name, attributes=attrs)
         except Exception as exc:  # pragma: no cover
-            _telemetry_failed("call start", exc)
+            telemetry_failed("call start", exc)
             self.span = INVALID_SPAN
         self.token: object | None = None
 
@@ -351,14 +374,14 @@ class CallSpan:
         try:
             self.token = otel_context.attach(trace.set_span_in_context(self.span))
         except Exception as exc:  # pragma: no cover
-            _telemetry_failed("call attach", exc)
+            telemetry_failed("call attach", exc)
 
     def detach(self) -> None:
         if self.token is not None:
             try:
                 otel_context.detach(self.token)  # type: ignore[arg-type]
             except Exception as exc:  # pragma: no cover
-                _telemetry_failed("call detach", exc)
+                telemetry_failed("call detach", exc)
             self.token = None
 
     def after(self) -> float:
@@ -383,7 +406,6 @@ class CallSpan:
     ) -> None:
         self.detach()
         now = time.perf_counter()
-        duration_ms = (now - self.t0) * 1000.0
         try:
             span = self.span
             if error_type is not None:
@@ -394,24 +416,31 @@ class CallSpan:
                 span.set_status(Status(StatusCode.ERROR, message))
             span.end()
         except Exception as err:  # pragma: no cover
-            _telemetry_failed("call end", err)
-        _record(self.records, self.name, duration_ms, error_type, message)
+            telemetry_failed("call end", err)
+        if error_type is None:
+            for record in self.records:
+                try:
+                    record.timed(self.t0, None, True, now)
+                except Exception as err:  # pragma: no cover
+                    telemetry_failed("call record", err)
+        else:
+            _record(self.records, (now - self.t0) * 1000.0, error_type, message, True)
         if self.exit_cost is not None:
             self.exit_cost.learn(now)
 
 
 def _record(
     records: tuple[RecordCall, ...],
-    name: str,
     duration_ms: float,
     error_type: str | None,
     message: str | None,
+    traced: bool,
 ) -> None:
     for record in records:
         try:
-            record(name, duration_ms, error_type, message)
+            record(duration_ms, error_type, message, traced)
         except Exception as err:  # pragma: no cover
-            _telemetry_failed("call record", err)
+            telemetry_failed("call record", err)
 
 
 class CallTimer:
@@ -437,9 +466,10 @@ class CallTimer:
     def exit(self, exc: BaseException | None) -> None:
         duration_ms = (time.perf_counter() - self.t0) * 1000.0
         error_type = tm.qualified_name(type(exc)) if exc is not None else None
-        _record(self.records, self.name, duration_ms, error_type, None if exc is None else str(exc))
+        message = None if exc is None else str(exc)
+        _record(self.records, duration_ms, error_type, message, False)
 
     def fail(self, error_type: str, message: str) -> None:
         """:meth:`CallSpan.fail`: the call failed without an exception."""
         duration_ms = (time.perf_counter() - self.t0) * 1000.0
-        _record(self.records, self.name, duration_ms, error_type, message)
+        _record(self.records, duration_ms, error_type, message, False)

@@ -1,4 +1,17 @@
-"""One call's decision, for callers that are not decorators: the HTTP transport, the injector.
+"""The one decider: whether and which faults fire on a call, for every caller.
+
+Every caller decides here, so the kill switch, the scopes (in ``registry``: which experiments a
+context gets) and the position rules (in ``plan``) act alike everywhere:
+
+- the decorators: :func:`gate` is wrapt's ``enabled=`` gate (evaluated in C; it draws the
+  decorator's own faults and hands what it drew to :func:`decide_call`, which adds the
+  experiments' faults on the same thread);
+- the transports (and any caller that sees its component only at request time):
+  :func:`decide`, with its own faults as a :class:`FaultSet`;
+- :class:`~aumai_chaos.FaultInjector` and a run's synthetic calls: :func:`decide_one`.
+
+The kill switch (``state.enabled``) stops every firing here and nowhere else, while calls are
+still numbered and observed.
 
 A transport sees a component (e.g. ``"openai.chat.completions"``) only at request time. Per
 request it calls :func:`decide` with its own :class:`FaultSet`, and gets back ``None`` (nothing
@@ -13,19 +26,29 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
 from aumai_chaos._engine import telemetry as tm
 from aumai_chaos._engine.act import CallSpan, CallTimer, Firing
-from aumai_chaos._engine.plan import Draw, FaultPlan, OwnFaults, refuse_at
-from aumai_chaos._engine.registry import slot_for, state
+from aumai_chaos._engine.plan import Counter, Draw, FaultPlan, OwnFaults, refuse_at
+from aumai_chaos._engine.registry import ComponentSlot, SlotState, slot_for, state
 from aumai_chaos._engine.seeding import default_draw
 from aumai_chaos.faults import Action, FaultConfig, Site
 
-__all__ = ["Decision", "FaultSet", "decide", "order", "own_firings"]
+__all__ = [
+    "Decision",
+    "FaultSet",
+    "decide",
+    "decide_call",
+    "decide_one",
+    "gate",
+    "order",
+    "own_firings",
+]
 
 #: Most distinct components a FaultSet compiles plans for; past it, the oldest are dropped.
 _MAX_COMPONENTS = 1024
@@ -88,8 +111,11 @@ class FaultSet:
 
 
 def own_firings(own: OwnFaults) -> list[Firing]:
-    """Number this call and decide which of ``own``'s faults fire on it (no kill-switch check)."""
+    """Number this call and decide which of ``own``'s faults fire on it (none under the kill
+    switch: the call is still numbered)."""
     n = own.count()
+    if not state.enabled:
+        return []
     if own.simple:
         if own.draw() >= own.probability:
             return []
@@ -97,6 +123,85 @@ def own_firings(own: OwnFaults) -> list[Firing]:
     else:
         plans = own.select(n)
     return [Firing(p, n) for p in plans]
+
+
+_tls = threading.local()
+
+
+def gate(own: OwnFaults | None, slot: ComponentSlot) -> Callable[[], Any]:
+    """wrapt's ``enabled=`` gate for a decorated component: the whole decision of whether our
+    wrapper runs at all, evaluated before it is entered.
+
+    Without own faults it is ``slot.__len__`` (all C: true while an experiment watches the
+    component). Simple faults (no seed, no position rule) keep the one-draw gate, plus the call
+    counter that numbers the call (``chaos.fault.occurrence``); others decide each fault for
+    call ``n`` here. What fired is left in a thread-local for :func:`decide_call`, which wrapt's
+    wrapper calls next on the same thread with no user code in between.
+    """
+    slot_len = slot.__len__
+    if own is None or not own.plans:
+        return slot_len
+    count, tls, st = own.count, _tls, state
+    if own.simple:
+        if own.probability <= 0.0:
+            return slot_len
+        draw, probability = own.draw, own.probability
+
+        def simple_gate() -> Any:
+            n = count()
+            if draw() < probability and st.enabled:
+                tls.own = n
+                return True
+            return slot_len()
+
+        return simple_gate
+    select = own.select
+
+    def ruled_gate() -> Any:
+        n = count()
+        if st.enabled:
+            fired = select(n)
+            if fired:
+                tls.own = (n, fired)
+                return True
+        return slot_len()
+
+    return ruled_gate
+
+
+def decide_call(
+    own: OwnFaults | None, slot: ComponentSlot, site: Site = Site.call
+) -> tuple[list[Firing], SlotState | None]:
+    """What fires on a decorated call (what :func:`gate` drew, then the experiments' faults at
+    ``site``) in the order they act, and the experiments' state of the component when one
+    watches it (``None`` otherwise)."""
+    fired: list[Firing]
+    if own is None:
+        current = slot.current()
+        if current is None:
+            return [], None
+        fired = current.fire(site)
+        return (order(fired) if len(fired) > 1 else fired), current
+    taken = _tls.__dict__.pop("own", None)
+    if taken is None:
+        fired = []
+    elif type(taken) is int:
+        fired = [Firing(p, taken) for p in own.choose()]
+    else:
+        n, plans = taken
+        fired = [Firing(p, n) for p in plans]
+    current = slot.current()
+    if current is not None:
+        fired += current.fire(site)
+    return (order(fired) if len(fired) > 1 else fired), current
+
+
+def decide_one(plan: FaultPlan, count: Counter) -> Firing | None:
+    """Number a call and decide one fault on it (an injector's, a run's synthetic call's)."""
+    n = count()
+    if not state.enabled:
+        return None
+    return Firing(plan, n) if plan.selects(n) else None
 
 
 def order(fired: list[Firing]) -> list[Firing]:
@@ -144,8 +249,6 @@ def decide(
     Honors the kill switch, the position rules, seeded replay and block experiments' scopes;
     an experiment's fault that cannot act at ``site`` is skipped for this caller.
     """
-    if not state.enabled:
-        return None
     start = time.perf_counter()
     fired = own_firings(own.for_component(component)) if own is not None else []
     call: CallSpan | CallTimer | None = None

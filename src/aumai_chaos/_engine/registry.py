@@ -16,14 +16,20 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from contextvars import ContextVar, Token
 from fnmatch import fnmatchcase
 from typing import Any
 
-from aumai_chaos._engine import selection
 from aumai_chaos._engine import telemetry as tm
-from aumai_chaos._engine.act import CallSpan, CallTimer, ExitCost, Firing, RecordCall
+from aumai_chaos._engine.act import (
+    CallSpan,
+    CallTimer,
+    ExitCost,
+    Firing,
+    RecordCall,
+    telemetry_failed,
+)
 from aumai_chaos._engine.plan import Counter, FaultPlan, new_counter
+from aumai_chaos._engine.scopes import Scope, enter_scope, exit_scope
 from aumai_chaos.faults import FaultConfig, Site
 
 __all__ = [
@@ -32,7 +38,6 @@ __all__ = [
     "Route",
     "SlotState",
     "activate",
-    "active_scopes",
     "add_fault",
     "deactivate",
     "disable",
@@ -53,8 +58,9 @@ class _State:
     __slots__ = ("enabled", "routing")
 
     def __init__(self) -> None:
-        #: Whether any experiment is routing anything now (and injection is on): the
-        #: transport's cheapest check before it looks a component up.
+        #: Whether any experiment is routing anything now: the transport's cheapest check
+        #: before it looks a component up. Stays true under the kill switch, whose experiments
+        #: still observe (count and time) the calls they watch.
         self.routing = False
         self.enabled = os.environ.get(DISABLED_ENV, "").strip().lower() not in (
             "1",
@@ -68,58 +74,36 @@ class _State:
 state = _State()
 
 
-#: The block experiments (``aumai_chaos.experiment(...)``) whose faults this context gets.
-_scopes: ContextVar[frozenset[object]] = ContextVar("aumai_chaos_scopes", default=frozenset())
-
-
-def enter_scope(key: object) -> Token[frozenset[object]]:
-    """Make the calls in this context (and the tasks it starts) subject to route ``key``."""
-    return _scopes.set(_scopes.get() | {key})
-
-
-def exit_scope(token: Token[frozenset[object]]) -> None:
-    _scopes.reset(token)
-
-
-def active_scopes() -> frozenset[object]:
-    """The scoped routes this context gets: the blocks it entered, and the armed experiment its
-    baggage names (:mod:`.selection`; one context lookup more, only while one is armed)."""
-    active = _scopes.get()
-    if selection.state.armed:
-        key = selection.selected()
-        if key is not None:
-            return active | {key}
-    return active
-
-
 class _Group:
     """One route's faults on one component: its call counter and its plans by site."""
 
-    __slots__ = ("call_plans", "count", "key", "mcp_plans", "route", "scoped", "transport_plans")
+    __slots__ = ("by_site", "count", "key", "route", "scope")
 
     def __init__(self, key: object, route: Route, name: str, with_plans: bool = True) -> None:
         plans = route.plans_for(name) if with_plans else []
         self.key = key
         self.route = route
-        self.scoped = route.scoped
+        self.scope = route.scope
         self.count = route.counter_for(name)
-        self.call_plans = tuple(p for p in plans if p.fault.acts_at(Site.call))
-        self.transport_plans = tuple(p for p in plans if p.fault.acts_at(Site.transport))
-        self.mcp_plans = tuple(p for p in plans if p.fault.acts_at(Site.mcp))
+        #: The plans that can act at each site (a call, a transport, MCP).
+        self.by_site = {site: tuple(p for p in plans if p.fault.acts_at(site)) for site in Site}
 
 
 class SlotState:
     """What the running experiments do to one component, precomputed for the call path."""
 
     __slots__ = (
+        "_by_site",
         "_views",
         "exit_cost",
         "groups",
         "instruments",
         "name",
+        "quiet",
         "records",
         "scoped",
         "span_attrs",
+        "timed",
         "trace_all",
     )
 
@@ -136,23 +120,31 @@ class SlotState:
         #: Whether some route wants a component-call span on every call (``trace_calls: all``).
         self.trace_all = any(r.trace_all for r in routes)
         #: Where each call is recorded as it ends (the experiments' observers).
-        self.records = tuple(r.record_call for r in routes if r.record_call is not None)
-        self.scoped = any(g.scoped for g in self.groups)
+        self.records = tuple(r.recorder(name) for r in routes if r.recorder is not None)
+        #: A call on which nothing fires is timed without a span: ``timed(start, exc)``
+        #: records it as it ends (straight into the one recorder when there is one).
+        self.quiet = not self.trace_all
+        self.timed = self.records[0].timed if len(self.records) == 1 else self._timed_all
+        self.scoped = any(g.scope is not None for g in self.groups)
         self.exit_cost = ExitCost()
+        #: (call counter, plans) of the routes with faults at each site, for :meth:`fire`.
+        self._by_site = {
+            site: tuple((g.count, g.by_site[site]) for g in self.groups if g.by_site[site])
+            for site in Site
+        }
         self._views: dict[frozenset[object], SlotState | None] = {}
 
     def view(self) -> SlotState | None:
-        """This state as the current context sees it: block experiments apply only inside
-        their block (and the tasks it starts); ``None`` when nothing applies here."""
+        """This state as the current context sees it: a route with a scope applies only to
+        the calls its scope admits now (``_engine.scopes``); ``None`` when nothing applies."""
         if not self.scoped:
             return self
-        active = active_scopes()
-        keys = frozenset(g.key for g in self.groups if g.scoped and g.key in active)
+        keys = frozenset(g.key for g in self.groups if g.scope is not None and g.scope.admits())
         try:
             return self._views[keys]
         except KeyError:
             pass
-        groups = [g for g in self.groups if not g.scoped or g.key in keys]
+        groups = [g for g in self.groups if g.scope is None or g.key in keys]
         view = SlotState(self.name, groups) if groups else None
         if view is not None:
             view.scoped = False
@@ -163,27 +155,27 @@ class SlotState:
     def fire(self, site: Site) -> list[Firing]:
         """Number this call for each route and decide which of its faults fire on it."""
         fired: list[Firing] = []
-        for group in self.groups:
-            plans = (
-                group.call_plans
-                if site is Site.call
-                else group.mcp_plans
-                if site is Site.mcp
-                else group.transport_plans
-            )
-            if not plans:
-                continue
-            n = group.count()
+        for count, plans in self._by_site[site]:
+            n = count()
             for plan in plans:
                 if plan.selects(n):
                     fired.append(Firing(plan, n))
         return fired
 
+    def _timed_all(self, start: float, exc: BaseException | None) -> None:
+        for record in self.records:
+            try:
+                record.timed(start, exc)
+            except Exception as err:  # pragma: no cover - never raise into user code
+                telemetry_failed("call record", err)
+
     def call(self, fired: bool) -> CallSpan | CallTimer:
         """The component-call span, or a timer when no route wants a span for this call."""
         if fired or self.trace_all:
+            # Only a call that fires waits, and so needs the estimate of what ending it costs.
+            exit_cost = self.exit_cost if fired else None
             return CallSpan(
-                self.instruments.tracer, self.name, self.span_attrs, self.records, self.exit_cost
+                self.instruments.tracer, self.name, self.span_attrs, self.records, exit_cost
             )
         return CallTimer(self.name, self.records)
 
@@ -198,10 +190,12 @@ class ComponentSlot(list[SlotState]):
         self.name = name
 
     def current(self) -> SlotState | None:
+        """What the running experiments do to this component in this context, or ``None``."""
         try:
-            return self[0].view()
+            state = self[0]
         except IndexError:
             return None
+        return state.view() if state.scoped else state
 
 
 class Route:
@@ -213,11 +207,13 @@ class Route:
     compiles a fault for one component, bound to the experiment's random source, telemetry and
     window; plans and call counters are made once per component and kept for the route's life
     (so a ``times`` budget survives other experiments starting). ``instruments`` trace the
-    component calls. ``record_call`` (with ``trace_all=False``) records a call on which nothing
-    fired without a span. ``scoped``: the route applies only in contexts that entered its scope
-    (:func:`enter_scope`). A name of ``by_component`` or ``watch`` may be a glob
-    (``mcp.tool.*``, ``openai.*``; :func:`fnmatch.fnmatchcase`): it covers every component it
-    matches, and a fault that several of its names match applies once.
+    component calls. ``recorder(component)`` gives what records each call into a component as it
+    ends (:data:`~aumai_chaos._engine.act.RecordCall`); with it, ``trace_all=False`` times a call
+    on which nothing fired without a span. ``scope``: the route applies only to the calls it
+    admits (``_engine.scopes``; ``None``: every call of the process). A name of
+    ``by_component`` or ``watch`` may be a glob (``mcp.tool.*``, ``openai.*``;
+    :func:`fnmatch.fnmatchcase`): it covers every component it matches, and a fault that
+    several of its names match applies once.
     """
 
     __slots__ = (
@@ -229,8 +225,8 @@ class Route:
         "globs",
         "instruments",
         "make_plan",
-        "record_call",
-        "scoped",
+        "recorder",
+        "scope",
         "trace_all",
         "watch",
         "watch_all",
@@ -247,8 +243,8 @@ class Route:
         watch_all: bool = False,
         *,
         trace_all: bool = True,
-        record_call: RecordCall | None = None,
-        scoped: bool = False,
+        recorder: Callable[[str], RecordCall] | None = None,
+        scope: Scope | None = None,
     ) -> None:
         self.experiment_id = experiment_id
         self.instruments = instruments
@@ -258,9 +254,9 @@ class Route:
         self.watch = frozenset(watch) | frozenset(by_component)
         self.globs = _globs(self.watch)
         self.watch_all = watch_all or bool(self.everywhere)
-        self.trace_all = trace_all or record_call is None  # nothing records a span-less call
-        self.record_call = record_call
-        self.scoped = scoped
+        self.trace_all = trace_all or recorder is None  # nothing records a span-less call
+        self.recorder = recorder
+        self.scope = scope
         self._plans: dict[str, list[FaultPlan]] = {}
         self._counters: dict[str, Counter] = {}
 
@@ -335,7 +331,7 @@ _routes: dict[object, Route] = {}
 
 
 def _refresh(names: Iterable[str]) -> None:
-    state.routing = bool(_routes) and state.enabled
+    state.routing = bool(_routes)
     for name in names:
         slot = _slots.get(name)
         if slot is None:

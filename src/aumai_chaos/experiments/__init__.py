@@ -7,7 +7,9 @@
 - ``arming``: :func:`arm` / :func:`disarm`, experiments armed in a service and selected by the
   W3C baggage of its requests (``AUMAI_CHAOS_ARMED`` arms and watches a path at import).
 - ``observer``: :class:`ExperimentObserver`, the span processor that keeps observations;
-  ``_dispatch`` routes spans to the observers of running experiments.
+  ``_dispatch`` routes spans to the observers of running experiments; ``_recorder`` folds each
+  watched call in as it ends, into ``_stats`` (with the ``_histogram`` of latencies) and
+  ``_series``.
 - ``workload``: loading and driving the workload.
 - ``files``: loading experiment and result files (YAML or JSON) with one-line errors.
 - ``summary``: :class:`Summary`, a result's summary as typed models that also read by key.

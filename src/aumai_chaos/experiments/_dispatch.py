@@ -32,6 +32,8 @@ class _Dispatcher(SpanProcessor):
         self._lock = threading.Lock()
 
     def add(self, experiment_id: str, observer: ExperimentObserver) -> None:
+        if not observer.takes_spans:
+            return  # a run's observer: its calls and faults are recorded as they happen
         with self._lock:
             routes = dict(self._routes)
             routes[experiment_id] = observer

@@ -18,7 +18,8 @@ from opentelemetry import context as otel_context
 
 from aumai_chaos._engine import registry as _registry
 from aumai_chaos._engine import telemetry as tm
-from aumai_chaos._engine.act import CallSpan, Firing, fire_sync
+from aumai_chaos._engine.act import CallSpan, fire_sync
+from aumai_chaos._engine.calls import decide_one
 from aumai_chaos._engine.plan import Counter, FaultPlan, new_counter
 from aumai_chaos.errors import InjectedFaultError
 from aumai_chaos.experiments._dispatch import DISPATCHER
@@ -206,14 +207,17 @@ class Phases:
     def _synthetic_call(self, component: str, plan: FaultPlan, counter: Counter) -> None:
         run = self._run
         attrs = {tm.ATTR_COMPONENT: component, tm.ATTR_EXPERIMENT_ID: run.experiment.experiment_id}
-        call = CallSpan(run.instruments.tracer, component, attrs, (run.observer.record_call,))
+        records = (run.observer.recorder(component),)
+        call = CallSpan(run.instruments.tracer, component, attrs, records)
         call.enter()
         try:
-            n = counter()
             # A synthetic call has no result nor stream: only ``before`` faults can act on it.
-            # The kill switch stops these too.
-            if plan.action is Action.before and _registry.state.enabled and plan.selects(n):
-                fire_sync((Firing(plan, n),))
+            if plan.action is Action.before:
+                firing = decide_one(plan, counter)
+                if firing is not None:
+                    fire_sync((firing,))
+            else:
+                counter()
         except InjectedFaultError as exc:
             call.exit(exc)
         else:

@@ -27,10 +27,12 @@ from aumai_chaos import propagation
 from aumai_chaos._engine import registry as _registry
 from aumai_chaos._engine import telemetry as tm
 from aumai_chaos._engine.plan import FaultPlan
+from aumai_chaos._engine.scopes import Scope
 from aumai_chaos._engine.window import Window
 from aumai_chaos.errors import WorkloadError
 from aumai_chaos.experiments._dispatch import DISPATCHER, observing_provider, private_provider
 from aumai_chaos.experiments._phases import Phases, Progress, RunNotes
+from aumai_chaos.experiments._series import Series
 from aumai_chaos.experiments._verdict import (
     DISABLED_REASON,
     broken_workload,
@@ -117,7 +119,7 @@ class ExperimentRun:
             experiment_id=self.experiment.experiment_id,
             recent_seconds=max(windows) if windows else None,
             faults_from_spans=False,
-            calls_from_spans=False,  # recorded as they end: CallSpan/CallTimer record_call
+            calls_from_spans=False,  # recorded as they end: the route's recorder
         )
 
     def abort(self) -> None:
@@ -162,7 +164,7 @@ class ExperimentRun:
         *,
         with_faults: bool,
         observer: ExperimentObserver | None = None,
-        scoped: bool = False,
+        scope: Scope | None = None,
         watch_all: bool = False,
     ) -> _registry.Route:
         exp = self.experiment
@@ -189,12 +191,12 @@ class ExperimentRun:
             watch={w for w in watch if w},
             watch_all=watch_all,
             trace_all=exp.trace_calls == "all",
-            record_call=(
-                observer.record_call
+            recorder=(
+                observer.recorder
                 if observer is not None  # the baseline: no fault, no outcome
-                else self.recovery.wrap_record(self.observer.record_call)  # recovery hook
+                else self.recovery.wrap_recorder(self.observer.recorder)  # recovery hook
             ),
-            scoped=scoped,
+            scope=scope,
         )
 
     # -- the run -------------------------------------------------------------------------------
@@ -258,23 +260,23 @@ class ExperimentRun:
             self._token = otel_context.attach(ctx)
         self.start_time = datetime.now(UTC)
         self.t0 = time.monotonic()
-        self.observer.series.origin_ns = time.time_ns()  # the summary's series: from the start
+        # the summary's series: from the start
+        self.observer.series = Series(time.time_ns(), time.perf_counter())
         try:
             self.instruments.experiment_active.add(1)
         except Exception as exc:
             _log.warning("recording the experiment metrics failed: %r", exc)
         return ctx
 
-    def open_block(self, *, scoped: bool, key: object, watch_all: bool = False) -> object:
-        """Route the faults for a block of code (after :meth:`start`) under ``key`` (with
-        ``scoped``, only to contexts that entered the scope ``key``; with ``watch_all``, every
-        component's calls are observed, not only those of its faults and objectives); the
-        window closes at ``duration_seconds`` at the latest. Returns ``key`` for
-        :meth:`close_block`."""
+    def open_block(self, *, scope: Scope | None, key: object, watch_all: bool = False) -> object:
+        """Route the faults for a block of code (after :meth:`start`) under ``key`` (with a
+        ``scope``, only to the calls it admits; with ``watch_all``, every component's calls are
+        observed, not only those of its faults and objectives); the window closes at
+        ``duration_seconds`` at the latest. Returns ``key`` for :meth:`close_block`."""
         self.window.deadline = self.t0 + self.experiment.duration_seconds
         DISPATCHER.add(self.experiment.experiment_id, self.observer)
         DISPATCHER.add_units(self.experiment.experiment_id, self.recovery)  # recovery hook
-        _registry.activate(key, self.route(with_faults=True, scoped=scoped, watch_all=watch_all))
+        _registry.activate(key, self.route(with_faults=True, scope=scope, watch_all=watch_all))
         return key
 
     def add_fault(self, key: object, fault: FaultConfig) -> None:

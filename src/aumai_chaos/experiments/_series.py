@@ -19,6 +19,7 @@ iterations.
 from __future__ import annotations
 
 import math
+import time
 
 from aumai_chaos.experiments.summary import SeriesComponent, SeriesWorkload, SummarySeries
 
@@ -82,10 +83,23 @@ def _merge_pairs(values: list[int]) -> list[int]:
 class Series:
     """Counts per time bucket. Not thread-safe: the observer calls it under its lock."""
 
-    __slots__ = ("_components", "_faults_by_type", "_latency", "_workload", "origin_ns", "step")
+    __slots__ = (
+        "_components",
+        "_faults_by_type",
+        "_latency",
+        "_workload",
+        "origin_ns",
+        "origin_perf",
+        "step",
+    )
 
-    def __init__(self, origin_ns: int) -> None:
+    def __init__(self, origin_ns: int, origin_perf: float | None = None) -> None:
         self.origin_ns = origin_ns
+        #: The same instant on ``time.perf_counter()``'s clock: the hot path's bucket index
+        #: comes from the call's end time it already read (see ``perf_index``).
+        if origin_perf is None:
+            origin_perf = time.perf_counter() - (time.time_ns() - origin_ns) / _NS
+        self.origin_perf = origin_perf
         self.step = 1
         self._workload = _Counts()  # "iterations", "failures"
         self._latency: list[dict[int, int]] = []
@@ -97,6 +111,26 @@ class Series:
         while seconds // self.step >= MAX_BUCKETS:
             self._coarsen()
         return int(seconds // self.step)
+
+    def _count(self, lists: dict[str, list[int]], name: str, ns: int) -> None:
+        """One more event in the bucket of ``ns``, the common case first: a bucket that is
+        already there (one per second, so most events land in the last one)."""
+        values = lists.get(name)
+        if values is not None:
+            index = (ns - self.origin_ns) // _NS // self.step
+            if 0 <= index < len(values):
+                values[index] += 1
+                return
+        self._count_slow(lists, name, ns)
+
+    def _count_slow(self, lists: dict[str, list[int]], name: str, ns: int) -> None:
+        index = self._index(ns)
+        values = lists.get(name)
+        if values is None:
+            values = lists[name] = []
+        if index >= len(values):
+            values.extend([0] * (index + 1 - len(values)))
+        values[index] += 1
 
     def _coarsen(self) -> None:
         self.step *= 2
@@ -130,11 +164,10 @@ class Series:
         latency[index][b] = latency[index].get(b, 0) + 1
 
     def call(self, ns: int, component: str, failed: bool) -> None:
-        index = self._index(ns)
         counts = self._component(component)
-        counts.add("calls", index)
+        self._count(counts.lists, "calls", ns)
         if failed:
-            counts.add("errors", index)
+            self._count(counts.lists, "errors", ns)
 
     def fault(self, ns: int, component: str, fault_type: str) -> None:
         index = self._index(ns)

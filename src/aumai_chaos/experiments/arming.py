@@ -37,6 +37,7 @@ from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
 from aumai_chaos._engine import selection
+from aumai_chaos._engine.scopes import BaggageScope
 from aumai_chaos.errors import ConfigError, ExperimentStateError
 from aumai_chaos.experiments._run import ExperimentRun
 from aumai_chaos.experiments.files import load_experiment_file
@@ -176,7 +177,7 @@ def _arm_one(
             raise ExperimentStateError(f"experiment {config.experiment_id!r} is already armed")
         _armed[config.experiment_id] = entry
         run.start(attach=False)
-        run.open_block(scoped=True, key=entry)
+        run.open_block(scope=BaggageScope(entry), key=entry)
         selection.register(config.experiment_id, entry)
     _ensure_thread()
 

@@ -46,6 +46,7 @@ from opentelemetry.trace import TracerProvider
 
 from aumai_chaos._engine import registry as _registry
 from aumai_chaos._engine import telemetry as tm
+from aumai_chaos._engine.scopes import ContextScope
 from aumai_chaos.errors import ExperimentStateError
 from aumai_chaos.experiments._run import ExperimentRun
 from aumai_chaos.experiments._verdict import fault_report
@@ -247,7 +248,8 @@ class ExperimentBlock:
         self._run.start()
         if self._scoped:
             self._scope_token = _registry.enter_scope(self)
-        self._key = self._run.open_block(scoped=self._scoped, key=self)
+        scope = ContextScope(self) if self._scoped else None
+        self._key = self._run.open_block(scope=scope, key=self)
         if self.experiment.stop_conditions:
             self._watcher = threading.Thread(
                 target=self._watch, name=f"aumai-chaos-{self.experiment_id}", daemon=True

@@ -28,6 +28,7 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import StatusCode
 
 from aumai_chaos._engine import telemetry as tm
+from aumai_chaos.experiments._recorder import CallRecorder
 from aumai_chaos.experiments._series import Series
 from aumai_chaos.experiments._stats import Tally
 from aumai_chaos.experiments.models import Observation
@@ -65,10 +66,6 @@ def _attribute(value: Any) -> Any:
     if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
         return list(value)
     return json.dumps(value, default=str, sort_keys=True)
-
-
-#: How many calls :meth:`ExperimentObserver.record_call` lets wait before it folds them in.
-DRAIN_EVERY = 1024
 
 
 class ExperimentObserver(SpanProcessor):
@@ -122,9 +119,6 @@ class ExperimentObserver(SpanProcessor):
         #: ``False`` for the runs' observers too: their component calls are recorded as they
         #: end (:meth:`record_call`), so ``on_end`` has nothing left to do for them.
         self._calls_from_spans = calls_from_spans
-        #: Calls recorded by :meth:`record_call`, not yet folded into the store and tallies:
-        #: ``list.append`` needs no lock, so the hot path stays cheap (see :meth:`_drain`).
-        self._calls: list[tuple[str, float, str | None, str | None, int]] = []
         #: Set when a run has ended: late spans, iterations and faults no longer change what it
         #: reported.
         self._sealed = False
@@ -134,6 +128,12 @@ class ExperimentObserver(SpanProcessor):
         self.series = Series(time.time_ns())
 
     # -- the store -----------------------------------------------------------------------------
+
+    @property
+    def takes_spans(self) -> bool:
+        """Whether this observer reads anything from ended spans (a run's observer does not:
+        its calls and faults are recorded as they happen)."""
+        return self._faults_from_spans or self._calls_from_spans
 
     def _keep(self, obs: _Raw) -> None:
         # Called with the lock held.
@@ -158,7 +158,6 @@ class ExperimentObserver(SpanProcessor):
     ) -> list[Observation]:
         """A snapshot of the kept observations, oldest first, optionally filtered."""
         with self._lock:
-            self._drain()
             items = list(self._store)
             if self._faults:
                 items.extend(self._faults)
@@ -177,18 +176,16 @@ class ExperimentObserver(SpanProcessor):
 
     def __len__(self) -> int:
         with self._lock:
-            self._drain()
             return len(self._store) + len(self._faults)
 
     def clear(self) -> None:
         """Forget every observation and tally."""
         with self._lock:
-            self._calls = []
             self._store.clear()
             self._faults.clear()
             self._dropped = 0
             self.tally = Tally()
-            self.series = Series(self.series.origin_ns)
+            self.series = Series(self.series.origin_ns, self.series.origin_perf)
 
     # -- direct recording ------------------------------------------------------------------------
 
@@ -248,44 +245,44 @@ class ExperimentObserver(SpanProcessor):
         duration_ms: float,
         error_type: str | None,
         message: str | None = None,
+        traced: bool = True,
     ) -> None:
-        """Record one component call as it ends (used by the runs): the same ``call``
-        observation and tallies as an ended component-call span gives. Cheap: the call is
-        folded in when something reads the observer, or once :data:`DRAIN_EVERY` calls wait,
-        so that memory stays bounded however long nothing reads."""
-        if not self._sealed:
-            calls = self._calls
-            calls.append((component, duration_ms, error_type, message, time.time_ns()))
-            if len(calls) >= DRAIN_EVERY:
-                with self._lock:
-                    self._drain()
+        """Record one component call as it ends (used by the runs): folded at once into the
+        tallies and the series, in constant time. ``traced``: the call had a component-call
+        span, and keeps a ``call`` observation as an ended span gives; a call timed without
+        one (``trace_calls: faults``, nothing fired) is only counted."""
+        with self._lock:
+            self._fold_call(component, duration_ms, error_type, message, traced)
 
-    def _drain(self) -> None:
-        """Fold the recorded calls into the store and tallies. Called with the lock held.
-
-        The list is cut in place, not swapped: a call appended by another thread meanwhile
-        stays in it for the next drain (``len``, the slice and ``del`` are each atomic)."""
-        pending = self._calls
-        n = len(pending)
-        if not n:
+    def _fold_call(
+        self,
+        component: str,
+        duration_ms: float,
+        error_type: str | None,
+        message: str | None,
+        traced: bool,
+    ) -> None:
+        # Called with the lock held.
+        if self._sealed:
             return
-        calls = pending[:n]
-        del pending[:n]
-        if self._sealed:  # raced with the end of the run: too late to count, as a late span
-            return
-        tally = self.tally
-        recent = self._recent
-        for component, duration_ms, error_type, message, ns in calls:
-            tally.component(component).add_call(duration_ms, error_type, message)
-            self.series.call(ns, component, error_type is not None)
-            if recent is not None:
-                recent.append((ns, component, error_type is not None))
+        ns = time.time_ns()
+        self.tally.component(component).add_call(duration_ms, error_type, message)
+        failed = error_type is not None
+        self.series.call(ns, component, failed)
+        if self._recent is not None:
+            self._recent.append((ns, component, failed))
+        if traced:
             details = {
                 "duration_ms": round(duration_ms, 3),
-                "status": "error" if error_type else "ok",
+                "status": "error" if failed else "ok",
                 "error_type": error_type,
             }
             self._keep((component, "call", ns, details))
+
+    def recorder(self, component: str) -> CallRecorder:
+        """:meth:`record_call` for one component: what a run's route hands the engine
+        (an ``aumai_chaos._engine.act.RecordCall``)."""
+        return CallRecorder(self, component)
 
     def record_fault(self, attributes: Mapping[str, Any]) -> None:
         """Record one injected fault now, from its ``chaos.fault`` attributes (used by the
@@ -308,7 +305,6 @@ class ExperimentObserver(SpanProcessor):
         summary and observations must agree (a span may still be on its way from the
         dispatcher on another thread)."""
         with self._lock:
-            self._drain()
             self._sealed = True
 
     # -- SpanProcessor -------------------------------------------------------------------------
@@ -395,7 +391,6 @@ class ExperimentObserver(SpanProcessor):
         horizon = now - int(seconds * 1e9)
         calls = failures = 0
         with self._lock:
-            self._drain()
             keep_after = now - self._recent_ns
             while recent and recent[0][0] < keep_after:
                 recent.popleft()
@@ -421,7 +416,6 @@ class ExperimentObserver(SpanProcessor):
     def summary(self, duration_seconds: float | None = None) -> Summary:
         """The guide's summary keys, then per-component and workload statistics."""
         with self._lock:
-            self._drain()
             tally = self.tally
             summary = Summary(
                 total_faults_fired=tally.total_faults,

@@ -10,7 +10,7 @@ A :class:`RecoveryTracker` belongs to one run. A unit of work is, for it:
 
 The current unit lives in a context variable of the tracker's own, so two runs never see each
 other's units. The run feeds it each fault as it fires (:meth:`on_fault`) and each component
-call as it ends (:meth:`wrap_record`); when a unit ends, its faults' outcomes are folded into
+call as it ends (:meth:`wrap_recorder`); when a unit ends, its faults' outcomes are folded into
 the tally, counted in ``chaos.fault.outcomes`` and ``chaos.fault.recovery_time``, and added as
 ``chaos.fault.outcome`` events to the unit's span. Nothing here raises into user code.
 """
@@ -23,7 +23,7 @@ import copy
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -179,32 +179,29 @@ class RecoveryTracker:
         except Exception as exc:  # pragma: no cover - never into user code
             _failed("fault", exc)
 
-    def wrap_record(self, record: RecordCall) -> RecordCall:
-        """``record`` (the observer's), also telling the current unit that a call ended. Costs a
-        context-variable read when no fault has fired in the unit."""
-        current = self._current.get
-        by_span = self._by_span  # cleared, never replaced
-        lock = self._lock
-        clock = time.perf_counter
-        tracker = self
+    def wrap_recorder(self, recorder: Callable[[str], RecordCall]) -> Callable[[str], RecordCall]:
+        """``recorder`` (the observer's, one per component), each call also telling the current
+        unit that it ended. Costs a context-variable read when no fault has fired in the
+        unit."""
 
-        def record_call(
-            component: str, duration_ms: float, error_type: str | None, message: str | None
-        ) -> None:
-            record(component, duration_ms, error_type, message)
-            ledger = current()
+        def make(component: str) -> RecordCall:
+            return _UnitRecorder(recorder(component), component, self.note_call)
+
+        return make
+
+    def note_call(self, component: str, ok: bool) -> None:
+        """A call into ``component`` ended (``ok``: without an error), in the current unit."""
+        ledger = self._current.get()
+        if ledger is None:
+            if not self._by_span and self._default is None:
+                return
+            ledger = self._outer()
             if ledger is None:
-                if not by_span and tracker._default is None:
-                    return
-                ledger = tracker._outer()
-                if ledger is None:
-                    return
-            # Nothing waits for a later call until a fault has fired in the unit.
-            if ledger.hit or ledger.retry or ledger.unplaced:
-                with lock:
-                    ledger.call(component, error_type is None, clock())
-
-        return record_call
+                return
+        # Nothing waits for a later call until a fault has fired in the unit.
+        if ledger.hit or ledger.retry or ledger.unplaced:
+            with self._lock:
+                ledger.call(component, ok, time.perf_counter())
 
     # -- invoke_agent spans --------------------------------------------------------------------
 
@@ -378,3 +375,32 @@ class Unit:
         tb: TracebackType | None,
     ) -> None:
         self.__exit__(exc_type, exc, tb)
+
+
+class _UnitRecorder:
+    """An engine ``RecordCall`` that records as ``inner`` does, then tells the unit."""
+
+    __slots__ = ("_component", "_inner", "_note")
+
+    def __init__(
+        self, inner: RecordCall, component: str, note: Callable[[str, bool], None]
+    ) -> None:
+        self._inner = inner
+        self._component = component
+        self._note = note
+
+    def __call__(
+        self, duration_ms: float, error_type: str | None, message: str | None, traced: bool
+    ) -> None:
+        self._inner(duration_ms, error_type, message, traced)
+        self._note(self._component, error_type is None)
+
+    def timed(
+        self,
+        start: float,
+        exc: BaseException | None,
+        traced: bool = False,
+        end: float | None = None,
+    ) -> None:
+        self._inner.timed(start, exc, traced, end)
+        self._note(self._component, exc is None)

@@ -137,7 +137,7 @@ class ProxyRun:
     def start(self) -> None:
         """Open the run and route its faults to every proxied request (from now on)."""
         self.run.start()
-        self._key = self.run.open_block(scoped=False, key=object(), watch_all=True)
+        self._key = self.run.open_block(scope=None, key=object(), watch_all=True)
 
     def abort(self) -> None:
         """Stop now; safe from any thread (a signal handler)."""

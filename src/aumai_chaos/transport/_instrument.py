@@ -43,8 +43,9 @@ class _Instrumentation:
 
 
 _state = _Instrumentation()
-#: wrapt's ``enabled=`` gate: ``state.routing``, true while an experiment routes anything and
-#: injection is on. ``partial(getattr, ...)`` is all C: no Python frame on the idle path.
+#: wrapt's ``enabled=`` gate: ``state.routing``, true while an experiment routes anything (under
+#: the kill switch too, which observes). ``partial(getattr, ...)`` is all C: no Python frame on
+#: the idle path.
 _gate: Callable[[], Any] = partial(getattr, state, "routing")
 
 

@@ -1,0 +1,71 @@
+"""Scopes: which calls an experiment's faults reach, beyond the components it names.
+
+A route without a scope (a scheduled run, ``aumai_chaos.experiment(scope="process")``) reaches
+every thread and task of the process. A route with a :class:`Scope` reaches only the calls for
+which ``scope.admits()`` is true *now*, in the caller's context. The registry asks it on every
+call into a component the route affects (``SlotState.view``), so ``admits`` must be cheap and
+must not raise.
+
+Two kinds are here: :class:`ContextScope` (``aumai_chaos.experiment(scope="context")``: the
+block's own context and the tasks it starts) and :class:`BaggageScope` (an armed experiment:
+the calls whose OpenTelemetry baggage names it, ``_engine.selection``). Adding a kind is one
+class here with an ``admits()`` method, handed to ``registry.Route(scope=...)`` (through
+``ExperimentRun.open_block(scope=...)``) by whoever opens the route; nothing else in the engine
+changes.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar, Token
+from typing import Protocol
+
+from aumai_chaos._engine import selection
+
+__all__ = ["BaggageScope", "ContextScope", "Scope", "enter_scope", "exit_scope"]
+
+
+class Scope(Protocol):
+    """Decides, in the caller's context, whether a call gets a route's faults."""
+
+    def admits(self) -> bool:
+        """Whether the call being made now is inside the scope."""
+        ...
+
+
+#: The context scopes (their keys) that the current context has entered.
+_entered: ContextVar[frozenset[object]] = ContextVar("aumai_chaos_scopes", default=frozenset())
+
+
+def enter_scope(key: object) -> Token[frozenset[object]]:
+    """Make the calls in this context (and the tasks it starts) part of scope ``key``."""
+    return _entered.set(_entered.get() | {key})
+
+
+def exit_scope(token: Token[frozenset[object]]) -> None:
+    _entered.reset(token)
+
+
+class ContextScope:
+    """The calls made in the context that entered ``key`` (:func:`enter_scope`) and in the
+    tasks it starts (``aumai_chaos.experiment(scope="context")``)."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: object) -> None:
+        self.key = key
+
+    def admits(self) -> bool:
+        return self.key in _entered.get()
+
+
+class BaggageScope:
+    """The calls whose context's baggage selects the armed experiment of registry key ``key``
+    (:func:`aumai_chaos._engine.selection.selected`)."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: object) -> None:
+        self.key = key
+
+    def admits(self) -> bool:
+        return bool(selection.state.armed) and selection.selected() is self.key
