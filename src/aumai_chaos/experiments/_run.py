@@ -54,6 +54,7 @@ from aumai_chaos.experiments.steady_state import (
     decide_verdict,
     evaluate_objectives,
     first_crossed,
+    unjudged,
 )
 from aumai_chaos.experiments.summary import Summary, WorkloadStats
 from aumai_chaos.experiments.workload import Workload, check_no_arguments, load_workload
@@ -276,10 +277,12 @@ class ExperimentRun:
         baseline: Summary | None = None,
         objectives: list[ObjectiveResult] | None = None,
         disabled: bool = False,
+        block: bool = False,
     ) -> ExperimentResult:
         """Close the window, wait for faults in flight, summarise, decide the verdict, end the
         span and record the metrics; from the context :meth:`start` ran in. ``disabled``: the
-        kill switch was on when the run started (it is also checked here)."""
+        kill switch was on when the run started (it is also checked here). ``block``: the run
+        is an experiment block (its calls are the workload's)."""
         exp = self.experiment
         span = self._span
         objectives = list(objectives or ())
@@ -307,10 +310,15 @@ class ExperimentRun:
             if self.aborted
             else ExperimentStatus.completed
         )
-        summary = self._summary(elapsed, had_workload=had_workload, disabled=disabled)
+        summary, unreached = self._summary(
+            elapsed, had_workload=had_workload, disabled=disabled, block=block
+        )
         baseline_failed = any(not r.passed for r in objectives)
+        not_judged = unjudged(exp.steady_state, summary)
         if error is None and not baseline_failed:
-            objectives += evaluate_objectives(exp.steady_state, summary, "faults")
+            skip = {id(o) for o, _ in not_judged}
+            judged = [o for o in exp.steady_state if id(o) not in skip]
+            objectives += evaluate_objectives(judged, summary, "faults")
         verdict = decide_verdict(
             failed=error is not None,
             aborted=self.aborted,
@@ -319,6 +327,7 @@ class ExperimentRun:
             unfired_faults=sum(1 for f in summary.faults if f.fired == 0),
             require_faults_fired=exp.require_faults_fired,
             injection_disabled=disabled,
+            unjudged_objectives=len(not_judged),
         )
         error_text = f"{type(error).__name__}: {error}" if error is not None else None
         record_verdict(
@@ -345,6 +354,8 @@ class ExperimentRun:
                 faults=summary.faults,
                 stopped_by=self.stopped_by,
                 injection_disabled=disabled,
+                unjudged=[why for _, why in not_judged],
+                unreached=unreached,
             ),
             injection_disabled=disabled,
             objectives=objectives,
@@ -352,23 +363,28 @@ class ExperimentRun:
             stopped_by=self.stopped_by,
         )
 
-    def _summary(self, elapsed: float, *, had_workload: bool, disabled: bool) -> Summary:
-        """The observer's summary with the run's own parts: the fault report and the notes."""
+    def _summary(
+        self, elapsed: float, *, had_workload: bool, disabled: bool, block: bool
+    ) -> tuple[Summary, list[str]]:
+        """The observer's summary with the run's own parts: the fault report and the notes;
+        and the notes on the components no call reached."""
         observed = self.observer.summary(elapsed)
         run_parts: dict[str, Any] = {"faults": fault_report(self.experiment, self.window.fired)}
         if had_workload and observed.workload is None:
             run_parts["workload"] = WorkloadStats(iterations=0, failures=0, failure_rate=0.0)
         if disabled:
             self.notes.lead(DISABLED_REASON)
-        if had_workload:
+        unreached: list[str] = []
+        if had_workload or block:
             calls = {name: stats.calls for name, stats in observed.components.items()}
-            registered = _registry.registered_components()
-            for note in unreached_components(self.experiment, calls, registered):
+            known = sorted({*calls, *_registry.registered_components()})
+            unreached = unreached_components(self.experiment, calls, known)
+            for note in unreached:
                 self.notes.add(note)
         notes = self.notes.as_list()
         if notes:
             run_parts["notes"] = notes
-        return observed.model_copy(update=run_parts)
+        return observed.model_copy(update=run_parts), unreached
 
     def _start_span(self, attrs: dict[str, Any]) -> trace.Span:
         """Start the ``chaos.experiment`` span. When the user's sampler drops it or the user's

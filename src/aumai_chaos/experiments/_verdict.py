@@ -24,6 +24,7 @@ __all__ = [
     "fault_report",
     "record_run_metrics",
     "record_verdict",
+    "never_called",
     "unreached_components",
     "verdict_reason",
 ]
@@ -85,22 +86,23 @@ def unreached_components(
     for objective in experiment.steady_state:
         if objective.component != "workload":
             named.setdefault(objective.component, "an objective")
-    notes = []
-    for name, by in named.items():
-        if calls.get(name):
-            continue
-        note = f"component {name!r} (named by {by}) was never called"
-        close = difflib.get_close_matches(name, [r for r in registered if r != name], n=1)
-        if close:
-            note += f"; did you mean {close[0]!r}?"
-        elif registered:
-            shown = ", ".join(repr(r) for r in registered[:10])
-            note += f"; the components marked in this process: {shown}"
-            note += ", ..." if len(registered) > 10 else ""
-        else:
-            note += "; no component is marked (@chaos_target, @chaos_monkey, @resilience_test)"
-        notes.append(note)
-    return notes
+    return [never_called(name, by, registered) for name, by in named.items() if not calls.get(name)]
+
+
+def never_called(name: str, by: str, known: list[str]) -> str:
+    """``component 'x' (named by <by>) was never called``, with a "did you mean" among
+    ``known`` (the components seen or marked), or the list of them."""
+    note = f"component {name!r} (named by {by}) was never called"
+    close = difflib.get_close_matches(name, [r for r in known if r != name], n=1)
+    if close:
+        note += f"; did you mean {close[0]!r}?"
+    elif known:
+        shown = ", ".join(repr(r) for r in known[:10])
+        note += f"; the components seen or marked in this process: {shown}"
+        note += ", ..." if len(known) > 10 else ""
+    else:
+        note += "; no component is marked (@chaos_target, @chaos_monkey, @resilience_test)"
+    return note
 
 
 def verdict_reason(
@@ -111,8 +113,12 @@ def verdict_reason(
     faults: list[FaultReport],
     stopped_by: StopEvent | None,
     injection_disabled: bool,
+    unjudged: list[str] | None = None,
+    unreached: list[str] | None = None,
 ) -> str | None:
-    """Why the verdict is what it is, in one line; ``None`` for ``passed``."""
+    """Why the verdict is what it is, in one line; ``None`` for ``passed``. ``unjudged``: the
+    objectives nothing could judge (why each); ``unreached``: the components named by a fault or
+    an objective that no call reached (with a "did you mean")."""
     if verdict is Verdict.passed:
         return None
     if verdict is Verdict.failed:
@@ -127,14 +133,20 @@ def verdict_reason(
     ]
     if verdict is Verdict.inconclusive and injection_disabled:
         return DISABLED_REASON
+    parts = []
     if failed:
-        return f"{len(failed)} objective limit(s) not met: " + "; ".join(failed)
-    unfired = [
-        f"{f.fault_type} on {', '.join(f.affected_components) or 'every component'}"
-        for f in faults
-        if not f.fired
-    ]
-    return f"{len(unfired)} declared fault(s) never fired: " + "; ".join(unfired)
+        parts.append(f"{len(failed)} objective limit(s) not met: " + "; ".join(failed))
+    elif verdict is Verdict.inconclusive:
+        parts += unjudged or []
+        unfired = [
+            f"{f.fault_type} on {', '.join(f.affected_components) or 'every component'}"
+            for f in faults
+            if not f.fired
+        ]
+        if unfired:
+            parts.append(f"{len(unfired)} declared fault(s) never fired: " + "; ".join(unfired))
+    parts += unreached or []
+    return "; ".join(parts) or verdict.value
 
 
 def record_verdict(

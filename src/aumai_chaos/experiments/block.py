@@ -245,7 +245,7 @@ class ExperimentBlock:
             error = exc
         elif exc is not None:
             self._run.abort()  # KeyboardInterrupt, SystemExit, cancellation
-        self.result = self._run.finish(error)
+        self.result = self._run.finish(error, block=True)
 
     def __enter__(self) -> ExperimentBlock:
         return self._open()
