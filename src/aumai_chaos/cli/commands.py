@@ -30,6 +30,7 @@ from aumai_chaos.cli._support import (
     write_atomic,
 )
 from aumai_chaos.cli._template import STARTER_EXPERIMENT
+from aumai_chaos.cli._usage import OneLineUsageGroup
 from aumai_chaos.errors import ConfigError, WorkloadError
 from aumai_chaos.experiments.files import load_experiment_file, load_result_file
 from aumai_chaos.experiments.models import (
@@ -56,6 +57,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
+    cls=OneLineUsageGroup,
 )
 
 
