@@ -34,7 +34,8 @@ def usage_line(exc: Exception, prog: str) -> str:
     its help is."""
     ctx = getattr(exc, "ctx", None)
     where = getattr(ctx, "command_path", None) or prog
-    message = " ".join(exc.format_message().split())
+    formatted = getattr(exc, "format_message", None)
+    message = " ".join((formatted() if callable(formatted) else str(exc)).split())
     return f"{where}: error: {message} (see '{where} -h' for help)"
 
 
