@@ -40,6 +40,7 @@ __all__ = [
     "ChaosExperiment",
     "ExperimentResult",
     "ExperimentStatus",
+    "LocatedProblems",
     "Observation",
     "WorkloadConfig",
 ]
@@ -50,6 +51,16 @@ MAX_CONCURRENCY = 1024
 _TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
 Seconds = Annotated[float, Field(gt=0, le=MAX_EXPERIMENT_SECONDS, strict=True, allow_inf_nan=False)]
+
+
+class LocatedProblems(ValueError):
+    """Problems a model-level check found, each with the field it is about (a location in
+    pydantic's form, ``("faults", 0, "affected_components", 1)``), so that an experiment file
+    names the line, the column and the field of each, like any field's own error."""
+
+    def __init__(self, problems: list[tuple[tuple[str | int, ...], str]]) -> None:
+        super().__init__("; ".join(message for _, message in problems))
+        self.problems = problems
 
 
 class ExperimentStatus(StrEnum):
@@ -147,14 +158,25 @@ class ChaosExperiment(BaseModel):
     def _check_routes(self) -> ChaosExperiment:
         # Provider routes are components like any other, but a typo in one ("openai.chat")
         # would silently never match a request, and a transform has no HTTP response to act on.
-        for name in self.target_components:
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        for j, name in enumerate(self.target_components):
             if (why := check_route_name(name)) is not None:
-                raise ValueError(why)
-        for fault in self.faults:
-            for name in self.components_of(fault):
-                why = check_route_name(name) or check_fault_on_route(fault, name)
+                problems.append((("target_components", j), why))
+        for i, fault in enumerate(self.faults):
+            own = bool(fault.affected_components)
+            for j, name in enumerate(self.components_of(fault)):
+                if own:
+                    why = check_route_name(name) or check_fault_on_route(fault, name)
+                    loc: tuple[str | int, ...] = ("faults", i, "affected_components", j)
+                else:  # from target_components: a bad name is reported there, once
+                    why = check_fault_on_route(fault, name)
+                    if why is not None:
+                        why = why.replace(f" {name}", f" {name} (from target_components)", 1)
+                    loc = ("faults", i)
                 if why is not None:
-                    raise ValueError(why)
+                    problems.append((loc, why))
+        if problems:
+            raise LocatedProblems(problems)
         return self
 
     def components_of(self, fault: FaultConfig) -> tuple[str, ...]:

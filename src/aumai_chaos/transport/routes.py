@@ -18,6 +18,7 @@ Pure: imports neither httpx nor httpx2, so experiments can check route names aga
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -70,6 +71,9 @@ _BUILTIN_MATCH = tuple((match, _BUILTIN[name]) for name, (_, match) in BUILTIN_R
 def check_route_name(name: str) -> str | None:
     """Why ``name`` cannot be a component (a provider prefix on no built-in route), or None."""
     if name.startswith(PROVIDER_PREFIXES) and name not in BUILTIN_ROUTES:
+        close = difflib.get_close_matches(name, list(BUILTIN_ROUTES), n=1, cutoff=0.6)
+        if close:
+            return f"unknown provider route {name!r}; did you mean {close[0]!r}?"
         known = ", ".join(BUILTIN_ROUTES)
         return f"unknown provider route {name!r}; the built-in routes are {known}"
     return None
