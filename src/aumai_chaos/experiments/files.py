@@ -25,7 +25,7 @@ from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from aumai_chaos.errors import ConfigError
-from aumai_chaos.experiments.models import ChaosExperiment, ExperimentResult, LocatedProblems
+from aumai_chaos.experiments.models import ChaosExperiment, ExperimentResult, LocatedProblemsError
 from aumai_chaos.faults import FaultType
 
 __all__ = [
@@ -279,9 +279,9 @@ def _validation_error(
 
 
 def _located(error: Any) -> list[Any]:
-    """A model-level :class:`LocatedProblems` error as one error per problem, at its field."""
+    """A model-level :class:`LocatedProblemsError` error as one error per problem, at its field."""
     cause = error.get("ctx", {}).get("error") if error["type"] == "value_error" else None
-    if not isinstance(cause, LocatedProblems):
+    if not isinstance(cause, LocatedProblemsError):
         return [error]
     return [
         {"type": "located", "loc": (*error["loc"], *loc), "msg": message}

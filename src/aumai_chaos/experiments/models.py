@@ -40,7 +40,7 @@ __all__ = [
     "ChaosExperiment",
     "ExperimentResult",
     "ExperimentStatus",
-    "LocatedProblems",
+    "LocatedProblemsError",
     "Observation",
     "WorkloadConfig",
 ]
@@ -53,7 +53,7 @@ _TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 Seconds = Annotated[float, Field(gt=0, le=MAX_EXPERIMENT_SECONDS, strict=True, allow_inf_nan=False)]
 
 
-class LocatedProblems(ValueError):
+class LocatedProblemsError(ValueError):
     """Problems a model-level check found, each with the field it is about (a location in
     pydantic's form, ``("faults", 0, "affected_components", 1)``), so that an experiment file
     names the line, the column and the field of each, like any field's own error."""
@@ -176,7 +176,7 @@ class ChaosExperiment(BaseModel):
                 if why is not None:
                     problems.append((loc, why))
         if problems:
-            raise LocatedProblems(problems)
+            raise LocatedProblemsError(problems)
         return self
 
     def components_of(self, fault: FaultConfig) -> tuple[str, ...]:
