@@ -33,6 +33,7 @@ from aumai_chaos.experiments._phases import Phases, Progress, RunNotes
 from aumai_chaos.experiments._verdict import (
     DISABLED_REASON,
     broken_workload,
+    cannot_act,
     end_span,
     fault_report,
     record_run_metrics,
@@ -374,10 +375,13 @@ class ExperimentRun:
             run_parts["workload"] = WorkloadStats(iterations=0, failures=0, failure_rate=0.0)
         if disabled:
             self.notes.lead(DISABLED_REASON)
+        decorated = _registry.registered_components()
+        for note in cannot_act(self.experiment, set(decorated), self.window.fired):
+            self.notes.add(note)
         unreached: list[str] = []
         if had_workload or block:
             calls = {name: stats.calls for name, stats in observed.components.items()}
-            known = sorted({*calls, *_registry.registered_components()})
+            known = sorted({*calls, *decorated})
             unreached = unreached_components(self.experiment, calls, known)
             for note in unreached:
                 self.notes.add(note)

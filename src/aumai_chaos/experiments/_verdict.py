@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import difflib
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime, timedelta
 
 from opentelemetry import trace
@@ -16,10 +16,12 @@ from aumai_chaos.experiments.models import ChaosExperiment, ExperimentStatus
 from aumai_chaos.experiments.observer import ExperimentObserver
 from aumai_chaos.experiments.steady_state import ObjectiveResult, StopEvent, Verdict
 from aumai_chaos.experiments.summary import FaultReport
+from aumai_chaos.faults import Site
 
 __all__ = [
     "DISABLED_REASON",
     "broken_workload",
+    "cannot_act",
     "end_span",
     "fault_report",
     "record_run_metrics",
@@ -87,6 +89,31 @@ def unreached_components(
         if objective.component != "workload":
             named.setdefault(objective.component, "an objective")
     return [never_called(name, by, registered) for name, by in named.items() if not calls.get(name)]
+
+
+def cannot_act(
+    experiment: ChaosExperiment, decorated: Collection[str], fired: Mapping[int, int] | None = None
+) -> list[str]:
+    """One note for each fault aimed at a decorated function (one of ``decorated``) that acts
+    only on an HTTP transport (``rate_limit``, ``http_error``, an output fault...): there it
+    can never act. With ``fired`` (fault id -> count), only faults that never fired.
+
+    A warning, not an error: a name may also be a transport route (``instrument(routes=...)``
+    in code), which only the run can tell. The reverse (a fault that acts only on a decorated
+    call, aimed at a built-in provider route) is refused when the experiment is built."""
+    notes = []
+    for index, fault in enumerate(experiment.faults):
+        if fault.acts_at(Site.call) or (fired is not None and fired.get(id(fault), 0)):
+            continue
+        kind = fault.fault_type.value
+        for name in dict.fromkeys(experiment.components_of(fault)):
+            if name in decorated:
+                notes.append(
+                    f"faults[{index}]: {kind} can never act on {name!r}, a decorated function "
+                    f"(@chaos_target, @chaos_monkey, @resilience_test): {kind} acts only on an "
+                    f"HTTP transport ({fault.site_reason})"
+                )
+    return notes
 
 
 def never_called(name: str, by: str, known: list[str]) -> str:
