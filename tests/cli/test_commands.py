@@ -198,6 +198,8 @@ def test_report_text_is_the_guides_format(runner: CliRunner, result_file: Path) 
         "  components:",
         "    tool_executor: calls=12 faults=4 errors=1 error_rate=0.083 "
         "latency_ms p50=0.100 p95=100.200 p99=100.900",
+        "    (errors=: every call that failed, injected or not; errors_by_type: the injected "
+        "faults that failed their call, by fault type)",
         "Observations: 3 recorded",
     ]
 

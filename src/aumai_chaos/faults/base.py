@@ -81,6 +81,13 @@ class FaultType(StrEnum):
         return self in _RAISING
 
     @property
+    def fails(self) -> bool:
+        """Whether a fault of this type, wherever it acts, ends its call with an error: it
+        raises at a decorated call, or on a transport answers with an HTTP error status or
+        raises the client library's own error. The summary's ``errors_by_type`` counts these."""
+        return self in _FAILING
+
+    @property
     def delays(self) -> bool:
         """Whether a *guide* fault of this type waits before it acts."""
         return self in (FaultType.latency, FaultType.timeout)
@@ -89,6 +96,15 @@ class FaultType(StrEnum):
 _RAISING = frozenset(
     {FaultType.error, FaultType.timeout, FaultType.resource_exhaustion, FaultType.stream_cut}
 )
+
+
+_FAILING = _RAISING | {
+    FaultType.rate_limit,
+    FaultType.http_error,
+    FaultType.connect_error,
+    FaultType.read_timeout,
+    FaultType.context_overflow,
+}
 
 
 class Site(StrEnum):
