@@ -13,6 +13,7 @@ lock, by whole-slice assignment, which readers on other threads see atomically.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -123,7 +124,9 @@ class SlotState:
         self.records = tuple(r.record_call for r in routes if r.record_call is not None)
         self.scoped = any(g.scoped for g in self.groups)
         self.exit_cost = ExitCost()
-        self._views: dict[frozenset[object], SlotState | None] = {}
+        #: Per set of active scopes: the view, and the scoped routes still to be told that
+        #: this component was called from outside every block (see :meth:`_escaped`).
+        self._views: dict[frozenset[object], tuple[SlotState | None, tuple[_Group, ...]]] = {}
 
     def view(self) -> SlotState | None:
         """This state as the current context sees it: block experiments apply only inside
@@ -133,16 +136,32 @@ class SlotState:
         active = _scopes.get()
         keys = frozenset(g.key for g in self.groups if g.scoped and g.key in active)
         try:
-            return self._views[keys]
+            view, escaped = self._views[keys]
         except KeyError:
-            pass
-        groups = [g for g in self.groups if not g.scoped or g.key in keys]
-        view = SlotState(self.name, groups) if groups else None
-        if view is not None:
-            view.scoped = False
-        if len(self._views) < 64:
-            self._views[keys] = view
+            groups = [g for g in self.groups if not g.scoped or g.key in keys]
+            view = SlotState(self.name, groups) if groups else None
+            if view is not None:
+                view.scoped = False
+            # A call from a context in no block at all (a thread pool's thread, a plain
+            # thread) escaped every scoped block; a call in another block is that block's.
+            escaped = () if active else tuple(g for g in self.groups if g.scoped)
+            if len(self._views) < 64:
+                self._views[keys] = (view, escaped)
+        if escaped:
+            self._escaped(keys, view, escaped)
         return view
+
+    def _escaped(
+        self, keys: frozenset[object], view: SlotState | None, groups: tuple[_Group, ...]
+    ) -> None:
+        """Tell each block's route, once, that this component was called outside it."""
+        if keys in self._views:
+            self._views[keys] = (view, ())
+        for group in groups:
+            hook = group.route.on_escape
+            if hook is not None:
+                with contextlib.suppress(Exception):  # never fail a user's call over a note
+                    hook(self.name)
 
     def fire(self, site: Site) -> list[Firing]:
         """Number this call for each route and decide which of its faults fire on it."""
@@ -204,6 +223,7 @@ class Route:
         "experiment_id",
         "instruments",
         "make_plan",
+        "on_escape",
         "record_call",
         "scoped",
         "trace_all",
@@ -235,6 +255,9 @@ class Route:
         self.trace_all = trace_all or record_call is None  # nothing records a span-less call
         self.record_call = record_call
         self.scoped = scoped
+        #: For a scoped route: called with a component's name when a call into it came from
+        #: a context outside every block (it got none of the route's faults).
+        self.on_escape: Callable[[str], None] | None = None
         self._plans: dict[str, list[FaultPlan]] = {}
         self._counters: dict[str, Counter] = {}
 

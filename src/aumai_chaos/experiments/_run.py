@@ -95,6 +95,8 @@ class ExperimentRun:
         #: The baseline phase's own observer, once it ran.
         self.baseline_observer: ExperimentObserver | None = None
         self.notes = RunNotes()
+        self._escapes: set[str] = set()
+        self._escapes_lock = threading.Lock()
         self._span: trace.Span = trace.INVALID_SPAN
         self._token: Token[otel_context.Context] | None = None
         #: Called with each fault's attributes as it fires (an experiment block's live counts).
@@ -256,8 +258,26 @@ class ExperimentRun:
         ``duration_seconds`` at the latest. Returns ``key`` for :meth:`close_block`."""
         self.window.deadline = self.t0 + self.experiment.duration_seconds
         DISPATCHER.add(self.experiment.experiment_id, self.observer)
-        _registry.activate(key, self.route(with_faults=True, scoped=scoped))
+        route = self.route(with_faults=True, scoped=scoped)
+        if scoped:
+            route.on_escape = self._escaped
+        _registry.activate(key, route)
         return key
+
+    def _escaped(self, component: str) -> None:
+        """A call into ``component`` came from outside the block's context: say so once."""
+        with self._escapes_lock:
+            if component in self._escapes:
+                return
+            self._escapes.add(component)
+        note = (
+            f"component {component!r} was called during the block from outside the block's "
+            "context (a thread the block did not start with its context: a ThreadPoolExecutor, "
+            "loop.run_in_executor, threading.Thread); those calls got no faults and were not "
+            'counted: use scope="process", or run them with contextvars.copy_context().run'
+        )
+        _log.warning("experiment %r: %s", self.experiment.experiment_id, note)
+        self.notes.add(note)
 
     def add_fault(self, key: object, fault: FaultConfig) -> None:
         """Add a fault to a running block (routed under ``key``), declared after the others:

@@ -21,7 +21,8 @@ fault spans, metrics, observations, summary and verdict as :meth:`ExperimentSche
   context: the block itself, the tasks it creates and ``asyncio.to_thread`` (which copy the
   context), not plain threads it starts (run them with ``contextvars.copy_context().run``).
   So two blocks in different threads or tasks stay independent. ``scope="process"`` routes
-  them to every thread, as a scheduled experiment does.
+  them to every thread, as a scheduled experiment does. A call into an affected component
+  from a context in no block (a thread pool's thread) is named once, in a warning and a note.
 - Leaving the block stops every fault at once (the window closes, sleeping delays wake). An
   exception leaves the run ``failed`` (verdict ``failed``, the exception in ``error``) and
   propagates; ``KeyboardInterrupt``, ``SystemExit`` or cancellation leave it ``aborted``.
