@@ -11,7 +11,8 @@ STAMP  := $(VENV)/.installed
 PHOENIX_VENV ?= .venv-phoenix
 PHOENIX_VERSION ?= 20.26.1
 
-.PHONY: help install test test-unit test-integration lint format typecheck demo bench bench-quick integration-deps browser-deps docs-images docs-phoenix-image clean
+
+.PHONY: help install test test-unit test-integration lint format typecheck demo bench bench-quick integration-deps browser-deps docs docs-serve docs-images docs-phoenix-image clean
 
 help:
 	@echo "make demo         a real-SDK agent against a misbehaving model server: robust vs fragile (offline)"
@@ -19,6 +20,8 @@ help:
 	@echo "make test-unit    the fast suite only"
 	@echo "make lint         ruff check, ruff format --check, mypy --strict on src"
 	@echo "make bench        the overhead benchmarks (writes benchmarks/results/latest.md)"
+	@echo "make docs         build the documentation site into site/ (--strict: a warning fails)"
+	@echo "make docs-serve   serve the documentation site on http://127.0.0.1:8000"
 	@echo "make docs-images  regenerate the README pictures (report, Phoenix trace) from real runs"
 
 $(PY):
@@ -105,5 +108,15 @@ bench-quick: $(STAMP) $(PEERS)
 docs-images: $(STAMP) browser-deps docs-phoenix-image
 	$(PY) -m scripts.docs_images
 
+# The documentation site (mkdocs.yml): guides, the API reference from the docstrings, the
+# generated fault-type table and experiment-file JSON Schema. --strict turns every warning (a
+# broken link or anchor, a page outside the navigation, a docstring that cannot be parsed)
+# into a failure.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir site
+
+docs-serve: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs serve --strict --dev-addr 127.0.0.1:8000
+
 clean:
-	rm -rf $(VENV) $(PHOENIX_VENV) benchmarks/.peers .mypy_cache .pytest_cache .ruff_cache build dist
+	rm -rf site $(VENV) $(PHOENIX_VENV) benchmarks/.peers .mypy_cache .pytest_cache .ruff_cache build dist

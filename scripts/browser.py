@@ -15,7 +15,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["FLAGS", "Image", "chromium", "read_png", "screenshot"]
+__all__ = ["FLAGS", "Image", "chromium", "dump_dom", "read_png", "screenshot"]
 
 FLAGS = (
     "--headless",
@@ -36,8 +36,9 @@ def chromium() -> str | None:
     return os.environ.get("AUMAI_CHROMIUM") or shutil.which("chromium")
 
 
-def screenshot(page: Path, png: Path, *, width: int = 1280, height: int = 2000) -> None:
-    """Render ``page`` (a local HTML file) headless to ``png``, with a throwaway profile."""
+def screenshot(page: Path | str, png: Path, *, width: int = 1280, height: int = 2000) -> None:
+    """Render ``page`` (a local HTML file, or a URL) headless to ``png``, with a throwaway
+    profile."""
     binary = chromium()
     if binary is None:
         raise RuntimeError("chromium not found: install Debian's 'chromium' package")
@@ -49,7 +50,7 @@ def screenshot(page: Path, png: Path, *, width: int = 1280, height: int = 2000) 
                 f"--user-data-dir={profile}",
                 f"--screenshot={png}",
                 f"--window-size={width},{height}",
-                page.resolve().as_uri(),
+                page.resolve().as_uri() if isinstance(page, Path) else page,
             ],
             capture_output=True,
             text=True,
@@ -135,3 +136,28 @@ def read_png(path: Path) -> Image:
         rows.append(bytes(line))
         prev = line
     return Image(width, height, bpp, rows)
+
+
+def dump_dom(url: str, *, budget_ms: int = 5000) -> str:
+    """The DOM of ``url`` after headless Chromium has run its scripts for ``budget_ms``."""
+    binary = chromium()
+    if binary is None:
+        raise RuntimeError("chromium not found: install Debian's 'chromium' package")
+    with tempfile.TemporaryDirectory(prefix="aumai-chromium-") as profile:
+        proc = subprocess.run(
+            [
+                binary,
+                *FLAGS,
+                f"--user-data-dir={profile}",
+                f"--virtual-time-budget={budget_ms}",
+                "--dump-dom",
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=90,
+            check=False,
+        )
+    if proc.returncode != 0 or "<html" not in proc.stdout:
+        raise RuntimeError(f"chromium failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    return proc.stdout

@@ -146,6 +146,7 @@ def register_response_fault(fault_type: FaultType | str, handler: ResponseFault)
 
 
 def unregister_response_fault(fault_type: FaultType | str) -> None:
+    """Remove the handler :func:`register_response_fault` registered for ``fault_type``, if any."""
     with _lock:
         _handlers.pop(FaultType(fault_type), None)
 
