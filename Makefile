@@ -27,9 +27,10 @@ help:
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): $(PY) pyproject.toml
+$(STAMP): $(PY) pyproject.toml integrations/chaostoolkit/pyproject.toml
 	$(PIP) install --upgrade pip
 	$(PIP) install -e ".[dev]"
+	$(PIP) install -e integrations/chaostoolkit
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -68,13 +69,13 @@ test-unit: $(STAMP)
 	$(PY) -m pytest -m "not integration"
 
 lint: $(STAMP)
-	$(PY) -m ruff check src tests examples benchmarks scripts
-	$(PY) -m ruff format --check src tests examples benchmarks scripts
+	$(PY) -m ruff check src tests examples benchmarks scripts integrations
+	$(PY) -m ruff format --check src tests examples benchmarks scripts integrations
 	$(PY) -m mypy
 
 format: $(STAMP)
-	$(PY) -m ruff format src tests examples benchmarks scripts
-	$(PY) -m ruff check --fix src tests examples benchmarks scripts
+	$(PY) -m ruff format src tests examples benchmarks scripts integrations
+	$(PY) -m ruff check --fix src tests examples benchmarks scripts integrations
 
 # The scripted model server, zero-code instrument() and both experiments, in one process:
 # see examples/agent_openai/demo.py. No network, no API key, no collector.

@@ -11,6 +11,7 @@ provider, is the floor of the firing rows.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -51,6 +52,7 @@ FLOOR_LABEL = {
     "span": "SDK span+event (firing - not firing)",
     "span1": "one bare SDK span, same provider",
     "ac_tool_p0": "agentic-chaos wrap_tool in a session",
+    "target_outside": "the same call outside a block",
 }
 SPAN_ATTRS = {
     "chaos.fault.type": "latency",
@@ -107,6 +109,13 @@ def _specs(sdk: env.Sdk) -> list[Spec]:
              "wraps", 2.5, 1.1),
         Spec("target_p0", "@chaos_target, experiment affects it, p=0", chaos_target, "wraps",
              2.5, 1.1, sdk=True),
+        # across services: a block (scope context) affects it, the call is outside the block;
+        # an armed experiment affects it, the call's context carries no baggage (one context
+        # lookup more than the row before)
+        Spec("target_outside", "@chaos_target, a block affects it, call outside the block",
+             chaos_target, "wraps"),
+        Spec("target_armed", "@chaos_target, armed, call without baggage", chaos_target,
+             "target_outside", 1.5, 1.5),
         # issue 12: what an affected call costs, against one bare span (trace_calls: all) and
         # against agentic-chaos's in-session wrapper, which creates no span (trace_calls: faults)
         Spec("target_all", "@chaos_target, affected, nothing fires, trace_calls: all",
@@ -192,7 +201,42 @@ def _experiments(sdk: env.Sdk, shapes: tuple[Shape, ...]) -> Iterator[str]:
                 ],
             )
         )
+        stack.enter_context(_outside_block(comps("target_outside")))
+        stack.enter_context(_armed(comps("target_armed")))
         yield mode
+
+
+@contextlib.contextmanager
+def _outside_block(components: tuple[str, ...]) -> Iterator[None]:
+    """A block affecting ``components``, entered in a context of its own: the timed calls run
+    outside it."""
+    import aumai_chaos
+
+    fault = FaultConfig(fault_type="error", probability=0.0, affected_components=components)
+    block = aumai_chaos.experiment(experiment_id="bench-block", faults=[fault])
+    ctx = contextvars.copy_context()
+    ctx.run(block.__enter__)
+    try:
+        yield
+    finally:
+        ctx.run(block.__exit__, None, None, None)
+
+
+@contextlib.contextmanager
+def _armed(components: tuple[str, ...]) -> Iterator[None]:
+    import aumai_chaos
+    from aumai_chaos.experiments.models import ChaosExperiment
+
+    fault = FaultConfig(fault_type="error", probability=0.0, affected_components=components)
+    aumai_chaos.arm(
+        ChaosExperiment(
+            experiment_id="bench-armed", name="armed", duration_seconds=3600, faults=[fault]
+        )
+    )
+    try:
+        yield
+    finally:
+        aumai_chaos.disarm("bench-armed")
 
 
 def _reference(sdk: env.Sdk) -> Callable[[], None]:
@@ -267,6 +311,8 @@ def _needs_experiment(key: str) -> bool:
         "target_quiet",
         "target_fire_sdk",
         "target_fire_api",
+        "target_outside",
+        "target_armed",
     )
 
 

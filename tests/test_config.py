@@ -223,8 +223,8 @@ def test_several_problems_are_each_listed_on_a_line(tmp_path: Path) -> None:
         "1:16: experiment_id: string should have at least 1 character (got '')",
         "2:19: duration_seconds: input should be greater than 0 (got -1)",
         "3:1: bogus: unknown field (allowed: baseline_seconds, description, duration_seconds, "
-        "experiment_id, faults, name, require_faults_fired, seed, steady_state, stop_conditions, "
-        "target_components, tick_seconds, trace_calls, workload)",
+        "experiment_id, faults, name, require_faults_fired, scope, seed, steady_state, "
+        "stop_conditions, target_components, tick_seconds, trace_calls, workload)",
     ]
     assert len(info.value.more) == 3
 

@@ -10,6 +10,7 @@ first use.
 
 from typing import TYPE_CHECKING, Any
 
+from aumai_chaos import propagation as propagation  # the module: aumai_chaos.propagation
 from aumai_chaos._engine.registry import disable, enable, is_enabled
 from aumai_chaos._engine.seeding import seed
 from aumai_chaos._version import __version__
@@ -99,17 +100,33 @@ __all__ = [
     "resilience_test",
     "seed",
     "uninstrument",
+    "arm",
+    "armed",
+    "disarm",
     "__version__",
 ]
 
 #: Imported on first use: they need the OpenTelemetry SDK.
-_LAZY = frozenset({"ExperimentBlock", "ExperimentObserver", "ExperimentScheduler", "experiment"})
+_LAZY = frozenset(
+    {
+        "ExperimentBlock",
+        "ExperimentObserver",
+        "ExperimentScheduler",
+        "arm",
+        "armed",
+        "disarm",
+        "experiment",
+    }
+)
 
 if TYPE_CHECKING:
     from aumai_chaos.experiments import (
         ExperimentBlock,
         ExperimentObserver,
         ExperimentScheduler,
+        arm,
+        armed,
+        disarm,
         experiment,
     )
 
@@ -122,3 +139,22 @@ def __getattr__(name: str) -> Any:
         globals()[name] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _arm_from_environment() -> None:
+    """``AUMAI_CHAOS_ARMED=<path>``: arm and watch it now (this imports the SDK); never raises."""
+    import os
+
+    if not os.environ.get("AUMAI_CHAOS_ARMED", "").strip():
+        return
+    try:
+        from aumai_chaos.experiments.arming import arm_from_environment
+
+        arm_from_environment()
+    except Exception as exc:  # the host's import must never fail because of us
+        import logging
+
+        logging.getLogger("aumai_chaos").error("AUMAI_CHAOS_ARMED: %r", exc)
+
+
+_arm_from_environment()

@@ -132,3 +132,17 @@ def test_another_blocks_calls_are_not_escapes(providers: dict[str, Any]) -> None
     for result in asyncio.run(scenario()):
         assert _escape_notes(result.summary.notes) == []
         assert result.summary.components[name].calls == 1
+
+
+def test_requests_an_armed_experiment_does_not_select_are_not_escapes() -> None:
+    """An armed experiment is scoped too, but a request without its baggage is simply not
+    selected: nothing to name."""
+    from tests.experiments.test_arming import _call, _config
+
+    assert aumai_chaos.arm(_config("armed-escapes")) == ["armed-escapes"]
+    try:
+        assert [_call(), _call()] == ["ok", "ok"]
+    finally:
+        result = aumai_chaos.disarm("armed-escapes")
+    assert result is not None
+    assert _escape_notes(result.summary.notes) == []

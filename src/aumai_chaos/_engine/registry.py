@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar, Token
 from typing import Any
 
+from aumai_chaos._engine import selection
 from aumai_chaos._engine import telemetry as tm
 from aumai_chaos._engine.act import CallSpan, CallTimer, ExitCost, Firing, RecordCall
 from aumai_chaos._engine.plan import Counter, FaultPlan, new_counter
@@ -31,6 +32,7 @@ __all__ = [
     "Route",
     "SlotState",
     "activate",
+    "active_scopes",
     "add_fault",
     "deactivate",
     "disable",
@@ -76,6 +78,17 @@ def enter_scope(key: object) -> Token[frozenset[object]]:
 
 def exit_scope(token: Token[frozenset[object]]) -> None:
     _scopes.reset(token)
+
+
+def active_scopes() -> frozenset[object]:
+    """The scoped routes this context gets: the blocks it entered, and the armed experiment its
+    baggage names (:mod:`.selection`; one context lookup more, only while one is armed)."""
+    active = _scopes.get()
+    if selection.state.armed:
+        key = selection.selected()
+        if key is not None:
+            return active | {key}
+    return active
 
 
 class _Group:
@@ -133,7 +146,7 @@ class SlotState:
         their block (and the tasks it starts); ``None`` when nothing applies here."""
         if not self.scoped:
             return self
-        active = _scopes.get()
+        active = active_scopes()
         keys = frozenset(g.key for g in self.groups if g.scoped and g.key in active)
         try:
             view, escaped = self._views[keys]

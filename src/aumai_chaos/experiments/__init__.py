@@ -4,6 +4,8 @@
 - ``steady_state``: objectives, stop conditions and verdicts (models and pure evaluation).
 - ``scheduler``: :class:`ExperimentScheduler`; ``_run`` is one run from start to verdict.
 - ``block``: :func:`experiment`, an experiment scoped to a ``with`` / ``async with`` block.
+- ``arming``: :func:`arm` / :func:`disarm`, experiments armed in a service and selected by the
+  W3C baggage of its requests (``AUMAI_CHAOS_ARMED`` arms and watches a path at import).
 - ``observer``: :class:`ExperimentObserver`, the span processor that keeps observations;
   ``_dispatch`` routes spans to the observers of running experiments.
 - ``workload``: loading and driving the workload.
@@ -69,6 +71,9 @@ __all__ = [
     "Verdict",
     "WorkloadConfig",
     "WorkloadStats",
+    "arm",
+    "armed",
+    "disarm",
     "experiment",
     "load_experiment_file",
     "load_result_file",
@@ -78,11 +83,15 @@ __all__ = [
 _LAZY = {
     "ExperimentBlock": "aumai_chaos.experiments.block",
     "experiment": "aumai_chaos.experiments.block",
+    "arm": "aumai_chaos.experiments.arming",
+    "armed": "aumai_chaos.experiments.arming",
+    "disarm": "aumai_chaos.experiments.arming",
     "ExperimentObserver": "aumai_chaos.experiments.observer",
     "ExperimentScheduler": "aumai_chaos.experiments.scheduler",
 }
 
 if TYPE_CHECKING:
+    from aumai_chaos.experiments.arming import arm, armed, disarm
     from aumai_chaos.experiments.block import ExperimentBlock, experiment
     from aumai_chaos.experiments.observer import ExperimentObserver
     from aumai_chaos.experiments.scheduler import ExperimentScheduler

@@ -19,10 +19,11 @@ from contextvars import Token
 from datetime import UTC, datetime
 from typing import Any
 
+from opentelemetry import baggage, trace
 from opentelemetry import context as otel_context
-from opentelemetry import trace
 from opentelemetry.metrics import MeterProvider
 
+from aumai_chaos import propagation
 from aumai_chaos._engine import registry as _registry
 from aumai_chaos._engine import telemetry as tm
 from aumai_chaos._engine.plan import FaultPlan
@@ -99,6 +100,8 @@ class ExperimentRun:
         self._escapes_lock = threading.Lock()
         self._span: trace.Span = trace.INVALID_SPAN
         self._token: Token[otel_context.Context] | None = None
+        #: Whether this run's context names it in baggage (``scope: baggage``) for the clients.
+        self._carries = False
         #: Called with each fault's attributes as it fires (an experiment block's live counts).
         self.fault_hooks: list[Callable[[dict[str, Any]], None]] = []
         #: The run's start (``time.monotonic()``) and its planned length, for progress reports.
@@ -230,9 +233,11 @@ class ExperimentRun:
 
     # -- start and finish: shared by execute() and aumai_chaos.experiment() blocks ---------------
 
-    def start(self) -> otel_context.Context:
-        """Open the ``chaos.experiment`` span and make it current in this context, start the
-        clock, count the run as active. Returns the context the run's work should run in."""
+    def start(self, *, attach: bool = True) -> otel_context.Context:
+        """Open the ``chaos.experiment`` span and make it current in this context (unless not
+        ``attach``: an armed experiment, which spans requests rather than a block), start the
+        clock, count the run as active. Returns the context the run's work should run in: with
+        ``scope: baggage``, its baggage names the experiment."""
         exp = self.experiment
         attrs: dict[str, Any] = {
             tm.ATTR_EXPERIMENT_ID: exp.experiment_id,
@@ -242,7 +247,12 @@ class ExperimentRun:
             attrs[tm.ATTR_SEED] = exp.seed
         self._span = span = self._start_span(attrs)
         ctx = trace.set_span_in_context(span)
-        self._token = otel_context.attach(ctx)
+        if attach and exp.scope == "baggage":
+            ctx = baggage.set_baggage(propagation.BAGGAGE_KEY, exp.experiment_id, ctx)
+            self._carries = True
+            propagation.carrying(1)
+        if attach:
+            self._token = otel_context.attach(ctx)
         self.start_time = datetime.now(UTC)
         self.t0 = time.monotonic()
         self.observer.series.origin_ns = time.time_ns()  # the summary's series: from the start
@@ -252,14 +262,16 @@ class ExperimentRun:
             _log.warning("recording the experiment metrics failed: %r", exc)
         return ctx
 
-    def open_block(self, *, scoped: bool, key: object) -> object:
+    def open_block(self, *, scoped: bool, key: object, name_escapes: bool = False) -> object:
         """Route the faults for a block of code (after :meth:`start`) under ``key`` (with
         ``scoped``, only to contexts that entered the scope ``key``); the window closes at
-        ``duration_seconds`` at the latest. Returns ``key`` for :meth:`close_block`."""
+        ``duration_seconds`` at the latest. Returns ``key`` for :meth:`close_block`. With
+        ``name_escapes`` (a scoped block of code), a call into an affected component from a
+        context in no scope is named once (:meth:`_escaped`)."""
         self.window.deadline = self.t0 + self.experiment.duration_seconds
         DISPATCHER.add(self.experiment.experiment_id, self.observer)
         route = self.route(with_faults=True, scoped=scoped)
-        if scoped:
+        if scoped and name_escapes:
             route.on_escape = self._escaped
         _registry.activate(key, route)
         return key
@@ -317,6 +329,9 @@ class ExperimentRun:
             if self._token is not None:
                 otel_context.detach(self._token)
                 self._token = None
+            if self._carries:
+                self._carries = False
+                propagation.carrying(-1)
             DISPATCHER.remove(exp.experiment_id, self.observer)
             self.observer.seal()
         disabled = disabled or not _registry.state.enabled

@@ -23,6 +23,10 @@ fault spans, metrics, observations, summary and verdict as :meth:`ExperimentSche
   So two blocks in different threads or tasks stay independent. ``scope="process"`` routes
   them to every thread, as a scheduled experiment does. A call into an affected component
   from a context in no block (a thread pool's thread) is named once, in a warning and a note.
+- ``scope="baggage"`` (or ``scope: baggage`` in the experiment): as ``context`` in this
+  process, and the block's context also carries ``aumai.chaos.experiment=<experiment_id>`` in
+  its OpenTelemetry baggage, so the requests it makes name the experiment to the services
+  they reach; those that armed it (``aumai_chaos.arm``) fault them (docs/across-services.md).
 - Leaving the block stops every fault at once (the window closes, sleeping delays wake). An
   exception leaves the run ``failed`` (verdict ``failed``, the exception in ``error``) and
   propagates; ``KeyboardInterrupt``, ``SystemExit`` or cancellation leave it ``aborted``.
@@ -66,7 +70,7 @@ def experiment(
     config: ChaosExperiment | None = None,
     /,
     *,
-    scope: Literal["context", "process"] = "context",
+    scope: Literal["context", "process", "baggage"] | None = None,
     tracer_provider: TracerProvider | None = None,
     meter_provider: MeterProvider | None = None,
     max_observations: int = DEFAULT_MAX_OBSERVATIONS,
@@ -91,8 +95,12 @@ def experiment(
     for name in ("workload", "baseline_seconds"):
         if getattr(config, name) is not None:
             raise ValueError(f"an experiment block is its own workload: {name} is not allowed")
-    if scope not in ("context", "process"):
-        raise ValueError(f"scope must be 'context' or 'process', not {scope!r}")
+    if scope is None:
+        scope = "baggage" if config.scope == "baggage" else "context"
+    if scope not in ("context", "process", "baggage"):
+        raise ValueError(f"scope must be 'context', 'process' or 'baggage', not {scope!r}")
+    if (scope == "baggage") != (config.scope == "baggage"):
+        config = config.model_copy(update={"scope": "baggage" if scope == "baggage" else None})
     return ExperimentBlock(
         config,
         scope=scope,
@@ -121,7 +129,7 @@ class ExperimentBlock:
             max_observations=max_observations,
         )
         self.experiment: ChaosExperiment = self._run.experiment
-        self._scoped = scope == "context"
+        self._scoped = scope in ("context", "baggage")
         #: The run's result, once the block has been left.
         self.result: ExperimentResult | None = None
         self._state = "new"
@@ -218,7 +226,7 @@ class ExperimentBlock:
         self._run.start()
         if self._scoped:
             self._scope_token = _registry.enter_scope(self)
-        self._key = self._run.open_block(scoped=self._scoped, key=self)
+        self._key = self._run.open_block(scoped=self._scoped, key=self, name_escapes=True)
         if self.experiment.stop_conditions:
             self._watcher = threading.Thread(
                 target=self._watch, name=f"aumai-chaos-{self.experiment_id}", daemon=True

@@ -122,6 +122,12 @@ class ChaosExperiment(BaseModel):
     default) or only those on which a fault fires (``faults``); the others are then counted and
     timed without a span, so calls, errors and latency percentiles stay exact at a fraction of
     the cost.
+
+    ``scope: baggage`` carries the experiment across services: its own traffic names it in W3C
+    baggage (``aumai.chaos.experiment=<experiment_id>``), so services that armed it
+    (``aumai_chaos.arm``) fault that traffic too (docs/across-services.md). An experiment block
+    then acts, in this process, on its own context (as ``scope="context"``); a scheduled run's
+    workload runs with the entry in its context.
     """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
@@ -142,6 +148,7 @@ class ChaosExperiment(BaseModel):
     stop_conditions: list[StopCondition] = Field(default_factory=list)
     require_faults_fired: Annotated[bool, Field(strict=True)] = True
     trace_calls: Literal["all", "faults"] = "all"
+    scope: Literal["baggage"] | None = None
 
     @field_validator("workload", mode="before")
     @classmethod

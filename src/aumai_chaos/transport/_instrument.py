@@ -23,6 +23,7 @@ from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
 from aumai_chaos._engine.registry import state
+from aumai_chaos.propagation import add_to_request, outgoing
 from aumai_chaos.transport._clients import importable
 from aumai_chaos.transport._transport import HANDLED, Chaos, handle_async, handle_sync, layered
 from aumai_chaos.transport.routes import Pattern
@@ -52,6 +53,8 @@ def _sync_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
     request = args[0] if args else kwargs.get("request")
     if chaos is None or request is None or HANDLED in request.extensions:
         return wrapped(*args, **kwargs)
+    if outgoing.blocks:
+        _carry_baggage(request)
     return handle_sync(chaos, request, wrapped)
 
 
@@ -60,7 +63,19 @@ def _async_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
     request = args[0] if args else kwargs.get("request")
     if chaos is None or request is None or HANDLED in request.extensions:
         return wrapped(*args, **kwargs)
+    if outgoing.blocks:
+        _carry_baggage(request)
     return handle_async(chaos, request, wrapped)
+
+
+def _carry_baggage(request: Any) -> None:
+    """A baggage-scoped block is running: a request that carries no ``baggage`` header gets the
+    current context's (by the configured propagator), so the services it calls see the
+    experiment. Never raises into the request."""
+    try:
+        add_to_request(request.headers)
+    except Exception:
+        return
 
 
 def _ours(obj: Any) -> bool:
