@@ -66,6 +66,47 @@ def test_empty_output_that_cannot_apply_is_not_fired_and_keeps_its_times(
     assert span.attributes["chaos.fault.occurrence"] == 2  # type: ignore[index]
 
 
+@pytest.mark.parametrize(
+    ("value", "cut"),
+    [
+        ("0123456789", "0123"),
+        (b"0123456789", b"0123"),
+        (list(range(10)), [0, 1, 2, 3]),
+        (tuple(range(5)), (0, 1)),
+        ({"a": 1, "b": 2, "c": 3, "d": 4, "e": 5}, {"a": 1, "b": 2}),
+    ],
+)
+def test_truncated_output_cuts_a_tool_result_to_its_fraction(
+    value: Any, cut: Any, providers: dict[str, Any], span_exporter: InMemorySpanExporter
+) -> None:
+    fault = FaultConfig(fault_type="truncated_output", keep_fraction=0.4)
+
+    @resilience_test(faults=[fault], component="tool", **providers)
+    def tool() -> Any:
+        return value
+
+    assert tool() == cut
+    (span,) = fault_spans(span_exporter)
+    assert span.attributes["chaos.fault.type"] == "truncated_output"  # type: ignore[index]
+
+
+def test_truncated_output_that_cannot_apply_is_not_fired(
+    providers: dict[str, Any], span_exporter: InMemorySpanExporter
+) -> None:
+    results: list[Any] = [42, "", "abcd"]
+
+    @chaos_monkey(fault_type="truncated_output", times=1, **providers)
+    async def tool() -> Any:
+        return results.pop(0)
+
+    async def main() -> list[Any]:
+        return [await tool(), await tool(), await tool()]
+
+    assert asyncio.run(main()) == [42, "", "ab"]
+    (span,) = fault_spans(span_exporter)
+    assert span.attributes["chaos.fault.occurrence"] == 3  # type: ignore[index]
+
+
 def test_transform_rewrites_a_coroutine_result(
     providers: dict[str, Any], span_exporter: InMemorySpanExporter
 ) -> None:
@@ -217,6 +258,8 @@ def test_during_faults_on_a_plain_function_are_skipped() -> None:
         ("read_timeout", "on a decorated call use a timeout fault"),
         ("refusal", "it rewrites a model provider's response"),
         ("slow_stream", "it paces server-sent events"),
+        ("stream_error_event", "it sends a provider's error event"),
+        ("invalid_tool_arguments", "it rewrites a model provider's response"),
     ],
 )
 def test_transport_only_faults_are_refused_by_the_decorators(fault_type: str, reason: str) -> None:

@@ -119,6 +119,9 @@ OTHER_FIELDS = {
     "keep_fraction": finite(0.0, 0.99),
     "first_only": st.booleans(),
     "context_window": st.integers(1, 100_000_000),
+    "tool_calls": st.sampled_from(["first", "all", "random"]),
+    "violation": st.sampled_from([None, "missing_required", "wrong_type", "out_of_enum"]),
+    "error_type": st.one_of(st.none(), st.sampled_from(["overloaded_error", "api_error"])),
 }
 POSITION_RULES = {
     "times": st.one_of(st.none(), st.integers(1, 1_000_000_000)),
@@ -362,6 +365,7 @@ EXPERIMENT_FIELDS = {
     "stop_conditions": st.lists(fuzz_mapping(STOP_FIELDS), max_size=2),
     "require_faults_fired": st.one_of(st.booleans(), st.sampled_from([0, 1, "true"])),
     "trace_calls": st.sampled_from(["all", "faults", "none", "", 1]),
+    "scope": st.sampled_from([None, "baggage", "context", "", 1]),
 }
 FIELD_VALUES: dict[type[BaseModel], dict[str, st.SearchStrategy[Any]]] = {
     ChaosExperiment: EXPERIMENT_FIELDS,

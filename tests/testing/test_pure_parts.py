@@ -30,6 +30,7 @@ def test_importing_testing_pulls_in_no_client_library() -> None:
 def test_public_names() -> None:
     assert sorted(aumai_chaos.testing.__all__) == [
         "CutStream",
+        "ErrorEvent",
         "HTTPReply",
         "ModelRequest",
         "ProviderServer",
@@ -39,6 +40,7 @@ def test_public_names() -> None:
         "StallStream",
         "TextReply",
         "ToolCallReply",
+        "ToolCallsReply",
         "default_responder",
     ]
 

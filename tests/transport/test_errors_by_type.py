@@ -44,3 +44,21 @@ def test_transport_failures_are_in_errors_by_type(server: ProviderServer) -> Non
     assert summary["faults_by_type"] == {"rate_limit": 3, "connect_error": 2, "latency": 2}
     assert summary["errors_by_type"] == {"rate_limit": 3, "connect_error": 2}
     assert summary["components"][CHAT]["errors"] == sum(summary["errors_by_type"].values())
+
+
+def test_which_fault_types_fail_their_call() -> None:
+    """The faults ``errors_by_type`` counts; a delay or a rewritten success is not a failure."""
+    from aumai_chaos.faults import FaultType
+
+    assert {t.value for t in FaultType if t.fails} == {
+        "error",
+        "timeout",
+        "resource_exhaustion",
+        "stream_cut",
+        "rate_limit",
+        "http_error",
+        "connect_error",
+        "read_timeout",
+        "context_overflow",
+        "stream_error_event",
+    }

@@ -388,3 +388,21 @@ def test_the_docs_example_runs() -> None:
     assert result.returncode == 0, result.stderr
     assert "the agent must cope with" in result.stdout
     assert "went quiet after 2 chunks" in result.stdout
+
+
+def test_the_tool_results_example_runs() -> None:
+    """The decorators' example (faults on a tool's return value) prints what it says."""
+    from pathlib import Path
+
+    from tests.helpers import run_python
+
+    page = Path(__file__).resolve().parents[2] / "docs" / "streams-and-output.md"
+    section = page.read_text(encoding="utf-8").split("## The same for plain Python code", 1)[1]
+    example = section.split("```python\n", 1)[1].split("```", 1)[0]
+    result = run_python(example)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "cut tool result: Chaos engineerin",
+        "search results: ['paper-1', 'paper-2', 'paper-3'] []",
+        "reordered: ['c', 'b', 'a']",
+    ]

@@ -31,6 +31,7 @@ __all__ = [
     "ATTR_OBJECTIVE_THRESHOLD",
     "ATTR_STOP_CONDITION",
     "ATTR_FAULT_AFTER_CHUNKS",
+    "ATTR_FAULT_TOOL_CALLS",
     "ATTR_FAULT_DURATION_MS",
     "ATTR_FAULT_ERROR_CODE",
     "ATTR_FAULT_ERROR_MESSAGE",
@@ -75,6 +76,8 @@ ATTR_FAULT_ERROR_MESSAGE = "chaos.fault.error_message"
 #: Faults beyond the call (telemetry.md): the call number n, stream position, Retry-After.
 ATTR_FAULT_OCCURRENCE = "chaos.fault.occurrence"
 ATTR_FAULT_AFTER_CHUNKS = "chaos.fault.after_chunks"
+#: The indexes (from 0) of the tool calls of an answer that a tool-call output fault changed.
+ATTR_FAULT_TOOL_CALLS = "chaos.fault.tool_calls"
 ATTR_FAULT_RETRY_AFTER_S = "chaos.fault.retry_after_s"
 #: OpenTelemetry HTTP and GenAI conventions, on transport faults.
 ATTR_HTTP_REQUEST_METHOD = "http.request.method"

@@ -11,9 +11,10 @@ module that fits it:
   ``transform``;
 - ``http``: ``rate_limit``, ``http_error``, ``connect_error``, ``read_timeout``;
 - ``stream``: ``stream_stall``, ``stream_cut``, ``slow_stream``, ``truncated_stream``,
-  ``malformed_chunk``;
+  ``malformed_chunk``, ``stream_error_event``;
 - ``output``: ``empty_output``, ``truncated_output``, ``malformed_tool_call``,
-  ``unknown_tool_call``, ``wrong_tool_arguments``, ``refusal``, ``context_overflow``.
+  ``unknown_tool_call``, ``wrong_tool_arguments``, ``invalid_tool_arguments``, ``refusal``,
+  ``context_overflow``.
 
 :data:`AnyFault` is the tagged union that models holding faults use as their field type.
 May import only ``pydantic``.
@@ -52,6 +53,7 @@ from aumai_chaos.faults.http import (
 from aumai_chaos.faults.output import (
     ContextOverflowFault,
     EmptyOutputFault,
+    InvalidToolArgumentsFault,
     MalformedToolCallFault,
     RefusalFault,
     TruncatedOutputFault,
@@ -62,6 +64,7 @@ from aumai_chaos.faults.stream import (
     MalformedChunkFault,
     SlowStreamFault,
     StreamCutFault,
+    StreamErrorEventFault,
     StreamStallFault,
     TruncatedStreamFault,
 )
@@ -78,6 +81,7 @@ __all__ = [
     "FaultConfig",
     "FaultType",
     "HttpErrorFault",
+    "InvalidToolArgumentsFault",
     "LatencyFault",
     "MalformedChunkFault",
     "MalformedToolCallFault",
@@ -88,6 +92,7 @@ __all__ = [
     "Site",
     "SlowStreamFault",
     "StreamCutFault",
+    "StreamErrorEventFault",
     "StreamStallFault",
     "TimeoutFault",
     "TransformFault",
@@ -116,11 +121,13 @@ AnyFault = Annotated[
         SlowStreamFault,
         TruncatedStreamFault,
         MalformedChunkFault,
+        StreamErrorEventFault,
         EmptyOutputFault,
         TruncatedOutputFault,
         MalformedToolCallFault,
         UnknownToolCallFault,
         WrongToolArgumentsFault,
+        InvalidToolArgumentsFault,
         RefusalFault,
         ContextOverflowFault,
         TransformFault,

@@ -65,12 +65,14 @@ class FaultType(StrEnum):
     slow_stream = "slow_stream"
     truncated_stream = "truncated_stream"
     malformed_chunk = "malformed_chunk"
+    stream_error_event = "stream_error_event"
     # rewrite the result after the call
     empty_output = "empty_output"
     truncated_output = "truncated_output"
     malformed_tool_call = "malformed_tool_call"
     unknown_tool_call = "unknown_tool_call"
     wrong_tool_arguments = "wrong_tool_arguments"
+    invalid_tool_arguments = "invalid_tool_arguments"
     refusal = "refusal"
     context_overflow = "context_overflow"
     transform = "transform"
@@ -104,6 +106,7 @@ _FAILING = _RAISING | {
     FaultType.connect_error,
     FaultType.read_timeout,
     FaultType.context_overflow,
+    FaultType.stream_error_event,  # the SDK raises the provider's error event
 }
 
 

@@ -4,7 +4,8 @@ not). One that cannot apply (``malformed_tool_call`` on an answer without tool c
 the response untouched and is not counted as fired: nothing is ever half-applied (and a
 ``times`` budget is not used up by it).
 
-``empty_output`` also acts on a decorated function's ``str``, ``list`` or ``dict`` result.
+``empty_output`` and ``truncated_output`` also act on a decorated function's result (a tool's
+return value, before the model sees it).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from aumai_chaos.faults.base import Action, FaultConfig, FaultType, Message, Sit
 __all__ = [
     "ContextOverflowFault",
     "EmptyOutputFault",
+    "InvalidToolArgumentsFault",
     "MalformedToolCallFault",
     "RefusalFault",
     "TruncatedOutputFault",
@@ -31,6 +33,17 @@ _WHY = "it rewrites a model provider's response; a decorated Python call has non
 
 class _OutputFault(FaultConfig):
     action: ClassVar[Action] = Action.after
+
+
+class _ToolCallFault(_OutputFault):
+    """A fault on the tool calls of an answer: ``tool_calls`` says which of a turn's calls it
+    acts on: ``first`` (the default), ``all``, or ``random`` (a non-empty subset drawn from the
+    fault's seeded generator). It does not act on an answer without tool calls."""
+
+    sites: ClassVar[frozenset[Site]] = _TRANSPORT_ONLY
+    site_reason: ClassVar[str] = _WHY
+
+    tool_calls: Literal["first", "all", "random"] = "first"
 
 
 class EmptyOutputFault(_OutputFault):
@@ -52,44 +65,55 @@ class EmptyOutputFault(_OutputFault):
 
 class TruncatedOutputFault(_OutputFault):
     """The content is cut to ``keep_fraction`` of its length, with ``finish_reason: "length"``
-    (``status: "incomplete"`` for Responses, ``stop_reason: "max_tokens"`` for Anthropic)."""
+    (``status: "incomplete"`` for Responses, ``stop_reason: "max_tokens"`` for Anthropic).
 
-    sites: ClassVar[frozenset[Site]] = _TRANSPORT_ONLY
-    site_reason: ClassVar[str] = _WHY
+    On a decorated function (a tool's return value), a ``str`` or ``bytes`` result keeps that
+    fraction of its characters, a ``list`` or ``tuple`` of its items, a ``dict`` of its keys
+    (the first ones, in order); an empty result, or one of another type, is left alone."""
 
     fault_type: Literal[FaultType.truncated_output] = FaultType.truncated_output
     keep_fraction: Annotated[float, Field(ge=0.0, lt=1.0, allow_inf_nan=False)] = 0.5
 
+    def apply_to_result(self, result: Any) -> tuple[bool, Any]:
+        if not isinstance(result, str | bytes | list | tuple | dict) or not result:
+            return (False, result)
+        keep = int(len(result) * self.keep_fraction)
+        if isinstance(result, dict):
+            return (True, {k: result[k] for k in list(result)[:keep]})
+        return (True, result[:keep])
 
-class MalformedToolCallFault(_OutputFault):
+
+class MalformedToolCallFault(_ToolCallFault):
     """A tool call's ``arguments`` is not valid JSON: cut mid-object."""
-
-    sites: ClassVar[frozenset[Site]] = _TRANSPORT_ONLY
-    site_reason: ClassVar[str] = _WHY
 
     fault_type: Literal[FaultType.malformed_tool_call] = FaultType.malformed_tool_call
 
 
-class UnknownToolCallFault(_OutputFault):
+class UnknownToolCallFault(_ToolCallFault):
     """The model calls a tool that the request did not offer (``tool_name``, or a made-up
     name that none of the offered tools has)."""
-
-    sites: ClassVar[frozenset[Site]] = _TRANSPORT_ONLY
-    site_reason: ClassVar[str] = _WHY
 
     fault_type: Literal[FaultType.unknown_tool_call] = FaultType.unknown_tool_call
     tool_name: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
 
 
-class WrongToolArgumentsFault(_OutputFault):
+class WrongToolArgumentsFault(_ToolCallFault):
     """The arguments are valid JSON matching the declared schema, with perturbed values:
     numbers changed, strings swapped between fields, an enum replaced by another allowed
     value. Nothing raises: the agent must notice on its own."""
 
-    sites: ClassVar[frozenset[Site]] = _TRANSPORT_ONLY
-    site_reason: ClassVar[str] = _WHY
-
     fault_type: Literal[FaultType.wrong_tool_arguments] = FaultType.wrong_tool_arguments
+
+
+class InvalidToolArgumentsFault(_ToolCallFault):
+    """The arguments are valid JSON that breaks the tool's JSON schema (from the request's
+    ``tools``): a required field missing (``missing_required``), a value of the wrong type
+    (``wrong_type``) or a value outside its ``enum`` (``out_of_enum``). ``violation`` picks one;
+    unset, one that the schema allows is drawn from the fault's seeded generator. The agent's
+    validation of the arguments, or the tool itself, must catch it."""
+
+    fault_type: Literal[FaultType.invalid_tool_arguments] = FaultType.invalid_tool_arguments
+    violation: Literal["missing_required", "wrong_type", "out_of_enum"] | None = None
 
 
 class RefusalFault(_OutputFault):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
 from aumai_chaos.faults.base import Action, DurationMs, FaultConfig, FaultType, Message, Site
 
@@ -17,6 +17,7 @@ __all__ = [
     "MalformedChunkFault",
     "SlowStreamFault",
     "StreamCutFault",
+    "StreamErrorEventFault",
     "StreamStallFault",
     "TruncatedStreamFault",
 ]
@@ -57,6 +58,24 @@ class TruncatedStreamFault(_StreamFault):
     a generator simply stops early."""
 
     fault_type: Literal[FaultType.truncated_stream] = FaultType.truncated_stream
+
+
+class StreamErrorEventFault(_StreamFault):
+    """After ``after_chunks`` chunks, the provider's own error event, then the end of the
+    stream, on a response that began with HTTP 200: Anthropic ``event: error`` with
+    ``{"type": "error", "error": {"type": error_type, "message": ...}}`` (default
+    ``overloaded_error``), OpenAI chat ``data: {"error": {...}}`` (default ``server_error``),
+    the Responses API's ``error`` event. The SDK raises what it raises for the real event."""
+
+    sites: ClassVar[frozenset[Site]] = frozenset({Site.transport})
+    site_reason: ClassVar[str] = (
+        "it sends a provider's error event in a server-sent event stream; on a generator use "
+        "stream_cut"
+    )
+
+    fault_type: Literal[FaultType.stream_error_event] = FaultType.stream_error_event
+    error_type: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
+    error_message: Message | None = None
 
 
 class SlowStreamFault(FaultConfig):

@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING, Any
 from aumai_chaos.testing._script import (
     API,
     CutStream,
+    ErrorEvent,
+    Generation,
     HTTPReply,
     Reply,
     StallStream,
-    TextReply,
-    ToolCallReply,
     model_request,
 )
-from aumai_chaos.testing._sse import Ids
+from aumai_chaos.testing._sse import Ids, error_sse
 from aumai_chaos.testing._wire_anthropic import messages_body, messages_events
 from aumai_chaos.testing._wire_openai import chat_body, chat_events, embeddings_body, models_body
 from aumai_chaos.testing._wire_responses import responses_body, responses_events
@@ -150,7 +150,7 @@ class Handler(BaseHTTPRequestHandler):
         ids = Ids(self.owner._next_seq(), int(time.time()))
         render_body, render_events = _RENDER[api]
         if request.stream:
-            self._stream(render_events(chosen, request, ids), chosen)
+            self._stream(render_events(chosen, request, ids), chosen, api)
         else:
             payload = json.dumps(render_body(chosen, request, ids)).encode()
             self._send(200, payload, {"content-type": "application/json"}, chosen.disrupt)
@@ -165,7 +165,7 @@ class Handler(BaseHTTPRequestHandler):
         status: int,
         body: bytes,
         headers: Mapping[str, str],
-        disrupt: CutStream | StallStream | None = None,
+        disrupt: CutStream | StallStream | ErrorEvent | None = None,
     ) -> None:
         self.send_response(status)
         for name, value in headers.items():
@@ -177,12 +177,12 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body[: len(body) // 2])
             self._cut(disrupt.reset)
             return
-        if isinstance(disrupt, StallStream) and self.owner._stopping.wait(disrupt.seconds):
+        if isinstance(disrupt, StallStream) and self.owner._stall(disrupt.seconds):
             self._cut(reset=False)  # stop() ends a stall: the body never comes
             return
         self.wfile.write(body)
 
-    def _stream(self, events: list[bytes], reply: TextReply | ToolCallReply) -> None:
+    def _stream(self, events: list[bytes], reply: Generation, api: API) -> None:
         self.send_response(200)
         self.send_header("content-type", "text/event-stream; charset=utf-8")
         self.send_header("cache-control", "no-cache")
@@ -192,10 +192,14 @@ class Handler(BaseHTTPRequestHandler):
         disrupt = reply.disrupt
         for number, event in enumerate(events):
             if disrupt is not None and number == disrupt.after_events:
+                if isinstance(disrupt, ErrorEvent):
+                    error = error_sse(api, disrupt.error_type, disrupt.message, number)
+                    self.wfile.write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(error), error))
+                    return
                 if isinstance(disrupt, CutStream):
                     self._cut(disrupt.reset)
                     return
-                if self.owner._stopping.wait(disrupt.seconds):
+                if self.owner._stall(disrupt.seconds):
                     self._cut(reset=False)  # stop() ends a stall: the rest never comes
                     return
             # One chunk per event, written straight to the socket (wfile is unbuffered).

@@ -16,6 +16,7 @@ from typing import Any, Literal, TypeAlias
 __all__ = [
     "API",
     "CutStream",
+    "ErrorEvent",
     "HTTPReply",
     "ModelRequest",
     "Reply",
@@ -23,6 +24,8 @@ __all__ = [
     "StallStream",
     "TextReply",
     "ToolCallReply",
+    "ToolCallsReply",
+    "calls_of",
     "default_responder",
     "model_request",
 ]
@@ -57,8 +60,10 @@ class StallStream:
     """Send ``after_events`` events, then nothing for ``seconds``, then the rest of the stream.
 
     A response that is not streamed sends its status line and headers, stalls, then sends the
-    body. When the server stops during a stall, the connection is closed instead (the body
-    never comes). ``seconds`` is at most 60.
+    body. :meth:`ProviderServer.release` ends a stall early (a test paces the stream: it knows
+    what the client received while the server held the rest back; ``ProviderServer.stalling``
+    says how many replies are stalled). When the server stops during a stall, the connection
+    is closed instead (the body never comes). ``seconds`` is at most 60.
     """
 
     after_events: int = 1
@@ -71,7 +76,28 @@ class StallStream:
             raise ValueError(f"seconds must be in [0, {MAX_STALL_S}], got {self.seconds}")
 
 
-Disruption: TypeAlias = CutStream | StallStream
+@dataclass(frozen=True, slots=True)
+class ErrorEvent:
+    """Send ``after_events`` events, then the provider's error event, then end the stream: the
+    status stays 200, as when a provider fails mid-answer.
+
+    Anthropic: ``event: error`` with ``{"type": "error", "error": {"type": error_type,
+    "message": message}}`` (default ``overloaded_error``, ``"Overloaded"``). OpenAI chat: an
+    unnamed ``data: {"error": {"message", "type", "param", "code"}}`` event (default type
+    ``server_error``). OpenAI Responses: ``event: error`` with ``{"type": "error", "code",
+    "message", "param", "sequence_number"}``. A response that is not streamed is not affected.
+    """
+
+    after_events: int = 2
+    error_type: str | None = None
+    message: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.after_events < 0:
+            raise ValueError(f"after_events must be >= 0, got {self.after_events}")
+
+
+Disruption: TypeAlias = CutStream | StallStream | ErrorEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +156,35 @@ class HTTPReply:
         return json.dumps(self.body).encode(), headers
 
 
-Reply: TypeAlias = TextReply | ToolCallReply | HTTPReply
+@dataclass(frozen=True, slots=True)
+class ToolCallsReply:
+    """The model calls several tools in one turn (parallel tool calls), in the order given:
+    several ``tool_calls`` (OpenAI chat), ``function_call`` items (Responses) or ``tool_use``
+    blocks (Anthropic). A call without ``call_id`` gets the server's numbered id, with
+    ``_2``, ``_3``... after the first."""
+
+    calls: Sequence[ToolCallReply]
+    disrupt: Disruption | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "calls", tuple(self.calls))
+        if not self.calls or not all(isinstance(c, ToolCallReply) for c in self.calls):
+            raise ValueError("calls must be one or more ToolCallReply")
+
+
+Generation: TypeAlias = TextReply | ToolCallReply | ToolCallsReply
+"""A reply that a generation endpoint renders in its wire format."""
+
+Reply: TypeAlias = TextReply | ToolCallReply | ToolCallsReply | HTTPReply
+
+
+def calls_of(reply: Generation) -> tuple[ToolCallReply, ...]:
+    """The tool calls of a reply, in order (none for a text answer)."""
+    if isinstance(reply, ToolCallsReply):
+        return tuple(reply.calls)
+    if isinstance(reply, ToolCallReply):
+        return (reply,)
+    return ()
 
 
 @dataclass(frozen=True, slots=True)

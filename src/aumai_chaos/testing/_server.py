@@ -24,6 +24,7 @@ from aumai_chaos.testing._script import (
     Responder,
     TextReply,
     ToolCallReply,
+    ToolCallsReply,
     default_responder,
 )
 
@@ -63,6 +64,9 @@ class ProviderServer:
         self._handler_threads: set[threading.Thread] = set()
         self._seq = 0
         self._stopping = threading.Event()
+        self._stall_done = threading.Condition(self._lock)
+        self._stalling = 0
+        self._releases = 0
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -91,6 +95,8 @@ class ProviderServer:
         if httpd is None or thread is None:
             return
         self._stopping.set()
+        with self._stall_done:
+            self._stall_done.notify_all()
         httpd.shutdown()
         thread.join(timeout)
         with self._lock:
@@ -153,7 +159,7 @@ class ProviderServer:
         """
         items = list(replies)
         for item in items:
-            if not isinstance(item, TextReply | ToolCallReply | HTTPReply):
+            if not isinstance(item, TextReply | ToolCallReply | ToolCallsReply | HTTPReply):
                 raise TypeError(f"not a reply: {item!r}")
             if path is not None and path not in GENERATION and not isinstance(item, HTTPReply):
                 raise TypeError(f"only an HTTPReply can answer {path}, got {item!r}")
@@ -174,7 +180,19 @@ class ProviderServer:
             self._queue.clear()
             self._path_queues.clear()
 
+    def release(self) -> None:
+        """End every stall (:class:`StallStream`) now: each stalled reply goes on at once."""
+        with self._stall_done:
+            self._releases += 1
+            self._stall_done.notify_all()
+
     # -- observation -----------------------------------------------------------------------
+
+    @property
+    def stalling(self) -> int:
+        """How many replies are in a stall (:class:`StallStream`) right now."""
+        with self._lock:
+            return self._stalling
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -213,6 +231,19 @@ class ProviderServer:
             if path in GENERATION and self._queue:
                 return self._queue.popleft()
             return None
+
+    def _stall(self, seconds: float) -> bool:
+        """Wait ``seconds``, or until :meth:`release` or :meth:`stop`; ``True`` when stopped."""
+        with self._stall_done:
+            self._stalling += 1
+            releases = self._releases
+            try:
+                self._stall_done.wait_for(
+                    lambda: self._stopping.is_set() or self._releases != releases, seconds
+                )
+            finally:
+                self._stalling -= 1
+        return self._stopping.is_set()
 
     def _next_seq(self) -> int:
         with self._lock:

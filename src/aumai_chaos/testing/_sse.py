@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Ids", "count_tokens", "sse", "split_json", "split_words"]
+__all__ = ["Ids", "count_tokens", "error_sse", "sse", "split_json", "split_words"]
 
 
 def sse(data: Any, event: str | None = None) -> bytes:
@@ -50,3 +50,30 @@ class Ids:
 
     def make(self, prefix: str) -> str:
         return f"{prefix}{self.seq:06d}"
+
+
+_SERVER_ERROR = "The server had an error while processing your request. Sorry about that!"
+
+
+def error_sse(api: str, error_type: str | None, message: str | None, number: int) -> bytes:
+    """The error event that provider ``api`` sends in the middle of a stream (``number``: the
+    event's position, the Responses API's ``sequence_number``)."""
+    if api == "messages":
+        error = {"type": error_type or "overloaded_error", "message": message or "Overloaded"}
+        return sse({"type": "error", "error": error}, "error")
+    if api == "responses":
+        payload: dict[str, Any] = {
+            "type": "error",
+            "code": error_type or "server_error",
+            "message": message or _SERVER_ERROR,
+            "param": None,
+            "sequence_number": number,
+        }
+        return sse(payload, "error")
+    body: dict[str, Any] = {
+        "message": message or _SERVER_ERROR,
+        "type": error_type or "server_error",
+        "param": None,
+        "code": None,
+    }
+    return sse({"error": body})

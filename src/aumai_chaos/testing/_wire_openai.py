@@ -12,7 +12,13 @@ import json
 import struct
 from typing import Any
 
-from aumai_chaos.testing._script import ModelRequest, TextReply, ToolCallReply
+from aumai_chaos.testing._script import (
+    Generation,
+    ModelRequest,
+    TextReply,
+    ToolCallReply,
+    calls_of,
+)
 from aumai_chaos.testing._sse import Ids, count_tokens, split_json, split_words, sse
 
 __all__ = ["chat_body", "chat_events", "embeddings_body", "models_body"]
@@ -20,13 +26,13 @@ __all__ = ["chat_body", "chat_events", "embeddings_body", "models_body"]
 MODEL_IDS = ("scripted-model", "scripted-embedding")
 
 
-def _finish(reply: TextReply | ToolCallReply) -> str:
-    if isinstance(reply, ToolCallReply):
+def _finish(reply: Generation) -> str:
+    if not isinstance(reply, TextReply):
         return "tool_calls"
     return reply.finish
 
 
-def _usage(req: ModelRequest, reply: TextReply | ToolCallReply) -> dict[str, int]:
+def _usage(req: ModelRequest, reply: Generation) -> dict[str, int]:
     prompt = count_tokens(req.body.get("messages", ""))
     completion = len(split_words(reply.text)) if isinstance(reply, TextReply) else 1
     return {
@@ -36,11 +42,12 @@ def _usage(req: ModelRequest, reply: TextReply | ToolCallReply) -> dict[str, int
     }
 
 
-def call_id(reply: ToolCallReply, ids: Ids) -> str:
-    return reply.call_id or ids.make("call_")
+def call_id(reply: ToolCallReply, ids: Ids, index: int = 0) -> str:
+    """The call's own id, or the server's numbered one (``_2``, ``_3``... after the first)."""
+    return reply.call_id or ids.make("call_") + (f"_{index + 1}" if index else "")
 
 
-def chat_body(reply: TextReply | ToolCallReply, req: ModelRequest, ids: Ids) -> dict[str, Any]:
+def chat_body(reply: Generation, req: ModelRequest, ids: Ids) -> dict[str, Any]:
     """A non-streamed ``chat.completion`` object."""
     message: dict[str, Any] = {"role": "assistant", "content": None, "refusal": None}
     if isinstance(reply, TextReply):
@@ -48,10 +55,11 @@ def chat_body(reply: TextReply | ToolCallReply, req: ModelRequest, ids: Ids) -> 
     else:
         message["tool_calls"] = [
             {
-                "id": call_id(reply, ids),
+                "id": call_id(call, ids, index),
                 "type": "function",
-                "function": {"name": reply.name, "arguments": json.dumps(dict(reply.arguments))},
+                "function": {"name": call.name, "arguments": json.dumps(dict(call.arguments))},
             }
+            for index, call in enumerate(calls_of(reply))
         ]
     return {
         "id": ids.make("chatcmpl-"),
@@ -66,10 +74,10 @@ def chat_body(reply: TextReply | ToolCallReply, req: ModelRequest, ids: Ids) -> 
     }
 
 
-def chat_events(reply: TextReply | ToolCallReply, req: ModelRequest, ids: Ids) -> list[bytes]:
+def chat_events(reply: Generation, req: ModelRequest, ids: Ids) -> list[bytes]:
     """The SSE events of a streamed completion, ``[DONE]`` included.
 
-    A role chunk, one chunk per word (or a tool-call head and three argument fragments), a
+    A role chunk, one chunk per word (or per tool call a head and three argument fragments), a
     chunk with ``finish_reason``, a usage chunk when ``stream_options.include_usage``, ``[DONE]``.
     """
     options = req.body.get("stream_options")
@@ -90,12 +98,17 @@ def chat_events(reply: TextReply | ToolCallReply, req: ModelRequest, ids: Ids) -
     events = [chunk({"role": "assistant", "content": "" if isinstance(reply, TextReply) else None})]
     if isinstance(reply, TextReply):
         events += [chunk({"content": piece}) for piece in split_words(reply.text)]
-    else:
-        function = {"name": reply.name, "arguments": ""}
-        first = {"index": 0, "id": call_id(reply, ids), "type": "function", "function": function}
-        events.append(chunk({"tool_calls": [first]}))
-        for fragment in split_json(json.dumps(dict(reply.arguments))):
-            delta = {"tool_calls": [{"index": 0, "function": {"arguments": fragment}}]}
+    for index, call in enumerate(calls_of(reply)):
+        function = {"name": call.name, "arguments": ""}
+        head_delta = {
+            "index": index,
+            "id": call_id(call, ids, index),
+            "type": "function",
+            "function": function,
+        }
+        events.append(chunk({"tool_calls": [head_delta]}))
+        for fragment in split_json(json.dumps(dict(call.arguments))):
+            delta = {"tool_calls": [{"index": index, "function": {"arguments": fragment}}]}
             events.append(chunk(delta))
     events.append(chunk({}, _finish(reply)))
     if include_usage:

@@ -13,19 +13,28 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aumai_chaos.testing._script import ModelRequest, TextReply, ToolCallReply
+from aumai_chaos.testing._script import (
+    Generation,
+    ModelRequest,
+    TextReply,
+    ToolCallReply,
+    calls_of,
+)
 from aumai_chaos.testing._sse import Ids, count_tokens, split_json, split_words, sse
 
 __all__ = ["responses_body", "responses_events"]
 
 
-def _item(reply: TextReply | ToolCallReply, ids: Ids, *, done: bool) -> dict[str, Any]:
+def _item(
+    reply: TextReply | ToolCallReply, ids: Ids, *, done: bool, index: int = 0
+) -> dict[str, Any]:
     status = "completed" if done else "in_progress"
     if isinstance(reply, ToolCallReply):
+        suffix = f"_{index + 1}" if index else ""
         return {
             "type": "function_call",
-            "id": ids.make("fc_"),
-            "call_id": reply.call_id or ids.make("call_"),
+            "id": ids.make("fc_") + suffix,
+            "call_id": reply.call_id or ids.make("call_") + suffix,
             "name": reply.name,
             "arguments": json.dumps(dict(reply.arguments)) if done else "",
             "status": status,
@@ -46,9 +55,11 @@ def _part(text: str) -> dict[str, Any]:
     return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
 
 
-def _response(
-    reply: TextReply | ToolCallReply, req: ModelRequest, ids: Ids, *, done: bool
-) -> dict[str, Any]:
+def _items(reply: Generation) -> tuple[TextReply | ToolCallReply, ...]:
+    return (reply,) if isinstance(reply, TextReply) else calls_of(reply)
+
+
+def _response(reply: Generation, req: ModelRequest, ids: Ids, *, done: bool) -> dict[str, Any]:
     incomplete = isinstance(reply, TextReply) and reply.finish == "length"
     status = ("incomplete" if incomplete else "completed") if done else "in_progress"
     prompt = count_tokens(req.body.get("input", ""))
@@ -59,7 +70,9 @@ def _response(
         "created_at": ids.created,
         "status": status,
         "model": req.model,
-        "output": [_item(reply, ids, done=True)] if done else [],
+        "output": [_item(r, ids, done=True, index=n) for n, r in enumerate(_items(reply))]
+        if done
+        else [],
         "error": None,
         "incomplete_details": {"reason": "max_output_tokens"} if done and incomplete else None,
         "instructions": req.body.get("instructions"),
@@ -82,24 +95,36 @@ def _response(
     }
 
 
-def responses_body(reply: TextReply | ToolCallReply, req: ModelRequest, ids: Ids) -> dict[str, Any]:
+def responses_body(reply: Generation, req: ModelRequest, ids: Ids) -> dict[str, Any]:
     """A non-streamed ``response`` object."""
     return _response(reply, req, ids, done=True)
 
 
-def responses_events(reply: TextReply | ToolCallReply, req: ModelRequest, ids: Ids) -> list[bytes]:
+def responses_events(reply: Generation, req: ModelRequest, ids: Ids) -> list[bytes]:
     """The SSE events of a streamed response, each with ``event:`` and ``sequence_number``."""
     payloads: list[dict[str, Any]] = [
         {"type": "response.created", "response": _response(reply, req, ids, done=False)},
         {"type": "response.in_progress", "response": _response(reply, req, ids, done=False)},
-        {
-            "type": "response.output_item.added",
-            "output_index": 0,
-            "item": _item(reply, ids, done=False),
-        },
     ]
-    item_id = _item(reply, ids, done=False)["id"]
-    where = {"item_id": item_id, "output_index": 0}
+    final = _response(reply, req, ids, done=True)
+    for index, part in enumerate(_items(reply)):
+        payloads += _item_events(part, ids, index, final["output"][index])
+    payloads.append({"type": f"response.{final['status']}", "response": final})
+    return [
+        sse({**payload, "sequence_number": number}, payload["type"])
+        for number, payload in enumerate(payloads)
+    ]
+
+
+def _item_events(
+    reply: TextReply | ToolCallReply, ids: Ids, index: int, done: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The events of one output item, from ``output_item.added`` to ``output_item.done``."""
+    start = _item(reply, ids, done=False, index=index)
+    payloads: list[dict[str, Any]] = [
+        {"type": "response.output_item.added", "output_index": index, "item": start}
+    ]
+    where = {"item_id": start["id"], "output_index": index}
     if isinstance(reply, TextReply):
         text_at = {**where, "content_index": 0}
         payloads.append({"type": "response.content_part.added", **text_at, "part": _part("")})
@@ -125,12 +150,5 @@ def responses_events(reply: TextReply | ToolCallReply, req: ModelRequest, ids: I
                 "arguments": arguments,
             }
         )
-    final = _response(reply, req, ids, done=True)
-    payloads += [
-        {"type": "response.output_item.done", "output_index": 0, "item": final["output"][0]},
-        {"type": f"response.{final['status']}", "response": final},
-    ]
-    return [
-        sse({**payload, "sequence_number": number}, payload["type"])
-        for number, payload in enumerate(payloads)
-    ]
+    payloads.append({"type": "response.output_item.done", "output_index": index, "item": done})
+    return payloads

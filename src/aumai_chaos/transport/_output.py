@@ -16,7 +16,7 @@ import random
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from aumai_chaos.faults import FaultConfig, FaultType
+from aumai_chaos.faults import Action, FaultConfig, Site, fault_classes
 from aumai_chaos.transport._output_anthropic import (
     assemble_message,
     message_events,
@@ -33,24 +33,22 @@ from aumai_chaos.transport._sse import SSEFramer
 __all__ = [
     "OUTPUT_APIS",
     "OUTPUT_FAULTS",
+    "encode_events",
     "overflow_error",
     "parse_events",
     "rewrite_body",
     "rewrite_body_bytes",
     "rewrite_events",
+    "rewritten_events",
 ]
 
 OUTPUT_APIS = frozenset({"openai.chat.completions", "openai.responses", "anthropic.messages"})
-#: The faults that rewrite a successful response (``context_overflow`` answers instead).
+#: The faults that rewrite a successful response: each type whose class acts ``after`` the
+#: call at the ``transport`` site (``context_overflow`` answers ``instead``).
 OUTPUT_FAULTS = frozenset(
-    {
-        FaultType.empty_output,
-        FaultType.truncated_output,
-        FaultType.malformed_tool_call,
-        FaultType.unknown_tool_call,
-        FaultType.wrong_tool_arguments,
-        FaultType.refusal,
-    }
+    kind
+    for kind, cls in fault_classes().items()
+    if cls.action is Action.after and Site.transport in cls.sites
 )
 
 Rewriter = Callable[[FaultConfig, dict[str, Any], Any, random.Random], "dict[str, Any] | None"]
@@ -68,22 +66,24 @@ def rewrite_body(
     *,
     seed: int | None = None,
     streamed: bool = False,
+    acted: list[int] | None = None,
 ) -> dict[str, Any] | None:
     """The response object ``body`` of route ``api`` with ``fault`` applied, or ``None``.
 
     ``request`` is the request's JSON body (its ``tools`` say what was offered); ``seed``
-    makes ``wrong_tool_arguments`` repeatable (the same seed, the same wrong values).
+    makes ``wrong_tool_arguments`` repeatable (the same seed, the same wrong values). The
+    indexes of the tool calls a tool-call fault changed are added to ``acted``.
     """
     if fault.fault_type not in OUTPUT_FAULTS or not isinstance(body, Mapping):
         return None
     rng = _rng(seed)
     data = dict(body)
     if api == "openai.chat.completions":
-        return rewrite_chat(fault, data, request, rng)
+        return rewrite_chat(fault, data, request, rng, acted)
     if api == "openai.responses":
-        return rewrite_response(fault, data, request, rng)
+        return rewrite_response(fault, data, request, rng, acted)
     if api == "anthropic.messages":
-        return rewrite_message(fault, data, request, rng, streamed=streamed)
+        return rewrite_message(fault, data, request, rng, streamed=streamed, acted=acted)
     return None
 
 
@@ -133,21 +133,27 @@ def parse_events(content: bytes) -> list[tuple[str | None, Any]]:
     return out
 
 
-def _sse(name: str | None, data: Any) -> bytes:
-    payload = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))
-    head = f"event: {name}\n" if name else ""
-    return f"{head}data: {payload}\n\n".encode()
+def encode_events(events: list[tuple[str | None, Any]]) -> bytes:
+    """``(event name, data)`` pairs as event-stream bytes (data: JSON, or text as it is)."""
+    out = []
+    for name, data in events:
+        payload = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))
+        head = f"event: {name}\n" if name else ""
+        out.append(f"{head}data: {payload}\n\n".encode())
+    return b"".join(out)
 
 
-def rewrite_events(
+def rewritten_events(
     fault: FaultConfig,
     api: str | None,
     request: Mapping[str, Any] | None,
     content: bytes,
     *,
     seed: int | None = None,
-) -> bytes | None:
-    """A whole streamed response (its event-stream bytes) with ``fault`` applied, or ``None``.
+    acted: list[int] | None = None,
+) -> list[tuple[str | None, Any]] | None:
+    """The events of a whole streamed response (its event-stream bytes) with ``fault``
+    applied, as ``(event name, data)`` pairs; ``None`` when it cannot apply.
 
     The events are assembled into the response object, rewritten by :func:`rewrite_body`, and
     streamed out again in the provider's format: OpenAI chat ``data:`` chunks (with the usage
@@ -160,12 +166,14 @@ def rewrite_events(
         body = assemble_chat(objects)
         if body is None or body["choices"][0].get("finish_reason") is None:
             return None
-        out = rewrite_body(fault, api, request, body, seed=seed)
+        out = rewrite_body(fault, api, request, body, seed=seed, acted=acted)
         if out is None:
             return None
         usage = any(not d.get("choices") and d.get("usage") for d in objects)
-        chunks = b"".join(_sse(None, c) for c in chat_chunks(out, usage_chunk=usage))
-        return chunks + _sse(None, "[DONE]")
+        chunks: list[tuple[str | None, Any]] = [
+            (None, c) for c in chat_chunks(out, usage_chunk=usage)
+        ]
+        return [*chunks, (None, "[DONE]")]
     if api == "openai.responses":
         body = assemble_response(objects)
     elif api == "anthropic.messages":
@@ -176,11 +184,24 @@ def rewrite_events(
         return None
     if body is None:
         return None
-    out = rewrite_body(fault, api, request, body, seed=seed, streamed=True)
+    out = rewrite_body(fault, api, request, body, seed=seed, streamed=True, acted=acted)
     if out is None:
         return None
     named = response_events(out) if api == "openai.responses" else message_events(out)
-    return b"".join(_sse(name, payload) for name, payload in named)
+    return list(named)
+
+
+def rewrite_events(
+    fault: FaultConfig,
+    api: str | None,
+    request: Mapping[str, Any] | None,
+    content: bytes,
+    *,
+    seed: int | None = None,
+) -> bytes | None:
+    """:func:`rewritten_events` as event-stream bytes, or ``None``."""
+    events = rewritten_events(fault, api, request, content, seed=seed)
+    return None if events is None else encode_events(events)
 
 
 def _estimate_tokens(request: Mapping[str, Any] | None) -> int:

@@ -23,8 +23,10 @@ from aumai_chaos.transport._output_openai import split_text
 from aumai_chaos.transport._tools import (
     cut_arguments,
     offered_tools,
-    perturb_arguments,
+    on_tool_calls,
+    pick_calls,
     unknown_tool_name,
+    wrong_arguments,
 )
 
 __all__ = ["RAW_INPUT", "assemble_message", "message_events", "rewrite_message"]
@@ -33,18 +35,18 @@ __all__ = ["RAW_INPUT", "assemble_message", "message_events", "rewrite_message"]
 RAW_INPUT = "__aumai_chaos_raw_input__"
 
 
-def _cut_input(block: dict[str, Any], *, streamed: bool) -> bool:
+def _cut_input(block: dict[str, Any], *, streamed: bool, keep: float = 0.5) -> bool:
     tool_input = block.get("input")
     if not isinstance(tool_input, dict) or not tool_input:
         return False
-    cut = cut_arguments(json.dumps(tool_input))
+    cut = cut_arguments(json.dumps(tool_input), keep)
     if cut is None:  # pragma: no cover - a non-empty dict always dumps to an object
         return False
     if streamed:
         block[RAW_INPUT] = cut
     else:
         keys = list(tool_input)
-        block["input"] = {k: tool_input[k] for k in keys[: len(keys) // 2]}
+        block["input"] = {k: tool_input[k] for k in keys[: int(len(keys) * keep)]}
     return True
 
 
@@ -54,7 +56,7 @@ def _truncate(blocks: list[dict[str, Any]], keep: float, *, streamed: bool) -> i
         if block.get("type") == "text" and block.get("text"):
             block["text"] = block["text"][: int(len(block["text"]) * keep)]
             return index
-        if block.get("type") == "tool_use" and _cut_input(block, streamed=streamed):
+        if block.get("type") == "tool_use" and _cut_input(block, streamed=streamed, keep=keep):
             return index
     return None
 
@@ -66,8 +68,10 @@ def rewrite_message(
     rng: random.Random,
     *,
     streamed: bool = False,
+    acted: list[int] | None = None,
 ) -> dict[str, Any] | None:
-    """The ``message`` with the fault applied, or ``None`` when it cannot apply."""
+    """The ``message`` with the fault applied, or ``None`` when it cannot apply; the indexes
+    (among the ``tool_use`` blocks) of the calls it changed are added to ``acted``."""
     if not isinstance(body.get("content"), list):
         return None
     out: dict[str, Any] = json.loads(json.dumps(body))
@@ -85,28 +89,33 @@ def rewrite_message(
         if last is None:
             return None
         out.update(content=blocks[: last + 1], stop_reason="max_tokens", stop_sequence=None)
-    elif kind is FaultType.malformed_tool_call:
-        if not uses or not _cut_input(uses[0], streamed=streamed):
+    elif on_tool_calls(fault):
+        picked = pick_calls(len(uses), getattr(fault, "tool_calls", "first"), rng)
+        changed = [_tool_fault(fault, uses[i], request, rng, streamed=streamed) for i in picked]
+        if not any(changed):
             return None
-    elif kind is FaultType.unknown_tool_call:
-        if not uses:
-            return None
-        offered = offered_tools("anthropic.messages", request)
-        uses[0]["name"] = unknown_tool_name(offered, getattr(fault, "tool_name", None))
-    elif kind is FaultType.wrong_tool_arguments:
-        if not uses:
-            return None
-        schema = offered_tools("anthropic.messages", request).get(str(uses[0].get("name")))
-        tool_input = uses[0].get("input")
-        if not schema or not isinstance(tool_input, dict):
-            return None
-        wrong = perturb_arguments(tool_input, schema, rng)
-        if wrong is None:
-            return None
-        uses[0]["input"] = wrong
+        if acted is not None:
+            acted.extend(i for i, ok in zip(picked, changed, strict=True) if ok)
     else:
         return None
     return out
+
+
+def _tool_fault(
+    fault: FaultConfig, use: dict[str, Any], request: Any, rng: random.Random, *, streamed: bool
+) -> bool:
+    kind = fault.fault_type
+    if kind is FaultType.malformed_tool_call:
+        return _cut_input(use, streamed=streamed)
+    offered = offered_tools("anthropic.messages", request)
+    if kind is FaultType.unknown_tool_call:
+        use["name"] = unknown_tool_name(offered, getattr(fault, "tool_name", None))
+        return True
+    wrong = wrong_arguments(fault, use.get("input"), offered.get(str(use.get("name"))), rng)
+    if wrong is None:
+        return False
+    use["input"] = wrong
+    return True
 
 
 def assemble_message(events: list[dict[str, Any]]) -> dict[str, Any] | None:

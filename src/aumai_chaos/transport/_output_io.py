@@ -3,8 +3,9 @@
 - :func:`apply_output_sync` / :func:`apply_output_async`: a successful response, rewritten. A
   JSON body is read, rewritten and answered as a new response of the same library (the
   ``content-length`` fixed, a ``content-encoding`` dropped since the body is now plain); an event
-  stream gets a byte stream that reads the provider's whole stream when the client first asks,
-  and hands over the rewritten one. A fault that cannot apply leaves the response as it is.
+  stream gets a byte stream that forwards the provider's events as they come until a fault has
+  something to act on, and then holds and rewrites the rest (``_output_stream.py``). A fault
+  that cannot apply leaves the response as it is.
 - :func:`overflow_response`: the provider's 400 for ``context_overflow``, instead of the call.
 
 Each fault that applies is stamped through :class:`~aumai_chaos.transport._stamp.FaultHooks`
@@ -19,12 +20,8 @@ from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any
 
 from aumai_chaos.faults import FaultConfig
-from aumai_chaos.transport._output import (
-    OUTPUT_APIS,
-    overflow_error,
-    rewrite_body,
-    rewrite_events,
-)
+from aumai_chaos.transport._output import OUTPUT_APIS, overflow_error, rewrite_body
+from aumai_chaos.transport._output_stream import OutputStreamCore, tool_call_attributes
 from aumai_chaos.transport._stamp import FaultHooks
 
 __all__ = [
@@ -68,11 +65,12 @@ def _rewritten(
 ) -> dict[str, Any] | None:
     changed = False
     for fault in faults:
-        out = rewrite_body(fault, api, request, body, seed=seed)
+        acted: list[int] = []
+        out = rewrite_body(fault, api, request, body, seed=seed, acted=acted)
         if out is None:
             hooks.skip(fault)
             continue
-        token = hooks.begin(fault, {})
+        token = hooks.begin(fault, tool_call_attributes(acted))
         if token is None:
             continue
         body, changed = out, True
@@ -124,8 +122,8 @@ def apply_output_sync(
             hooks.skip(fault)
         return None
     if is_event_stream(response):
-        stream = _OutputStream(response.stream, faults, api, request_json(request), seed, hooks)
-        response.stream = _stream_class(response, "SyncByteStream")(stream)
+        core = OutputStreamCore(faults, api, request_json(request), seed, hooks)
+        response.stream = _stream_class(response, "SyncByteStream")(response.stream, core)
         return response
     body = _json_body(response.read())
     out = (
@@ -153,8 +151,8 @@ async def apply_output_async(
             hooks.skip(fault)
         return None
     if is_event_stream(response):
-        stream = _OutputStream(response.stream, faults, api, request_json(request), seed, hooks)
-        response.stream = _stream_class(response, "AsyncByteStream")(stream)
+        core = OutputStreamCore(faults, api, request_json(request), seed, hooks)
+        response.stream = _stream_class(response, "AsyncByteStream")(response.stream, core)
         return response
     body = _json_body(await response.aread())
     out = (
@@ -175,50 +173,6 @@ def overflow_response(fault: FaultConfig, *, request: Any, api: str | None) -> A
     return _library(request).Response(status, headers=headers, content=content, request=request)
 
 
-class _OutputStream:
-    """The rewrite of a whole event stream, done once the client starts reading."""
-
-    __slots__ = ("api", "faults", "hooks", "inner", "request", "seed", "settled")
-
-    def __init__(
-        self,
-        inner: Any,
-        faults: Sequence[FaultConfig],
-        api: str | None,
-        request: dict[str, Any] | None,
-        seed: int | None,
-        hooks: FaultHooks,
-    ) -> None:
-        self.inner = inner
-        self.faults = faults
-        self.api = api
-        self.request = request
-        self.seed = seed
-        self.hooks = hooks
-        self.settled = False
-
-    def settle(self) -> None:
-        """Closed before it was read: none of the faults acted."""
-        if not self.settled:
-            self.settled = True
-            for fault in self.faults:
-                self.hooks.skip(fault)
-
-    def rewrite(self, content: bytes) -> bytes:
-        self.settled = True
-        for fault in self.faults:
-            out = rewrite_events(fault, self.api, self.request, content, seed=self.seed)
-            if out is None:
-                self.hooks.skip(fault)
-                continue
-            token = self.hooks.begin(fault, {})
-            if token is None:
-                continue
-            content = out
-            self.hooks.end(token, None)
-        return content
-
-
 _classes: dict[tuple[str, str], type] = {}
 
 
@@ -234,30 +188,50 @@ def _stream_class(response: Any, name: str) -> type:
 
 
 class _SyncOut:
-    __slots__ = ("_out",)
+    __slots__ = ("_core", "_inner")
 
-    def __init__(self, out: _OutputStream) -> None:
-        self._out = out
+    def __init__(self, inner: Any, core: OutputStreamCore) -> None:
+        self._inner = inner
+        self._core = core
 
     def __iter__(self) -> Iterator[bytes]:
-        content = b"".join(self._out.inner)
-        yield self._out.rewrite(content)
+        core = self._core
+        try:
+            for chunk in self._inner:
+                out = core.feed(chunk)
+                if out:
+                    yield out
+            last = core.finish()
+            if last:
+                yield last
+        finally:
+            core.settle()
 
     def close(self) -> None:
-        self._out.settle()
-        self._out.inner.close()
+        self._core.settle()
+        self._inner.close()
 
 
 class _AsyncOut:
-    __slots__ = ("_out",)
+    __slots__ = ("_core", "_inner")
 
-    def __init__(self, out: _OutputStream) -> None:
-        self._out = out
+    def __init__(self, inner: Any, core: OutputStreamCore) -> None:
+        self._inner = inner
+        self._core = core
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        content = b"".join([chunk async for chunk in self._out.inner])
-        yield self._out.rewrite(content)
+        core = self._core
+        try:
+            async for chunk in self._inner:
+                out = core.feed(chunk)
+                if out:
+                    yield out
+            last = core.finish()
+            if last:
+                yield last
+        finally:
+            core.settle()
 
     async def aclose(self) -> None:
-        self._out.settle()
-        await self._out.inner.aclose()
+        self._core.settle()
+        await self._inner.aclose()

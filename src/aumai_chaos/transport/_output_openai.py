@@ -3,7 +3,7 @@
 
 Field by field what ``openai`` parses (``ChatCompletion``, ``ChatCompletionMessage`` with
 ``content``, ``refusal`` and ``tool_calls``; ``ChatCompletionChunk`` with ``ChoiceDelta``). Only
-the first choice is rewritten.
+the first choice is rewritten; a tool-call fault acts on the calls its ``tool_calls`` picks.
 """
 
 from __future__ import annotations
@@ -16,8 +16,10 @@ from aumai_chaos.faults import FaultConfig, FaultType
 from aumai_chaos.transport._tools import (
     cut_arguments,
     offered_tools,
-    perturb_arguments,
+    on_tool_calls,
+    pick_calls,
     unknown_tool_name,
+    wrong_arguments,
 )
 
 __all__ = ["DEFAULT_REFUSAL", "assemble_chat", "chat_chunks", "rewrite_chat", "split_text"]
@@ -38,9 +40,14 @@ def _keep(text: str, fraction: float) -> str:
 
 
 def rewrite_chat(
-    fault: FaultConfig, body: dict[str, Any], request: Any, rng: random.Random
+    fault: FaultConfig,
+    body: dict[str, Any],
+    request: Any,
+    rng: random.Random,
+    acted: list[int] | None = None,
 ) -> dict[str, Any] | None:
-    """The ``chat.completion`` with the fault applied, or ``None`` when it cannot apply."""
+    """The ``chat.completion`` with the fault applied, or ``None`` when it cannot apply; the
+    indexes of the tool calls it changed are added to ``acted``."""
     choices = body.get("choices")
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
         return None
@@ -62,7 +69,8 @@ def rewrite_chat(
             message.pop("tool_calls", None)  # cut off before the model got to them
         elif calls:
             function = calls[0].get("function") or {}
-            cut = cut_arguments(str(function.get("arguments", "")))
+            keep = getattr(fault, "keep_fraction", 0.5)
+            cut = cut_arguments(str(function.get("arguments", "")), keep)
             if cut is None:
                 return None
             function["arguments"] = cut
@@ -76,13 +84,13 @@ def rewrite_chat(
         )
         message.pop("tool_calls", None)
         choice["finish_reason"] = "stop"
-    elif kind in (
-        FaultType.malformed_tool_call,
-        FaultType.unknown_tool_call,
-        FaultType.wrong_tool_arguments,
-    ):
-        if not calls or not _tool_fault(fault, calls[0], request, rng):
+    elif on_tool_calls(fault):
+        picked = pick_calls(len(calls), getattr(fault, "tool_calls", "first"), rng)
+        changed = [_tool_fault(fault, calls[index], request, rng) for index in picked]
+        if not any(changed):
             return None
+        if acted is not None:
+            acted.extend(i for i, ok in zip(picked, changed, strict=True) if ok)
     else:
         return None
     return out
@@ -104,14 +112,7 @@ def _tool_fault(fault: FaultConfig, call: dict[str, Any], request: Any, rng: ran
     if kind is FaultType.unknown_tool_call:
         function["name"] = unknown_tool_name(offered, getattr(fault, "tool_name", None))
         return True
-    schema = offered.get(str(function.get("name")))
-    try:
-        parsed = json.loads(arguments)
-    except ValueError:
-        return False
-    if schema is None or not isinstance(parsed, dict):
-        return False
-    wrong = perturb_arguments(parsed, schema, rng)
+    wrong = wrong_arguments(fault, arguments, offered.get(str(function.get("name"))), rng)
     if wrong is None:
         return False
     function["arguments"] = json.dumps(wrong)

@@ -18,18 +18,15 @@ from aumai_chaos.transport._output_openai import DEFAULT_REFUSAL, split_text
 from aumai_chaos.transport._tools import (
     cut_arguments,
     offered_tools,
-    perturb_arguments,
+    on_tool_calls,
+    pick_calls,
     unknown_tool_name,
+    wrong_arguments,
 )
 
 __all__ = ["assemble_response", "response_events", "rewrite_response"]
 
 _FINAL = ("response.completed", "response.incomplete", "response.failed")
-_TOOL_FAULTS = (
-    FaultType.malformed_tool_call,
-    FaultType.unknown_tool_call,
-    FaultType.wrong_tool_arguments,
-)
 
 
 def _message(item_id: str, part: dict[str, Any], status: str = "completed") -> dict[str, Any]:
@@ -47,9 +44,14 @@ def _text(text: str) -> dict[str, Any]:
 
 
 def rewrite_response(
-    fault: FaultConfig, body: dict[str, Any], request: Any, rng: random.Random
+    fault: FaultConfig,
+    body: dict[str, Any],
+    request: Any,
+    rng: random.Random,
+    acted: list[int] | None = None,
 ) -> dict[str, Any] | None:
-    """The ``response`` with the fault applied, or ``None`` when it cannot apply."""
+    """The ``response`` with the fault applied, or ``None`` when it cannot apply; the indexes
+    (among the ``function_call`` items) of the calls it changed are added to ``acted``."""
     output = body.get("output")
     if not isinstance(output, list) or body.get("status") not in ("completed", None):
         return None
@@ -68,9 +70,13 @@ def rewrite_response(
     elif kind is FaultType.truncated_output:
         if not _truncate(out, items, getattr(fault, "keep_fraction", 0.5)):
             return None
-    elif kind in _TOOL_FAULTS:
-        if not calls or not _tool_fault(fault, calls[0], request, rng):
+    elif on_tool_calls(fault):
+        picked = pick_calls(len(calls), getattr(fault, "tool_calls", "first"), rng)
+        changed = [_tool_fault(fault, calls[index], request, rng) for index in picked]
+        if not any(changed):
             return None
+        if acted is not None:
+            acted.extend(i for i, ok in zip(picked, changed, strict=True) if ok)
     else:
         return None
     return out
@@ -98,7 +104,7 @@ def _cut_item(item: dict[str, Any], keep: float) -> bool:
         item["content"] = [texts[0]]
         return True
     if item.get("type") == "function_call":
-        cut = cut_arguments(str(item.get("arguments", "")))
+        cut = cut_arguments(str(item.get("arguments", "")), keep)
         if cut is not None:
             item["arguments"] = cut
             return True
@@ -118,12 +124,7 @@ def _tool_fault(fault: FaultConfig, call: dict[str, Any], request: Any, rng: ran
     if kind is FaultType.unknown_tool_call:
         call["name"] = unknown_tool_name(offered, getattr(fault, "tool_name", None))
         return True
-    schema = offered.get(str(call.get("name")))
-    try:
-        parsed = json.loads(arguments)
-    except ValueError:
-        return False
-    wrong = perturb_arguments(parsed, schema, rng) if schema and isinstance(parsed, dict) else None
+    wrong = wrong_arguments(fault, arguments, offered.get(str(call.get("name"))), rng)
     if wrong is None:
         return False
     call["arguments"] = json.dumps(wrong)

@@ -14,7 +14,7 @@ import json
 import re
 import sys
 
-__all__ = ["SSEFramer", "corrupt_event", "is_terminal_event"]
+__all__ = ["SSEFramer", "corrupt_event", "error_event", "is_terminal_event"]
 
 _TERM = re.compile(rb"\r\n|\r|\n")
 _LF, _CR = 10, 13
@@ -194,3 +194,53 @@ def corrupt_event(event: bytes) -> bytes | None:
         lines[index] = prefix + cut + ending
         return b"".join(lines)
     return None
+
+
+#: The error that each provider's stream carries by default, as ``(type, message)``.
+_ERROR_DEFAULTS = {
+    "anthropic.messages": ("overloaded_error", "Overloaded"),
+    "openai.chat.completions": (
+        "server_error",
+        "The server had an error while processing your request. Sorry about that!",
+    ),
+    "openai.responses": (
+        "server_error",
+        "The server had an error while processing your request. Sorry about that!",
+    ),
+}
+
+
+def error_event(
+    api: str | None, error_type: str | None, message: str | None, sequence: int
+) -> bytes | None:
+    """The provider's error event in the middle of a 200 stream; ``None`` on a route that is no
+    model API.
+
+    - Anthropic: ``event: error`` with ``{"type": "error", "error": {"type", "message"}}``;
+    - OpenAI chat completions: an unnamed ``data: {"error": {"message", "type", "param",
+      "code"}}`` event;
+    - OpenAI Responses: ``event: error`` with ``{"type": "error", "code", "message", "param",
+      "sequence_number"}`` (``sequence`` is its number).
+    """
+    defaults = _ERROR_DEFAULTS.get(api or "")
+    if defaults is None:
+        return None
+    kind = error_type or defaults[0]
+    text = message or defaults[1]
+    if api == "anthropic.messages":
+        name: str | None = "error"
+        data: dict[str, object] = {"type": "error", "error": {"type": kind, "message": text}}
+    elif api == "openai.responses":
+        name = "error"
+        data = {
+            "type": "error",
+            "code": kind,
+            "message": text,
+            "param": None,
+            "sequence_number": sequence,
+        }
+    else:
+        name = None
+        data = {"error": {"message": text, "type": kind, "param": None, "code": None}}
+    head = f"event: {name}\n" if name else ""
+    return f"{head}data: {json.dumps(data, separators=(',', ':'))}\n\n".encode()

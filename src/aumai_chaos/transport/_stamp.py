@@ -15,10 +15,10 @@ from typing import Protocol
 
 from opentelemetry.util.types import AttributeValue
 
-from aumai_chaos._engine.telemetry import ATTR_FAULT_AFTER_CHUNKS
+from aumai_chaos._engine.telemetry import ATTR_FAULT_AFTER_CHUNKS, ATTR_FAULT_TOOL_CALLS
 from aumai_chaos.faults import FaultConfig
 
-__all__ = ["ATTR_FAULT_AFTER_CHUNKS", "FaultHooks"]
+__all__ = ["ATTR_FAULT_AFTER_CHUNKS", "ATTR_FAULT_TOOL_CALLS", "FaultHooks"]
 
 
 class FaultHooks(Protocol):

@@ -10,21 +10,22 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from aumai_chaos.faults import FaultConfig, FaultType
-from aumai_chaos.transport._sse import SSEFramer, corrupt_event, is_terminal_event
+from aumai_chaos.faults import Action, FaultConfig, FaultType, Site, fault_classes
+from aumai_chaos.transport._sse import SSEFramer, corrupt_event, error_event, is_terminal_event
 from aumai_chaos.transport._stamp import ATTR_FAULT_AFTER_CHUNKS, FaultHooks
 
-__all__ = ["NEVER", "RESET_MESSAGE", "STREAM_FAULTS", "StreamCore"]
+__all__ = ["ENDING", "NEVER", "RESET_MESSAGE", "STREAM_FAULTS", "StreamCore"]
 
+#: The faults that act inside an event stream: each type whose class acts ``during`` the call
+#: at the ``transport`` site.
 STREAM_FAULTS = frozenset(
-    {
-        FaultType.stream_stall,
-        FaultType.stream_cut,
-        FaultType.slow_stream,
-        FaultType.truncated_stream,
-        FaultType.malformed_chunk,
-    }
+    kind
+    for kind, cls in fault_classes().items()
+    if cls.action is Action.during and Site.transport in cls.sites
 )
+#: The stream faults that end the stream early, at the latest at the provider's final event:
+#: cleanly (``truncated_stream``) or with the provider's error event (``stream_error_event``).
+ENDING = frozenset({FaultType.truncated_stream, FaultType.stream_error_event})
 NEVER = sys.maxsize
 #: What httpcore reports for a connection reset by the peer, which httpx re-raises as ReadError.
 RESET_MESSAGE = "[Errno 104] Connection reset by peer"
@@ -69,6 +70,7 @@ class StreamCore:
         "slow",
         "slow_begun",
         "slow_token",
+        "tail",
         "truncating",
     )
 
@@ -86,7 +88,7 @@ class StreamCore:
         acts.sort(key=lambda a: a.at)
         acts.reverse()
         self.acts = acts
-        self.truncating = any(a.fault.fault_type is FaultType.truncated_stream for a in acts)
+        self.truncating = any(a.fault.fault_type in ENDING for a in acts)
         self.simple = True
         self._simplify()
         self.api = api
@@ -99,6 +101,8 @@ class StreamCore:
         self.slow_token: object | None = None
         self.slow_begun = False
         self.settled = False
+        #: What to send after the last event when a fault ends the stream (its error event).
+        self.tail = b""
 
     # -- the per-chunk path -------------------------------------------------------------
     def _simplify(self) -> None:
@@ -159,9 +163,20 @@ class StreamCore:
         return error
 
     def truncate(self, act: _Act) -> bool:
-        token = self.begin(act.fault)
+        """End the stream here (``truncated_stream``; ``stream_error_event`` after its event,
+        left in :attr:`tail`); ``False`` when the fault does not act after all."""
+        fault: Any = act.fault
+        tail = b""
+        if fault.fault_type is FaultType.stream_error_event:
+            event = error_event(self.api, fault.error_type, fault.error_message, self.delivered)
+            if event is None:  # no model API: no error event to send
+                self.hooks.skip(fault)
+                return False
+            tail = event
+        token = self.begin(fault)
         if token is None:
             return False
+        self.tail = tail
         self.hooks.end(token, None)
         return True
 
@@ -171,12 +186,12 @@ class StreamCore:
         acts = self.acts
         if self.truncating and is_terminal_event(unit, self.api):
             for act in acts:
-                if act.fault.fault_type is FaultType.truncated_stream:
+                if act.fault.fault_type in ENDING:
                     acts.remove(act)
                     if self.truncate(act):
                         return None, 0.0
                     break
-            self.truncating = any(a.fault.fault_type is FaultType.truncated_stream for a in acts)
+            self.truncating = any(a.fault.fault_type in ENDING for a in acts)
             self._simplify()
         if acts and acts[-1].at == self.delivered:
             fault = acts[-1].fault

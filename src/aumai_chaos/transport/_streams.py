@@ -12,7 +12,8 @@ reads a misbehaving server:
 - ``stream_cut`` closes the connection and raises the library's own ``ReadError``, the error a
   peer reset gives (``ProviderServer``'s ``CutStream(reset=True)``);
 - ``truncated_stream`` ends the body cleanly before the provider's final event
-  (:func:`~aumai_chaos.transport._sse.is_terminal_event`);
+  (:func:`~aumai_chaos.transport._sse.is_terminal_event`); ``stream_error_event`` ends it the
+  same way, after the provider's own error event (:func:`~aumai_chaos.transport._sse.error_event`);
 - ``slow_stream`` waits before each event (or the first); ``malformed_chunk`` cuts the JSON of
   one event.
 
@@ -61,6 +62,8 @@ class _SyncImpl:
         try:
             acts = core.acts
             if acts and acts[-1].at <= 0 and self._act_due():
+                if core.tail:
+                    yield core.tail
                 return
             for chunk in self._inner:
                 if core.simple and not core.buf:
@@ -73,10 +76,14 @@ class _SyncImpl:
                         continue
                 for unit in core.units(chunk):
                     if self._act_due():
+                        if core.tail:
+                            yield core.tail
                         return
                     out, delay = core.event(unit)
                     if out is None:
                         self.close()
+                        if core.tail:
+                            yield core.tail
                         return
                     if delay > 0:
                         hooks.sleep(core.slow_token, delay)
@@ -86,12 +93,15 @@ class _SyncImpl:
                 # The client asks for more: act before the next chunk is read.
                 acts = core.acts
                 if acts and acts[-1].at <= core.delivered and self._act_due():
+                    if core.tail:
+                        yield core.tail
                     return
             if core.buf:
                 tail, core.buf = core.buf, b""
                 yield tail
             core.delivered += core.framer.flush()
-            self._act_due()
+            if self._act_due() and core.tail:
+                yield core.tail
         finally:
             core.settle()
 
@@ -141,6 +151,8 @@ class _AsyncImpl:
         try:
             acts = core.acts
             if acts and acts[-1].at <= 0 and await self._act_due():
+                if core.tail:
+                    yield core.tail
                 return
             async for chunk in self._inner:
                 if core.simple and not core.buf:
@@ -153,10 +165,14 @@ class _AsyncImpl:
                         continue
                 for unit in core.units(chunk):
                     if await self._act_due():
+                        if core.tail:
+                            yield core.tail
                         return
                     out, delay = core.event(unit)
                     if out is None:
                         await self.aclose()
+                        if core.tail:
+                            yield core.tail
                         return
                     if delay > 0:
                         await hooks.asleep(core.slow_token, delay)
@@ -166,12 +182,15 @@ class _AsyncImpl:
                 # The client asks for more: act before the next chunk is read.
                 acts = core.acts
                 if acts and acts[-1].at <= core.delivered and await self._act_due():
+                    if core.tail:
+                        yield core.tail
                     return
             if core.buf:
                 tail, core.buf = core.buf, b""
                 yield tail
             core.delivered += core.framer.flush()
-            await self._act_due()
+            if await self._act_due() and core.tail:
+                yield core.tail
         finally:
             core.settle()
 

@@ -1,5 +1,6 @@
-"""Tool calls gone wrong, provider-neutral: the offered tools, arguments cut mid-object, a name
-that was not offered, and arguments that still match the schema but carry the wrong values.
+"""Tool calls gone wrong, provider-neutral: the offered tools, which of a turn's calls a fault
+acts on, arguments cut mid-object, a name that was not offered, arguments that still match the
+schema but carry the wrong values, and arguments that break the schema.
 
 Pure functions over JSON values; randomness comes from a ``random.Random`` the caller seeds.
 """
@@ -11,7 +12,16 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["cut_arguments", "offered_tools", "perturb_arguments", "unknown_tool_name"]
+__all__ = [
+    "break_arguments",
+    "cut_arguments",
+    "offered_tools",
+    "on_tool_calls",
+    "perturb_arguments",
+    "pick_calls",
+    "unknown_tool_name",
+    "wrong_arguments",
+]
 
 #: Plausible tool names for ``unknown_tool_call``, tried in order; the first one not offered.
 _MADE_UP = ("lookup_records", "fetch_document", "run_query", "send_message", "delete_file")
@@ -38,12 +48,50 @@ def offered_tools(api: str, request: Mapping[str, Any] | None) -> dict[str, Mapp
     return out
 
 
-def cut_arguments(text: str) -> str | None:
-    """``text`` cut mid-object so that ``json.loads`` fails; ``None`` when it is no object."""
+def on_tool_calls(fault: Any) -> bool:
+    """Whether ``fault`` acts on tool calls: its class declares the ``tool_calls`` field."""
+    return "tool_calls" in type(fault).model_fields
+
+
+def wrong_arguments(
+    fault: Any, arguments: Any, schema: Mapping[str, Any] | None, rng: random.Random
+) -> dict[str, Any] | None:
+    """The arguments that ``wrong_tool_arguments`` (schema-valid, other values) or
+    ``invalid_tool_arguments`` (schema-breaking) make of ``arguments`` (a JSON object, or its
+    text), or ``None`` when there is no schema, no object, or nothing to change."""
+    if isinstance(arguments, str):
+        try:
+            arguments = json.loads(arguments)
+        except ValueError:
+            return None
+    if not schema or not isinstance(arguments, dict):
+        return None
+    violation = getattr(fault, "violation", _SAME)
+    if violation is not _SAME:
+        return break_arguments(arguments, schema, rng, violation)
+    return perturb_arguments(arguments, schema, rng)
+
+
+def pick_calls(count: int, which: str, rng: random.Random) -> list[int]:
+    """The indexes of the calls, of ``count``, that a fault acts on: ``first``, ``all``, or
+    ``random`` (each call with a chance of one half, drawn from ``rng``; at least one)."""
+    if count <= 0:
+        return []
+    if which == "all":
+        return list(range(count))
+    if which == "random":
+        chosen = [index for index in range(count) if rng.random() < 0.5]
+        return chosen or [rng.randrange(count)]
+    return [0]
+
+
+def cut_arguments(text: str, keep: float = 0.5) -> str | None:
+    """``text`` cut mid-object, to about ``keep`` of its length, so that ``json.loads`` fails;
+    ``None`` when it is no object."""
     stripped = text.strip()
     if not stripped.startswith("{"):
         return None
-    cut = stripped[: max(1, len(stripped) // 2)]
+    cut = stripped[: max(1, min(len(stripped) - 1, int(len(stripped) * keep)))]
     while cut:
         try:
             json.loads(cut)
@@ -161,3 +209,96 @@ def _other_number(current: float, schema: Mapping[str, Any], rng: random.Random)
         if isinstance(bound, int | float) and bound != current:
             return bound
     return _SAME
+
+
+#: The ways ``break_arguments`` can break a schema, in the order they are considered.
+VIOLATIONS = ("missing_required", "wrong_type", "out_of_enum")
+
+
+def break_arguments(
+    arguments: Mapping[str, Any],
+    schema: Mapping[str, Any],
+    rng: random.Random,
+    violation: str | None = None,
+) -> dict[str, Any] | None:
+    """Arguments that are valid JSON but break ``schema`` (its top-level ``required`` and
+    ``properties``), or ``None`` when it gives nothing to break.
+
+    - ``missing_required``: a required field that the arguments have is dropped;
+    - ``wrong_type``: the value of a field without ``enum`` becomes one of a type its ``type``
+      does not allow (a number or a boolean as a string, ``"3"`` for ``3``; a string as a
+      number);
+    - ``out_of_enum``: a field with an ``enum`` gets a value outside it, of the same type
+      (``"FAST"`` for ``"fast"``).
+
+    ``violation`` picks one; ``None`` draws one that the schema allows, and the field, from
+    ``rng``.
+    """
+    props = schema.get("properties")
+    props = props if isinstance(props, Mapping) else {}
+    required = schema.get("required")
+    options: dict[str, list[str]] = {
+        "missing_required": [k for k in required or () if isinstance(k, str) and k in arguments]
+        if isinstance(required, list)
+        else [],
+        "wrong_type": [
+            k
+            for k in sorted(arguments)
+            if isinstance(props.get(k), Mapping)
+            and "enum" not in props[k]
+            and _mistyped(props[k], arguments[k]) is not _SAME
+        ],
+        "out_of_enum": [
+            k
+            for k in sorted(arguments)
+            if isinstance(props.get(k), Mapping) and isinstance(props[k].get("enum"), list)
+        ],
+    }
+    modes = [m for m in VIOLATIONS if options[m] and violation in (None, m)]
+    if not modes:
+        return None
+    mode = rng.choice(modes)
+    key = rng.choice(options[mode])
+    out = dict(arguments)
+    if mode == "missing_required":
+        del out[key]
+    elif mode == "wrong_type":
+        out[key] = _mistyped(props[key], arguments[key])
+    else:
+        out[key] = _outside(props[key]["enum"], arguments[key])
+    return out
+
+
+def _mistyped(schema: Mapping[str, Any], current: Any) -> Any:
+    """A value of a JSON type that ``schema["type"]`` does not allow, or ``_SAME``."""
+    declared = schema.get("type")
+    types = {declared} if isinstance(declared, str) else set(declared or ())
+    if not types or not types <= _JSON_TYPES:
+        return _SAME
+    if "string" not in types:
+        return current if isinstance(current, str) else json.dumps(current)
+    if not types & {"integer", "number"}:
+        return 3
+    if "boolean" not in types:
+        return True
+    if "array" not in types:
+        return [current]
+    return _SAME
+
+
+_JSON_TYPES = frozenset({"string", "integer", "number", "boolean", "object", "array", "null"})
+
+
+def _outside(enum: list[Any], current: Any) -> Any:
+    """A value that ``enum`` does not hold, of the type of ``current`` where it can be."""
+    if isinstance(current, str):
+        for candidate in (current.upper(), current + "s", current + "_other"):
+            if candidate not in enum:
+                return candidate
+    numbers = [v for v in enum if isinstance(v, int | float) and not isinstance(v, bool)]
+    if isinstance(current, int | float) and not isinstance(current, bool) and numbers:
+        return max(numbers) + 1
+    index = 0
+    while f"other_{index}" in enum:
+        index += 1
+    return f"other_{index}"
