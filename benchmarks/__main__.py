@@ -20,7 +20,18 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from . import concurrency, latency, observer, peers, percall, report, soak, streams, transport
+from . import (
+    concurrency,
+    latency,
+    mcp_client,
+    observer,
+    peers,
+    percall,
+    report,
+    soak,
+    streams,
+    transport,
+)
 from .harness import Row
 
 SECTIONS = (
@@ -32,6 +43,7 @@ SECTIONS = (
     "concurrency",
     "transport",
     "streams",
+    "mcp",
     "soak",
 )
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results" / "latest.md"
@@ -99,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     section("concurrency", lambda: concurrency.run(quick=args.quick))
     section("transport", lambda: transport.run(quick=args.quick))
     section("streams", lambda: streams.run(quick=args.quick))
+    section("mcp", lambda: mcp_client.run(quick=args.quick))
     section("soak", lambda: soak.run(seconds=args.soak_seconds))
     if "soak" not in chosen:
         notes.append("The soak did not run (full `make bench` only; `--only soak` runs it).")

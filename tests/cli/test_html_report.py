@@ -195,3 +195,28 @@ def test_the_command_writes_the_page_to_a_file_or_stdout(
         app, ["report", str(saved), "-f", "html", "-o", str(tmp_path / "no" / "x.html")]
     )
     assert missing.exit_code == 2
+
+
+def test_a_glob_is_reported_as_the_components_it_reached() -> None:
+    from aumai_chaos import ExperimentScheduler, FaultConfig
+    from tests.experiments.support import experiment
+
+    glob = workloads.COMPONENT[:2] + "*"
+    exp = experiment(
+        seed=21,
+        duration_seconds=1.0,
+        workload={"target": "tests.experiments.workloads:sync_iteration", "concurrency": 1},
+        faults=[
+            FaultConfig(fault_type="error", probability=0.5, affected_components=[glob]),
+        ],
+        require_faults_fired=False,
+    )
+    scheduler = ExperimentScheduler()
+    result = scheduler.run(scheduler.schedule(exp))
+    page = Page(render_html(result))
+    rows = [r for r in page.find("tr") if r.ancestor(id="faults") and "data-fault-type" in r.attrs]
+    cells = {(r.attrs["data-component"], r.attrs["data-fault-type"]): page.cells(r) for r in rows}
+    assert set(cells) == {(workloads.COMPONENT, "error")}  # no row for the glob itself
+    assert cells[(workloads.COMPONENT, "error")]["probability"] == "0.5"
+    assert int(cells[(workloads.COMPONENT, "error")]["fired"]) == result.summary.total_faults_fired
+    assert result.summary.total_faults_fired > 0

@@ -473,6 +473,11 @@ def test_dashboard_has_the_promised_panels(dashboard: dict[str, Any]) -> None:
     (delays,) = panel_exprs(dashboard, "Injected delay distribution")
     assert promql_metric_names(delays) == {"chaos_fault_delay_seconds_bucket"}
     assert promql_label_names(delays) == {"le"}
+    # MCP tools are components named mcp.tool.<name> (docs/mcp.md)
+    assert panel_exprs(dashboard, "MCP tool faults per second by tool") == [
+        "sum by (chaos_component, chaos_fault_type) (rate(chaos_fault_injections_total"
+        '{chaos_component=~"mcp[.]tool[.].+"}[$__rate_interval]))'
+    ]
 
 
 def test_dashboard_searches_jaeger_for_fault_spans(dashboard: dict[str, Any]) -> None:

@@ -32,18 +32,19 @@ from tests.cli.support import free_port, run_cli
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 EXPERIMENT_ID = "prom-e2e"
-# Two components, latency and error faults on both: every panel gets data.
+# Two components, latency and error faults on both, and latency on an MCP tool's component:
+# every panel gets data.
 EXPERIMENT = f"""\
 experiment_id: "{EXPERIMENT_ID}"
 name: "Prometheus end-to-end"
 duration_seconds: 4
 tick_seconds: 0.25
-target_components: [tool_executor, llm_client]
+target_components: [tool_executor, llm_client, mcp.tool.search_docs]
 faults:
   - fault_type: latency
     probability: 0.8
     duration_ms: 20
-    affected_components: [tool_executor, llm_client]
+    affected_components: [tool_executor, llm_client, mcp.tool.search_docs]
   - fault_type: error
     probability: 0.5
     error_code: 503
@@ -212,7 +213,7 @@ def test_every_dashboard_query_agrees_with_the_run(
     faults_by_type: dict[str, int] = summary["faults_by_type"]
     assert set(faults_by_type) == {"latency", "error"}, summary
     components = {name for name, stats in summary["components"].items() if stats["faults"]}
-    assert components == {"tool_executor", "llm_client"}, summary
+    assert components == {"tool_executor", "llm_client", "mcp.tool.search_docs"}, summary
 
     # The last scrape that reached the process holds the final values; after it the target
     # is down and its series go stale. Grafana's "now" is that moment.
@@ -282,6 +283,12 @@ def _check_rate_by_component(t: PrometheusTarget, data: list[dict[str, Any]], su
     _rate_by("chaos_component", faulted)(t, data, summary)
 
 
+def _check_mcp_tools(t: PrometheusTarget, data: list[dict[str, Any]], summary: Any) -> None:
+    # Only the MCP tool's component, and only latency faults fired on it.
+    assert {series["metric"].get("chaos_fault_type") for series in data} == {"latency"}
+    _rate_by("chaos_component", {"mcp.tool.search_docs"})(t, data, summary)
+
+
 def _check_running(t: PrometheusTarget, data: list[dict[str, Any]], summary: Any) -> None:
     [series] = data
     values = [float(v) for _, v in series["values"]]
@@ -336,4 +343,5 @@ CHECKS = {
     6: _check_duration,
     7: _check_heatmap,
     8: _check_quantiles,
+    10: _check_mcp_tools,
 }

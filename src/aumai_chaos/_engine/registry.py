@@ -18,6 +18,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar, Token
+from fnmatch import fnmatchcase
 from typing import Any
 
 from aumai_chaos._engine import selection
@@ -40,6 +41,7 @@ __all__ = [
     "enter_scope",
     "exit_scope",
     "is_enabled",
+    "is_glob",
     "registered_components",
     "slot_for",
     "state",
@@ -94,7 +96,7 @@ def active_scopes() -> frozenset[object]:
 class _Group:
     """One route's faults on one component: its call counter and its plans by site."""
 
-    __slots__ = ("call_plans", "count", "key", "route", "scoped", "transport_plans")
+    __slots__ = ("call_plans", "count", "key", "mcp_plans", "route", "scoped", "transport_plans")
 
     def __init__(self, key: object, route: Route, name: str, with_plans: bool = True) -> None:
         plans = route.plans_for(name) if with_plans else []
@@ -104,6 +106,7 @@ class _Group:
         self.count = route.counter_for(name)
         self.call_plans = tuple(p for p in plans if p.fault.acts_at(Site.call))
         self.transport_plans = tuple(p for p in plans if p.fault.acts_at(Site.transport))
+        self.mcp_plans = tuple(p for p in plans if p.fault.acts_at(Site.mcp))
 
 
 class SlotState:
@@ -180,7 +183,13 @@ class SlotState:
         """Number this call for each route and decide which of its faults fire on it."""
         fired: list[Firing] = []
         for group in self.groups:
-            plans = group.call_plans if site is Site.call else group.transport_plans
+            plans = (
+                group.call_plans
+                if site is Site.call
+                else group.mcp_plans
+                if site is Site.mcp
+                else group.transport_plans
+            )
             if not plans:
                 continue
             n = group.count()
@@ -225,7 +234,9 @@ class Route:
     (so a ``times`` budget survives other experiments starting). ``instruments`` trace the
     component calls. ``record_call`` (with ``trace_all=False``) records a call on which nothing
     fired without a span. ``scoped``: the route applies only in contexts that entered its scope
-    (:func:`enter_scope`).
+    (:func:`enter_scope`). A name of ``by_component`` or ``watch`` may be a glob
+    (``mcp.tool.*``, ``openai.*``; :func:`fnmatch.fnmatchcase`): it covers every component it
+    matches, and a fault that several of its names match applies once.
     """
 
     __slots__ = (
@@ -234,6 +245,7 @@ class Route:
         "by_component",
         "everywhere",
         "experiment_id",
+        "globs",
         "instruments",
         "make_plan",
         "on_escape",
@@ -264,6 +276,7 @@ class Route:
         self.by_component = by_component
         self.everywhere = tuple(everywhere)
         self.watch = frozenset(watch) | frozenset(by_component)
+        self.globs = _globs(self.watch)
         self.watch_all = watch_all or bool(self.everywhere)
         self.trace_all = trace_all or record_call is None  # nothing records a span-less call
         self.record_call = record_call
@@ -275,12 +288,35 @@ class Route:
         self._counters: dict[str, Counter] = {}
 
     def affects(self, component: str) -> bool:
-        return self.watch_all or component in self.watch
+        return (
+            self.watch_all
+            or component in self.watch
+            or any(fnmatchcase(component, g) for g in self.globs)
+        )
+
+    def refreshes(self) -> Iterable[str]:
+        """The names of the slots a change to this route may concern."""
+        return _slots if self.watch_all or self.globs else self.watch
+
+    def faults_for(self, component: str) -> list[FaultConfig]:
+        """The faults of ``component``: by its name or a glob matching it, then everywhere's;
+        each once, in the order they were given."""
+        faults = list(self.by_component.get(component, ()))
+        for pattern in self.globs:
+            if pattern in self.by_component and fnmatchcase(component, pattern):
+                faults.extend(self.by_component[pattern])
+        if self.globs:
+            rank: dict[int, int] = {}
+            for listed in self.by_component.values():
+                for fault in listed:
+                    rank.setdefault(id(fault), len(rank))
+            faults = sorted({id(f): f for f in faults}.values(), key=lambda f: rank[id(f)])
+        return [*faults, *self.everywhere]
 
     def plans_for(self, component: str) -> list[FaultPlan]:
         plans = self._plans.get(component)
         if plans is None:
-            faults = [*self.by_component.get(component, ()), *self.everywhere]
+            faults = self.faults_for(component)
             plans = self._plans[component] = [self.make_plan(f, component) for f in faults]
         return plans
 
@@ -292,11 +328,12 @@ class Route:
             for name in dict.fromkeys(components):
                 self.by_component.setdefault(name, []).append(fault)
             self.watch = self.watch | frozenset(components)
+            self.globs = _globs(self.watch)
         else:
             self.everywhere = (*self.everywhere, fault)
             self.watch_all = True
         for name, plans in self._plans.items():
-            if not components or name in components:
+            if not components or any(name == c or fnmatchcase(name, c) for c in components):
                 plans.append(self.make_plan(fault, name))
 
     def counter_for(self, component: str) -> Counter:
@@ -304,6 +341,15 @@ class Route:
         if counter is None:
             counter = self._counters[component] = new_counter()
         return counter
+
+
+def is_glob(name: str) -> bool:
+    """Whether a component name is a glob (holds ``*``, ``?`` or ``[``)."""
+    return any(c in name for c in "*?[")
+
+
+def _globs(names: Iterable[str]) -> tuple[str, ...]:
+    return tuple(n for n in names if is_glob(n))
 
 
 _lock = threading.Lock()
@@ -339,7 +385,7 @@ def activate(key: object, route: Route) -> None:
     """Start routing an experiment's faults to the components they affect."""
     with _lock:
         _routes[key] = route
-        _refresh(_slots if route.watch_all else route.watch)
+        _refresh(route.refreshes())
 
 
 def add_fault(key: object, fault: FaultConfig, components: Sequence[str]) -> None:
@@ -348,7 +394,7 @@ def add_fault(key: object, fault: FaultConfig, components: Sequence[str]) -> Non
     with _lock:
         route = _routes[key]
         route.add(fault, components)
-        _refresh(_slots if route.watch_all else route.watch)
+        _refresh(route.refreshes())
 
 
 def deactivate(key: object) -> None:
@@ -356,7 +402,7 @@ def deactivate(key: object) -> None:
     with _lock:
         route = _routes.pop(key, None)
         if route is not None:
-            _refresh(_slots if route.watch_all else route.watch)
+            _refresh(route.refreshes())
 
 
 def is_enabled() -> bool:

@@ -59,8 +59,17 @@ class LocatedProblemsError(ValueError):
     names the line, the column and the field of each, like any field's own error."""
 
     def __init__(self, problems: list[tuple[tuple[str | int, ...], str]]) -> None:
-        super().__init__("; ".join(message for _, message in problems))
+        # Built in code, the error is one line with every problem and its field.
+        super().__init__("; ".join(f"{_path(loc)}: {message}" for loc, message in problems))
         self.problems = problems
+
+
+def _path(loc: tuple[str | int, ...]) -> str:
+    """``("faults", 0, "affected_components", 1)`` as ``faults[0].affected_components[1]``."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
 
 
 class ExperimentStatus(StrEnum):

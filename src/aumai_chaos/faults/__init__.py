@@ -12,6 +12,8 @@ module that fits it:
 - ``http``: ``rate_limit``, ``http_error``, ``connect_error``, ``read_timeout``;
 - ``stream``: ``stream_stall``, ``stream_cut``, ``slow_stream``, ``truncated_stream``,
   ``malformed_chunk``, ``stream_error_event``;
+- ``mcp``: ``mcp_tool_error``, ``jsonrpc_error``, ``mcp_timeout``, ``mcp_disconnect``,
+  ``tool_vanished`` (``latency``, ``empty_output`` and ``truncated_output`` act on MCP too);
 - ``output``: ``empty_output``, ``truncated_output``, ``malformed_tool_call``,
   ``unknown_tool_call``, ``wrong_tool_arguments``, ``invalid_tool_arguments``, ``refusal``,
   ``context_overflow``.
@@ -50,6 +52,13 @@ from aumai_chaos.faults.http import (
     RateLimitFault,
     ReadTimeoutFault,
 )
+from aumai_chaos.faults.mcp import (
+    JsonRpcErrorFault,
+    McpDisconnectFault,
+    McpTimeoutFault,
+    McpToolErrorFault,
+    ToolVanishedFault,
+)
 from aumai_chaos.faults.output import (
     ContextOverflowFault,
     EmptyOutputFault,
@@ -82,9 +91,13 @@ __all__ = [
     "FaultType",
     "HttpErrorFault",
     "InvalidToolArgumentsFault",
+    "JsonRpcErrorFault",
     "LatencyFault",
     "MalformedChunkFault",
     "MalformedToolCallFault",
+    "McpDisconnectFault",
+    "McpTimeoutFault",
+    "McpToolErrorFault",
     "RateLimitFault",
     "ReadTimeoutFault",
     "RefusalFault",
@@ -95,6 +108,7 @@ __all__ = [
     "StreamErrorEventFault",
     "StreamStallFault",
     "TimeoutFault",
+    "ToolVanishedFault",
     "TransformFault",
     "TruncatedOutputFault",
     "TruncatedStreamFault",
@@ -131,6 +145,11 @@ AnyFault = Annotated[
         RefusalFault,
         ContextOverflowFault,
         TransformFault,
+        McpToolErrorFault,
+        JsonRpcErrorFault,
+        McpTimeoutFault,
+        McpDisconnectFault,
+        ToolVanishedFault,
     ],
     Field(discriminator="fault_type"),
 ]

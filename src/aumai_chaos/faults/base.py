@@ -46,7 +46,8 @@ class FaultType(StrEnum):
     """Every kind of fault. ``FaultType("latency")`` and the plain string are interchangeable.
 
     The first four are the user's guide's; the rest act on an HTTP transport (``transport``),
-    on a stream (``stream``) or on a model's output (``output``). Each has exactly one class.
+    on a stream (``stream``), on a model's output (``output``) or on an MCP request (``mcp``).
+    Each has exactly one class.
     """
 
     # the guide's faults: act before the call (wait, raise)
@@ -76,6 +77,12 @@ class FaultType(StrEnum):
     refusal = "refusal"
     context_overflow = "context_overflow"
     transform = "transform"
+    # answer an MCP request as a failing MCP server would
+    mcp_tool_error = "mcp_tool_error"
+    jsonrpc_error = "jsonrpc_error"
+    mcp_timeout = "mcp_timeout"
+    mcp_disconnect = "mcp_disconnect"
+    tool_vanished = "tool_vanished"
 
     @property
     def raises(self) -> bool:
@@ -111,10 +118,12 @@ _FAILING = _RAISING | {
 
 
 class Site(StrEnum):
-    """Where a fault can act: on a decorated Python ``call``, or on an HTTP ``transport``."""
+    """Where a fault can act: on a decorated Python ``call``, on an HTTP ``transport``, or on
+    an ``mcp`` request (a Model Context Protocol client session or server)."""
 
     call = "call"
     transport = "transport"
+    mcp = "mcp"
 
 
 class Action(StrEnum):

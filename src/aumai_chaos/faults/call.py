@@ -41,8 +41,10 @@ class _GuideFault(FaultConfig):
 
 
 class LatencyFault(_GuideFault):
-    """Wait ``duration_ms`` (required), then run the call."""
+    """Wait ``duration_ms`` (required), then run the call (on an MCP request: the answer
+    arrives ``duration_ms`` later, on the client's own request clock)."""
 
+    sites: ClassVar[frozenset[Site]] = frozenset({Site.call, Site.transport, Site.mcp})
     fault_type: Literal[FaultType.latency] = FaultType.latency
 
     @model_validator(mode="after")

@@ -48,8 +48,10 @@ class _ToolCallFault(_OutputFault):
 
 class EmptyOutputFault(_OutputFault):
     """The content is empty and everything else is valid (a decorated function's ``str``,
-    ``list`` or ``dict`` result becomes empty)."""
+    ``list`` or ``dict`` result becomes empty; an MCP tool's result has no content, and each
+    string and list of its ``structuredContent`` is empty)."""
 
+    sites: ClassVar[frozenset[Site]] = frozenset({Site.call, Site.transport, Site.mcp})
     fault_type: Literal[FaultType.empty_output] = FaultType.empty_output
 
     def apply_to_result(self, result: Any) -> tuple[bool, Any]:
@@ -66,10 +68,14 @@ class EmptyOutputFault(_OutputFault):
 class TruncatedOutputFault(_OutputFault):
     """The content is cut to ``keep_fraction`` of its length, with ``finish_reason: "length"``
     (``status: "incomplete"`` for Responses, ``stop_reason: "max_tokens"`` for Anthropic).
+    On an MCP tool's result, each text content is cut so, and ``structuredContent`` string by
+    string and list by list (its shape, which the tool's output schema declares, is kept).
 
     On a decorated function (a tool's return value), a ``str`` or ``bytes`` result keeps that
     fraction of its characters, a ``list`` or ``tuple`` of its items, a ``dict`` of its keys
     (the first ones, in order); an empty result, or one of another type, is left alone."""
+
+    sites: ClassVar[frozenset[Site]] = frozenset({Site.call, Site.transport, Site.mcp})
 
     fault_type: Literal[FaultType.truncated_output] = FaultType.truncated_output
     keep_fraction: Annotated[float, Field(ge=0.0, lt=1.0, allow_inf_nan=False)] = 0.5

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from aumai_chaos.experiments.models import ExperimentResult, Observation
     from aumai_chaos.faults import FaultConfig
     from aumai_chaos.pytest_plugin._engine import Block, FiredFault
-    from aumai_chaos.pytest_plugin._transport import TransportScope
+    from aumai_chaos.pytest_plugin._transport import McpScope, TransportScope
 
 __all__ = ["ChaosUsageError", "TestChaos", "replay_command"]
 
@@ -92,6 +92,7 @@ class TestChaos:
         self.expected_verdicts: tuple[str, ...] = spec.expected_verdicts
         self.block: Block | None = None
         self.transport: TransportScope | None = None
+        self.mcp: McpScope | None = None
         self._was_enabled = True
         self._ended = False
         #: Why the test's markers cannot be used (reported when the body would start).
@@ -120,10 +121,12 @@ class TestChaos:
         self.transport.on(routes)
 
     def _wants_transport(self, fault: FaultConfig) -> None:
-        from aumai_chaos.pytest_plugin._transport import needs_transport
+        from aumai_chaos.pytest_plugin._transport import McpScope, needs_mcp, needs_transport
 
         if needs_transport(fault):
             self.instrument()
+        elif needs_mcp(fault) and self.mcp is None:
+            self.mcp = McpScope()
 
     def begin(self) -> None:
         """The body starts: validate the markers and open the test's experiment."""
@@ -164,6 +167,8 @@ class TestChaos:
         finally:
             if self.transport is not None:
                 self.transport.off()
+            if self.mcp is not None:
+                self.mcp.off()
             if self.disabled and self._was_enabled:
                 from aumai_chaos._engine import registry
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from aumai_chaos.faults import FaultConfig
 
-__all__ = ["ROUTE_COMPONENTS", "TransportScope", "needs_transport"]
+__all__ = ["ROUTE_COMPONENTS", "McpScope", "TransportScope", "needs_mcp", "needs_transport"]
 
 #: The built-in provider routes of ``aumai_chaos.transport`` (``BUILTIN_ROUTES`` there; kept
 #: here as plain names so that deciding costs no import of the transport).
@@ -27,9 +27,42 @@ def needs_transport(fault: FaultConfig) -> bool:
     """Whether ``fault`` can only take effect through the HTTP transport."""
     from aumai_chaos.faults import Site
 
+    if needs_mcp(fault):
+        return False
     if not fault.acts_at(Site.call):
         return True
     return any(c in ROUTE_COMPONENTS for c in fault.affected_components)
+
+
+def needs_mcp(fault: FaultConfig) -> bool:
+    """Whether ``fault`` targets MCP components (``mcp.tool.search_docs``, ``mcp.*``) or
+    acts on MCP requests only (``mcp_tool_error``...): the ``mcp`` client sessions then go
+    through aumai-chaos for the test."""
+    from aumai_chaos.faults import Site
+
+    if fault.sites == frozenset({Site.mcp}):
+        return True
+    return any(c.startswith("mcp.") for c in fault.affected_components)
+
+
+class McpScope:
+    """``aumai_chaos.mcp.instrument()`` for one test, undone after it unless the application
+    had instrumented already."""
+
+    __slots__ = ("_owned",)
+
+    def __init__(self) -> None:
+        from aumai_chaos import mcp
+
+        self._owned = not mcp.is_instrumented()
+        mcp.instrument()
+
+    def off(self) -> None:
+        if self._owned:
+            self._owned = False
+            from aumai_chaos import mcp
+
+            mcp.uninstrument()
 
 
 class TransportScope:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping
+from fnmatch import fnmatchcase
 from types import TracebackType
 from typing import Any, Self, cast
 
@@ -132,7 +133,9 @@ class Chaos:
 def _in_scope(fault: FaultConfig, experiment_id: str | None, name: str) -> bool:
     # An experiment's faults are routed by the registry; own faults by affected_components.
     scope = fault.affected_components
-    return experiment_id is not None or not scope or name in scope
+    if experiment_id is not None or not scope or name in scope:
+        return True
+    return any(fnmatchcase(name, pattern) for pattern in scope)  # globs: openai.*
 
 
 def end_call(call: CallSpan | CallTimer, response: Any) -> None:

@@ -69,7 +69,21 @@ _BUILTIN_MATCH = tuple((match, _BUILTIN[name]) for name, (_, match) in BUILTIN_R
 
 
 def check_route_name(name: str) -> str | None:
-    """Why ``name`` cannot be a component (a provider prefix on no built-in route), or None."""
+    """Why ``name`` cannot be a component, or None: a provider prefix on no built-in route,
+    a name that no MCP component has (``mcp.tool.``), or a glob that matches no known shape."""
+    from aumai_chaos.mcp._names import check_mcp_name, is_mcp_name
+
+    if is_mcp_name(name):
+        return check_mcp_name(name)
+    if _GLOB_CHARS.search(name):
+        if name.startswith(".") or name.endswith(".") or ".." in name:
+            return f"{name!r} matches no component: a glob with an empty part between dots"
+        if name.startswith(PROVIDER_PREFIXES) and not any(
+            fnmatchcase(route, name) for route in BUILTIN_ROUTES
+        ):
+            known = ", ".join(BUILTIN_ROUTES)
+            return f"{name!r} matches no provider route; the built-in routes are {known}"
+        return None
     if name.startswith(PROVIDER_PREFIXES) and name not in BUILTIN_ROUTES:
         close = difflib.get_close_matches(name, list(BUILTIN_ROUTES), n=1, cutoff=0.6)
         if close:
@@ -80,8 +94,20 @@ def check_route_name(name: str) -> str | None:
 
 
 def check_fault_on_route(fault: Any, name: str) -> str | None:
-    """Why ``fault`` cannot act on the built-in route ``name``, or None (also for any name
-    that is not a built-in route: a decorated component may carry any fault)."""
+    """Why ``fault`` cannot act on the built-in route ``name`` (or every route a glob
+    matches), or on MCP components, or None (also for any other name: a decorated component
+    may carry any fault but an MCP one)."""
+    from aumai_chaos.mcp._names import check_mcp_fault
+
+    if (why := check_mcp_fault(fault, name)) is not None:
+        return why
+    if _GLOB_CHARS.search(name):
+        # A glob over provider routes covers only those; any other acts where it can.
+        if name.startswith(PROVIDER_PREFIXES):
+            for route in BUILTIN_ROUTES:
+                if fnmatchcase(route, name) and (why := check_fault_on_route(fault, route)):
+                    return why
+        return None
     if name not in BUILTIN_ROUTES:
         return None
     kind = fault.fault_type.value

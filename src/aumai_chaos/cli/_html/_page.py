@@ -6,8 +6,10 @@ The numbers a reader checks carry ``data-*`` attributes (``data-field`` on table
 
 from __future__ import annotations
 
+from fnmatch import fnmatchcase
 from typing import Any
 
+from aumai_chaos._engine.registry import is_glob
 from aumai_chaos._version import __version__
 from aumai_chaos.cli._html._format import e, ms, num, pct, when
 from aumai_chaos.cli._html._style import CSS, VERDICT_COLORS, fault_color
@@ -120,11 +122,16 @@ def _span(result: ExperimentResult, series: SummarySeries) -> tuple[float, float
 def _timeline_section(result: ExperimentResult, series: SummarySeries) -> str:
     step, total = _span(result, series)
     declared: dict[str, list[str]] = {}
+    comps = series.components
     for fault in result.summary.faults:
         for comp in fault.affected_components:
-            declared.setdefault(comp, []).append(fault.fault_type)
+            if is_glob(comp):  # the components it matched have their lanes, if any fired
+                for name in comps:
+                    if fnmatchcase(name, comp):
+                        declared.setdefault(name, []).append(fault.fault_type)
+            else:
+                declared.setdefault(comp, []).append(fault.fault_type)
     lanes = []
-    comps = series.components
     for name in sorted(set(comps) | set(declared)):
         lists = comps.get(name)
         by_type: dict[str, list[int]] = dict(lists.faults_by_type) if lists else {}

@@ -6,6 +6,9 @@ names its component (and fault type or limit), so that a test can read them back
 
 from __future__ import annotations
 
+from fnmatch import fnmatchcase
+
+from aumai_chaos._engine.registry import is_glob
 from aumai_chaos.cli._html._format import e, ms, pct, table, td
 from aumai_chaos.cli._html._style import fault_color
 from aumai_chaos.experiments.models import ExperimentResult
@@ -33,9 +36,20 @@ def faults_section(result: ExperimentResult, series: SummarySeries) -> str:
         if not fault.affected_components:  # a fault on every component: its own total
             key = ("(every component)", fault.fault_type)
             fired[key] = fired.get(key, 0) + fault.fired
+    # A glob (mcp.tool.*) is a row of its own only while no component it matches has one.
+    keys = set(fired) | {
+        (comp, t)
+        for comp, t in probabilities
+        if not is_glob(comp) or not any(fnmatchcase(c, comp) for c, _ in fired)
+    }
     rows = []
-    for comp, fault_type in sorted(set(probabilities) | set(fired)):
-        probs = probabilities.get((comp, fault_type))
+    for comp, fault_type in sorted(keys):
+        probs: list[float] | None = probabilities.get((comp, fault_type)) or [
+            p
+            for (pattern, t), values in probabilities.items()
+            if t == fault_type and is_glob(pattern) and fnmatchcase(comp, pattern)
+            for p in values
+        ]
         probs = probs or probabilities.get(("(every component)", fault_type))
         shown = ", ".join(f"{p:g}" for p in probs) if probs else "-"
         count = fired.get((comp, fault_type), 0)
