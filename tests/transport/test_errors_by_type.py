@@ -61,4 +61,7 @@ def test_which_fault_types_fail_their_call() -> None:
         "read_timeout",
         "context_overflow",
         "stream_error_event",
+        "jsonrpc_error",
+        "mcp_timeout",
+        "mcp_disconnect",
     }

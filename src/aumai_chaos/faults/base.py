@@ -114,6 +114,10 @@ _FAILING = _RAISING | {
     FaultType.read_timeout,
     FaultType.context_overflow,
     FaultType.stream_error_event,  # the SDK raises the provider's error event
+    # on an MCP request, the SDK raises its own MCPError (a tool's isError result is an answer)
+    FaultType.jsonrpc_error,
+    FaultType.mcp_timeout,
+    FaultType.mcp_disconnect,
 }
 
 
