@@ -4,6 +4,7 @@ span's end and the run's metrics."""
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import logging
 from collections.abc import Collection, Mapping
 from datetime import UTC, datetime, timedelta
@@ -27,6 +28,7 @@ __all__ = [
     "record_run_metrics",
     "record_verdict",
     "never_called",
+    "reached",
     "unreached_components",
     "verdict_reason",
 ]
@@ -88,7 +90,18 @@ def unreached_components(
     for objective in experiment.steady_state:
         if objective.component != "workload":
             named.setdefault(objective.component, "an objective")
-    return [never_called(name, by, registered) for name, by in named.items() if not calls.get(name)]
+    return [
+        never_called(name, by, registered) for name, by in named.items() if not reached(name, calls)
+    ]
+
+
+def reached(name: str, calls: Mapping[str, int]) -> bool:
+    """Whether a call reached the component ``name`` (for a glob, any component it matches)."""
+    if calls.get(name):
+        return True
+    if not any(c in name for c in "*?["):
+        return False
+    return any(n and fnmatch.fnmatchcase(component, name) for component, n in calls.items())
 
 
 def cannot_act(

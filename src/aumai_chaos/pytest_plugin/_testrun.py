@@ -195,7 +195,7 @@ class TestChaos:
         body (unless declared ``required=False``), with a "did you mean" among the components
         seen or marked; ``None`` when every such component was called."""
         from aumai_chaos._engine import registry
-        from aumai_chaos.experiments._verdict import never_called
+        from aumai_chaos.experiments._verdict import never_called, reached
 
         result = self.end()
         if result is None or self.disabled:
@@ -211,7 +211,7 @@ class TestChaos:
         lines = [
             "chaos: " + never_called(name, "a fault", known)
             for name in dict.fromkeys(named)
-            if not calls.get(name)
+            if not reached(name, calls)
         ]
         if not lines:
             return None
