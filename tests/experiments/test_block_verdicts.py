@@ -91,3 +91,14 @@ def test_a_misspelt_component_says_did_you_mean_in_the_verdict_reason(
     assert f"component {typo!r} (named by a fault) was never called" in reason
     assert f"did you mean {name!r}?" in reason
     assert any("did you mean" in n for n in result.summary.notes)
+
+
+def test_a_glob_is_reached_by_any_component_it_matches() -> None:
+    from aumai_chaos.experiments._verdict import reached
+
+    calls = {"vector_db": 2, "llm": 0}
+    assert reached("vector_db", calls)
+    assert reached("vector_*", calls)
+    assert not reached("llm", calls)
+    assert not reached("ll?", calls)  # matched, but never called
+    assert not reached("vectr_db", calls)
