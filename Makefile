@@ -12,7 +12,7 @@ PHOENIX_VENV ?= .venv-phoenix
 PHOENIX_VERSION ?= 20.26.1
 
 
-.PHONY: help install test test-unit test-integration lint format typecheck demo bench bench-quick integration-deps browser-deps docs docs-serve docs-images docs-phoenix-image clean
+.PHONY: help install test node-deps test-unit test-integration lint format typecheck demo bench bench-quick integration-deps browser-deps docs docs-serve docs-images docs-phoenix-image docs-sdk-table clean
 
 help:
 	@echo "make demo         a real-SDK agent against a misbehaving model server: robust vs fragile (offline)"
@@ -23,6 +23,7 @@ help:
 	@echo "make docs         build the documentation site into site/ (--strict: a warning fails)"
 	@echo "make docs-serve   serve the documentation site on http://127.0.0.1:8000"
 	@echo "make docs-images  regenerate the README pictures (report, Phoenix trace) from real runs"
+	@echo "make docs-sdk-table  regenerate the docs' tables of what each SDK raises, from live runs"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -57,12 +58,25 @@ integration-deps: $(PHOENIX_VENV)/bin/phoenix browser-deps
 	  echo "missing:$$missing; install Debian's 'prometheus' package (apt-get install prometheus)" >&2; exit 1; \
 	fi
 
+# The Node `openai` package the proxy's tests drive (tests/proxy/test_node.py), pinned by
+# examples/node-agent's package.json and package-lock.json, installed with `npm ci` into a cache
+# folder (never into the example itself). Needs node 20+ and npm, and the npm registry.
+NODE_DEPS := .cache/node-agent
+$(NODE_DEPS)/node_modules/.installed: examples/node-agent/package.json examples/node-agent/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "install node 20+ and npm for the proxy's Node tests" >&2; exit 1; }
+	mkdir -p $(NODE_DEPS)
+	cp examples/node-agent/package.json examples/node-agent/package-lock.json $(NODE_DEPS)/
+	cd $(NODE_DEPS) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $@
+
+node-deps: $(NODE_DEPS)/node_modules/.installed
+
 browser-deps:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null; \
 	  else echo "install Debian's 'chromium' package (as root) for the HTML report's browser test" >&2; exit 1; fi; }
 
-test: $(STAMP) integration-deps
+test: $(STAMP) integration-deps node-deps
 	AUMAI_PHOENIX_BIN=$(abspath $(PHOENIX_VENV))/bin/phoenix $(PY) -m pytest
 
 test-unit: $(STAMP)
@@ -108,6 +122,12 @@ bench-quick: $(STAMP) $(PEERS)
 # in Arize Phoenix's UI.
 docs-images: $(STAMP) browser-deps docs-phoenix-image
 	$(PY) -m scripts.docs_images
+
+# The docs' tables of what the installed openai/anthropic SDKs raise for each stream fault and
+# each ProviderServer disruption, observed live on loopback (tests/test_sdk_table.py fails when
+# the committed tables differ from what this gives).
+docs-sdk-table: $(STAMP)
+	$(PY) -m scripts.sdk_table
 
 # The documentation site (mkdocs.yml): guides, the API reference from the docstrings, the
 # generated fault-type table and experiment-file JSON Schema. --strict turns every warning (a

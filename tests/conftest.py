@@ -15,8 +15,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 import aumai_chaos
 
 # pytester drives the pytest plugin's own tests (tests/pytest_plugin/); pytest accepts
-# pytest_plugins only in the root conftest.
-pytest_plugins = ["pytester"]
+# pytest_plugins only in the root conftest. tests.ci_skips fails every skip when CI is set.
+pytest_plugins = ["pytester", "tests.ci_skips"]
 
 
 @pytest.fixture

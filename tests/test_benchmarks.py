@@ -94,3 +94,24 @@ def test_the_stable_budgets_are_the_enforced_ones() -> None:
 
     assert {"monkey_p0", "target_idle", "target_other"} == percall.ENFORCED_IDLE
     assert percall.IDLE_TOLERANCE == 0.25
+
+
+def test_the_quick_run_soaks_45_seconds_with_its_rss_bound_enforced(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import benchmarks.__main__ as cli
+
+    asked: list[dict[str, object]] = []
+
+    def soak(**kwargs: object) -> list[Row]:
+        asked.append(kwargs)
+        return []
+
+    monkeypatch.setattr(cli.soak, "run", soak)
+    out = str(tmp_path / "q.md")
+    assert cli.main(["--quick", "--enforce", "--only", "soak", "--output", out]) == 0
+    assert cli.main(["--only", "soak", "--output", out]) == 0
+    assert asked == [
+        {"seconds": 45.0, "warmup": 15.0, "enforce": True},
+        {"seconds": 600.0},
+    ]

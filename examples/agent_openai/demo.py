@@ -11,7 +11,8 @@
    agent's code does not change;
 4. runs ``aumai-chaos run --experiment examples/experiments/demo-robust.yaml --seed N``, then
    ``demo-fragile.yaml``, in this process;
-5. prints both verdicts, and stops the server.
+5. prints both verdicts and how each agent recovered from each fault (docs/recovery.md), and
+   stops the server.
 
 No network, no API key, no collector. The exit code is 0 when the robust agent passed and the
 fragile one deviated, which is what the demo is meant to show. ``--experiment FILE`` runs your
@@ -57,6 +58,20 @@ def _run_cli(experiment: Path, seed: int, output: Path) -> int:
     args = ["run", "--experiment", shown, "--seed", str(seed), "--output", str(output)]
     code = app(args, prog_name="aumai-chaos", standalone_mode=False)
     return int(code or 0)
+
+
+def _story(output: Path) -> list[str]:
+    """How the agent coped with each kind of fault, in the words of docs/recovery.md."""
+    if not output.exists():
+        return []
+    lines = []
+    for row in load_result_file(str(output)).summary.recovery:
+        how = ", ".join(f"{name} {n}" for name, n in row.mechanisms.items() if n)
+        said = f"{row.recovered} of {row.fired} recovered" + (f" ({how})" if how else "")
+        if row.propagated:
+            said += f", {row.propagated} propagated"
+        lines.append(f"{row.fault_type} on {row.component}: {said}")
+    return lines
 
 
 def _verdict(output: Path, code: int) -> tuple[str, str]:
@@ -140,11 +155,13 @@ def main(argv: list[str] | None = None) -> int:
         instrument()
         try:
             said: list[tuple[str, str]] = []
+            stories: list[tuple[str, list[str]]] = []
             as_meant = True
             for experiment, meant in runs:
                 output = out_dir / f"{experiment.stem}.json"
                 verdict, text = _verdict(output, _run_cli(experiment, args.seed, output))
                 said.append((experiment.stem, text))
+                stories.append((experiment.stem, _story(output)))
                 as_meant &= verdict == meant
         finally:
             uninstrument()
@@ -152,6 +169,10 @@ def main(argv: list[str] | None = None) -> int:
     print("\nVerdicts:")
     for name, text in said:
         print(f"  {name:<{width}}{text}")
+    print("\nDid the agent recover?")
+    for name, lines in stories:
+        for line in lines:
+            print(f"  {name:<{width}}{line}")
     return 0 if as_meant else 1
 
 

@@ -4,6 +4,10 @@
 experiment runs ``concurrency`` of them as tasks on one event loop, and each keeps one
 ``AsyncOpenAI`` client per loop, as an application keeps one client for its lifetime. The
 model server is whatever ``OPENAI_BASE_URL`` points at.
+
+Each run (each event loop) asks the questions in the same order from the first, whatever ran
+before it in the process: with one worker and a seed, the n-th question of every run meets the
+same faults.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import weakref
+from collections.abc import Iterator
 
 from examples.agent_openai.agent import FRAGILE, ROBUST, Agent, Resilience, make_client
 
@@ -27,25 +32,29 @@ QUESTIONS: tuple[str, ...] = (
     "What is a good fallback when vector search fails?",
 )
 
-_questions = itertools.cycle(QUESTIONS)
-_agents: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[Resilience, Agent]] = (
+_Asker = tuple[Agent, Iterator[str]]
+_agents: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[Resilience, _Asker]] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def _agent(resilience: Resilience) -> Agent:
+def _asker(resilience: Resilience) -> _Asker:
+    """This loop's agent and its questions, in order from the first."""
     per_loop = _agents.setdefault(asyncio.get_running_loop(), {})
-    agent = per_loop.get(resilience)
-    if agent is None:
-        agent = per_loop[resilience] = Agent(make_client(resilience), resilience)
-    return agent
+    asker = per_loop.get(resilience)
+    if asker is None:
+        agent = Agent(make_client(resilience), resilience)
+        asker = per_loop[resilience] = (agent, itertools.cycle(QUESTIONS))
+    return asker
 
 
 async def run_robust() -> None:
     """One question for the agent with its retries, timeout and fallback."""
-    await _agent(ROBUST).answer(next(_questions))
+    agent, questions = _asker(ROBUST)
+    await agent.answer(next(questions))
 
 
 async def run_fragile() -> None:
     """One question for the same agent without them."""
-    await _agent(FRAGILE).answer(next(_questions))
+    agent, questions = _asker(FRAGILE)
+    await agent.answer(next(questions))

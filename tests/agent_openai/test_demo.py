@@ -104,7 +104,13 @@ def test_the_robust_agent_passes(demo: DemoRun) -> None:
     assert demo.robust.verdict is not None
     assert failed(demo.robust) == [], demo.robust.summary["workload"]
     assert demo.robust.verdict.value == "passed", demo.stdout
-    assert demo.robust.summary["workload"]["failures"] == 0
+    # Exact, not lucky: with one worker the n-th question of a seed-7 run always meets the
+    # same faults (test_seeded.py), and the first question the robust agent cannot answer is
+    # number 214 (four malformed tool calls in a row), which no 8 s run reaches: before it,
+    # the SDK waits out 66 429s (retry-after 0.2 s) and the agent two 1 s stream timeouts, 15 s.
+    workload = demo.robust.summary["workload"]
+    assert workload["failures"] == 0, workload
+    assert workload["iterations"] < 214
 
 
 def test_the_fragile_agent_deviates_on_its_error_rate(demo: DemoRun) -> None:
@@ -129,7 +135,7 @@ def test_every_fault_type_fired(demo: DemoRun, which: str) -> None:
     }
     assert by_fault[("error", ("vector_db",))] == fired["error"]
     model = result.summary["components"]["openai.chat.completions"]
-    assert model["calls"] >= 80
+    assert model["calls"] >= 40
 
 
 def test_the_demo_prints_both_verdicts_and_exits_0(demo: DemoRun) -> None:
@@ -140,6 +146,35 @@ def test_the_demo_prints_both_verdicts_and_exits_0(demo: DemoRun) -> None:
     assert lines[1].startswith("demo-fragile  deviated: failed workload max_error_rate 0.05")
     assert "Task was destroyed" not in demo.stderr
     assert "Traceback" not in demo.stderr
+
+
+def test_the_demo_tells_how_each_agent_recovered(demo: DemoRun) -> None:
+    robust = {r.fault_type: r for r in demo.robust.summary.recovery}
+    fragile = {r.fault_type: r for r in demo.fragile.summary.recovery}
+    # The robust agent: rate limits by retry (the SDK's own), malformed tool arguments by
+    # retry (a re-ask), the vector store's failures by fallback (the model answers anyway).
+    for fault_type, how in (
+        ("rate_limit", "retry"),
+        ("malformed_tool_call", "retry"),
+        ("error", "fallback"),
+    ):
+        row = robust[fault_type]
+        assert row.fired > 0
+        assert row.mechanisms[how] >= 0.5 * row.fired, (fault_type, row)
+        assert row.rate >= 0.5
+        # The fragile agent: each of them propagated, every time.
+        bad = fragile[fault_type]
+        assert bad.fired > 0
+        assert bad.propagated == bad.fired, (fault_type, bad)
+        assert bad.rate == 0.0
+    assert robust["error"].component == "vector_db"
+    story = demo.stdout.split("Did the agent recover?")[1]
+    assert "demo-robust   rate_limit on openai.chat.completions:" in story
+    assert "(retry " in story
+    assert "error on vector_db:" in story
+    assert "(fallback " in story
+    assert "demo-fragile  rate_limit on openai.chat.completions: 0 of" in story
+    assert "propagated" in story
 
 
 def test_the_results_are_the_experiments_of_the_files(demo: DemoRun) -> None:
@@ -211,6 +246,9 @@ def test_the_launcher_runs_your_own_experiment_files(tmp_path: Path) -> None:
         timeout=60,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr[-2000:]
-    assert proc.stdout.endswith("Verdicts:\n  one-rate-limit  passed\n")
+    assert proc.stdout.endswith(
+        "Verdicts:\n  one-rate-limit  passed\n\nDid the agent recover?\n"
+        "  one-rate-limit  rate_limit on openai.chat.completions: 1 of 1 recovered (retry 1)\n"
+    )
     result = load_result_file(str(tmp_path / "one-rate-limit.json"))
     assert result.summary["faults_by_type"] == {"rate_limit": 1}

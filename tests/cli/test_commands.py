@@ -12,8 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from aumai_chaos import ChaosExperiment, ExperimentResult, ExperimentStatus, __version__
+from aumai_chaos.cli._deliver import exit_code as _exit_code
 from aumai_chaos.cli._support import write_atomic
-from aumai_chaos.cli.commands import _exit_code, app
+from aumai_chaos.cli.commands import app
 from aumai_chaos.errors import ConfigError
 from aumai_chaos.experiments.files import load_experiment_file
 from aumai_chaos.experiments.steady_state import Objective

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import io
 
-import pytest
-
 from aumai_chaos import ExperimentResult
 from aumai_chaos.cli._report import render, render_markdown, render_text
 from aumai_chaos.cli._support import Progress
-
-HAS_VERDICT = "verdict" in ExperimentResult.model_fields
 
 
 def _result(**extra: object) -> ExperimentResult:
@@ -62,7 +58,6 @@ def test_markdown_escapes_table_cells() -> None:
     assert "## Workload" in md
 
 
-@pytest.mark.skipif(not HAS_VERDICT, reason="no verdicts")
 def test_verdict_objectives_and_stop() -> None:
     result = _result(
         verdict="deviated",

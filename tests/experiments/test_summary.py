@@ -57,6 +57,7 @@ def test_the_keys_are_those_the_run_produced_in_their_order(result: ExperimentRe
         "series",
         "observations_dropped",
         "faults",
+        "recovery",  # the latency faults, judged by the workload's iterations
         "notes",  # "nowhere" was never called
     ]
     assert list(json.loads(result.model_dump_json())["summary"]) == list(summary)

@@ -8,7 +8,7 @@ Read-only as root: root ignores a directory's mode bits, so where the tests run 
 directory is made immutable (``chattr +i``, which stops root too) instead of ``chmod 0o555``.
 Where that (or a mount namespace for the small tmpfs) is missing, the test skips locally but
 fails in CI (``CI`` set, as ``.ci/run`` does): CI must really exercise both. The simulated ENOSPC
-and ``/dev/full`` tests run everywhere.
+and ``/dev/full`` tests run everywhere (as root, on a private device node).
 Running the command as ``nobody`` (which would make ``chmod`` bite) needs an interpreter that
 ``nobody`` may execute, which a virtualenv under ``/root`` is not.
 """
@@ -280,18 +280,29 @@ def test_a_really_full_filesystem_keeps_the_earlier_file(
 
 @contextlib.contextmanager
 def _device(tmp_path: Path, name: str, minor: int) -> Iterator[Path]:
-    """A character device like /dev/<name>: a private node when root may make one (so that a
-    regression that replaced it could never touch the real /dev), else the real one."""
-    node = tmp_path / name
-    try:
-        os.mknod(node, 0o666 | stat.S_IFCHR, os.makedev(1, minor))
-        node.open("wb").close()  # a filesystem mounted nodev would refuse this
-    except OSError:
-        node.unlink(missing_ok=True)
-        node = Path("/dev") / name
-        if ROOT or not node.exists():
-            pytest.skip(f"cannot make a private /dev/{name} and will not risk the real one")
-    yield node
+    """A character device like /dev/<name>: a private node, so that a regression that replaced
+    it could never touch the real /dev. In the test's directory when root may make one there;
+    else (a filesystem mounted ``nodev``) in /dev itself under a name of its own. Not root, the
+    real node, which only root could replace."""
+    for node in (tmp_path / name, Path("/dev") / f"aumai-chaos-test-{name}-{os.getpid()}"):
+        try:
+            os.mknod(node, 0o666 | stat.S_IFCHR, os.makedev(1, minor))
+        except OSError:
+            continue
+        try:
+            node.open("wb").close()  # a filesystem mounted nodev refuses this
+        except OSError:
+            node.unlink(missing_ok=True)
+            continue
+        try:
+            yield node
+        finally:
+            node.unlink(missing_ok=True)
+        return
+    real = Path("/dev") / name
+    if ROOT or not real.exists():
+        missing_tool(f"cannot make a private /dev/{name} and will not risk the real one")
+    yield real
 
 
 def test_dev_full_is_written_in_place_and_reports_enospc(

@@ -273,9 +273,13 @@ def test_junit_counts_are_consistent_with_the_testcases(runs: dict[str, CliRun],
         assert element.get("failures") == str(failures)
         assert element.get("errors") == str(errors)
     result = run.result
-    # One case per checked objective and per declared fault, plus one for a stop condition.
+    # One case per checked objective, per declared fault and per fault type that fired (its
+    # recovery), plus one for a stop condition.
     stopped = 1 if result.stopped_by is not None else 0
-    assert len(cases) == len(result.objectives) + len(result.summary["faults"]) + stopped
+    recovered = len({r.fault_type for r in result.summary.recovery})
+    assert len(cases) == (
+        len(result.objectives) + len(result.summary["faults"]) + recovered + stopped
+    )
     props = {p.get("name"): p.get("value") for p in suite.iter("property")}
     assert props["verdict"] == (result.verdict.value if result.verdict else "")
     assert props["status"] == result.status.value

@@ -8,7 +8,6 @@ make the next real request (asserted after each fault) wait for the pool and fai
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 
 import anthropic
@@ -27,6 +26,7 @@ from aumai_chaos.faults import (
 )
 from aumai_chaos.testing import HTTPReply, ProviderServer
 from aumai_chaos.transport import AsyncChaosTransport
+from tests.openai_spec import problems
 from tests.transport.support import (
     LIBRARIES,
     MESSAGES,
@@ -42,20 +42,36 @@ from tests.transport.support import (
 CHAT = "/v1/chat/completions"
 
 
+# Longer than any wait of the SDKs' own backoff before their first retry (0.5 s at most, openai
+# and anthropic alike): a client that waited this long was waiting out the Retry-After.
+RETRY_AFTER_S = 2.5
+
+
 @pytest.mark.parametrize("library", LIBRARIES)
-def test_openai_retries_two_rate_limits_honouring_retry_after(
+def test_openai_waits_out_a_retry_after_its_own_backoff_never_reaches(
     server: ProviderServer, library: str
 ) -> None:
-    fault = RateLimitFault(probability=1.0, times=2, retry_after_s=0.2)
+    fault = RateLimitFault(probability=1.0, times=1, retry_after_s=RETRY_AFTER_S)
     client, counting = openai_client(server, library, [fault], max_retries=2)
     with client:
         started = time.perf_counter()
         assert chat(client) == "You said: hello"
         elapsed = time.perf_counter() - started
-        assert counting.count == 3  # 2 faulted, then the real one
+        assert counting.count == 2  # the 429, then the real one
         assert server.request_count(CHAT) == 1
-        assert elapsed >= 0.4  # two waits of Retry-After (lower bound only)
+        assert elapsed >= RETRY_AFTER_S  # lower bound only
         assert chat(client, "again") == "You said: again"
+
+
+def test_anthropic_waits_out_a_retry_after_its_own_backoff_never_reaches(
+    server: ProviderServer,
+) -> None:
+    fault = RateLimitFault(times=1, retry_after_s=RETRY_AFTER_S)
+    with anthropic_client(server, "httpx2", [fault], max_retries=2) as client:
+        started = time.perf_counter()
+        assert claude(client) == "You said: hello"
+        assert time.perf_counter() - started >= RETRY_AFTER_S
+    assert server.request_count("/v1/messages") == 1
 
 
 @pytest.mark.parametrize("library", LIBRARIES)
@@ -78,18 +94,31 @@ def test_three_rate_limits_raise_rate_limit_error_with_the_injected_headers(
         assert chat(client) == "You said: hello"
 
 
+# A 429 as OpenAI sends it, written out here rather than by the library under test: an
+# ``ErrorResponse`` of OpenAI's published schema (checked below; tests/openai_spec.py).
+OPENAI_429 = {
+    "error": {
+        "message": "Rate limit reached. Please try again.",
+        "type": "rate_limit_error",
+        "param": None,
+        "code": "rate_limit_exceeded",
+    }
+}
+
+
 def test_the_injected_429_is_what_a_real_429_gives(server: ProviderServer) -> None:
     """The same SDK exception and fields from the server's own 429 as from the fault."""
+    assert problems("ErrorResponse", OPENAI_429) == []
     fault = RateLimitFault(times=1, retry_after_s=0.2)
     client, _ = openai_client(server, "httpx2", [fault])
     real = openai.OpenAI(base_url=server.openai_base_url, api_key="test", max_retries=0)
-    body = json.loads(lib("aumai_chaos.transport.providers").rate_limit_answer("openai", 0.2).body)
-    server.script([HTTPReply(429, body, {"retry-after": "1", "retry-after-ms": "200"})])
+    server.script([HTTPReply(429, OPENAI_429, {"retry-after": "1", "retry-after-ms": "200"})])
     with client, real:
         with pytest.raises(openai.RateLimitError) as injected:
             chat(client)
         with pytest.raises(openai.RateLimitError) as genuine:
             chat(real)
+    assert type(injected.value) is type(genuine.value)
     for attr in ("status_code", "code", "type", "param", "body"):
         assert getattr(injected.value, attr) == getattr(genuine.value, attr), attr
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from aumai_chaos.experiments.models import ChaosExperiment, ExperimentResult
+from aumai_chaos.experiments.recovery import wilson_interval
 from aumai_chaos.experiments.steady_state import Verdict
 
 __all__ = ["render_junit"]
@@ -76,6 +77,8 @@ def render_junit(result: ExperimentResult, experiment: ChaosExperiment) -> str:
             # No hypothesis was stated: as with the exit code, an unfired fault is not a failure.
             ET.SubElement(case, "skipped", message="the fault never fired")
 
+    tests += _recovery_cases(suite, base, result)
+
     if result.stopped_by is not None:
         case = _case(suite, f"{base}.safety", "stop conditions")
         tests += 1
@@ -99,3 +102,37 @@ def render_junit(result: ExperimentResult, experiment: ChaosExperiment) -> str:
         element.set("errors", str(errors))
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _recovery_cases(suite: ET.Element, base: str, result: ExperimentResult) -> int:
+    """One test case per fault type with its recovery rate and interval (docs/recovery.md).
+    They report; a ``min_recovery_rate`` objective is what fails a run."""
+    by_type: dict[str, list[int]] = {}
+    for row in result.summary.recovery:
+        counts = by_type.setdefault(row.fault_type, [0, 0, 0, 0, 0, 0])
+        for i, n in enumerate(
+            (
+                row.fired,
+                row.recovered,
+                row.propagated,
+                row.mechanisms.get("retry", 0),
+                row.mechanisms.get("fallback", 0),
+                row.mechanisms.get("absorbed", 0),
+            )
+        ):
+            counts[i] += n
+    for fault_type, (fired, recovered, propagated, retry, fallback, absorbed) in sorted(
+        by_type.items()
+    ):
+        low, high = wilson_interval(recovered, fired)
+        rate = recovered / fired if fired else 0.0
+        # A stable name (CI systems follow a test case by its name); the rate in its output.
+        case = _case(suite, f"{base}.recovery", f"recovery from {fault_type}")
+        out = ET.SubElement(case, "system-out")
+        out.text = (
+            f"rate {rate:.2f} [{low:.2f}, {high:.2f}] (Wilson 95%): fired {fired}, "
+            f"recovered {recovered} (retry {retry}, fallback {fallback}, "
+            f"absorbed {absorbed}), propagated {propagated}, unknown "
+            f"{fired - recovered - propagated}"
+        )
+    return len(by_type)

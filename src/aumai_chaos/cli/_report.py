@@ -28,6 +28,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from aumai_chaos.cli._recovery_report import RECOVERY_COLUMNS, recovery_rows, trials_line
 from aumai_chaos.experiments.models import ExperimentResult
 
 __all__ = ["FORMATS", "render", "render_json", "render_markdown", "render_text"]
@@ -38,7 +39,7 @@ FORMATS = ("text", "json", "markdown", "html")
 _GUIDE_KEYS = ("total_faults_fired", "faults_by_type", "errors_by_type", "duration_seconds")
 _NESTED_KEYS = ("components", "workload")
 #: Data for charts, not for reading: only the html format draws it.
-_HIDDEN_KEYS = ("series",)
+_HIDDEN_KEYS = ("series", "recovery", "trials")  # recovery, trials: their own sections
 #: Keys of a component's (or the workload's) statistics shown apart from its one line.
 _OWN_LINES = ("latency_ms", "first_errors")
 
@@ -227,6 +228,13 @@ def render_text(result: ExperimentResult) -> str:
     if result.baseline:
         lines.append("Baseline  :")
         lines += _summary_lines(result.baseline.model_dump(mode="json"), "  ")
+    if result.summary.recovery:
+        lines.append("Recovery  :")
+        lines += _text_table(RECOVERY_COLUMNS, recovery_rows(result), "  ")
+    trials = result.summary.trials
+    if trials is not None:
+        lines.append(f"Trials    : {trials_line(trials)}")
+        lines.extend(f"  trial {t.trial}: seed={t.seed} verdict={t.verdict}" for t in trials.trials)
     if result.objectives:
         lines.append("Objectives:")
         lines += _text_table(OBJECTIVE_COLUMNS, objective_rows(result), "  ")
@@ -265,7 +273,7 @@ def render_markdown(result: ExperimentResult) -> str:
     summary = result.summary.model_dump(mode="json")
     listed = [k for k in _ordered_keys(summary) if _is_records(summary[k])]
     for key in _ordered_keys(summary):
-        if key not in _NESTED_KEYS and key not in listed:
+        if key not in _NESTED_KEYS and key not in listed and key not in _HIDDEN_KEYS:
             lines.append(f"| {_cell(key)} | {_cell(summary[key])} |")
     lines.append(f"| Observations | {_observations(result)} |")
     components = summary.get("components")
@@ -287,6 +295,16 @@ def render_markdown(result: ExperimentResult) -> str:
     for key in listed:
         lines += ["", f"## {key.replace('_', ' ').capitalize()}", ""]
         lines += [f"- {_cell(_fault_line(item)[2:])}" for item in summary[key]]
+    if result.summary.recovery:
+        lines += ["", "## Recovery", ""]
+        lines.append("| " + " | ".join(RECOVERY_COLUMNS) + " |")
+        lines.append("|---|---|" + "---:|" * 4 + "---|---|---:|---:|")
+        lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in recovery_rows(result)]
+    trials = result.summary.trials
+    if trials is not None:
+        lines += ["", "## Trials", "", _cell(trials_line(trials)), ""]
+        lines += ["| trial | seed | verdict |", "|---:|---:|---|"]
+        lines += [f"| {t.trial} | {t.seed} | {_cell(t.verdict)} |" for t in trials.trials]
     if result.objectives:
         lines += ["", "## Objectives", ""]
         lines.append("| " + " | ".join(OBJECTIVE_COLUMNS) + " |")

@@ -1,4 +1,4 @@
-"""The ``aumai-chaos`` command: run, validate, report and init.
+"""The ``aumai-chaos`` command: run, proxy (``_proxy``), validate, report and init.
 
 Diagnostics and progress go to stderr; stdout carries only what was asked for (the report, or with
 ``--json-output`` exactly one JSON document). Exit codes: 0 completed (with a ``steady_state``:
@@ -20,6 +20,17 @@ import typer
 from aumai_chaos._engine.registry import is_enabled, registered_components
 from aumai_chaos._version import __version__
 from aumai_chaos.cli import _report
+from aumai_chaos.cli._deliver import (
+    EXIT_BAD_INPUT,
+    EXIT_BASELINE_NOT_MET,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    deliver,
+    exit_code,
+    write_stdout,
+)
+from aumai_chaos.cli._proxy import proxy
 from aumai_chaos.cli._support import (
     Interrupts,
     Progress,
@@ -37,18 +48,18 @@ from aumai_chaos.experiments.files import load_experiment_file, load_result_file
 from aumai_chaos.experiments.models import (
     ChaosExperiment,
     ExperimentResult,
-    ExperimentStatus,
     WorkloadConfig,
 )
-from aumai_chaos.experiments.steady_state import Verdict
 
-__all__ = ["app", "main"]
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_BAD_INPUT = 2
-EXIT_BASELINE_NOT_MET = 3
-EXIT_INTERRUPTED = 130
+__all__ = [
+    "EXIT_BAD_INPUT",
+    "EXIT_BASELINE_NOT_MET",
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "app",
+    "main",
+]
 
 app = typer.Typer(
     name="aumai-chaos",
@@ -144,42 +155,6 @@ def _check_workload(
     return target
 
 
-def _exit_code(result: ExperimentResult, exp: ChaosExperiment, interrupted: bool) -> int:
-    """0 passed/completed, 1 deviated/inconclusive/failed/stopped, 3 baseline not met, 130 Ctrl-C.
-
-    The verdict decides only for an experiment that states a hypothesis (``steady_state``).
-    Without one the exit code follows the status, as in the user's guide, so that a bare
-    experiment in which a rare fault happened not to fire still exits 0 (its verdict,
-    ``inconclusive``, is printed all the same).
-    """
-    if interrupted:
-        return EXIT_INTERRUPTED
-    if result.stopped_by is not None:
-        return EXIT_FAILED
-    if exp.steady_state and result.verdict is not None:
-        if result.verdict is Verdict.passed:
-            return EXIT_OK
-        if result.verdict is Verdict.baseline_not_met:
-            return EXIT_BASELINE_NOT_MET
-        return EXIT_FAILED
-    if result.status is ExperimentStatus.completed:
-        return EXIT_OK
-    if result.status is ExperimentStatus.aborted:
-        return EXIT_INTERRUPTED
-    return EXIT_FAILED
-
-
-def _write_stdout(text: str) -> None:
-    try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    except BrokenPipeError:
-        # The reader went away (| head): stop writing, and let exit not complain either.
-        with contextlib.suppress(OSError):
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-
-
 def _execute(
     experiment: ChaosExperiment, telemetry: Any, interrupts: Interrupts
 ) -> ExperimentResult:
@@ -213,22 +188,6 @@ def _execute(
         raise outcome["error"]
     result: ExperimentResult = outcome["result"]
     return result
-
-
-def _linger(telemetry: Any, seconds: float, stop: threading.Event | None) -> None:
-    server = telemetry.prometheus
-    if server is None:
-        return
-    server.mark_run_ended()
-    if seconds <= 0:
-        return
-    sys.stderr.write(
-        f"Serving the final metrics on {server.url} until they are scraped "
-        f"(at most {seconds:g}s)...\n"
-    )
-    sys.stderr.flush()
-    if not server.wait_final_scrape(seconds, stop) and not (stop is not None and stop.is_set()):
-        warning(f"no Prometheus scrape of {server.url} within {seconds:g}s after the run")
 
 
 @app.command()
@@ -266,6 +225,14 @@ def run(
         str | None,
         typer.Option(metavar="MODULE:FUNCTION", help="The code to exercise (overrides the file)."),
     ] = None,
+    repeat: Annotated[
+        int | None,
+        typer.Option(
+            metavar="N",
+            help="Run N trials, seeds seed+i: pass rate and pass^k (overrides the file).",
+            show_default=False,
+        ),
+    ] = None,
     otlp_endpoint: Annotated[
         str | None,
         typer.Option(metavar="URL", help="Export traces and metrics to this OTLP collector."),
@@ -298,6 +265,10 @@ def run(
     with cli_errors():
         exp = _apply_overrides(load_experiment_file(experiment), seed, workload)
         _check_workload(exp, experiment, from_flag=workload is not None)
+        from aumai_chaos.experiments.trials import check_repeat
+
+        trials = exp.repeat if repeat is None else repeat
+        check_repeat(exp, trials, source=None if repeat is not None else experiment)
         if output is not None:
             check_output_path(output)
         if junit_xml is not None:
@@ -322,33 +293,35 @@ def run(
                         "fault injection is disabled (AUMAI_CHAOS_DISABLED): no fault will "
                         "fire; calls are still observed"
                     )
-                result = _execute(exp, telemetry, interrupts)
+                if trials > 1:
+                    from aumai_chaos.experiments.trials import run_trials
+
+                    result = run_trials(
+                        exp,
+                        lambda one: _execute(one, telemetry, interrupts),
+                        trials,
+                        should_stop=lambda: interrupts.count > 0,
+                    )
+                else:
+                    result = _execute(exp, telemetry, interrupts)
                 sys.stderr.write("\n")
                 sys.stderr.flush()
-                if output is not None:
-                    try:
-                        write_atomic(output, _report.render_json(result))
-                    except ConfigError as exc:
-                        write_error = exc
-                if junit_xml is not None:
-                    from aumai_chaos.cli._junit import render_junit
-
-                    try:
-                        write_atomic(junit_xml, render_junit(result, exp))
-                    except ConfigError as exc:
-                        write_error = write_error or exc
-                for note in result.summary.notes:
-                    if "was never called" in str(note):
-                        warning(str(note))
-                rendered = _report.render_json if json_output else _report.render_text
-                _write_stdout(rendered(result))
-                _linger(telemetry, prometheus_linger, interrupts.stop)
+                write_error = deliver(
+                    result,
+                    exp,
+                    telemetry,
+                    interrupts,
+                    output=output,
+                    junit_xml=junit_xml,
+                    json_output=json_output,
+                    prometheus_linger=prometheus_linger,
+                )
             finally:
                 for line in telemetry.finish():
                     warning(line)
         if write_error is not None:
             raise write_error
-        code = _exit_code(result, exp, interrupts.count > 0)
+        code = exit_code(result, exp, interrupts.count > 0)
     raise typer.Exit(code)
 
 
@@ -424,7 +397,7 @@ def report(
             check_output_path(output)
         rendered = _report.render(result, fmt.value)
         if output is None:
-            _write_stdout(rendered)
+            write_stdout(rendered)
             return
         write_atomic(output, rendered)
         sys.stderr.write(f"Wrote {output}\n")
@@ -440,7 +413,7 @@ def init(
     """Write a commented starter experiment."""
     with cli_errors():
         if path == "-":
-            _write_stdout(STARTER_EXPERIMENT)
+            write_stdout(STARTER_EXPERIMENT)
             return
         if os.path.isdir(path):
             raise ConfigError("is a directory", source=path)
@@ -452,6 +425,9 @@ def init(
             f"Wrote {path}. Check it with `aumai-chaos validate {path}`, "
             f"run it with `aumai-chaos run --experiment {path}`.\n"
         )
+
+
+app.command(name="proxy")(proxy)
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_ON
 
 from aumai_chaos._engine import telemetry as tm
 from aumai_chaos.experiments.observer import ExperimentObserver
+from aumai_chaos.experiments.units import RecoveryTracker
 
 __all__ = ["DISPATCHER", "observing_provider", "private_provider"]
 
@@ -27,6 +28,7 @@ __all__ = ["DISPATCHER", "observing_provider", "private_provider"]
 class _Dispatcher(SpanProcessor):
     def __init__(self) -> None:
         self._routes: dict[str, ExperimentObserver] = {}
+        self._units: dict[str, RecoveryTracker] = {}
         self._lock = threading.Lock()
 
     def add(self, experiment_id: str, observer: ExperimentObserver) -> None:
@@ -42,8 +44,35 @@ class _Dispatcher(SpanProcessor):
                 del routes[experiment_id]
                 self._routes = routes
 
+    # -- recovery hook: invoke_agent spans are units of work (experiments/units.py) -----------
+
+    def add_units(self, experiment_id: str, tracker: RecoveryTracker) -> None:
+        with self._lock:
+            units = dict(self._units)
+            units[experiment_id] = tracker
+            self._units = units
+
+    def remove_units(self, experiment_id: str, tracker: RecoveryTracker) -> None:
+        with self._lock:
+            if self._units.get(experiment_id) is tracker:
+                units = dict(self._units)
+                del units[experiment_id]
+                self._units = units
+
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
-        return None
+        units = self._units
+        if units:
+            parent = span.parent
+            parent_id = parent.span_id if parent is not None else None
+            for tracker in units.values():
+                tracker.span_started(span, parent_id)
+
+    def _on_ending(self, span: Span) -> None:
+        # The SDK calls this before a span ends, while it can still take events.
+        units = self._units
+        if units:
+            for tracker in units.values():
+                tracker.span_ending(span)
 
     def on_end(self, span: ReadableSpan) -> None:
         routes = self._routes

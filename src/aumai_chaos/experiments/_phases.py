@@ -118,6 +118,7 @@ class Phases:
         # normally this thread closes the window at ``until``, the deadline is the backstop.
         run.window.deadline = until + DEADLINE_SLACK_SECONDS
         DISPATCHER.add(run.experiment.experiment_id, run.observer)
+        DISPATCHER.add_units(run.experiment.experiment_id, run.recovery)  # recovery hook
         _registry.activate(key, run.route(with_faults=True))
         try:
             if self._workload is not None:
@@ -146,6 +147,7 @@ class Phases:
             observer=observer,
             ctx=self._ctx,
             loop=self._loop,
+            units=run.recovery if watch_stops else None,  # recovery hook: iterations are units
         )
         runner.start()
         try:

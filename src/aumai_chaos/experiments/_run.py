@@ -59,6 +59,7 @@ from aumai_chaos.experiments.steady_state import (
     unjudged,
 )
 from aumai_chaos.experiments.summary import Summary, WorkloadStats
+from aumai_chaos.experiments.units import RecoveryTracker
 from aumai_chaos.experiments.workload import Workload, check_no_arguments, load_workload
 from aumai_chaos.faults import FaultConfig
 
@@ -89,6 +90,8 @@ class ExperimentRun:
         self._tracer_provider = observing_provider(tracer_provider)
         self._meter_provider = meter_provider
         self.instruments = tm.instruments_for(self._tracer_provider, meter_provider)
+        # -- recovery hook: units of work and fault outcomes (experiments/units.py) --
+        self.recovery = RecoveryTracker(experiment.experiment_id, self.instruments.meter)
         seed = experiment.seed
         self.rng = random.Random(seed) if seed is not None else random.Random()
         self.start_time: datetime | None = None
@@ -154,6 +157,7 @@ class ExperimentRun:
 
     def _fault_fired(self, attrs: dict[str, Any]) -> None:
         self.observer.record_fault(attrs)
+        self.recovery.on_fault(attrs)  # recovery hook: the unit judges it when it ends
         for hook in self.fault_hooks:
             hook(attrs)
 
@@ -163,6 +167,7 @@ class ExperimentRun:
         with_faults: bool,
         observer: ExperimentObserver | None = None,
         scoped: bool = False,
+        watch_all: bool = False,
     ) -> _registry.Route:
         exp = self.experiment
         by_component: dict[str, list[FaultConfig]] = {}
@@ -177,10 +182,8 @@ class ExperimentRun:
         watch |= {c.component for c in exp.stop_conditions if c.component not in (None, WORKLOAD)}
         if not with_faults:
             watch |= set(by_component)
-            by_component, watch_all = {}, bool(everywhere)
+            by_component, watch_all = {}, watch_all or bool(everywhere)
             everywhere = []
-        else:
-            watch_all = False
         return _registry.Route(
             exp.experiment_id,
             self.instruments,
@@ -190,7 +193,11 @@ class ExperimentRun:
             watch={w for w in watch if w},
             watch_all=watch_all,
             trace_all=exp.trace_calls == "all",
-            record_call=(observer if observer is not None else self.observer).record_call,
+            record_call=(
+                observer.record_call
+                if observer is not None  # the baseline: no fault, no outcome
+                else self.recovery.wrap_record(self.observer.record_call)  # recovery hook
+            ),
             scoped=scoped,
         )
 
@@ -262,15 +269,24 @@ class ExperimentRun:
             _log.warning("recording the experiment metrics failed: %r", exc)
         return ctx
 
-    def open_block(self, *, scoped: bool, key: object, name_escapes: bool = False) -> object:
+    def open_block(
+        self,
+        *,
+        scoped: bool,
+        key: object,
+        watch_all: bool = False,
+        name_escapes: bool = False,
+    ) -> object:
         """Route the faults for a block of code (after :meth:`start`) under ``key`` (with
-        ``scoped``, only to contexts that entered the scope ``key``); the window closes at
-        ``duration_seconds`` at the latest. Returns ``key`` for :meth:`close_block`. With
-        ``name_escapes`` (a scoped block of code), a call into an affected component from a
-        context in no scope is named once (:meth:`_escaped`)."""
+        ``scoped``, only to contexts that entered the scope ``key``; with ``watch_all``, every
+        component's calls are observed, not only those of its faults and objectives); the
+        window closes at ``duration_seconds`` at the latest. Returns ``key`` for
+        :meth:`close_block`. With ``name_escapes`` (a scoped block of code), a call into an
+        affected component from a context in no scope is named once (:meth:`_escaped`)."""
         self.window.deadline = self.t0 + self.experiment.duration_seconds
         DISPATCHER.add(self.experiment.experiment_id, self.observer)
-        route = self.route(with_faults=True, scoped=scoped)
+        DISPATCHER.add_units(self.experiment.experiment_id, self.recovery)  # recovery hook
+        route = self.route(with_faults=True, scoped=scoped, watch_all=watch_all)
         if scoped and name_escapes:
             route.on_escape = self._escaped
         _registry.activate(key, route)
@@ -333,7 +349,9 @@ class ExperimentRun:
                 self._carries = False
                 propagation.carrying(-1)
             DISPATCHER.remove(exp.experiment_id, self.observer)
+            DISPATCHER.remove_units(exp.experiment_id, self.recovery)  # recovery hook
             self.observer.seal()
+            self.recovery.seal()  # recovery hook: units still open are unknown
         disabled = disabled or not _registry.state.enabled
         if error is None and not self.aborted and had_workload:
             broken = broken_workload(self.baseline_observer, self.observer)
@@ -406,6 +424,9 @@ class ExperimentRun:
         and the notes on the components no call reached."""
         observed = self.observer.summary(elapsed)
         run_parts: dict[str, Any] = {"faults": fault_report(self.experiment, self.window.fired)}
+        recovery = self.recovery.rows()  # recovery hook: one row per fault type and component
+        if recovery:
+            run_parts["recovery"] = recovery
         if had_workload and observed.workload is None:
             run_parts["workload"] = WorkloadStats(iterations=0, failures=0, failure_rate=0.0)
         if disabled:

@@ -88,7 +88,7 @@ def unreached_components(
         for name in experiment.components_of(fault):
             named.setdefault(name, "a fault")
     for objective in experiment.steady_state:
-        if objective.component != "workload":
+        if objective.component not in (None, "workload"):
             named.setdefault(objective.component, "an objective")
     return [
         never_called(name, by, registered) for name, by in named.items() if not reached(name, calls)

@@ -51,6 +51,10 @@ def _tag_name(tag: str) -> str:
     return "!!" + tag[len(_STANDARD_PREFIX) :] if tag.startswith(_STANDARD_PREFIX) else tag
 
 
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
 class _HardenedLoader(yaml.SafeLoader):
     def __init__(self, stream: str, max_written_nodes: int = MAX_WRITTEN_NODES) -> None:
         super().__init__(stream)
@@ -104,6 +108,10 @@ class _HardenedLoader(yaml.SafeLoader):
                         key_node.start_mark,
                     )
                 seen[key] = key_node.start_mark
+                if key_node.tag == _BOOL_TAG and key_node.style is None:
+                    # YAML 1.1 reads a bare ``on:`` / ``yes:`` key as a boolean; every key of an
+                    # experiment file is a name (an objective's ``on: lower`` first of all).
+                    key_node.tag = _STR_TAG
         return super().construct_mapping(node, deep=deep)
 
     def construct_undefined(self, node: Node) -> Any:

@@ -58,7 +58,8 @@ from aumai_chaos.experiments.models import (
     Observation,
 )
 from aumai_chaos.experiments.observer import DEFAULT_MAX_OBSERVATIONS
-from aumai_chaos.experiments.summary import Summary
+from aumai_chaos.experiments.summary import RecoveryRow, Summary
+from aumai_chaos.experiments.units import RecoveryTracker, Unit
 from aumai_chaos.faults import FaultConfig
 
 __all__ = ["ExperimentBlock", "experiment"]
@@ -95,6 +96,8 @@ def experiment(
     for name in ("workload", "baseline_seconds"):
         if getattr(config, name) is not None:
             raise ValueError(f"an experiment block is its own workload: {name} is not allowed")
+    if config.repeat != 1:
+        raise ValueError("an experiment block runs once: repeat is not allowed (loop over blocks)")
     if scope is None:
         scope = "baggage" if config.scope == "baggage" else "context"
     if scope not in ("context", "process", "baggage"):
@@ -199,6 +202,25 @@ class ExperimentBlock:
             observations=run.observer.get_observations(),
             seed=self.experiment.seed,
         )
+
+    # -- recovery hook: units of work (experiments/units.py, docs/recovery.md) -----------------
+
+    def unit(self, name: str = "unit") -> Unit:
+        """``with run.unit("question 3"):``: one unit of work. Each fault fired inside it is
+        ``recovered`` when the block inside ends without an exception, else ``propagated``;
+        a fault fired outside every unit is ``unknown``."""
+        return self._run.recovery.unit(name)
+
+    def recovery(self) -> list[RecoveryRow]:
+        """The recovery rows so far (after the block: the result's ``summary.recovery``)."""
+        if self.result is not None:
+            return list(self.result.summary.recovery)
+        return self._run.recovery.rows(provisional=True)
+
+    @property
+    def recovery_tracker(self) -> RecoveryTracker:
+        """The block's units and fault outcomes (the pytest plugin makes each test a unit)."""
+        return self._run.recovery
 
     def add_fault(self, fault: FaultConfig) -> None:
         """Add a fault while the block runs: from the next call on, as if declared last (its

@@ -157,6 +157,9 @@ class ChaosExperiment(BaseModel):
     stop_conditions: list[StopCondition] = Field(default_factory=list)
     require_faults_fired: Annotated[bool, Field(strict=True)] = True
     trace_calls: Literal["all", "faults"] = "all"
+    #: Run the experiment this many times, trial i with the seed ``seed + i`` (needs a
+    #: workload): the result has the trials, the pass rate and pass^k (docs/recovery.md).
+    repeat: Annotated[int, Field(ge=1, le=1000, strict=True)] = 1
     scope: Literal["baggage"] | None = None
 
     @field_validator("workload", mode="before")

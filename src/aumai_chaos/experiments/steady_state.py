@@ -65,24 +65,39 @@ class Verdict(StrEnum):
 
 
 class Objective(BaseModel):
-    """Limits one component (or ``workload``) must stay within. At least one limit is needed."""
+    """Limits one component (or ``workload``) must stay within. At least one limit is needed.
+
+    ``min_recovery_rate`` limits the recovery rate of the faults of ``fault_type`` and/or
+    ``component`` (every fault when neither is named), judged on the point estimate or on the
+    lower bound of its Wilson 95% interval (``on``); ``min_pass_rate`` limits the share of
+    trials that passed, across the trials of a ``repeat`` (docs/recovery.md).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    component: ComponentName
+    component: ComponentName | None = None
     max_error_rate: Rate | None = None
     min_success_rate: Rate | None = None
     max_latency_p50_ms: Millis | None = None
     max_latency_p95_ms: Millis | None = None
     max_latency_p99_ms: Millis | None = None
     min_calls: Count | None = None
+    # -- recovery (experiments/_recovery_objectives.py) --
+    fault_type: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    min_recovery_rate: Rate | None = None
+    min_pass_rate: Rate | None = None
+    on: Literal["lower", "point"] = "point"
 
     @model_validator(mode="after")
     def _needs_a_limit(self) -> Objective:
-        if all(getattr(self, name) is None for name, _, _ in LIMITS):
-            raise ValueError(
-                "an objective needs at least one limit: " + ", ".join(name for name, _, _ in LIMITS)
-            )
+        recovery = (self.min_recovery_rate, self.min_pass_rate)
+        if all(getattr(self, name) is None for name, _, _ in LIMITS) and recovery == (None, None):
+            names = [name for name, _, _ in LIMITS] + ["min_recovery_rate", "min_pass_rate"]
+            raise ValueError("an objective needs at least one limit: " + ", ".join(names))
+        if self.component is None and any(getattr(self, n) is not None for n, _, _ in LIMITS):
+            raise ValueError("an objective with call limits needs a component")
+        if self.fault_type is not None and self.min_recovery_rate is None:
+            raise ValueError("fault_type goes with min_recovery_rate")
         return self
 
 
@@ -206,6 +221,8 @@ def evaluate_objectives(
         summary = Summary.model_validate(summary)
     results = []
     for objective in objectives:
+        if objective.component is None:
+            continue  # recovery and pass-rate limits only, below and across trials
         measures = _measures(component_stats(summary, objective.component))
         no_calls = measures["calls"] == 0
         for field, key, kind in LIMITS:
@@ -226,6 +243,10 @@ def evaluate_objectives(
                     passed=passed,
                 )
             )
+    if phase == "faults":  # recovery hook: a baseline has no faults to recover from
+        from aumai_chaos.experiments._recovery_objectives import evaluate_recovery
+
+        results += evaluate_recovery(objectives, summary)
     return results
 
 

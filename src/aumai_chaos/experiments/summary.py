@@ -24,10 +24,13 @@ __all__ = [
     "ComponentStats",
     "FaultReport",
     "LatencyStats",
+    "RecoveryRow",
     "SeriesComponent",
     "SeriesWorkload",
     "Summary",
     "SummarySeries",
+    "TrialRow",
+    "TrialsSummary",
     "WorkloadStats",
 ]
 
@@ -136,6 +139,50 @@ class FaultReport(_Keyed):
     fired: int = 0
 
 
+class RecoveryRow(_Keyed):
+    """The outcomes of the faults of one type fired into one component (docs/recovery.md):
+    ``rate`` is ``recovered / fired`` with its Wilson 95% interval ``rate_low``..``rate_high``;
+    ``mechanisms`` counts the recoveries by ``retry``, ``fallback`` and ``absorbed``; the time
+    to recovery at p50 and p95 in ms."""
+
+    fault_type: str = ""
+    component: str = ""
+    fired: int = 0
+    recovered: int = 0
+    propagated: int = 0
+    unknown: int = 0
+    mechanisms: dict[str, int] = Field(default_factory=dict)
+    rate: float = 0.0
+    rate_low: float = 0.0
+    rate_high: float = 1.0
+    recovery_ms_p50: float = 0.0
+    recovery_ms_p95: float = 0.0
+
+
+class TrialRow(_Keyed):
+    """One trial of a ``repeat``: its seed and what it concluded."""
+
+    trial: int = 0
+    seed: int | None = None
+    status: str = ""
+    verdict: str | None = None
+    verdict_reason: str | None = None
+    total_faults_fired: int = 0
+
+
+class TrialsSummary(_Keyed):
+    """The trials of a ``repeat: N`` (docs/recovery.md): how many passed (their verdict was
+    ``passed``), the pass rate with its Wilson 95% interval, and ``pass_hat_k[k-1]`` = pass^k,
+    the chance that k trials all pass, for k = 1..N (the τ-bench estimator)."""
+
+    trials: list[TrialRow] = Field(default_factory=list)
+    passed: int = 0
+    pass_rate: float = 0.0
+    pass_rate_low: float = 0.0
+    pass_rate_high: float = 1.0
+    pass_hat_k: list[float] = Field(default_factory=list)
+
+
 class SeriesWorkload(_Keyed):
     """The workload's per-bucket counts and latency p95."""
 
@@ -182,4 +229,8 @@ class Summary(_Keyed):
     series: SummarySeries | None = None
     observations_dropped: int = 0
     faults: list[FaultReport] = Field(default_factory=list)
+    #: One row per fault type and component: did the agent recover (docs/recovery.md).
+    recovery: list[RecoveryRow] = Field(default_factory=list)
+    #: The trials of a ``repeat`` (present only then; the recovery rows are then theirs, summed).
+    trials: TrialsSummary | None = None
     notes: list[str] = Field(default_factory=list)

@@ -29,6 +29,7 @@ from opentelemetry import context as otel_context
 from aumai_chaos._engine.telemetry import qualified_name
 from aumai_chaos.errors import WorkloadError
 from aumai_chaos.experiments.observer import ExperimentObserver
+from aumai_chaos.experiments.units import RecoveryTracker
 
 __all__ = [
     "FAILURE_BACKOFF_SECONDS",
@@ -116,8 +117,11 @@ class WorkloadRunner:
         observer: ExperimentObserver,
         ctx: otel_context.Context,
         loop: asyncio.AbstractEventLoop | None = None,
+        units: RecoveryTracker | None = None,
     ) -> None:
         self._fn = fn
+        #: Each iteration is a unit of work of this tracker (the fault window's).
+        self._units = units
         self._concurrency = concurrency
         self._interval = interval
         self._observer = observer
@@ -192,8 +196,10 @@ class WorkloadRunner:
 
     # -- workers -------------------------------------------------------------------------------
 
-    def _record(self, t0: float, exc: BaseException | None) -> None:
+    def _record(self, t0: float, exc: BaseException | None, unit: Any = None) -> None:
         duration_ms = (time.perf_counter() - t0) * 1000.0
+        if unit is not None and self._units is not None:
+            self._units.end(unit, None if exc is None else qualified_name(type(exc)))
         if exc is None:
             self._observer.record_iteration(duration_ms, None)
         else:
@@ -202,19 +208,20 @@ class WorkloadRunner:
     def _thread_worker(self) -> None:
         token = otel_context.attach(self._ctx)
         try:
-            fn, stop, interval = self._fn, self._stop, self._interval
+            fn, stop, interval, units = self._fn, self._stop, self._interval, self._units
             failures = 0
             while not stop.is_set():
+                unit = units.begin("iteration") if units is not None else None
                 t0 = time.perf_counter()
                 try:
                     fn()
                 except BaseException as exc:
                     # Even SystemExit or KeyboardInterrupt: a worker thread never receives
                     # Ctrl-C, so whatever an iteration raises is the workload's own outcome.
-                    self._record(t0, exc)
+                    self._record(t0, exc, unit)
                     failures += 1
                 else:
-                    self._record(t0, None)
+                    self._record(t0, None, unit)
                     failures = 0
                 if interval > 0:
                     stop.wait(interval)
@@ -235,9 +242,10 @@ class WorkloadRunner:
         astop = self._astop
         token = otel_context.attach(self._ctx)
         try:
-            fn, stop, interval = self._fn, self._stop, self._interval
+            fn, stop, interval, units = self._fn, self._stop, self._interval, self._units
             failures = 0
             while not stop.is_set():
+                unit = units.begin("iteration") if units is not None else None
                 t0 = time.perf_counter()
                 try:
                     await fn()
@@ -245,13 +253,13 @@ class WorkloadRunner:
                     task = asyncio.current_task()
                     if task is None or task.cancelling():
                         raise  # the runner is stopping this worker
-                    self._record(t0, exc)  # the workload's own (an inner task it cancelled)
+                    self._record(t0, exc, unit)  # the workload's own (an inner task it cancelled)
                     failures += 1
                 except Exception as exc:
-                    self._record(t0, exc)
+                    self._record(t0, exc, unit)
                     failures += 1
                 else:
-                    self._record(t0, None)
+                    self._record(t0, None, unit)
                     failures = 0
                 pause = interval if interval > 0 else _backoff(failures) if failures else 0.0
                 if pause > 0:

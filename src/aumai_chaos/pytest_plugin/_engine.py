@@ -22,7 +22,10 @@ from aumai_chaos.experiments.models import ExperimentResult, Observation
 
 if TYPE_CHECKING:
     from aumai_chaos.experiments.block import ExperimentBlock
+    from aumai_chaos.experiments.recovery import FaultOutcome
     from aumai_chaos.experiments.steady_state import Objective
+    from aumai_chaos.experiments.summary import RecoveryRow
+    from aumai_chaos.experiments.units import Unit
     from aumai_chaos.faults import FaultConfig
 
 __all__ = ["Block", "FiredFault", "open_block"]
@@ -82,10 +85,25 @@ class Block:
         """The result so far (the final one once closed)."""
         return self.result if self.result is not None else self._block.snapshot()
 
+    def unit(self, name: str) -> Unit:
+        return self._block.unit(name)
+
+    def recovery(self) -> list[RecoveryRow]:
+        """The recovery rows so far: the test's own faults judged as if it ended now."""
+        return self.result.summary.recovery if self.result is not None else self._block.recovery()
+
+    def propagated(self) -> list[FaultOutcome]:
+        """The propagated faults, one by one (bounded), with their call numbers."""
+        return self._block.recovery_tracker.propagated()
+
     def close(self, error: BaseException | None = None) -> ExperimentResult:
         """Leave the experiment (idempotent): every fault stops at once; then the verdict."""
         if self.result is None:
             block = self._block
+            # The test is a unit of work: its faults propagated when its body raised.
+            block.recovery_tracker.close_default(
+                None if error is None else tm.qualified_name(type(error))
+            )
             if error is None:
                 block.__exit__(None, None, None)
             else:
@@ -114,4 +132,5 @@ def open_block(
         require_faults_fired=require_faults_fired,
     )
     block.__enter__()
+    block.recovery_tracker.open_default(experiment_id)
     return Block(block)

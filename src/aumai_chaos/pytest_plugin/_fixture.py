@@ -9,6 +9,7 @@ from aumai_chaos.pytest_plugin._testrun import ChaosUsageError, TestChaos
 
 if TYPE_CHECKING:
     from aumai_chaos.experiments.models import ExperimentResult, Observation
+    from aumai_chaos.experiments.summary import RecoveryRow
     from aumai_chaos.faults import FaultConfig
 
 __all__ = ["ChaosFixture"]
@@ -105,6 +106,36 @@ class ChaosFixture:
         if problem is not None:
             raise AssertionError(problem)
         return self._test.result()
+
+    # -- did the agent recover? (docs/recovery.md) ---------------------------------------------
+
+    def unit(self, name: str) -> Any:
+        """``with chaos.unit("question 3"):`` (or ``async with``): a unit of work inside the
+        test, which is one itself. Its faults recovered when the block ends without error."""
+        return self._test.unit(name)
+
+    def recovery(self) -> list[RecoveryRow]:
+        """One row per fault type and component: fired, recovered (by ``retry``, ``fallback``
+        or ``absorbed``), propagated, unknown, the rate with its Wilson 95% interval. From the
+        body, the test's own faults count as if it ended now without error."""
+        return self._test.recovery()
+
+    def assert_recovered(
+        self,
+        fault_type: str | None = None,
+        component: str | None = None,
+        min_rate: float = 1.0,
+    ) -> list[RecoveryRow]:
+        """Assert that the faults fired so far (of ``fault_type``, on ``component``) recovered
+        at ``min_rate`` at least; the failure lists each propagated fault with its call number,
+        and the replay command."""
+        if not 0.0 <= min_rate <= 1.0:
+            raise ChaosUsageError(f"min_rate must be in [0, 1], got {min_rate!r}")
+        wanted = str(getattr(fault_type, "value", fault_type)) if fault_type is not None else None
+        problem = self._test.recovery_problem(wanted, component, min_rate)
+        if problem is not None:
+            raise AssertionError(problem)
+        return self.recovery()
 
     def __repr__(self) -> str:
         return f"<chaos seed={self.seed} fired={self.fired()}>"

@@ -76,6 +76,12 @@ def section(test: TestChaos) -> str:
             lines.append(f"  ({total - len(fired)} more not kept: the observations are bounded)")
     else:
         lines.append("faults fired: 0")
+    for o in test.propagated():
+        call = f"call #{o.occurrence}" if o.occurrence is not None else "a call"
+        lines.append(
+            f"  propagated: {o.fault_type} on {o.component}, {call}, in {o.unit!r}, "
+            f"ended by {o.error_type}"
+        )
     lines.append(f"replay: {replay_command(test.nodeid, test.run_seed)}")
     return "\n".join(lines)
 

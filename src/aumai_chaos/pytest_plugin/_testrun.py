@@ -15,6 +15,9 @@ from aumai_chaos.pytest_plugin._seed import test_seed
 
 if TYPE_CHECKING:
     from aumai_chaos.experiments.models import ExperimentResult, Observation
+    from aumai_chaos.experiments.recovery import FaultOutcome
+    from aumai_chaos.experiments.summary import RecoveryRow
+    from aumai_chaos.experiments.units import Unit
     from aumai_chaos.faults import FaultConfig
     from aumai_chaos.pytest_plugin._engine import Block, FiredFault
     from aumai_chaos.pytest_plugin._transport import McpScope, TransportScope
@@ -219,6 +222,56 @@ class TestChaos:
             "  (a fault that no call may reach: chaos.inject(..., required=False), or "
             "required=False on its marker)"
         )
+        return "\n".join(lines)
+
+    # -- recovery (docs/recovery.md) -------------------------------------------------------------
+
+    def recovery(self) -> list[RecoveryRow]:
+        return self.block.recovery() if self.block is not None else []
+
+    def propagated(self) -> list[FaultOutcome]:
+        return self.block.propagated() if self.block is not None else []
+
+    def unit(self, name: str) -> Unit:
+        if self.block is None or self._ended:
+            raise ChaosUsageError("chaos.unit() needs the test's body running")
+        return self.block.unit(name)
+
+    def recovery_problem(
+        self, fault_type: str | None, component: str | None, min_rate: float
+    ) -> str | None:
+        """Why the faults of ``fault_type`` on ``component`` did not recover at ``min_rate``
+        (``None`` when they did): each propagated fault with its call number, and the replay."""
+        rows = [
+            r
+            for r in self.recovery()
+            if (fault_type is None or r.fault_type == fault_type)
+            and (component is None or r.component == component)
+        ]
+        fired = sum(r.fired for r in rows)
+        recovered = sum(r.recovered for r in rows)
+        what = " on ".join(x for x in (fault_type, component) if x) or "every fault"
+        if fired == 0:
+            return f"no fault fired ({what}): nothing to recover from"
+        rate = recovered / fired
+        if rate >= min_rate:
+            return None
+        lines = [
+            f"recovered {recovered} of {fired} faults ({what}): rate {rate:.2f} < {min_rate:g}"
+        ]
+        for o in self.propagated():
+            if (fault_type is None or o.fault_type == fault_type) and (
+                component is None or o.component == component
+            ):
+                call = f"call #{o.occurrence}" if o.occurrence is not None else "a call"
+                lines.append(
+                    f"  propagated: {o.fault_type} on {o.component}, {call}, "
+                    f"in {o.unit!r}, ended by {o.error_type}"
+                )
+        unknown = sum(r.unknown for r in rows)
+        if unknown:
+            lines.append(f"  unknown: {unknown} (fired outside every unit of work)")
+        lines.append(f"  replay: {replay_command(self.nodeid, self.run_seed)}")
         return "\n".join(lines)
 
     def verdict_problem(self, expected: tuple[str, ...]) -> str | None:

@@ -218,7 +218,8 @@ class Handler(BaseHTTPRequestHandler):
             _wait_acknowledged(sock, RESET_GRACE_SECONDS)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         else:
-            sock.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):  # the client may have hung up first (ENOTCONN)
+                sock.shutdown(socket.SHUT_RDWR)
         # rfile (a makefile) holds a reference that would keep the descriptor open; wfile
         # writes to the socket object directly and stays open for the base handler's flush.
         self.rfile.close()

@@ -24,6 +24,8 @@ from aumai_chaos.testing._sse import Ids, count_tokens, split_json, split_words,
 __all__ = ["chat_body", "chat_events", "embeddings_body", "models_body"]
 
 MODEL_IDS = ("scripted-model", "scripted-embedding")
+#: What OpenAI's published schema wants in ``system_fingerprint``: a string.
+FINGERPRINT = "fp_scripted"
 
 
 def _finish(reply: Generation) -> str:
@@ -66,7 +68,7 @@ def chat_body(reply: Generation, req: ModelRequest, ids: Ids) -> dict[str, Any]:
         "object": "chat.completion",
         "created": ids.created,
         "model": req.model,
-        "system_fingerprint": None,
+        "system_fingerprint": FINGERPRINT,
         "choices": [
             {"index": 0, "message": message, "logprobs": None, "finish_reason": _finish(reply)}
         ],
@@ -87,7 +89,7 @@ def chat_events(reply: Generation, req: ModelRequest, ids: Ids) -> list[bytes]:
         "object": "chat.completion.chunk",
         "created": ids.created,
         "model": req.model,
-        "system_fingerprint": None,
+        "system_fingerprint": FINGERPRINT,
     }
 
     def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:

@@ -85,7 +85,7 @@ def _response(reply: Generation, req: ModelRequest, ids: Ids, *, done: bool) -> 
         "text": {"format": {"type": "text"}},
         "usage": {
             "input_tokens": prompt,
-            "input_tokens_details": {"cached_tokens": 0},
+            "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
             "output_tokens": completion,
             "output_tokens_details": {"reasoning_tokens": 0},
             "total_tokens": prompt + completion,

@@ -25,7 +25,7 @@ from aumai_chaos.errors import ConfigError
 from aumai_chaos.faults import FaultConfig, FaultType, Site
 from aumai_chaos.transport._act import Exchange, run_async, run_sync
 from aumai_chaos.transport._clients import Library, library, library_of
-from aumai_chaos.transport.routes import Pattern, Router
+from aumai_chaos.transport.routes import Pattern, Route, Router
 
 __all__ = [
     "HANDLED",
@@ -108,11 +108,17 @@ class Chaos:
         #: Whether an own fault is limited to some components (``affected_components``).
         self.scoped = any(f.affected_components for f in checked)
 
-    def prepare(self, request: Any) -> tuple[Exchange, CallSpan | CallTimer | None] | None:
-        """Decide what happens to ``request``; None when nothing fires and nothing observes."""
+    def prepare(
+        self, request: Any, route: Route | None = None
+    ) -> tuple[Exchange, CallSpan | CallTimer | None] | None:
+        """Decide what happens to ``request``; None when nothing fires and nothing observes.
+
+        ``route``: the request's route when the caller already knows it (the proxy's request
+        classifier names an MCP tool call from its body); by default the router's."""
         if self.own is None and not state.routing:
             return None
-        route = self.router.resolve_request(request)
+        if route is None:
+            route = self.router.resolve_request(request)
         name = self.component or route.name
         decision = decide(name, self.own, site=Site.transport)
         if decision is None:
@@ -166,8 +172,8 @@ def handle_sync(chaos: Chaos, request: Any, send: Any) -> Any:
     return response
 
 
-async def handle_async(chaos: Chaos, request: Any, send: Any) -> Any:
-    prepared = chaos.prepare(request)
+async def handle_async(chaos: Chaos, request: Any, send: Any, route: Route | None = None) -> Any:
+    prepared = chaos.prepare(request, route)
     if prepared is None:
         return await send(request)
     ex, call = prepared

@@ -12,6 +12,7 @@ from typing import Any
 from aumai_chaos._engine.registry import is_glob
 from aumai_chaos._version import __version__
 from aumai_chaos.cli._html._format import e, ms, num, pct, when
+from aumai_chaos.cli._html._recovery import recovery_section
 from aumai_chaos.cli._html._style import CSS, VERDICT_COLORS, fault_color
 from aumai_chaos.cli._html._svg import Lane, Threshold, line_chart, timeline
 from aumai_chaos.cli._html._tables import faults_section, objectives_section
@@ -280,6 +281,7 @@ def render_html(result: ExperimentResult) -> str:
         )
     parts += [
         faults_section(result, series),
+        recovery_section(result),
         objectives_section(result),
         f"<footer>aumai-chaos {e(__version__)} · {e(when(result.end_time))}</footer>",
         "</main></body></html>",

@@ -1,0 +1,231 @@
+"""``aumai-chaos proxy``: serve a reverse proxy that applies an experiment to what passes.
+
+The run is the experiment's, as with ``run``: the proxied requests are its component calls, the
+report, ``--output``, ``--junit-xml``, telemetry and exit codes are the same. It ends when the
+duration is up (the file's, or ``--duration``), a stop condition is crossed, or on
+Ctrl-C/SIGTERM (exit 130, the result still written).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from aumai_chaos._engine.registry import is_enabled
+from aumai_chaos.cli._deliver import deliver, exit_code
+from aumai_chaos.cli._support import (
+    Interrupts,
+    Progress,
+    check_output_path,
+    cli_errors,
+    warning,
+)
+from aumai_chaos.errors import ConfigError
+from aumai_chaos.experiments.files import load_experiment_file
+
+__all__ = ["LISTENING", "proxy"]
+
+#: The line scripts wait for on stderr: ``LISTENING.format(url=..., upstreams=...)``.
+LISTENING = "aumai-chaos proxy listening on {url} -> {upstreams}"
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _classifiers() -> list[Any]:
+    """The request classifiers that name components from more than the URL: MCP's JSON-RPC
+    requests over streamable HTTP (``tools/call`` is ``mcp.tool.<name>``)."""
+    from aumai_chaos.proxy._mcp import McpClassifier
+
+    return [McpClassifier()]
+
+
+def proxy(
+    experiment: Annotated[
+        str,
+        typer.Option(
+            "--experiment",
+            "-e",
+            metavar="FILE",
+            help="Experiment file (YAML or JSON).",
+            show_default=False,
+        ),
+    ],
+    upstream: Annotated[
+        list[str],
+        typer.Option(
+            "--upstream",
+            "-u",
+            metavar="URL|NAME=URL",
+            help="Where requests go: one URL, and/or NAME=URL reached under /NAME/ (repeat).",
+            show_default=False,
+        ),
+    ],
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (anything but loopback is warned about).")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Port to listen on (0: a free one).")
+    ] = 0,
+    duration: Annotated[
+        float | None,
+        typer.Option(min=0.001, max=7 * 24 * 3600, help="Seconds to serve (default: the file's)."),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(min=0, max=2**63 - 1, help="Seed the fault draws, to replay a run."),
+    ] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json-output", help="Print the full result as one JSON document.")
+    ] = False,
+    output: Annotated[
+        str | None,
+        typer.Option("--output", "-o", metavar="PATH", help="Also write the result as JSON."),
+    ] = None,
+    junit_xml: Annotated[
+        str | None,
+        typer.Option("--junit-xml", metavar="PATH", help="Also write a JUnit XML report."),
+    ] = None,
+    otlp_endpoint: Annotated[
+        str | None,
+        typer.Option(metavar="URL", help="Export traces and metrics to this OTLP collector."),
+    ] = None,
+    otlp_protocol: Annotated[
+        str | None,
+        typer.Option(help="OTLP protocol: http/protobuf or grpc (default: OTEL_*, else http)."),
+    ] = None,
+    service_name: Annotated[
+        str | None,
+        typer.Option(help="service.name (default: OTEL_SERVICE_NAME, else aumai-chaos)."),
+    ] = None,
+    prometheus_port: Annotated[
+        int | None,
+        typer.Option(min=0, max=65535, help="Serve the run's metrics for Prometheus on this port."),
+    ] = None,
+    prometheus_host: Annotated[
+        str, typer.Option(help="Address to serve Prometheus metrics on.")
+    ] = "127.0.0.1",
+    prometheus_linger: Annotated[
+        float,
+        typer.Option(
+            min=0, max=3600, help="After the run, keep serving until scraped, at most this long."
+        ),
+    ] = 15.0,
+) -> None:
+    """Serve a reverse proxy that applies an experiment's faults to the requests it passes on."""
+    with cli_errors():
+        if otlp_protocol is not None and otlp_protocol not in ("http/protobuf", "grpc"):
+            raise ConfigError(
+                f"must be http/protobuf or grpc, got {otlp_protocol!r}", field="--otlp-protocol"
+            )
+        try:
+            from aumai_chaos import proxy as px
+        except ImportError as exc:
+            raise ConfigError(
+                f"needs the proxy extra ({exc.name} is missing): pip install 'aumai-chaos[proxy]'"
+            ) from None
+        upstreams = px.parse_upstreams(upstream)
+        classifiers = _classifiers()
+        exp = load_experiment_file(experiment)
+        if seed is not None:
+            exp = exp.model_copy(update={"seed": seed})
+        exp = px.with_duration(exp, duration)
+        exp = px.check_for_proxy(exp, experiment, upstreams, classifiers, warn=warning)
+        if output is not None:
+            check_output_path(output)
+        if junit_xml is not None:
+            check_output_path(junit_xml, option="--junit-xml")
+
+        from aumai_chaos.cli._otel_setup import install_globally, setup_telemetry
+
+        telemetry = setup_telemetry(
+            otlp_endpoint=otlp_endpoint,
+            otlp_protocol=otlp_protocol,
+            service_name=service_name,
+            prometheus_host=prometheus_host,
+            prometheus_port=prometheus_port,
+        )
+        write_error: ConfigError | None = None
+        with Interrupts() as interrupts:
+            try:
+                install_globally(telemetry)
+                server = px.Proxy(
+                    upstreams,
+                    host=host,
+                    port=port,
+                    classifiers=classifiers,
+                    tracer_provider=telemetry.tracer_provider,
+                )
+                if not _is_loopback(host):
+                    warning(
+                        f"listening on {host}, not loopback: whoever reaches this port can send "
+                        "requests to the upstreams through the proxy"
+                    )
+                if not is_enabled():
+                    warning(
+                        "fault injection is disabled (AUMAI_CHAOS_DISABLED): no fault will "
+                        "fire; requests are still observed"
+                    )
+                run = px.ProxyRun(
+                    exp,
+                    tracer_provider=telemetry.tracer_provider,
+                    meter_provider=telemetry.meter_provider,
+                )
+                interrupts.on_first = run.abort
+                result = _serve(server, run, telemetry, upstreams, interrupts)
+                write_error = deliver(
+                    result,
+                    run.experiment,
+                    telemetry,
+                    interrupts,
+                    output=output,
+                    junit_xml=junit_xml,
+                    json_output=json_output,
+                    prometheus_linger=prometheus_linger,
+                )
+            finally:
+                for line in telemetry.finish():
+                    warning(line)
+        if write_error is not None:
+            raise write_error
+        code = exit_code(result, run.experiment, interrupts.count > 0)
+    raise typer.Exit(code)
+
+
+def _serve(server: Any, run: Any, telemetry: Any, upstreams: Any, interrupts: Any) -> Any:
+    """Route the faults, serve until the run ends, stop serving; the run's result."""
+    exp = run.experiment
+    if telemetry.prometheus is not None:
+        sys.stderr.write(f"Serving Prometheus metrics on {telemetry.prometheus.url}\n")
+    sys.stderr.write(
+        f"Running experiment '{exp.name}' (id={exp.experiment_id}) "
+        f"for {exp.duration_seconds:g}s...\n"
+    )
+    run.start()
+    error: BaseException | None = None
+    try:
+        server.start()
+        sys.stderr.write(LISTENING.format(url=server.url, upstreams=upstreams.describe()) + "\n")
+        sys.stderr.flush()
+        if interrupts.count:
+            run.abort()
+        progress = Progress(sys.stderr)
+        run.wait(progress)
+        progress.clear()
+    except Exception as exc:
+        error = exc
+    finally:
+        run.close()
+        server.stop()
+    sys.stderr.write("\n")
+    sys.stderr.flush()
+    return run.finish(error)

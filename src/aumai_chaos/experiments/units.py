@@ -1,0 +1,380 @@
+"""Units of work: what judges a fault's outcome (docs/recovery.md).
+
+A :class:`RecoveryTracker` belongs to one run. A unit of work is, for it:
+
+- a workload iteration (the run's :class:`~aumai_chaos.experiments.workload.WorkloadRunner`);
+- ``with run.unit("question 3"):`` in an experiment block (:meth:`RecoveryTracker.unit`);
+- a test, in the pytest plugin (a unit around the test's call);
+- a span with ``gen_ai.operation.name = invoke_agent``, from any instrumentation or your own
+  (:meth:`span_started` / :meth:`span_ending`, fed by the span dispatcher).
+
+The current unit lives in a context variable of the tracker's own, so two runs never see each
+other's units. The run feeds it each fault as it fires (:meth:`on_fault`) and each component
+call as it ends (:meth:`wrap_record`); when a unit ends, its faults' outcomes are folded into
+the tally, counted in ``chaos.fault.outcomes`` and ``chaos.fault.recovery_time``, and added as
+``chaos.fault.outcome`` events to the unit's span. Nothing here raises into user code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import copy
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any
+
+from opentelemetry import metrics, trace
+
+from aumai_chaos._engine import telemetry as tm
+from aumai_chaos._engine.act import RecordCall
+from aumai_chaos.experiments.recovery import FaultOutcome, RecoveryTally, UnitLedger
+from aumai_chaos.experiments.summary import RecoveryRow
+
+__all__ = [
+    "ATTR_FAULT_OUTCOME",
+    "ATTR_FAULT_RECOVERY",
+    "EVENT_FAULT_OUTCOME",
+    "RecoveryTracker",
+    "Unit",
+]
+
+EVENT_FAULT_OUTCOME = "chaos.fault.outcome"
+ATTR_FAULT_OUTCOME = "chaos.fault.outcome"
+ATTR_FAULT_RECOVERY = "chaos.fault.recovery"
+ATTR_GEN_AI_OPERATION = "gen_ai.operation.name"
+INVOKE_AGENT = "invoke_agent"
+#: The most spans an invoke_agent unit's subtree is followed through at once (bounded memory).
+MAX_TRACKED_SPANS = 100_000
+_log = logging.getLogger("aumai_chaos")
+_warned: set[str] = set()
+
+
+def _failed(where: str, exc: BaseException) -> None:
+    if where not in _warned:
+        _warned.add(where)
+        _log.warning("aumai-chaos recovery bookkeeping failed in %s (%r)", where, exc)
+
+
+class RecoveryTracker:
+    """The units of one run and the outcomes of its faults. Thread-safe."""
+
+    def __init__(self, experiment_id: str, meter: metrics.Meter | None = None) -> None:
+        self.experiment_id = experiment_id
+        self._current: contextvars.ContextVar[UnitLedger | None] = contextvars.ContextVar(
+            f"aumai_chaos_unit_{experiment_id}", default=None
+        )
+        self._lock = threading.Lock()
+        self._open: set[UnitLedger] = set()
+        #: span id -> the invoke_agent unit it belongs to (the span itself or a descendant).
+        self._by_span: dict[int, UnitLedger] = {}
+        self._agents: dict[int, UnitLedger] = {}  # span id of an invoke_agent span -> its unit
+        self._tally = RecoveryTally()
+        #: The unit of a fault outside every other unit (a pytest test), if any.
+        self._default: UnitLedger | None = None
+        self._sealed = False
+        self._outcomes: Any = None
+        self._times: Any = None
+        try:
+            if meter is not None:
+                self._outcomes = meter.create_counter(
+                    "chaos.fault.outcomes",
+                    unit="{fault}",
+                    description="Fired faults by outcome: recovered, propagated or unknown.",
+                )
+                self._times = meter.create_histogram(
+                    "chaos.fault.recovery_time",
+                    unit="s",
+                    description="Time from a fault's start to the end of the call that recovered.",
+                    explicit_bucket_boundaries_advisory=tm.DELAY_BUCKETS_S,
+                )
+        except Exception as exc:
+            _failed("metrics", exc)
+
+    # -- units ---------------------------------------------------------------------------------
+
+    def unit(self, name: str) -> Unit:
+        """A unit of work for a ``with`` or ``async with`` block: the block's exception (which
+        propagates unchanged) makes its faults ``propagated``."""
+        return Unit(self, name)
+
+    def begin(self, name: str, span: object = None) -> contextvars.Token[UnitLedger | None]:
+        ledger = UnitLedger(name, span)
+        with self._lock:
+            self._open.add(ledger)
+        return self._current.set(ledger)
+
+    def end(self, token: contextvars.Token[UnitLedger | None], error_type: str | None) -> None:
+        ledger = self._current.get()
+        with contextlib.suppress(ValueError):  # ended in another context: still judged
+            self._current.reset(token)
+        if ledger is not None:
+            self._close(ledger, error_type)
+
+    def _close(self, ledger: UnitLedger, error_type: str | None) -> None:
+        now = time.perf_counter()
+        with self._lock:
+            if ledger not in self._open:
+                return  # sealed (counted unknown) or closed already
+            self._open.discard(ledger)
+            if not ledger.faults and not ledger.overflow:
+                return
+            outcomes = ledger.close(error_type, now)
+            for outcome in outcomes:
+                self._tally.add(outcome)
+        self._emit(outcomes, ledger.span)
+
+    def _ledger(self) -> UnitLedger | None:
+        ledger = self._current.get()
+        return ledger if ledger is not None else self._outer()
+
+    def _outer(self) -> UnitLedger | None:
+        """The unit outside the context's own: an invoke_agent span's, else the default."""
+        if self._by_span:
+            span_id = trace.get_current_span().get_span_context().span_id
+            ledger = self._by_span.get(span_id)
+            if ledger is not None:
+                return ledger
+        return self._default
+
+    def open_default(self, name: str) -> None:
+        """A unit for every fault outside the others, from any thread or task (a pytest
+        test's body: its agent may run on a loop or in threads started before the test)."""
+        ledger = UnitLedger(name)
+        with self._lock:
+            if self._sealed:
+                return
+            self._open.add(ledger)
+            self._default = ledger
+
+    def close_default(self, error_type: str | None) -> None:
+        ledger, self._default = self._default, None
+        if ledger is not None:
+            self._close(ledger, error_type)
+
+    # -- what the run feeds in -----------------------------------------------------------------
+
+    def on_fault(self, attrs: Mapping[str, Any]) -> None:
+        """A fault fired (in the affected call's context)."""
+        try:
+            fault_type = str(attrs.get(tm.ATTR_FAULT_TYPE, "unknown"))
+            component = str(attrs.get(tm.ATTR_COMPONENT) or "unknown")
+            occurrence = attrs.get(tm.ATTR_FAULT_OCCURRENCE)
+            occurrence = occurrence if isinstance(occurrence, int) else None
+            ledger = self._ledger()
+            if ledger is not None:
+                with self._lock:
+                    if ledger in self._open:
+                        ledger.fault(fault_type, component, occurrence, time.perf_counter())
+                        return
+            outcome = FaultOutcome(fault_type, component, occurrence, "unknown")
+            with self._lock:
+                if self._sealed:
+                    return
+                self._tally.add(outcome)
+            self._emit([outcome], None)
+        except Exception as exc:  # pragma: no cover - never into user code
+            _failed("fault", exc)
+
+    def wrap_record(self, record: RecordCall) -> RecordCall:
+        """``record`` (the observer's), also telling the current unit that a call ended. Costs a
+        context-variable read when no fault has fired in the unit."""
+        current = self._current.get
+        by_span = self._by_span  # cleared, never replaced
+        lock = self._lock
+        clock = time.perf_counter
+        tracker = self
+
+        def record_call(
+            component: str, duration_ms: float, error_type: str | None, message: str | None
+        ) -> None:
+            record(component, duration_ms, error_type, message)
+            ledger = current()
+            if ledger is None:
+                if not by_span and tracker._default is None:
+                    return
+                ledger = tracker._outer()
+                if ledger is None:
+                    return
+            # Nothing waits for a later call until a fault has fired in the unit.
+            if ledger.hit or ledger.retry or ledger.unplaced:
+                with lock:
+                    ledger.call(component, error_type is None, clock())
+
+        return record_call
+
+    # -- invoke_agent spans --------------------------------------------------------------------
+
+    def span_started(self, span: Any, parent_span_id: int | None) -> None:
+        """Follow an ``invoke_agent`` span (a unit) and the spans under it. Called for every
+        span started while the run goes on: two reads when neither applies."""
+        try:
+            if _is_agent(span):
+                span_id = span.get_span_context().span_id
+                # The SDK ends a span before any processor sees it ending (``_on_ending`` comes
+                # after the end time is set), so the outcome events cannot go on it: an
+                # invoke_agent unit's outcomes are in the summary and the metrics.
+                ledger = UnitLedger(str(span.name))
+                with self._lock:
+                    if self._sealed or len(self._by_span) >= MAX_TRACKED_SPANS:
+                        return
+                    self._open.add(ledger)
+                    self._agents[span_id] = ledger
+                    self._by_span[span_id] = ledger
+            elif self._by_span and parent_span_id is not None:
+                parent = self._by_span.get(parent_span_id)
+                if parent is not None and len(self._by_span) < MAX_TRACKED_SPANS:
+                    self._by_span[span.get_span_context().span_id] = parent
+        except Exception as exc:  # pragma: no cover
+            _failed("span start", exc)
+
+    def span_ending(self, span: Any) -> None:
+        """An ``invoke_agent`` span is ending (still writable): judge its unit."""
+        try:
+            if not self._by_span:
+                return
+            span_id = span.get_span_context().span_id
+            with self._lock:
+                self._by_span.pop(span_id, None)
+                ledger = self._agents.pop(span_id, None)
+            if ledger is None:
+                return
+            error_type: str | None = None
+            if span.status.status_code is trace.StatusCode.ERROR:
+                error_type = _error_type(span)
+            self._close(ledger, error_type)
+        except Exception as exc:  # pragma: no cover
+            _failed("span end", exc)
+
+    # -- the end -------------------------------------------------------------------------------
+
+    def seal(self) -> None:
+        """The run has ended: the faults of units still open are ``unknown``; nothing more is
+        taken."""
+        with self._lock:
+            if self._sealed:
+                return
+            self._sealed = True
+            outcomes = [o for ledger in self._open for o in ledger.abandon()]
+            self._open.clear()
+            self._by_span.clear()
+            self._agents.clear()
+            for outcome in outcomes:
+                self._tally.add(outcome)
+        self._emit(outcomes, None)
+
+    def rows(self, *, provisional: bool = False) -> list[RecoveryRow]:
+        """The rows of the units ended so far; with ``provisional``, also the default unit's
+        faults judged as if it ended now without error (a test asking from its body)."""
+        with self._lock:
+            if not provisional or self._default is None or not self._default.faults:
+                return self._tally.rows()
+            tally = copy.deepcopy(self._tally)
+            for outcome in self._default.close(None, time.perf_counter()):
+                tally.add(outcome)
+            return tally.rows()
+
+    def propagated(self) -> list[FaultOutcome]:
+        """The first propagated faults, one by one (bounded)."""
+        with self._lock:
+            return list(self._tally.propagated)
+
+    def _emit(self, outcomes: list[FaultOutcome], span: object) -> None:
+        """Count the outcomes; add them as events to ``span`` while it still records."""
+        try:
+            target = span if isinstance(span, trace.Span) and span.is_recording() else None
+            for o in outcomes:
+                attrs: dict[str, Any] = {
+                    tm.ATTR_FAULT_TYPE: o.fault_type,
+                    tm.ATTR_COMPONENT: o.component,
+                    tm.ATTR_EXPERIMENT_ID: self.experiment_id,
+                    ATTR_FAULT_OUTCOME: o.outcome,
+                }
+                if o.mechanism is not None:
+                    attrs[ATTR_FAULT_RECOVERY] = o.mechanism
+                if self._outcomes is not None:
+                    self._outcomes.add(o.count, attrs)
+                if self._times is not None and o.recovery_ms is not None:
+                    self._times.record(
+                        o.recovery_ms / 1000.0,
+                        {
+                            tm.ATTR_FAULT_TYPE: o.fault_type,
+                            tm.ATTR_COMPONENT: o.component,
+                            ATTR_FAULT_RECOVERY: o.mechanism or "",
+                        },
+                    )
+                if target is not None:
+                    event = dict(attrs)
+                    if o.occurrence is not None:
+                        event[tm.ATTR_FAULT_OCCURRENCE] = o.occurrence
+                    if o.error_type is not None:
+                        event[tm.ATTR_ERROR_TYPE] = o.error_type
+                    target.add_event(EVENT_FAULT_OUTCOME, event)
+        except Exception as exc:
+            _failed("outcome telemetry", exc)
+
+
+def _is_agent(span: Any) -> bool:
+    """Whether ``span`` is an ``invoke_agent`` span. Our own spans (component calls, faults)
+    never are: they are told apart by their scope, without reading their attributes (an SDK
+    span's attribute read takes a lock, about a microsecond)."""
+    scope = span.instrumentation_scope
+    if scope is not None and scope.name == tm.SCOPE_NAME:
+        return False
+    attrs = span.attributes
+    return attrs is not None and attrs.get(ATTR_GEN_AI_OPERATION) == INVOKE_AGENT
+
+
+def _error_type(span: Any) -> str:
+    """What ended a failed span: its ``error.type``, else its last recorded exception's type."""
+    found = (span.attributes or {}).get(tm.ATTR_ERROR_TYPE)
+    if found is None:
+        for event in reversed(span.events or ()):
+            if event.name == "exception":
+                found = (event.attributes or {}).get("exception.type")
+                break
+    return str(found) if found is not None else "error"
+
+
+class Unit:
+    """``with run.unit("question 3"):`` (or ``async with``): one unit of work."""
+
+    __slots__ = ("_name", "_token", "_tracker")
+
+    def __init__(self, tracker: RecoveryTracker, name: str) -> None:
+        self._tracker = tracker
+        self._name = name
+        self._token: contextvars.Token[UnitLedger | None] | None = None
+
+    def __enter__(self) -> Unit:
+        span = trace.get_current_span()
+        # The span around the unit takes its outcome events; not the run's own span, which a
+        # block makes current (it would collect one event per fault of the whole run).
+        own = span.is_recording() and getattr(span, "name", None) != tm.SPAN_EXPERIMENT
+        self._token = self._tracker.begin(self._name, span if own else None)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._token is not None:
+            error = tm.qualified_name(exc_type) if exc_type is not None else None
+            self._tracker.end(self._token, error)
+            self._token = None
+
+    async def __aenter__(self) -> Unit:
+        return self.__enter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)
