@@ -69,6 +69,13 @@ def test_the_installed_command() -> None:
 def test_every_bad_file_exits_2_with_one_line(name: str) -> None:
     path = BAD / name
     result = run_cli("run", "--experiment", str(path))
+    if name == "mcp-components.yaml":  # two problems: one line each
+        lines = result.stderr.splitlines()
+        assert result.returncode == 2
+        assert len(lines) == 2
+        assert all(line.startswith(f"aumai-chaos: error: {path}:") for line in lines)
+        assert all(len(line) < 300 for line in lines)
+        return
     line = assert_one_error_line(result, f"aumai-chaos: error: {path}")
     assert result.stdout == ""
     assert len(line) < 300

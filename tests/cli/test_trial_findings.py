@@ -198,6 +198,11 @@ def test_a_misspelled_component_is_warned_about(
         "did you mean 'trial_tool'?"
     ) in result.stderr.splitlines()
     assert "Verdict   : inconclusive" in result.stdout
+    # The reason says it too, not only a warning that scrolls by.
+    [reason] = [line for line in result.stdout.splitlines() if line.startswith("Reason")]
+    assert reason.endswith(
+        "component 'trial_tol' (named by a fault) was never called; did you mean 'trial_tool'?"
+    ), reason
 
 
 def test_the_docs_and_the_template_say_a_fault_without_components_hits_every_one() -> None:

@@ -126,7 +126,7 @@ def test_http_reply_is_a_real_429_that_the_sdk_retries(server: ProviderServer) -
     limited = HTTPReply(
         429,
         {"error": {"message": "slow", "type": "rate_limit_error", "param": None, "code": None}},
-        headers={"retry-after": "0.05"},
+        headers={"retry-after": "1", "retry-after-ms": "50"},  # as RFC 9110 and the SDKs
     )
     server.script([limited, limited])
     with openai.OpenAI(base_url=server.openai_base_url, api_key="t", max_retries=1) as client:
@@ -134,7 +134,8 @@ def test_http_reply_is_a_real_429_that_the_sdk_retries(server: ProviderServer) -
             client.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
         ok = client.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
     assert caught.value.status_code == 429
-    assert caught.value.response.headers["retry-after"] == "0.05"
+    assert caught.value.response.headers["retry-after"] == "1"
+    assert caught.value.response.headers["retry-after-ms"] == "50"
     assert ok.choices[0].message.content == "You said: x"
     assert server.request_count("/v1/chat/completions") == 3
 

@@ -98,7 +98,7 @@ def test_a_glob_that_cannot_match_is_a_one_line_error(routes: dict[str, str], ne
 def test_provider_bodies() -> None:
     openai_429 = rate_limit_answer("openai", 1.5)
     assert openai_429.status == 429
-    assert ("retry-after", "1.5") in openai_429.headers
+    assert ("retry-after", "2") in openai_429.headers  # whole seconds, rounded up
     assert ("retry-after-ms", "1500") in openai_429.headers
     assert json.loads(openai_429.body) == {
         "error": {
@@ -156,3 +156,22 @@ def test_the_docs_example_runs() -> None:
     assert "ProviderServer" in example
     result = run_python(example)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("retry_after_s", "seconds", "millis"),
+    [
+        (0.0, "0", "0"),
+        (0.2, "1", "200"),
+        (1.0, "1", "1000"),
+        (1.0004, "1", "1000"),
+        (1.01, "2", "1010"),
+        (59.9, "60", "59900"),
+        (3600.0, "3600", "3600000"),
+    ],
+)
+def test_retry_after_is_delay_seconds_and_retry_after_ms_the_exact_wait(
+    retry_after_s: float, seconds: str, millis: str
+) -> None:
+    headers = dict(rate_limit_answer("openai", retry_after_s).headers)
+    assert (headers["retry-after"], headers["retry-after-ms"]) == (seconds, millis)

@@ -85,7 +85,7 @@ def test_three_rate_limits_raise_rate_limit_error_with_the_injected_headers(
             chat(client)
         err = caught.value
         assert err.status_code == 429
-        assert err.response.headers["retry-after"] == "0.2"
+        assert err.response.headers["retry-after"] == "1"
         assert err.response.headers["retry-after-ms"] == "200"
         assert err.code == "rate_limit_exceeded"
         assert err.type == "rate_limit_error"
@@ -283,3 +283,36 @@ def test_async_clients_get_the_same_faults(server: ProviderServer, library: str)
 
     asyncio.run(scenario())
     assert server.request_count() == 3
+
+
+def test_retry_after_is_whole_seconds_rounded_up_and_retry_after_ms_is_exact(
+    server: ProviderServer,
+) -> None:
+    """RFC 9110 §10.2.3: delay-seconds is a non-negative integer."""
+    client, _ = openai_client(server, "httpx2", [RateLimitFault(times=1, retry_after_s=1.01)])
+    with client, pytest.raises(openai.RateLimitError) as caught:
+        chat(client)
+    headers = caught.value.response.headers
+    assert (headers["retry-after"], headers["retry-after-ms"]) == ("2", "1010")
+
+
+@pytest.mark.parametrize("sdk", ["openai", "anthropic"])
+def test_the_sdks_wait_the_retry_after_ms_value_not_the_rounded_seconds(
+    server: ProviderServer, sdk: str
+) -> None:
+    """1.01 s in ``retry-after-ms``, 2 s in ``retry-after``: a wait of at least 1.01 s and
+    well under 2 s shows that the SDK read the exact value (the SDKs' own backoff for a first
+    retry is under 1 s, so it cannot reach 1.01 s by itself)."""
+    fault = RateLimitFault(times=1, retry_after_s=1.01)
+    started = time.perf_counter()
+    if sdk == "openai":
+        client, counting = openai_client(server, "httpx2", [fault], max_retries=1)
+        with client:
+            assert chat(client) == "You said: hello"
+        assert counting.count == 2
+    else:
+        aclient = anthropic_client(server, "httpx2", [fault], max_retries=1)
+        with aclient:
+            assert claude(aclient) == "You said: hello"
+    elapsed = time.perf_counter() - started
+    assert 1.01 <= elapsed < 1.9, elapsed

@@ -13,6 +13,7 @@ lock, by whole-slice assignment, which readers on other threads see atomically.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -29,7 +30,7 @@ from aumai_chaos._engine.act import (
     telemetry_failed,
 )
 from aumai_chaos._engine.plan import Counter, FaultPlan, new_counter
-from aumai_chaos._engine.scopes import Scope, enter_scope, exit_scope
+from aumai_chaos._engine.scopes import Scope, enter_scope, exit_scope, in_any_scope
 from aumai_chaos.faults import FaultConfig, Site
 
 __all__ = [
@@ -132,7 +133,9 @@ class SlotState:
             site: tuple((g.count, g.by_site[site]) for g in self.groups if g.by_site[site])
             for site in Site
         }
-        self._views: dict[frozenset[object], SlotState | None] = {}
+        #: Per set of admitting scopes: the view, and the scoped routes still to be told that
+        #: this component was called from outside every scope (see :meth:`_escaped`).
+        self._views: dict[frozenset[object], tuple[SlotState | None, tuple[_Group, ...]]] = {}
 
     def view(self) -> SlotState | None:
         """This state as the current context sees it: a route with a scope applies only to
@@ -141,16 +144,32 @@ class SlotState:
             return self
         keys = frozenset(g.key for g in self.groups if g.scope is not None and g.scope.admits())
         try:
-            return self._views[keys]
+            view, escaped = self._views[keys]
         except KeyError:
-            pass
-        groups = [g for g in self.groups if g.scope is None or g.key in keys]
-        view = SlotState(self.name, groups) if groups else None
-        if view is not None:
-            view.scoped = False
-        if len(self._views) < 64:
-            self._views[keys] = view
+            groups = [g for g in self.groups if g.scope is None or g.key in keys]
+            view = SlotState(self.name, groups) if groups else None
+            if view is not None:
+                view.scoped = False
+            # A call that no scope admits may have escaped every block (a thread pool's
+            # thread, a plain thread); one in another block is that block's (checked below).
+            escaped = () if keys else tuple(g for g in self.groups if g.scope is not None)
+            if len(self._views) < 64:
+                self._views[keys] = (view, escaped)
+        if escaped and not in_any_scope():
+            self._escaped(keys, view, escaped)
         return view
+
+    def _escaped(
+        self, keys: frozenset[object], view: SlotState | None, groups: tuple[_Group, ...]
+    ) -> None:
+        """Tell each block's route, once, that this component was called outside it."""
+        if keys in self._views:
+            self._views[keys] = (view, ())
+        for group in groups:
+            hook = group.route.on_escape
+            if hook is not None:
+                with contextlib.suppress(Exception):  # never fail a user's call over a note
+                    hook(self.name)
 
     def fire(self, site: Site) -> list[Firing]:
         """Number this call for each route and decide which of its faults fire on it."""
@@ -225,6 +244,7 @@ class Route:
         "globs",
         "instruments",
         "make_plan",
+        "on_escape",
         "recorder",
         "scope",
         "trace_all",
@@ -257,6 +277,9 @@ class Route:
         self.trace_all = trace_all or recorder is None  # nothing records a span-less call
         self.recorder = recorder
         self.scope = scope
+        #: For a scoped route: called with a component's name when a call into it came from
+        #: a context outside every scope (it got none of the route's faults).
+        self.on_escape: Callable[[str], None] | None = None
         self._plans: dict[str, list[FaultPlan]] = {}
         self._counters: dict[str, Counter] = {}
 

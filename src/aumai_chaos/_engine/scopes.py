@@ -21,7 +21,14 @@ from typing import Protocol
 
 from aumai_chaos._engine import selection
 
-__all__ = ["BaggageScope", "ContextScope", "Scope", "enter_scope", "exit_scope"]
+__all__ = [
+    "BaggageScope",
+    "ContextScope",
+    "Scope",
+    "enter_scope",
+    "exit_scope",
+    "in_any_scope",
+]
 
 
 class Scope(Protocol):
@@ -43,6 +50,14 @@ def enter_scope(key: object) -> Token[frozenset[object]]:
 
 def exit_scope(token: Token[frozenset[object]]) -> None:
     _entered.reset(token)
+
+
+def in_any_scope() -> bool:
+    """Whether the current context is in some scope: a block it entered, or an armed
+    experiment its baggage selects. A call in none escaped every scoped block."""
+    if _entered.get():
+        return True
+    return bool(selection.state.armed) and selection.selected() is not None
 
 
 class ContextScope:

@@ -136,6 +136,8 @@ def _summary_lines(summary: dict[str, Any], indent: str) -> list[str]:
             for n, stats in value.items():
                 lines.append(f"{indent}  {_component_line(n, stats)}")
                 lines += _first_errors(stats, indent + "    ")
+            if any(isinstance(s, dict) and s.get("errors") for s in value.values()):
+                lines.append(f"{indent}  {ERRORS_LEGEND}")
         elif key == "workload" and isinstance(value, dict):
             lines.append(f"{indent}workload:")
             lines.extend(
@@ -156,6 +158,12 @@ def _summary_lines(summary: dict[str, Any], indent: str) -> list[str]:
             lines.append(f"{indent}{key}: {_scalar(value)}")
     return lines
 
+
+#: Under the components when one has errors: what each error count counts.
+ERRORS_LEGEND = (
+    "(errors=: every call that failed, injected or not; errors_by_type: the injected faults "
+    "that failed their call, by fault type)"
+)
 
 OBJECTIVE_COLUMNS = ("phase", "component", "limit", "threshold", "observed", "result")
 

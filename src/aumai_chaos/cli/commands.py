@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
-from aumai_chaos._engine.registry import is_enabled
+from aumai_chaos._engine.registry import is_enabled, registered_components
 from aumai_chaos._version import __version__
 from aumai_chaos.cli import _report
 from aumai_chaos.cli._deliver import (
@@ -41,7 +41,9 @@ from aumai_chaos.cli._support import (
     write_atomic,
 )
 from aumai_chaos.cli._template import STARTER_EXPERIMENT
+from aumai_chaos.cli._usage import OneLineUsageGroup
 from aumai_chaos.errors import ConfigError, WorkloadError
+from aumai_chaos.experiments._verdict import cannot_act
 from aumai_chaos.experiments.files import load_experiment_file, load_result_file
 from aumai_chaos.experiments.models import (
     ChaosExperiment,
@@ -67,6 +69,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
+    cls=OneLineUsageGroup,
 )
 
 
@@ -361,6 +364,9 @@ def validate(
                 error(str(exc))
                 bad += 1
                 continue
+            decorated = set(registered_components())
+            for note in cannot_act(exp, decorated):  # a warning: see cannot_act
+                warning(f"{path}: {note}")
             faults = len(exp.faults)
             checked = f", workload {target!r} imports and takes no arguments" if target else ""
             typer.echo(

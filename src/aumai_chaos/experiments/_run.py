@@ -36,6 +36,7 @@ from aumai_chaos.experiments._series import Series
 from aumai_chaos.experiments._verdict import (
     DISABLED_REASON,
     broken_workload,
+    cannot_act,
     end_span,
     fault_report,
     record_run_metrics,
@@ -57,6 +58,7 @@ from aumai_chaos.experiments.steady_state import (
     decide_verdict,
     evaluate_objectives,
     first_crossed,
+    unjudged,
 )
 from aumai_chaos.experiments.summary import Summary, WorkloadStats
 from aumai_chaos.experiments.units import RecoveryTracker
@@ -99,6 +101,8 @@ class ExperimentRun:
         #: The baseline phase's own observer, once it ran.
         self.baseline_observer: ExperimentObserver | None = None
         self.notes = RunNotes()
+        self._escapes: set[str] = set()
+        self._escapes_lock = threading.Lock()
         self._span: trace.Span = trace.INVALID_SPAN
         self._token: Token[otel_context.Context] | None = None
         #: Whether this run's context names it in baggage (``scope: baggage``) for the clients.
@@ -268,16 +272,43 @@ class ExperimentRun:
             _log.warning("recording the experiment metrics failed: %r", exc)
         return ctx
 
-    def open_block(self, *, scope: Scope | None, key: object, watch_all: bool = False) -> object:
+    def open_block(
+        self,
+        *,
+        scope: Scope | None,
+        key: object,
+        watch_all: bool = False,
+        name_escapes: bool = False,
+    ) -> object:
         """Route the faults for a block of code (after :meth:`start`) under ``key`` (with a
         ``scope``, only to the calls it admits; with ``watch_all``, every component's calls are
         observed, not only those of its faults and objectives); the window closes at
-        ``duration_seconds`` at the latest. Returns ``key`` for :meth:`close_block`."""
+        ``duration_seconds`` at the latest. Returns ``key`` for :meth:`close_block`. With
+        ``name_escapes`` (a scoped block of code), a call into an affected component from a
+        context in no scope is named once (:meth:`_escaped`)."""
         self.window.deadline = self.t0 + self.experiment.duration_seconds
         DISPATCHER.add(self.experiment.experiment_id, self.observer)
         DISPATCHER.add_units(self.experiment.experiment_id, self.recovery)  # recovery hook
-        _registry.activate(key, self.route(with_faults=True, scope=scope, watch_all=watch_all))
+        route = self.route(with_faults=True, scope=scope, watch_all=watch_all)
+        if scope is not None and name_escapes:
+            route.on_escape = self._escaped
+        _registry.activate(key, route)
         return key
+
+    def _escaped(self, component: str) -> None:
+        """A call into ``component`` came from outside the block's context: say so once."""
+        with self._escapes_lock:
+            if component in self._escapes:
+                return
+            self._escapes.add(component)
+        note = (
+            f"component {component!r} was called during the block from outside the block's "
+            "context (a thread the block did not start with its context: a ThreadPoolExecutor, "
+            "loop.run_in_executor, threading.Thread); those calls got no faults and were not "
+            'counted: use scope="process", or run them with contextvars.copy_context().run'
+        )
+        _log.warning("experiment %r: %s", self.experiment.experiment_id, note)
+        self.notes.add(note)
 
     def add_fault(self, key: object, fault: FaultConfig) -> None:
         """Add a fault to a running block (routed under ``key``), declared after the others:
@@ -298,10 +329,12 @@ class ExperimentRun:
         baseline: Summary | None = None,
         objectives: list[ObjectiveResult] | None = None,
         disabled: bool = False,
+        block: bool = False,
     ) -> ExperimentResult:
         """Close the window, wait for faults in flight, summarise, decide the verdict, end the
         span and record the metrics; from the context :meth:`start` ran in. ``disabled``: the
-        kill switch was on when the run started (it is also checked here)."""
+        kill switch was on when the run started (it is also checked here). ``block``: the run
+        is an experiment block (its calls are the workload's)."""
         exp = self.experiment
         span = self._span
         objectives = list(objectives or ())
@@ -334,10 +367,15 @@ class ExperimentRun:
             if self.aborted
             else ExperimentStatus.completed
         )
-        summary = self._summary(elapsed, had_workload=had_workload, disabled=disabled)
+        summary, unreached = self._summary(
+            elapsed, had_workload=had_workload, disabled=disabled, block=block
+        )
         baseline_failed = any(not r.passed for r in objectives)
+        not_judged = unjudged(exp.steady_state, summary)
         if error is None and not baseline_failed:
-            objectives += evaluate_objectives(exp.steady_state, summary, "faults")
+            skip = {id(o) for o, _ in not_judged}
+            judged = [o for o in exp.steady_state if id(o) not in skip]
+            objectives += evaluate_objectives(judged, summary, "faults")
         verdict = decide_verdict(
             failed=error is not None,
             aborted=self.aborted,
@@ -346,6 +384,7 @@ class ExperimentRun:
             unfired_faults=sum(1 for f in summary.faults if f.fired == 0),
             require_faults_fired=exp.require_faults_fired,
             injection_disabled=disabled,
+            unjudged_objectives=len(not_judged),
         )
         error_text = f"{type(error).__name__}: {error}" if error is not None else None
         record_verdict(
@@ -372,6 +411,8 @@ class ExperimentRun:
                 faults=summary.faults,
                 stopped_by=self.stopped_by,
                 injection_disabled=disabled,
+                unjudged=[why for _, why in not_judged],
+                unreached=unreached,
             ),
             injection_disabled=disabled,
             objectives=objectives,
@@ -379,8 +420,11 @@ class ExperimentRun:
             stopped_by=self.stopped_by,
         )
 
-    def _summary(self, elapsed: float, *, had_workload: bool, disabled: bool) -> Summary:
-        """The observer's summary with the run's own parts: the fault report and the notes."""
+    def _summary(
+        self, elapsed: float, *, had_workload: bool, disabled: bool, block: bool
+    ) -> tuple[Summary, list[str]]:
+        """The observer's summary with the run's own parts: the fault report and the notes;
+        and the notes on the components no call reached."""
         observed = self.observer.summary(elapsed)
         run_parts: dict[str, Any] = {"faults": fault_report(self.experiment, self.window.fired)}
         recovery = self.recovery.rows()  # recovery hook: one row per fault type and component
@@ -390,15 +434,20 @@ class ExperimentRun:
             run_parts["workload"] = WorkloadStats(iterations=0, failures=0, failure_rate=0.0)
         if disabled:
             self.notes.lead(DISABLED_REASON)
-        if had_workload:
+        decorated = _registry.registered_components()
+        for note in cannot_act(self.experiment, set(decorated), self.window.fired):
+            self.notes.add(note)
+        unreached: list[str] = []
+        if had_workload or block:
             calls = {name: stats.calls for name, stats in observed.components.items()}
-            registered = _registry.registered_components()
-            for note in unreached_components(self.experiment, calls, registered):
+            known = sorted({*calls, *decorated})
+            unreached = unreached_components(self.experiment, calls, known)
+            for note in unreached:
                 self.notes.add(note)
         notes = self.notes.as_list()
         if notes:
             run_parts["notes"] = notes
-        return observed.model_copy(update=run_parts)
+        return observed.model_copy(update=run_parts), unreached
 
     def _start_span(self, attrs: dict[str, Any]) -> trace.Span:
         """Start the ``chaos.experiment`` span. When the user's sampler drops it or the user's

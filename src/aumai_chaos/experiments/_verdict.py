@@ -4,8 +4,9 @@ span's end and the run's metrics."""
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime, timedelta
 
 from opentelemetry import trace
@@ -16,14 +17,18 @@ from aumai_chaos.experiments.models import ChaosExperiment, ExperimentStatus
 from aumai_chaos.experiments.observer import ExperimentObserver
 from aumai_chaos.experiments.steady_state import ObjectiveResult, StopEvent, Verdict
 from aumai_chaos.experiments.summary import FaultReport
+from aumai_chaos.faults import Site
 
 __all__ = [
     "DISABLED_REASON",
     "broken_workload",
+    "cannot_act",
     "end_span",
     "fault_report",
     "record_run_metrics",
     "record_verdict",
+    "never_called",
+    "reached",
     "unreached_components",
     "verdict_reason",
 ]
@@ -85,22 +90,59 @@ def unreached_components(
     for objective in experiment.steady_state:
         if objective.component not in (None, "workload"):
             named.setdefault(objective.component, "an objective")
+    return [
+        never_called(name, by, registered) for name, by in named.items() if not reached(name, calls)
+    ]
+
+
+def reached(name: str, calls: Mapping[str, int]) -> bool:
+    """Whether a call reached the component ``name`` (for a glob, any component it matches)."""
+    if calls.get(name):
+        return True
+    if not any(c in name for c in "*?["):
+        return False
+    return any(n and fnmatch.fnmatchcase(component, name) for component, n in calls.items())
+
+
+def cannot_act(
+    experiment: ChaosExperiment, decorated: Collection[str], fired: Mapping[int, int] | None = None
+) -> list[str]:
+    """One note for each fault aimed at a decorated function (one of ``decorated``) that acts
+    only on an HTTP transport (``rate_limit``, ``http_error``, an output fault...): there it
+    can never act. With ``fired`` (fault id -> count), only faults that never fired.
+
+    A warning, not an error: a name may also be a transport route (``instrument(routes=...)``
+    in code), which only the run can tell. The reverse (a fault that acts only on a decorated
+    call, aimed at a built-in provider route) is refused when the experiment is built."""
     notes = []
-    for name, by in named.items():
-        if calls.get(name):
+    for index, fault in enumerate(experiment.faults):
+        if fault.acts_at(Site.call) or (fired is not None and fired.get(id(fault), 0)):
             continue
-        note = f"component {name!r} (named by {by}) was never called"
-        close = difflib.get_close_matches(name, [r for r in registered if r != name], n=1)
-        if close:
-            note += f"; did you mean {close[0]!r}?"
-        elif registered:
-            shown = ", ".join(repr(r) for r in registered[:10])
-            note += f"; the components marked in this process: {shown}"
-            note += ", ..." if len(registered) > 10 else ""
-        else:
-            note += "; no component is marked (@chaos_target, @chaos_monkey, @resilience_test)"
-        notes.append(note)
+        kind = fault.fault_type.value
+        for name in dict.fromkeys(experiment.components_of(fault)):
+            if name in decorated:
+                notes.append(
+                    f"faults[{index}]: {kind} can never act on {name!r}, a decorated function "
+                    f"(@chaos_target, @chaos_monkey, @resilience_test): {kind} acts only on an "
+                    f"HTTP transport ({fault.site_reason})"
+                )
     return notes
+
+
+def never_called(name: str, by: str, known: list[str]) -> str:
+    """``component 'x' (named by <by>) was never called``, with a "did you mean" among
+    ``known`` (the components seen or marked), or the list of them."""
+    note = f"component {name!r} (named by {by}) was never called"
+    close = difflib.get_close_matches(name, [r for r in known if r != name], n=1)
+    if close:
+        note += f"; did you mean {close[0]!r}?"
+    elif known:
+        shown = ", ".join(repr(r) for r in known[:10])
+        note += f"; the components seen or marked in this process: {shown}"
+        note += ", ..." if len(known) > 10 else ""
+    else:
+        note += "; no component is marked (@chaos_target, @chaos_monkey, @resilience_test)"
+    return note
 
 
 def verdict_reason(
@@ -111,8 +153,12 @@ def verdict_reason(
     faults: list[FaultReport],
     stopped_by: StopEvent | None,
     injection_disabled: bool,
+    unjudged: list[str] | None = None,
+    unreached: list[str] | None = None,
 ) -> str | None:
-    """Why the verdict is what it is, in one line; ``None`` for ``passed``."""
+    """Why the verdict is what it is, in one line; ``None`` for ``passed``. ``unjudged``: the
+    objectives nothing could judge (why each); ``unreached``: the components named by a fault or
+    an objective that no call reached (with a "did you mean")."""
     if verdict is Verdict.passed:
         return None
     if verdict is Verdict.failed:
@@ -127,14 +173,20 @@ def verdict_reason(
     ]
     if verdict is Verdict.inconclusive and injection_disabled:
         return DISABLED_REASON
+    parts = []
     if failed:
-        return f"{len(failed)} objective limit(s) not met: " + "; ".join(failed)
-    unfired = [
-        f"{f.fault_type} on {', '.join(f.affected_components) or 'every component'}"
-        for f in faults
-        if not f.fired
-    ]
-    return f"{len(unfired)} declared fault(s) never fired: " + "; ".join(unfired)
+        parts.append(f"{len(failed)} objective limit(s) not met: " + "; ".join(failed))
+    elif verdict is Verdict.inconclusive:
+        parts += unjudged or []
+        unfired = [
+            f"{f.fault_type} on {', '.join(f.affected_components) or 'every component'}"
+            for f in faults
+            if not f.fired
+        ]
+        if unfired:
+            parts.append(f"{len(unfired)} declared fault(s) never fired: " + "; ".join(unfired))
+    parts += unreached or []
+    return "; ".join(parts) or verdict.value
 
 
 def record_verdict(

@@ -21,7 +21,8 @@ fault spans, metrics, observations, summary and verdict as :meth:`ExperimentSche
   context: the block itself, the tasks it creates and ``asyncio.to_thread`` (which copy the
   context), not plain threads it starts (run them with ``contextvars.copy_context().run``).
   So two blocks in different threads or tasks stay independent. ``scope="process"`` routes
-  them to every thread, as a scheduled experiment does.
+  them to every thread, as a scheduled experiment does. A call into an affected component
+  from a context in no block (a thread pool's thread) is named once, in a warning and a note.
 - ``scope="baggage"`` (or ``scope: baggage`` in the experiment): as ``context`` in this
   process, and the block's context also carries ``aumai.chaos.experiment=<experiment_id>`` in
   its OpenTelemetry baggage, so the requests it makes name the experiment to the services
@@ -249,7 +250,7 @@ class ExperimentBlock:
         if self._scoped:
             self._scope_token = _registry.enter_scope(self)
         scope = ContextScope(self) if self._scoped else None
-        self._key = self._run.open_block(scope=scope, key=self)
+        self._key = self._run.open_block(scope=scope, key=self, name_escapes=True)
         if self.experiment.stop_conditions:
             self._watcher = threading.Thread(
                 target=self._watch, name=f"aumai-chaos-{self.experiment_id}", daemon=True
@@ -277,7 +278,7 @@ class ExperimentBlock:
             error = exc
         elif exc is not None:
             self._run.abort()  # KeyboardInterrupt, SystemExit, cancellation
-        self.result = self._run.finish(error)
+        self.result = self._run.finish(error, block=True)
 
     def __enter__(self) -> ExperimentBlock:
         return self._open()

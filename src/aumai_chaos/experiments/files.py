@@ -25,7 +25,7 @@ from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from aumai_chaos.errors import ConfigError
-from aumai_chaos.experiments.models import ChaosExperiment, ExperimentResult
+from aumai_chaos.experiments.models import ChaosExperiment, ExperimentResult, LocatedProblemsError
 from aumai_chaos.faults import FaultType
 
 __all__ = [
@@ -261,7 +261,7 @@ def _validation_error(
     marks: dict[tuple[str | int, ...], tuple[Any, Any]],
 ) -> ConfigError:
     """Every problem of the file, one line each (at most :data:`MAX_LISTED_PROBLEMS`)."""
-    errors = exc.errors(include_url=False)
+    errors = [part for e in exc.errors(include_url=False) for part in _located(e)]
     problems = [_problem(source, model, e, marks) for e in errors[:MAX_LISTED_PROBLEMS]]
     problems.sort(key=lambda p: (p.line is None, p.line or 0, p.column or 0))
     if len(errors) > MAX_LISTED_PROBLEMS:
@@ -276,6 +276,17 @@ def _validation_error(
         column=first.column,
         more=rest,
     )
+
+
+def _located(error: Any) -> list[Any]:
+    """A model-level :class:`LocatedProblemsError` error as one error per problem, at its field."""
+    cause = error.get("ctx", {}).get("error") if error["type"] == "value_error" else None
+    if not isinstance(cause, LocatedProblemsError):
+        return [error]
+    return [
+        {"type": "located", "loc": (*error["loc"], *loc), "msg": message}
+        for loc, message in cause.problems
+    ]
 
 
 def _problem(
@@ -299,6 +310,8 @@ def _problem(
         kind, problem = "missing", "required field is missing"
     elif kind == "missing":
         problem = "required field is missing"
+    elif kind == "located":
+        problem = error["msg"]
     elif kind == "extra_forbidden":
         problem = "unknown field"
         allowed = _fields_at(model, raw_loc[:-1])

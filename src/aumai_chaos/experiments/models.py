@@ -40,6 +40,7 @@ __all__ = [
     "ChaosExperiment",
     "ExperimentResult",
     "ExperimentStatus",
+    "LocatedProblemsError",
     "Observation",
     "WorkloadConfig",
 ]
@@ -50,6 +51,25 @@ MAX_CONCURRENCY = 1024
 _TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
 Seconds = Annotated[float, Field(gt=0, le=MAX_EXPERIMENT_SECONDS, strict=True, allow_inf_nan=False)]
+
+
+class LocatedProblemsError(ValueError):
+    """Problems a model-level check found, each with the field it is about (a location in
+    pydantic's form, ``("faults", 0, "affected_components", 1)``), so that an experiment file
+    names the line, the column and the field of each, like any field's own error."""
+
+    def __init__(self, problems: list[tuple[tuple[str | int, ...], str]]) -> None:
+        # Built in code, the error is one line with every problem and its field.
+        super().__init__("; ".join(f"{_path(loc)}: {message}" for loc, message in problems))
+        self.problems = problems
+
+
+def _path(loc: tuple[str | int, ...]) -> str:
+    """``("faults", 0, "affected_components", 1)`` as ``faults[0].affected_components[1]``."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
 
 
 class ExperimentStatus(StrEnum):
@@ -157,20 +177,25 @@ class ChaosExperiment(BaseModel):
     def _check_routes(self) -> ChaosExperiment:
         # Provider routes are components like any other, but a typo in one ("openai.chat")
         # would silently never match a request, and a transform has no HTTP response to act on.
-        # Every problem at once, each with its field, in one line.
-        problems = [
-            f"target_components[{i}]: {why}"
-            for i, name in enumerate(self.target_components)
-            if (why := check_route_name(name)) is not None
-        ]
-        for index, fault in enumerate(self.faults):
-            where = "affected_components" if fault.affected_components else "target_components"
-            for name in self.components_of(fault):
-                why = check_route_name(name) or check_fault_on_route(fault, name)
-                if why is not None and not (where == "target_components" and problems):
-                    problems.append(f"faults[{index}].{where}: {why}")
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        for j, name in enumerate(self.target_components):
+            if (why := check_route_name(name)) is not None:
+                problems.append((("target_components", j), why))
+        for i, fault in enumerate(self.faults):
+            own = bool(fault.affected_components)
+            for j, name in enumerate(self.components_of(fault)):
+                if own:
+                    why = check_route_name(name) or check_fault_on_route(fault, name)
+                    loc: tuple[str | int, ...] = ("faults", i, "affected_components", j)
+                else:  # from target_components: a bad name is reported there, once
+                    why = check_fault_on_route(fault, name)
+                    if why is not None:
+                        why = why.replace(f" {name}", f" {name} (from target_components)", 1)
+                    loc = ("faults", i)
+                if why is not None:
+                    problems.append((loc, why))
         if problems:
-            raise ValueError("; ".join(dict.fromkeys(problems)))
+            raise LocatedProblemsError(problems)
         return self
 
     def components_of(self, fault: FaultConfig) -> tuple[str, ...]:

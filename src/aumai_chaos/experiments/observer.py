@@ -39,7 +39,8 @@ __all__ = ["DEFAULT_MAX_OBSERVATIONS", "ExperimentObserver"]
 
 DEFAULT_MAX_OBSERVATIONS = 10_000
 FAULT_INJECTED = "fault_injected"
-_RAISING = frozenset(t.value for t in FaultType if t.raises)
+#: The faults that fail their call (``errors_by_type``), wherever they act.
+_RAISING = frozenset(t.value for t in FaultType if t.fails)
 _SKIP_NAMES = frozenset((tm.SPAN_FAULT, tm.SPAN_EXPERIMENT))
 _log = logging.getLogger("aumai_chaos")
 

@@ -30,6 +30,7 @@ __all__ = [
     "decide_verdict",
     "evaluate_objectives",
     "first_crossed",
+    "unjudged",
 ]
 
 #: The pseudo-component that stands for the workload's own iterations.
@@ -196,6 +197,20 @@ def component_stats(summary: Summary | Mapping[str, Any], component: str) -> Com
     return summary.components.get(component)
 
 
+def unjudged(objectives: list[Objective], summary: Summary) -> list[tuple[Objective, str]]:
+    """The objectives that nothing measured can judge, each with why: a ``workload`` objective
+    when the run recorded no units of work (an experiment block has no workload iterations).
+    They are left out of :func:`evaluate_objectives` and make the verdict ``inconclusive``:
+    "nothing was measured" is neither a pass nor a deviation."""
+    if summary.workload is not None:
+        return []
+    return [
+        (o, f"{o.component} objective not judged: no units observed")
+        for o in objectives
+        if o.component == WORKLOAD
+    ]
+
+
 def evaluate_objectives(
     objectives: list[Objective],
     summary: Summary | Mapping[str, Any],
@@ -271,11 +286,13 @@ def decide_verdict(
     unfired_faults: int,
     require_faults_fired: bool,
     injection_disabled: bool = False,
+    unjudged_objectives: int = 0,
 ) -> Verdict:
     """The verdict, in order of precedence: failed > aborted > baseline_not_met > deviated >
     inconclusive > passed. An abort outranks the baseline: a baseline cut short proves nothing.
     With fault injection disabled (the kill switch) no fault could fire, so a run that got past
-    its baseline is ``inconclusive``: its objectives say nothing about the faults."""
+    its baseline is ``inconclusive``: its objectives say nothing about the faults. So is a run
+    with an objective nothing measured (``unjudged_objectives``, see :func:`unjudged`)."""
     if failed:
         return Verdict.failed
     if aborted:
@@ -286,6 +303,8 @@ def decide_verdict(
         return Verdict.inconclusive
     if any(not r.passed for r in objectives if r.phase == "faults"):
         return Verdict.deviated
+    if unjudged_objectives:
+        return Verdict.inconclusive
     if require_faults_fired and unfired_faults:
         return Verdict.inconclusive
     return Verdict.passed

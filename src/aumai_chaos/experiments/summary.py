@@ -220,6 +220,9 @@ class Summary(_Keyed):
 
     total_faults_fired: int = 0
     faults_by_type: dict[str, int] = Field(default_factory=dict)
+    #: The injected faults that failed their call, by fault type: those that raise at a
+    #: decorated call and, on a transport, those that answer with an HTTP error or raise the
+    #: client's error (``FaultType.fails``). A component's ``errors`` counts every failed call.
     errors_by_type: dict[str, int] = Field(default_factory=dict)
     duration_seconds: float | None = None
     components: dict[str, ComponentStats] = Field(default_factory=dict)

@@ -90,6 +90,13 @@ class FaultType(StrEnum):
         return self in _RAISING
 
     @property
+    def fails(self) -> bool:
+        """Whether a fault of this type, wherever it acts, ends its call with an error: it
+        raises at a decorated call, or on a transport answers with an HTTP error status or
+        raises the client library's own error. The summary's ``errors_by_type`` counts these."""
+        return self in _FAILING
+
+    @property
     def delays(self) -> bool:
         """Whether a *guide* fault of this type waits before it acts."""
         return self in (FaultType.latency, FaultType.timeout)
@@ -98,6 +105,20 @@ class FaultType(StrEnum):
 _RAISING = frozenset(
     {FaultType.error, FaultType.timeout, FaultType.resource_exhaustion, FaultType.stream_cut}
 )
+
+
+_FAILING = _RAISING | {
+    FaultType.rate_limit,
+    FaultType.http_error,
+    FaultType.connect_error,
+    FaultType.read_timeout,
+    FaultType.context_overflow,
+    FaultType.stream_error_event,  # the SDK raises the provider's error event
+    # on an MCP request, the SDK raises its own MCPError (a tool's isError result is an answer)
+    FaultType.jsonrpc_error,
+    FaultType.mcp_timeout,
+    FaultType.mcp_disconnect,
+}
 
 
 class Site(StrEnum):

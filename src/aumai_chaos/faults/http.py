@@ -25,7 +25,8 @@ HeaderValue = Annotated[str, StringConstraints(max_length=8192, pattern=r"^[^\r\
 
 
 class RateLimitFault(FaultConfig):
-    """429 with ``retry-after`` and ``retry-after-ms`` set from ``retry_after_s``, and the
+    """429 with ``retry-after`` (``retry_after_s`` in whole seconds, rounded up, as RFC 9110
+    wants) and ``retry-after-ms`` (the exact value, which the SDKs read first), and the
     provider's rate-limit body (``insufficient_quota`` for OpenAI when ``quota`` is set)."""
 
     sites: ClassVar[frozenset[Site]] = _TRANSPORT_ONLY

@@ -145,6 +145,9 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
         raise
     test.end()
     item.user_properties.extend(properties(test))
+    problem = test.unreached_problem()
+    if problem is not None:
+        pytest.fail(problem, pytrace=False)
     if test.expected_verdicts:
         problem = test.verdict_problem(test.expected_verdicts)
         if problem is not None:

@@ -45,7 +45,13 @@ class ChaosFixture:
         return replay_command(self._test.nodeid, self._test.run_seed)
 
     def inject(
-        self, component: str, fault: FaultConfig | None = None, /, **fields: Any
+        self,
+        component: str,
+        fault: FaultConfig | None = None,
+        /,
+        *,
+        required: bool = True,
+        **fields: Any,
     ) -> FaultConfig:
         """Add a fault on ``component``, from the next call into it until the body ends.
 
@@ -54,10 +60,16 @@ class ChaosFixture:
         two calls into ``db``. A fault on a provider route (``openai.chat.completions``...) or
         a transport fault (``rate_limit``...) turns the HTTP transport on for the test.
         Returns the fault, validated.
+
+        When the body ends and no call reached ``component``, the test fails, naming it with a
+        "did you mean" (a misspelt name would otherwise test nothing); ``required=False`` says
+        that a call may legitimately never reach it.
         """
         if fault is not None and fields:
             raise ChaosUsageError("chaos.inject(): give a FaultConfig or keywords, not both")
-        return self._test.inject(component, fault if fault is not None else fields)
+        return self._test.inject(
+            component, fault if fault is not None else fields, required=required
+        )
 
     def instrument(self, routes: Mapping[str, Any] | None = None) -> None:
         """Send every httpx and httpx2 request through aumai-chaos until the test ends.

@@ -1,8 +1,9 @@
 """``@pytest.mark.chaos(...)``: what one marker declares, read from its arguments.
 
 A marker declares at most one fault (its fields as keywords, or a ``FaultConfig`` as a
-positional argument) on a component (the first positional argument, or ``component=``), plus
-any of the test's experiment keywords: ``steady_state``, ``assert_verdict`` and
+positional argument) on a component (the first positional argument, or ``component=``), with
+``required=False`` when no call may reach that component, plus any of the test's experiment
+keywords: ``steady_state``, ``assert_verdict`` and
 ``require_faults_fired``. Markers repeat and stack from the module (``pytestmark``) through the
 class to the function; their faults keep that order, outermost first, which fixes each fault's
 position for seeded replay.
@@ -20,7 +21,7 @@ __all__ = ["MARKER_HELP", "MarkerError", "TestSpec", "read_markers"]
 
 MARKER_HELP = (
     "chaos(component=None, *, fault_type=..., probability=..., times=..., after_calls=..., "
-    "every=..., <fault fields>, steady_state=[...], assert_verdict='passed', "
+    "every=..., <fault fields>, required=True, steady_state=[...], assert_verdict='passed', "
     "require_faults_fired=True): run the test inside an aumai-chaos experiment with this fault; "
     "repeatable; see docs/pytest.md"
 )
@@ -44,6 +45,8 @@ class TestSpec:
     #: The verdicts the test accepts; empty means the verdict is not checked.
     expected_verdicts: tuple[str, ...] = ()
     require_faults_fired: bool = True
+    #: Components whose faults were declared ``required=False`` (they may never be called).
+    optional: set[str] = field(default_factory=set)
 
 
 def _verdicts(value: Any) -> tuple[str, ...]:
@@ -76,6 +79,9 @@ def read_markers(marks: Iterable[Any]) -> TestSpec:
             spec.expected_verdicts = _verdicts(kwargs.pop("assert_verdict"))
         if "require_faults_fired" in kwargs:
             spec.require_faults_fired = bool(kwargs.pop("require_faults_fired"))
+        required = bool(kwargs.pop("required", True))
+        if not required and component is not None:
+            spec.optional.add(component)
         if kwargs:
             if fault is not None:
                 raise MarkerError(

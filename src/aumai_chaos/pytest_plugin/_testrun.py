@@ -103,10 +103,12 @@ class TestChaos:
 
     # -- the body ------------------------------------------------------------------------------
 
-    def inject(self, component: str, fault: Any) -> FaultConfig:
+    def inject(self, component: str, fault: Any, *, required: bool = True) -> FaultConfig:
         if self._ended:
             raise ChaosUsageError("chaos.inject() after the test's experiment ended")
         built = _fault(component, fault)
+        if not required:
+            self.spec.optional.add(component)
         self._wants_transport(built)
         if self.block is None:
             self.pending.append(built)
@@ -191,6 +193,37 @@ class TestChaos:
     def observations(self) -> list[Observation]:
         return self.block.observations() if self.block is not None else []
 
+    def unreached_problem(self) -> str | None:
+        """Why the test tested nothing: a fault's component that no call reached during the
+        body (unless declared ``required=False``), with a "did you mean" among the components
+        seen or marked; ``None`` when every such component was called."""
+        from aumai_chaos._engine import registry
+        from aumai_chaos.experiments._verdict import never_called, reached
+
+        result = self.end()
+        if result is None or self.disabled:
+            return None  # with the kill switch on, calls are not even counted
+        calls = {name: stats.calls for name, stats in result.summary.components.items()}
+        known = sorted({*calls, *registry.registered_components()})
+        named = [
+            name
+            for fault in result.summary.faults
+            for name in fault.affected_components
+            if name not in self.spec.optional
+        ]
+        lines = [
+            "chaos: " + never_called(name, "a fault", known)
+            for name in dict.fromkeys(named)
+            if not reached(name, calls)
+        ]
+        if not lines:
+            return None
+        lines.append(
+            "  (a fault that no call may reach: chaos.inject(..., required=False), or "
+            "required=False on its marker)"
+        )
+        return "\n".join(lines)
+
     # -- recovery (docs/recovery.md) -------------------------------------------------------------
 
     def recovery(self) -> list[RecoveryRow]:
@@ -249,6 +282,8 @@ class TestChaos:
         if result.verdict.value in expected:
             return None
         lines = [f"chaos verdict {result.verdict.value!r}, expected {' or '.join(expected)}"]
+        if result.verdict_reason:
+            lines.append(f"  {result.verdict_reason}")
         for obj in result.objectives:
             if not obj.passed:
                 lines.append(

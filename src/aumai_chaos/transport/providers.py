@@ -17,10 +17,11 @@ Pure: bytes and strings only, no client library.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from http import HTTPStatus
 
-__all__ = ["Answer", "error_answer", "quota_answer", "rate_limit_answer"]
+__all__ = ["Answer", "error_answer", "quota_answer", "rate_limit_answer", "retry_headers"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,11 +100,12 @@ def error_answer(provider: str | None, status: int, message: str | None = None) 
     return Answer(status, [_JSON], json.dumps({"error": error}).encode())
 
 
-def _retry_headers(retry_after_s: float) -> list[tuple[str, str]]:
-    seconds = (
-        f"{retry_after_s:g}" if retry_after_s != int(retry_after_s) else str(int(retry_after_s))
-    )
-    return [("retry-after", seconds), ("retry-after-ms", str(round(retry_after_s * 1000)))]
+def retry_headers(retry_after_s: float) -> list[tuple[str, str]]:
+    """``retry-after`` in whole seconds, rounded up (RFC 9110 §10.2.3: delay-seconds is an
+    integer; rounding down would invite a retry too early), and the exact wait in
+    ``retry-after-ms``, which the openai and anthropic SDKs read first."""
+    millis = round(retry_after_s * 1000)
+    return [("retry-after", str(math.ceil(millis / 1000))), ("retry-after-ms", str(millis))]
 
 
 def rate_limit_answer(
@@ -112,7 +114,7 @@ def rate_limit_answer(
     """429 with ``retry-after`` and ``retry-after-ms``; with ``quota``, OpenAI's
     ``insufficient_quota`` body."""
     base = quota_answer(provider, message) if quota else error_answer(provider, 429, message)
-    return Answer(429, [*base.headers, *_retry_headers(retry_after_s)], base.body)
+    return Answer(429, [*base.headers, *retry_headers(retry_after_s)], base.body)
 
 
 def quota_answer(provider: str | None, message: str | None = None) -> Answer:

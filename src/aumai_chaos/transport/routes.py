@@ -18,6 +18,7 @@ Pure: imports neither httpx nor httpx2, so experiments can check route names aga
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -84,6 +85,9 @@ def check_route_name(name: str) -> str | None:
             return f"{name!r} matches no provider route; the built-in routes are {known}"
         return None
     if name.startswith(PROVIDER_PREFIXES) and name not in BUILTIN_ROUTES:
+        close = difflib.get_close_matches(name, list(BUILTIN_ROUTES), n=1, cutoff=0.6)
+        if close:
+            return f"unknown provider route {name!r}; did you mean {close[0]!r}?"
         known = ", ".join(BUILTIN_ROUTES)
         return f"unknown provider route {name!r}; the built-in routes are {known}"
     return None
