@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from aumai_chaos import ChaosExperiment
@@ -62,6 +62,11 @@ def _check(data: bytes, suffix: str) -> Outcome:
 
 @settings(FUZZ, max_examples=400)
 @given(data=small_inputs, suffix=st.sampled_from(SUFFIXES))
+# Found by this test: a standard tag on a value it cannot read raised AttributeError/ValueError
+# from PyYAML's constructors (an "internal error") instead of one located line.
+@example(data=b"$: !!timestamp", suffix=".yaml")
+@example(data=b"a: !!int abc", suffix=".yaml")
+@example(data=b"b: [!!float x]", suffix=".yml")
 def test_generated_documents_load_or_fail_in_one_clear_line(data: bytes, suffix: str) -> None:
     _check(data, suffix)
 

@@ -114,6 +114,19 @@ class _HardenedLoader(yaml.SafeLoader):
                     key_node.tag = _STR_TAG
         return super().construct_mapping(node, deep=deep)
 
+    def construct_object(self, node: Node, deep: bool = False) -> Any:
+        # A standard tag on a value it cannot read (``!!timestamp ''``, ``!!int abc``) makes
+        # PyYAML's constructors raise plain Python errors; refuse it at the node instead.
+        try:
+            return super().construct_object(node, deep=deep)
+        except yaml.YAMLError:
+            raise
+        except (ValueError, TypeError, AttributeError, OverflowError) as exc:
+            shown = f" {str(node.value)[:60]!r}" if isinstance(node, ScalarNode) else ""
+            raise RefusedYAML(
+                f"value{shown} is not a valid {_tag_name(node.tag)}", node.start_mark
+            ) from exc
+
     def construct_undefined(self, node: Node) -> Any:
         raise RefusedYAML(
             f"tag {_tag_name(node.tag)!r} is not allowed: experiment files hold plain data "
