@@ -337,6 +337,10 @@ OBJECTIVE_FIELDS = {
     "max_latency_p95_ms": near_bounds(0.0, 3_600_000.0),
     "max_latency_p99_ms": near_bounds(0.0, 3_600_000.0),
     "min_calls": near_bounds(0, 10**12),
+    "fault_type": st.one_of(st.none(), st.sampled_from(["rate_limit", "error", "", "x" * 201])),
+    "min_recovery_rate": near_bounds(0.0, 1.0),
+    "min_pass_rate": near_bounds(0.0, 1.0),
+    "on": st.sampled_from(["lower", "point", "upper", "", 1]),
 }
 STOP_FIELDS = {
     "component": st.one_of(st.none(), NAMES),
@@ -366,6 +370,7 @@ EXPERIMENT_FIELDS = {
     "require_faults_fired": st.one_of(st.booleans(), st.sampled_from([0, 1, "true"])),
     "trace_calls": st.sampled_from(["all", "faults", "none", "", 1]),
     "scope": st.sampled_from([None, "baggage", "context", "", 1]),
+    "repeat": near_bounds(1, 1000),
 }
 FIELD_VALUES: dict[type[BaseModel], dict[str, st.SearchStrategy[Any]]] = {
     ChaosExperiment: EXPERIMENT_FIELDS,
