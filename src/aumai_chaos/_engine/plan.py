@@ -76,15 +76,14 @@ def _cut(fault: Any) -> InjectedFaultError:
     return StreamCutError(message, fault=fault)
 
 
-#: The exception of each fault type that raises at a decorated call.
+#: The exception of each fault type that raises at a decorated call (the types whose class
+#: declares ``raises``).
 _EXCEPTIONS: dict[FaultType, Callable[[Any], InjectedFaultError]] = {
     FaultType.error: _error,
     FaultType.timeout: _timeout,
     FaultType.resource_exhaustion: _exhaustion,
     FaultType.stream_cut: _cut,
 }
-#: ``during`` faults that end a stream early without an error.
-_ENDS_STREAM = frozenset({FaultType.truncated_stream})
 
 
 def refuse_at(site: Site, faults: Sequence[FaultConfig], where: str) -> None:
@@ -199,13 +198,14 @@ class FaultPlan:
         self.probability = fault.probability
         self.delay = fault.delay_seconds
         #: Whether the fault records a ``chaos.fault.delay`` point (a zero latency does too).
-        self.waits = fault.fault_type.delays or self.delay > 0
+        self.waits = type(fault).delays or self.delay > 0
         #: A running estimate of the bookkeeping that follows a delay (ending the span, leaving
         #: the window), in seconds: the delay ends that much early, so the call is held the
         #: configured delay in all (see ``act.fire_sync``).
         self.tail = 0.0
-        self.raises = fault.fault_type in _EXCEPTIONS
-        self.ends_stream = fault.fault_type in _ENDS_STREAM
+        self.raises = type(fault).raises
+        #: A ``during`` fault that ends a stream early without an error.
+        self.ends_stream = type(fault).ends_stream and not type(fault).fails
         self.after_items: int = getattr(fault, "after_chunks", 0)
         self.draw = draw
         self.position = position

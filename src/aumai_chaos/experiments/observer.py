@@ -33,14 +33,14 @@ from aumai_chaos.experiments._series import Series
 from aumai_chaos.experiments._stats import Tally
 from aumai_chaos.experiments.models import Observation
 from aumai_chaos.experiments.summary import Summary
-from aumai_chaos.faults import FaultType
+from aumai_chaos.faults import fault_types_that
 
 __all__ = ["DEFAULT_MAX_OBSERVATIONS", "ExperimentObserver"]
 
 DEFAULT_MAX_OBSERVATIONS = 10_000
 FAULT_INJECTED = "fault_injected"
 #: The faults that fail their call (``errors_by_type``), wherever they act.
-_RAISING = frozenset(t.value for t in FaultType if t.fails)
+_RAISING = frozenset(t.value for t in fault_types_that("fails"))
 _SKIP_NAMES = frozenset((tm.SPAN_FAULT, tm.SPAN_EXPERIMENT))
 _log = logging.getLogger("aumai_chaos")
 

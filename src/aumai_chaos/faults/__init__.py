@@ -38,6 +38,7 @@ from aumai_chaos.faults.base import (
     Site,
     fault_class,
     fault_classes,
+    fault_types_that,
 )
 from aumai_chaos.faults.call import (
     ErrorFault,
@@ -117,6 +118,7 @@ __all__ = [
     "fault_adapter",
     "fault_class",
     "fault_classes",
+    "fault_types_that",
 ]
 
 #: Any fault, validated by its ``fault_type`` tag alone.

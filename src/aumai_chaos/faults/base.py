@@ -29,6 +29,7 @@ __all__ = [
     "Action",
     "fault_class",
     "fault_classes",
+    "fault_types_that",
 ]
 
 #: The longest delay a fault may inject: one hour. Longer values are refused as typos.
@@ -86,39 +87,22 @@ class FaultType(StrEnum):
 
     @property
     def raises(self) -> bool:
-        """Whether a *guide* fault of this type ends a decorated call with an exception."""
-        return self in _RAISING
+        """Whether a fault of this type ends a decorated call with an exception (its class's
+        ``raises``)."""
+        return _CLASSES[self].raises
 
     @property
     def fails(self) -> bool:
         """Whether a fault of this type, wherever it acts, ends its call with an error: it
         raises at a decorated call, or on a transport answers with an HTTP error status or
-        raises the client library's own error. The summary's ``errors_by_type`` counts these."""
-        return self in _FAILING
+        raises the client library's own error. The summary's ``errors_by_type`` counts these
+        (its class's ``fails``)."""
+        return _CLASSES[self].fails
 
     @property
     def delays(self) -> bool:
-        """Whether a *guide* fault of this type waits before it acts."""
-        return self in (FaultType.latency, FaultType.timeout)
-
-
-_RAISING = frozenset(
-    {FaultType.error, FaultType.timeout, FaultType.resource_exhaustion, FaultType.stream_cut}
-)
-
-
-_FAILING = _RAISING | {
-    FaultType.rate_limit,
-    FaultType.http_error,
-    FaultType.connect_error,
-    FaultType.read_timeout,
-    FaultType.context_overflow,
-    FaultType.stream_error_event,  # the SDK raises the provider's error event
-    # on an MCP request, the SDK raises its own MCPError (a tool's isError result is an answer)
-    FaultType.jsonrpc_error,
-    FaultType.mcp_timeout,
-    FaultType.mcp_disconnect,
-}
+        """Whether a fault of this type waits before it acts (its class's ``delays``)."""
+        return _CLASSES[self].delays
 
 
 class Site(StrEnum):
@@ -177,6 +161,23 @@ class FaultConfig(BaseModel):
     site_reason: ClassVar[str] = ""
     #: When this fault type acts on the call it fires on.
     action: ClassVar[Action] = Action.before
+    # What it does, for the code that acts on it (each set of fault types is derived from
+    # these with :func:`fault_types_that`; adding a fault type touches only its class and
+    # the code that carries it out):
+    #: It ends a decorated call with an exception (an ``InjectedFaultError``).
+    raises: ClassVar[bool] = False
+    #: The call it acts on ends with an error, wherever it acts (implied by ``raises``).
+    fails: ClassVar[bool] = False
+    #: It waits before it acts (``duration_ms``).
+    delays: ClassVar[bool] = False
+    #: Acting ``during`` a stream, it ends the stream early: cleanly, or (when it also
+    #: ``fails``) with the provider's error event.
+    ends_stream: ClassVar[bool] = False
+    #: On a transport, it answers instead of the call with the provider's error response.
+    answers: ClassVar[bool] = False
+    #: On a transport, it raises the client library's own connection or timeout error
+    #: instead of the call.
+    breaks_connection: ClassVar[bool] = False
 
     fault_type: FaultType
     probability: Annotated[float, Field(ge=0.0, le=1.0, strict=True, allow_inf_nan=False)] = 1.0
@@ -252,3 +253,9 @@ def fault_class(fault_type: FaultType | str) -> type[FaultConfig]:
 def fault_classes() -> dict[FaultType, type[FaultConfig]]:
     """Every fault type's class, in :class:`FaultType` order."""
     return {t: _CLASSES[t] for t in FaultType if t in _CLASSES}
+
+
+def fault_types_that(behaviour: str) -> frozenset[FaultType]:
+    """The fault types whose class declares ``behaviour`` (``"raises"``, ``"fails"``,
+    ``"delays"``, ``"ends_stream"``, ``"answers"``, ``"breaks_connection"``) true."""
+    return frozenset(t for t, cls in fault_classes().items() if getattr(cls, behaviour))

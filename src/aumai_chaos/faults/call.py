@@ -45,6 +45,8 @@ class LatencyFault(_GuideFault):
     arrives ``duration_ms`` later, on the client's own request clock)."""
 
     sites: ClassVar[frozenset[Site]] = frozenset({Site.call, Site.transport, Site.mcp})
+    delays: ClassVar[bool] = True
+
     fault_type: Literal[FaultType.latency] = FaultType.latency
 
     @model_validator(mode="after")
@@ -58,6 +60,10 @@ class ErrorFault(_GuideFault):
     """Raise :class:`~aumai_chaos.ChaosError` with ``error_code`` (default 500) and
     ``error_message``; on a transport, answer with HTTP status ``error_code``."""
 
+    raises: ClassVar[bool] = True
+    fails: ClassVar[bool] = True
+    answers: ClassVar[bool] = True
+
     fault_type: Literal[FaultType.error] = FaultType.error
 
 
@@ -65,12 +71,21 @@ class TimeoutFault(_GuideFault):
     """Wait ``duration_ms`` (0 when unset), then raise :class:`~aumai_chaos.ChaosTimeoutError`;
     on a transport, the client library's own read timeout."""
 
+    raises: ClassVar[bool] = True
+    fails: ClassVar[bool] = True
+    delays: ClassVar[bool] = True
+    breaks_connection: ClassVar[bool] = True
+
     fault_type: Literal[FaultType.timeout] = FaultType.timeout
 
 
 class ResourceExhaustionFault(_GuideFault):
     """Raise :class:`~aumai_chaos.ResourceExhaustedError`; on a transport, a 429 with the
     provider's quota error."""
+
+    raises: ClassVar[bool] = True
+    fails: ClassVar[bool] = True
+    answers: ClassVar[bool] = True
 
     fault_type: Literal[FaultType.resource_exhaustion] = FaultType.resource_exhaustion
 

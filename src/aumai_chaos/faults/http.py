@@ -33,6 +33,9 @@ class RateLimitFault(FaultConfig):
     site_reason: ClassVar[str] = _WHY
     action: ClassVar[Action] = Action.instead
 
+    fails: ClassVar[bool] = True
+    answers: ClassVar[bool] = True
+
     fault_type: Literal[FaultType.rate_limit] = FaultType.rate_limit
     retry_after_s: Annotated[float, Field(ge=0.0, le=3600.0, allow_inf_nan=False)] = 1.0
     quota: Annotated[bool, Field(strict=True)] = False
@@ -51,6 +54,9 @@ class HttpErrorFault(FaultConfig):
     site_reason: ClassVar[str] = _WHY
     action: ClassVar[Action] = Action.instead
 
+    fails: ClassVar[bool] = True
+    answers: ClassVar[bool] = True
+
     fault_type: Literal[FaultType.http_error] = FaultType.http_error
     status_code: Annotated[int, Field(ge=100, le=599, strict=True)] = 503
     headers: dict[HeaderName, HeaderValue] = Field(default_factory=dict, max_length=100)
@@ -65,6 +71,9 @@ class ConnectErrorFault(FaultConfig):
     site_reason: ClassVar[str] = _WHY
     action: ClassVar[Action] = Action.instead
 
+    fails: ClassVar[bool] = True
+    breaks_connection: ClassVar[bool] = True
+
     fault_type: Literal[FaultType.connect_error] = FaultType.connect_error
     error_message: Message | None = None
 
@@ -78,6 +87,9 @@ class ReadTimeoutFault(FaultConfig):
         "it stands for a client's read timeout; on a decorated call use a timeout fault"
     )
     action: ClassVar[Action] = Action.instead
+
+    fails: ClassVar[bool] = True
+    breaks_connection: ClassVar[bool] = True
 
     fault_type: Literal[FaultType.read_timeout] = FaultType.read_timeout
     duration_ms: DurationMs | None = None

@@ -57,6 +57,8 @@ class JsonRpcErrorFault(_McpFault):
     """A JSON-RPC error response: the SDK raises its own ``MCPError`` with ``error_code``
     (default -32603, internal error) and ``error_message``."""
 
+    fails: ClassVar[bool] = True
+
     fault_type: Literal[FaultType.jsonrpc_error] = FaultType.jsonrpc_error
     error_code: Annotated[int, Field(ge=-(2**31), le=2**31 - 1, strict=True)] = -32603
     error_message: Message = "Internal error"
@@ -65,6 +67,8 @@ class JsonRpcErrorFault(_McpFault):
 class McpTimeoutFault(_McpFault):
     """No answer comes: the client's own request timeout fires (``MCPError`` -32001). A
     request without a timeout fails the same way after ``duration_ms`` (default 30 s)."""
+
+    fails: ClassVar[bool] = True
 
     fault_type: Literal[FaultType.mcp_timeout] = FaultType.mcp_timeout
     duration_ms: DurationMs = 30_000
@@ -77,6 +81,8 @@ class McpTimeoutFault(_McpFault):
 class McpDisconnectFault(_McpFault):
     """The connection closes as when the server process dies: this request and every later
     one on the session fail with ``MCPError`` -32000, until the agent reconnects."""
+
+    fails: ClassVar[bool] = True
 
     fault_type: Literal[FaultType.mcp_disconnect] = FaultType.mcp_disconnect
 

@@ -142,6 +142,8 @@ class ContextOverflowFault(_OutputFault):
 
     action: ClassVar[Action] = Action.instead
 
+    fails: ClassVar[bool] = True
+
     fault_type: Literal[FaultType.context_overflow] = FaultType.context_overflow
     error_message: Message | None = None
     #: The context length that the error message names, in tokens.

@@ -48,6 +48,9 @@ class StreamCutFault(_StreamFault):
     raises the error a real peer reset gives; on a generator,
     :class:`~aumai_chaos.StreamCutError` is raised from the next iteration."""
 
+    raises: ClassVar[bool] = True
+    fails: ClassVar[bool] = True
+
     fault_type: Literal[FaultType.stream_cut] = FaultType.stream_cut
     error_message: Message | None = None
 
@@ -56,6 +59,8 @@ class TruncatedStreamFault(_StreamFault):
     """End the stream cleanly after ``after_chunks`` chunks, without the provider's final
     event (no ``finish_reason`` nor ``[DONE]`` for OpenAI, no ``message_stop`` for Anthropic);
     a generator simply stops early."""
+
+    ends_stream: ClassVar[bool] = True
 
     fault_type: Literal[FaultType.truncated_stream] = FaultType.truncated_stream
 
@@ -72,6 +77,9 @@ class StreamErrorEventFault(_StreamFault):
         "it sends a provider's error event in a server-sent event stream; on a generator use "
         "stream_cut"
     )
+
+    ends_stream: ClassVar[bool] = True
+    fails: ClassVar[bool] = True
 
     fault_type: Literal[FaultType.stream_error_event] = FaultType.stream_error_event
     error_type: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None

@@ -20,7 +20,7 @@ from typing import Any
 
 from aumai_chaos._engine import telemetry as tm
 from aumai_chaos._engine.act import Firing
-from aumai_chaos.faults import FaultType
+from aumai_chaos.faults import FaultType, fault_types_that
 from aumai_chaos.transport import providers
 from aumai_chaos.transport._clients import Library
 from aumai_chaos.transport._hooks import FaultContext, response_fault
@@ -49,10 +49,10 @@ _log = logging.getLogger("aumai_chaos")
 _warned: set[str] = set()
 _MAX_MODEL_PARSE = 4_000_000
 
-_ANSWERS = frozenset(
-    {FaultType.rate_limit, FaultType.http_error, FaultType.error, FaultType.resource_exhaustion}
-)
-_RAISES = frozenset({FaultType.connect_error, FaultType.read_timeout, FaultType.timeout})
+#: The faults that answer instead of the call with the provider's error response.
+_ANSWERS = fault_types_that("answers")
+#: The faults that raise the client library's connection or timeout error instead of the call.
+_RAISES = fault_types_that("breaks_connection")
 _TERMINAL = _ANSWERS | _RAISES
 
 

@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from aumai_chaos.faults import Action, FaultConfig, FaultType, Site, fault_classes
+from aumai_chaos.faults import Action, FaultConfig, FaultType, Site, fault_classes, fault_types_that
 from aumai_chaos.transport._sse import SSEFramer, corrupt_event, error_event, is_terminal_event
 from aumai_chaos.transport._stamp import ATTR_FAULT_AFTER_CHUNKS, FaultHooks
 
@@ -25,7 +25,7 @@ STREAM_FAULTS = frozenset(
 )
 #: The stream faults that end the stream early, at the latest at the provider's final event:
 #: cleanly (``truncated_stream``) or with the provider's error event (``stream_error_event``).
-ENDING = frozenset({FaultType.truncated_stream, FaultType.stream_error_event})
+ENDING = fault_types_that("ends_stream")
 NEVER = sys.maxsize
 #: What httpcore reports for a connection reset by the peer, which httpx re-raises as ReadError.
 RESET_MESSAGE = "[Errno 104] Connection reset by peer"
