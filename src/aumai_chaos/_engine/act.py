@@ -114,7 +114,7 @@ class Firing:
             start = time.perf_counter()
         window = plan.window
         if window is not None:
-            if not window.begin(id(plan.fault)):
+            if not window.begin(plan.position):
                 return False
             self._entered = True
         self.started = start

@@ -31,7 +31,7 @@ from aumai_chaos._engine.act import (
 )
 from aumai_chaos._engine.plan import Counter, FaultPlan, new_counter
 from aumai_chaos._engine.scopes import Scope, enter_scope, exit_scope, in_any_scope
-from aumai_chaos.faults import FaultConfig, Site
+from aumai_chaos.faults import Site
 
 __all__ = [
     "DISABLED_ENV",
@@ -221,9 +221,10 @@ class Route:
     """What one running experiment does to components.
 
     ``by_component`` names the faults of each component, ``everywhere`` the faults of every
-    component; ``watch`` names components to observe (component-call spans) even where no fault
-    applies, and ``watch_all`` observes every component. ``make_plan(fault, component)``
-    compiles a fault for one component, bound to the experiment's random source, telemetry and
+    component, each fault by its position in the experiment; ``watch`` names components to
+    observe (component-call spans) even where no fault applies, and ``watch_all`` observes every
+    component. ``make_plan(position, component)`` compiles the fault at ``position`` for one
+    component, bound to the experiment's random source, telemetry and
     window; plans and call counters are made once per component and kept for the route's life
     (so a ``times`` budget survives other experiments starting). ``instruments`` trace the
     component calls. ``recorder(component)`` gives what records each call into a component as it
@@ -256,9 +257,9 @@ class Route:
         self,
         experiment_id: str,
         instruments: tm.Instruments,
-        make_plan: Callable[[FaultConfig, str], FaultPlan],
-        by_component: dict[str, list[FaultConfig]],
-        everywhere: Sequence[FaultConfig] = (),
+        make_plan: Callable[[int, str], FaultPlan],
+        by_component: dict[str, list[int]],
+        everywhere: Sequence[int] = (),
         watch: Iterable[str] = (),
         watch_all: bool = False,
         *,
@@ -294,9 +295,9 @@ class Route:
         """The names of the slots a change to this route may concern."""
         return _slots if self.watch_all or self.globs else self.watch
 
-    def faults_for(self, component: str) -> list[FaultConfig]:
-        """The faults of ``component``: by its name or a glob matching it, then everywhere's;
-        each once, in the order they were given."""
+    def faults_for(self, component: str) -> list[int]:
+        """The positions of the faults of ``component``: by its name or a glob matching it,
+        then everywhere's; each once, in the order they were given."""
         faults = list(self.by_component.get(component, ()))
         for pattern in self.globs:
             if pattern in self.by_component and fnmatchcase(component, pattern):
@@ -304,9 +305,9 @@ class Route:
         if self.globs:
             rank: dict[int, int] = {}
             for listed in self.by_component.values():
-                for fault in listed:
-                    rank.setdefault(id(fault), len(rank))
-            faults = sorted({id(f): f for f in faults}.values(), key=lambda f: rank[id(f)])
+                for position in listed:
+                    rank.setdefault(position, len(rank))
+            faults = sorted(set(faults), key=rank.__getitem__)
         return [*faults, *self.everywhere]
 
     def plans_for(self, component: str) -> list[FaultPlan]:
@@ -316,21 +317,21 @@ class Route:
             plans = self._plans[component] = [self.make_plan(f, component) for f in faults]
         return plans
 
-    def add(self, fault: FaultConfig, components: Sequence[str]) -> None:
-        """One more fault, declared after the others, for ``components`` (empty: every
-        component). The plans and call counters made so far go on: ``times`` budgets and call
-        numbers continue. Called under the registry's lock (:func:`add_fault`)."""
+    def add(self, position: int, components: Sequence[str]) -> None:
+        """One more fault (at ``position``), declared after the others, for ``components``
+        (empty: every component). The plans and call counters made so far go on: ``times``
+        budgets and call numbers continue. Called under the registry's lock (:func:`add_fault`)."""
         if components:
             for name in dict.fromkeys(components):
-                self.by_component.setdefault(name, []).append(fault)
+                self.by_component.setdefault(name, []).append(position)
             self.watch = self.watch | frozenset(components)
             self.globs = _globs(self.watch)
         else:
-            self.everywhere = (*self.everywhere, fault)
+            self.everywhere = (*self.everywhere, position)
             self.watch_all = True
         for name, plans in self._plans.items():
             if not components or any(name == c or fnmatchcase(name, c) for c in components):
-                plans.append(self.make_plan(fault, name))
+                plans.append(self.make_plan(position, name))
 
     def counter_for(self, component: str) -> Counter:
         counter = self._counters.get(component)
@@ -384,12 +385,12 @@ def activate(key: object, route: Route) -> None:
         _refresh(route.refreshes())
 
 
-def add_fault(key: object, fault: FaultConfig, components: Sequence[str]) -> None:
-    """Route one more fault of a running experiment (see :meth:`Route.add`); from the next call
-    on, the components it affects get it."""
+def add_fault(key: object, position: int, components: Sequence[str]) -> None:
+    """Route one more fault of a running experiment, at ``position`` in its faults (see
+    :meth:`Route.add`); from the next call on, the components it affects get it."""
     with _lock:
         route = _routes[key]
-        route.add(fault, components)
+        route.add(position, components)
         _refresh(route.refreshes())
 
 

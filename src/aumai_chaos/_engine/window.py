@@ -49,8 +49,8 @@ class Window:
         self.deadline: float | None = None
 
     def begin(self, key: int = 0) -> bool:
-        """Enter the window for the fault ``key``; ``False`` once it is closed or the cap on
-        injections is reached (the fault must not fire)."""
+        """Enter the window for the fault at position ``key`` in its experiment; ``False``
+        once it is closed or the cap on injections is reached (the fault must not fire)."""
         with self._lock:
             if self.closed or (self.max_total is not None and self.total >= self.max_total):
                 return False

@@ -185,10 +185,10 @@ class Phases:
         exp = run.experiment
         calls = []
         counters: dict[str, Counter] = {}
-        for fault in exp.faults:
+        for position, fault in enumerate(exp.faults):
             for name in dict.fromkeys(exp.components_of(fault) or (SYNTHETIC_COMPONENT,)):
                 counter = counters.setdefault(name, new_counter())
-                calls.append((name, run.make_plan(fault, name), counter))
+                calls.append((name, run.make_plan(position, name), counter))
         next_tick = time.monotonic()
         while not run.aborted:
             now = time.monotonic()

@@ -141,12 +141,11 @@ class ExperimentRun:
 
     # -- planning ------------------------------------------------------------------------------
 
-    def make_plan(self, fault: FaultConfig, component: str) -> FaultPlan:
-        # The fault's position in the experiment: with the seed, it names the fault in the
-        # replay hash (docs/replay.md). Faults are told apart by identity (see checked_for_run).
-        position = next(i for i, f in enumerate(self.experiment.faults) if f is fault)
+    def make_plan(self, position: int, component: str) -> FaultPlan:
+        # A fault is known by its position in the experiment: with the seed, it names the
+        # fault in the replay hash (docs/replay.md), and the window counts its firings by it.
         return FaultPlan(
-            fault,
+            self.experiment.faults[position],
             draw=self.rng.random,
             instruments=self.instruments,
             component=component,
@@ -172,14 +171,14 @@ class ExperimentRun:
         watch_all: bool = False,
     ) -> _registry.Route:
         exp = self.experiment
-        by_component: dict[str, list[FaultConfig]] = {}
-        everywhere: list[FaultConfig] = []
-        for fault in exp.faults:
+        by_component: dict[str, list[int]] = {}
+        everywhere: list[int] = []
+        for position, fault in enumerate(exp.faults):
             names = exp.components_of(fault)
             if not names:
-                everywhere.append(fault)
+                everywhere.append(position)
             for name in dict.fromkeys(names):
-                by_component.setdefault(name, []).append(fault)
+                by_component.setdefault(name, []).append(position)
         watch = {o.component for o in exp.steady_state if o.component != WORKLOAD}
         watch |= {c.component for c in exp.stop_conditions if c.component not in (None, WORKLOAD)}
         if not with_faults:
@@ -314,8 +313,9 @@ class ExperimentRun:
         """Add a fault to a running block (routed under ``key``), declared after the others:
         its position in the replay hash is the next one, and the faults already there keep
         their ``times`` budgets and call numbers."""
+        position = len(self.experiment.faults)
         self.experiment.faults.append(fault)  # type: ignore[arg-type]  # any fault class
-        _registry.add_fault(key, fault, self.experiment.components_of(fault))
+        _registry.add_fault(key, position, self.experiment.components_of(fault))
 
     def close_block(self, key: object) -> None:
         self.window.close()

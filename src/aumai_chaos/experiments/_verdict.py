@@ -49,9 +49,9 @@ def fault_report(experiment: ChaosExperiment, fired: dict[int, int]) -> list[Fau
             fault_type=fault.fault_type.value,
             affected_components=list(experiment.components_of(fault)),
             probability=fault.probability,
-            fired=fired.get(id(fault), 0),
+            fired=fired.get(position, 0),
         )
-        for fault in experiment.faults
+        for position, fault in enumerate(experiment.faults)
     ]
 
 
@@ -109,14 +109,14 @@ def cannot_act(
 ) -> list[str]:
     """One note for each fault aimed at a decorated function (one of ``decorated``) that acts
     only on an HTTP transport (``rate_limit``, ``http_error``, an output fault...): there it
-    can never act. With ``fired`` (fault id -> count), only faults that never fired.
+    can never act. With ``fired`` (fault position -> count), only faults that never fired.
 
     A warning, not an error: a name may also be a transport route (``instrument(routes=...)``
     in code), which only the run can tell. The reverse (a fault that acts only on a decorated
     call, aimed at a built-in provider route) is refused when the experiment is built."""
     notes = []
     for index, fault in enumerate(experiment.faults):
-        if fault.acts_at(Site.call) or (fired is not None and fired.get(id(fault), 0)):
+        if fault.acts_at(Site.call) or (fired is not None and fired.get(index, 0)):
             continue
         kind = fault.fault_type.value
         for name in dict.fromkeys(experiment.components_of(fault)):

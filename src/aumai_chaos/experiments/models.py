@@ -253,21 +253,14 @@ def checked_for_run(experiment: ChaosExperiment) -> ChaosExperiment:
 
     A model can change after it was validated (attribute assignment, ``model_copy(update=...)``,
     ``model_construct``), so the limits that keep a run safe, the maximum duration first, are
-    checked again where they matter: a ``pydantic.ValidationError`` here refuses the run. The
-    copy also gives each listed fault its own object: a run tells faults apart by identity, and
-    the same FaultConfig object listed twice would otherwise share one count.
+    checked again where they matter: a ``pydantic.ValidationError`` here refuses the run.
+    A run tells faults apart by their position, so the same FaultConfig object may be listed
+    twice: each place counts on its own.
     """
     # Faults are frozen models, validated when built: they are passed back as they are (a
-    # ``transform`` fault's callable has no dumped form). Each listed fault gets its own object:
-    # the caller's own, which injected exceptions carry, or a copy for a repeat.
-    seen: set[int] = set()
-    faults: list[Any] = []
-    for original in experiment.faults:
-        if isinstance(original, FaultConfig) and id(original) not in seen:
-            seen.add(id(original))
-            faults.append(original)
-        else:
-            faults.append(original.model_copy() if isinstance(original, FaultConfig) else original)
+    # ``transform`` fault's callable has no dumped form, and injected exceptions carry the
+    # caller's own object).
+    faults: list[Any] = list(experiment.faults)
     data = experiment.model_dump(warnings=False, exclude={"faults"})
     checked = type(experiment).model_validate({**data, "faults": faults})
     return checked.model_copy(update={"faults": faults})
