@@ -22,7 +22,7 @@ from aumai_chaos.faults import (
     fault_classes,
     fault_types_that,
 )
-from aumai_chaos.transport import _act, _output, _stream_core
+from aumai_chaos.transport import _output, _request_faults, _stream_core
 
 T = FaultType
 
@@ -70,9 +70,9 @@ def test_every_set_the_acting_code_reads_is_derived_from_the_classes() -> None:
     assert {
         t for t, c in classes.items() if c.action is Action.after and Site.transport in c.sites
     } == _output.OUTPUT_FAULTS
-    assert fault_types_that("answers") == _act._ANSWERS
-    assert fault_types_that("breaks_connection") == _act._RAISES
-    assert not _act._ANSWERS & _act._RAISES
+    assert fault_types_that("answers") == _request_faults._ANSWERS
+    assert fault_types_that("breaks_connection") == _request_faults._RAISES
+    assert not _request_faults._ANSWERS & _request_faults._RAISES
     assert {t.value for t in fault_types_that("fails")} == observer._RAISING
 
 

@@ -16,7 +16,7 @@ def test_plain():
         m
         for m in sys.modules
         if m.startswith(("opentelemetry.sdk", "httpx", "openai", "anthropic"))
-        or m == "aumai_chaos.pytest_plugin._engine"
+        or m == "aumai_chaos.pytest_plugin._block"
     )
     assert heavy == []
     transport = sys.modules.get("aumai_chaos.transport")
@@ -47,7 +47,7 @@ def test_with_chaos(chaos):
 
 def test_after():
     assert "opentelemetry.sdk.trace" in sys.modules
-    assert "aumai_chaos.pytest_plugin._engine" in sys.modules
+    assert "aumai_chaos.pytest_plugin._block" in sys.modules
 """
     )
     run(subprocess=True).assert_outcomes(passed=2)

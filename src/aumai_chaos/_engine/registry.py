@@ -36,7 +36,7 @@ from aumai_chaos.faults import Site
 __all__ = [
     "DISABLED_ENV",
     "ComponentSlot",
-    "Route",
+    "ExperimentRoute",
     "SlotState",
     "activate",
     "add_fault",
@@ -80,7 +80,9 @@ class _Group:
 
     __slots__ = ("by_site", "count", "key", "route", "scope")
 
-    def __init__(self, key: object, route: Route, name: str, with_plans: bool = True) -> None:
+    def __init__(
+        self, key: object, route: ExperimentRoute, name: str, with_plans: bool = True
+    ) -> None:
         plans = route.plans_for(name) if with_plans else []
         self.key = key
         self.route = route
@@ -217,7 +219,7 @@ class ComponentSlot(list[SlotState]):
         return state.view() if state.scoped else state
 
 
-class Route:
+class ExperimentRoute:
     """What one running experiment does to components.
 
     ``by_component`` names the faults of each component, ``everywhere`` the faults of every
@@ -351,7 +353,7 @@ def _globs(names: Iterable[str]) -> tuple[str, ...]:
 
 _lock = threading.Lock()
 _slots: dict[str, ComponentSlot] = {}
-_routes: dict[object, Route] = {}
+_routes: dict[object, ExperimentRoute] = {}
 
 
 def _refresh(names: Iterable[str]) -> None:
@@ -378,7 +380,7 @@ def slot_for(component: str) -> ComponentSlot:
         return slot
 
 
-def activate(key: object, route: Route) -> None:
+def activate(key: object, route: ExperimentRoute) -> None:
     """Start routing an experiment's faults to the components they affect."""
     with _lock:
         _routes[key] = route
@@ -387,7 +389,7 @@ def activate(key: object, route: Route) -> None:
 
 def add_fault(key: object, position: int, components: Sequence[str]) -> None:
     """Route one more fault of a running experiment, at ``position`` in its faults (see
-    :meth:`Route.add`); from the next call on, the components it affects get it."""
+    :meth:`ExperimentRoute.add`); from the next call on, the components it affects get it."""
     with _lock:
         route = _routes[key]
         route.add(position, components)

@@ -9,7 +9,7 @@ must not raise.
 Two kinds are here: :class:`ContextScope` (``aumai_chaos.experiment(scope="context")``: the
 block's own context and the tasks it starts) and :class:`BaggageScope` (an armed experiment:
 the calls whose OpenTelemetry baggage names it, ``_engine.selection``). Adding a kind is one
-class here with an ``admits()`` method, handed to ``registry.Route(scope=...)`` (through
+class here with an ``admits()`` method, handed to ``registry.ExperimentRoute(scope=...)`` (through
 ``ExperimentRun.open_block(scope=...)``) by whoever opens the route; nothing else in the engine
 changes.
 """

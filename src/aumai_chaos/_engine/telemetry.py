@@ -64,7 +64,7 @@ SPAN_EXPERIMENT = "chaos.experiment"
 SPAN_FAULT = "chaos.fault"
 EVENT_FAULT_INJECTED = "chaos.fault.injected"
 EVENT_EXPERIMENT_ABORTED = "chaos.experiment.aborted"
-#: Our additions (issue 7): one event per checked objective limit, one when a stop condition fires.
+#: Our additions: one event per checked objective limit, one when a stop condition fires.
 EVENT_OBJECTIVE = "chaos.objective"
 EVENT_EXPERIMENT_STOPPED = "chaos.experiment.stopped"
 

@@ -169,7 +169,7 @@ class ExperimentRun:
         observer: ExperimentObserver | None = None,
         scope: Scope | None = None,
         watch_all: bool = False,
-    ) -> _registry.Route:
+    ) -> _registry.ExperimentRoute:
         exp = self.experiment
         by_component: dict[str, list[int]] = {}
         everywhere: list[int] = []
@@ -185,7 +185,7 @@ class ExperimentRun:
             watch |= set(by_component)
             by_component, watch_all = {}, watch_all or bool(everywhere)
             everywhere = []
-        return _registry.Route(
+        return _registry.ExperimentRoute(
             exp.experiment_id,
             self.instruments,
             self.make_plan,

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from aumai_chaos.experiments.summary import RecoveryRow
     from aumai_chaos.experiments.units import Unit
     from aumai_chaos.faults import FaultConfig
-    from aumai_chaos.pytest_plugin._engine import Block, FiredFault
+    from aumai_chaos.pytest_plugin._block import Block, FiredFault
     from aumai_chaos.pytest_plugin._transport import McpScope, TransportScope
 
 __all__ = ["ChaosUsageError", "TestChaos", "replay_command"]
@@ -135,7 +135,7 @@ class TestChaos:
         """The body starts: validate the markers and open the test's experiment."""
         from aumai_chaos._engine import registry
         from aumai_chaos.experiments.steady_state import Objective
-        from aumai_chaos.pytest_plugin._engine import open_block
+        from aumai_chaos.pytest_plugin._block import open_block
 
         if self.problem is not None:
             raise ChaosUsageError(self.problem)

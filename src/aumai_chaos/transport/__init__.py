@@ -13,9 +13,9 @@ transport, so the agent's production resilience code is what gets exercised.
   experiments target by name;
 - :mod:`.providers`: the providers' own error answers.
 
-Modules: ``_clients`` (httpx/httpx2, imported lazily), ``routes``, ``providers``, ``_act``
-(what each fault does to a request), ``_hooks`` (where stream and output faults plug in),
-``_transport``, ``_instrument``. The decisions are the engine's
+Modules: ``_clients`` (httpx/httpx2, imported lazily), ``routes``, ``providers``,
+``_request_faults`` (what each fault does to a request), ``_hooks`` (where stream and output
+faults plug in), ``_transport``, ``_instrument``. The decisions are the engine's
 (``aumai_chaos._engine.calls.decide``).
 
 May import ``aumai_chaos.faults``, ``aumai_chaos._engine``, ``aumai_chaos.errors``, the
@@ -34,7 +34,7 @@ from aumai_chaos.transport._response_faults import register as _register_respons
 from aumai_chaos.transport._transport import AsyncChaosTransport, ChaosTransport
 from aumai_chaos.transport.routes import BUILTIN_ROUTES, URL, Host, Method, Path, Pattern, Route
 
-# The stream faults, the model-output faults and context_overflow (issue 14).
+# The stream faults, the model-output faults and context_overflow.
 _register_response_faults()
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""The hook where stream and model-output faults (issue 14) plug into the transport.
+"""The hook where stream and model-output faults plug into the transport.
 
 The transport itself carries out the faults that act before or instead of the request
 (``latency``, ``rate_limit``, ``http_error``, ``connect_error``, ``read_timeout`` and the

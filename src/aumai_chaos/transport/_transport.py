@@ -2,9 +2,9 @@
 
 The shape of OpenTelemetry's httpx instrumentation (``SyncOpenTelemetryTransport`` wraps an
 inner transport; the sync and async classes share pure helpers): :class:`Chaos` decides what
-happens to a request, ``_act`` carries it out. Works with ``httpx`` and ``httpx2`` alike: the
-library is that of the inner transport, of ``library=``, or, with neither, of the first
-request (its default ``HTTPTransport`` is built then).
+happens to a request, ``_request_faults`` carries it out. Works with ``httpx`` and ``httpx2``
+alike: the library is that of the inner transport, of ``library=``, or, with neither, of the
+first request (its default ``HTTPTransport`` is built then).
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from aumai_chaos._engine.calls import FaultSet, decide
 from aumai_chaos._engine.registry import state
 from aumai_chaos.errors import ConfigError
 from aumai_chaos.faults import FaultConfig, FaultType, Site
-from aumai_chaos.transport._act import Exchange, run_async, run_sync
 from aumai_chaos.transport._clients import Library, library, library_of
+from aumai_chaos.transport._request_faults import Exchange, run_async, run_sync
 from aumai_chaos.transport.routes import Pattern, Route, Router
 
 __all__ = [

@@ -3,7 +3,7 @@
 An :class:`Exchange` sorts the engine's decision before anything is sent: the delays
 (``latency``), at most one *terminal* fault (answer or raise instead of the request: the first
 in the engine's order wins, as a call can fail only once; the others are skipped and keep their
-``times``) and the response faults handed to issue 14's hooks (``_hooks``).
+``times``) and the response faults handed to the response-fault hooks (``_hooks``).
 :func:`run_sync` and :func:`run_async` carry it out with ``time.sleep`` / ``asyncio.sleep``
 (window-aware inside an experiment), so an async client's loop is never blocked.
 
