@@ -144,6 +144,8 @@ class ExperimentBlock:
         self._stop_watch = threading.Event()
         self._watcher: threading.Thread | None = None
         self._run.fault_hooks.append(self._count)
+        # The block is its own workload: each unit of work that ends is one iteration.
+        self._run.recovery.count_units(self._run.observer.record_iteration)
 
     @property
     def experiment_id(self) -> str:
