@@ -80,4 +80,5 @@ def test_a_repeat_out_of_range_is_one_line(tmp_path: Path) -> None:
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
-    assert "--repeat" in lines[0] and "between 1 and 1000" in lines[0]
+    assert "--repeat" in lines[0]
+    assert "between 1 and 1000" in lines[0]
