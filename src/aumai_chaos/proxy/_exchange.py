@@ -46,6 +46,13 @@ class RequestClassifier:
         """Whether a request could ever be named ``component`` (checked against experiments)."""
         return False
 
+    async def handle(
+        self, chaos: Chaos, request: httpx.Request, send: Any, route: Route
+    ) -> httpx.Response:
+        """Carry out the faults on a request this classifier named (default: the transport's)."""
+        response: httpx.Response = await handle_async(chaos, request, send, route)
+        return response
+
 
 class ProxyTransport(httpx.AsyncBaseTransport):
     """``inner`` (the real transport) behind the transport's fault code."""
@@ -60,14 +67,14 @@ class ProxyTransport(httpx.AsyncBaseTransport):
         self._chaos = chaos
         self._classifiers = tuple(classifiers)
 
-    def _route(self, request: httpx.Request) -> Route | None:
+    def _route(self, request: httpx.Request) -> tuple[Route, RequestClassifier] | None:
         for classifier in self._classifiers:
             try:
                 route = classifier.classify(request)
             except Exception:  # a classifier never breaks a request
                 route = None
             if route is not None:
-                return route
+                return route, classifier
         return None
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -85,8 +92,12 @@ class ProxyTransport(httpx.AsyncBaseTransport):
 
         if layered.on:  # instrument() is active in this process: it must not act a second time
             request.extensions[HANDLED] = True
-        route = self._route(request) if self._classifiers else None
-        response: httpx.Response = await handle_async(self._chaos, request, send, route)
+        named = self._route(request) if self._classifiers else None
+        response: httpx.Response
+        if named is None:
+            response = await handle_async(self._chaos, request, send, None)
+        else:
+            response = await named[1].handle(self._chaos, request, send, named[0])
         if seen and response is seen[0][0] and response.stream is seen[0][1]:
             rewritten = False  # the upstream's response as it came
         else:

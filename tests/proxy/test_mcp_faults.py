@@ -1,0 +1,181 @@
+"""The MCP faults through the proxy: the real ``mcp`` client and a real ``MCPServer`` over
+streamable HTTP (uvicorn on 127.0.0.1) behind ``aumai-chaos proxy``. Each fault is compared
+with the real failure provoked through the same proxy in the same test: a tool that raises, an
+unknown tool, a resource that is not there, a slow tool under ``read_timeout_seconds``, a
+server process that dies."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from mcp.client.session import ClientSession
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
+
+from tests.helpers import REPO
+from tests.mcp.server_app import build
+from tests.proxy.support import proxy, result_of, write_experiment
+
+QUERY = {"query": "chaos"}
+
+
+@contextmanager
+def docs_server() -> Iterator[str]:
+    """``tests.mcp.server_app``'s ``MCPServer`` over streamable HTTP; yields its base URL."""
+    config = uvicorn.Config(
+        build().streamable_http_app(),
+        host="127.0.0.1",
+        port=0,
+        log_level="critical",
+        lifespan="on",
+    )
+    web = uvicorn.Server(config)
+    thread = threading.Thread(target=web.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not web.started:
+        assert time.monotonic() < deadline, "the MCP server did not start"
+        assert thread.is_alive(), "the MCP server did not start"
+        time.sleep(0.01)
+    port = web.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        web.should_exit = True
+        thread.join(10)
+
+
+def _experiment(tmp_path: Path, fault: dict[str, Any], components: list[str]) -> Path:
+    text = (
+        "experiment_id: proxy-mcp-faults\nname: MCP faults through the proxy\n"
+        "duration_seconds: {duration}\nfaults:\n  - "
+        + json.dumps({**fault, "affected_components": components})
+        .replace("{", "{{")
+        .replace("}", "}}")
+        + "\n"
+    )
+    return write_experiment(tmp_path, text)
+
+
+Step = Callable[[ClientSession], Awaitable[Any]]
+
+
+async def _session(url: str, steps: list[Step]) -> list[Any]:
+    """Each step's value, or the MCPError it raised."""
+    out: list[Any] = []
+    async with (
+        streamable_http_client(url) as streams,
+        ClientSession(streams[0], streams[1]) as session,
+    ):
+        await session.initialize()
+        for step in steps:
+            try:
+                out.append(await step(session))
+            except MCPError as exc:
+                out.append(exc)
+    return out
+
+
+def _through(tmp_path: Path, fault: dict[str, Any], components: list[str], steps: list[Step]):
+    out = tmp_path / "result.json"
+    with (
+        docs_server() as base,
+        proxy(_experiment(tmp_path, fault, components), base, output=out) as run,
+    ):
+        got = asyncio.run(_session(run.url + "/mcp", steps))
+    return got, result_of(out)
+
+
+def _call(name: str, args: dict[str, Any], timeout: float | None = None) -> Step:
+    return lambda s: s.call_tool(name, args, read_timeout_seconds=timeout)
+
+
+def _shape(result: Any) -> tuple[Any, ...]:
+    return (type(result), result.is_error, [c.type for c in result.content])
+
+
+def test_mcp_tool_error_is_a_tool_that_raised(tmp_path: Path) -> None:
+    fault = {"fault_type": "mcp_tool_error", "times": 1}
+    real, injected, after = _through(
+        tmp_path,
+        fault,
+        ["mcp.tool.search_docs"],
+        [_call("broken", {}), _call("search_docs", QUERY), _call("search_docs", QUERY)],
+    )[0]
+    assert _shape(injected) == _shape(real)
+    assert real.is_error is True
+    assert real.content[0].text.startswith("Error executing tool broken")
+    assert injected.content[0].text == "Error executing tool search_docs"
+    assert after.is_error is False
+    assert after.content[0].text == "3 pages about chaos"
+
+
+def test_tool_vanished_is_an_unknown_tool(tmp_path: Path) -> None:
+    fault = {"fault_type": "tool_vanished", "tool_name": "search_docs"}
+    (listed, real, injected, other), result = _through(
+        tmp_path,
+        fault,
+        ["mcp.tool.search_docs", "mcp.tools.list"],
+        [
+            lambda s: s.list_tools(),
+            _call("nope", {}),
+            _call("search_docs", QUERY),
+            _call("slow", {"seconds": 0}),
+        ],
+    )
+    assert not isinstance(listed, MCPError), (listed, listed.error)
+    names = sorted(t.name for t in listed.tools)
+    assert names == ["broken", "die", "slow", "stats"], listed
+    assert _shape(injected) == _shape(real)
+    assert real.content[0].text == "Unknown tool: nope"
+    assert injected.content[0].text == "Unknown tool: search_docs"
+    assert other.content[0].text == "late"
+    components = result["summary"]["components"]
+    assert components["mcp.tool.search_docs"]["errors"] == 1
+    assert result["summary"]["total_faults_fired"] == 2
+
+
+def test_jsonrpc_error_is_the_servers_error(tmp_path: Path) -> None:
+    # The code and message a real read of a missing resource gets, aimed at one that exists.
+    fault = {"fault_type": "jsonrpc_error", "error_code": -32602, "times": 1, "after_calls": 1}
+    real, injected, after = _through(
+        tmp_path,
+        {**fault, "error_message": "Unknown resource: docs://missing"},
+        ["mcp.resources.read"],
+        [
+            lambda s: s.read_resource("docs://missing"),
+            lambda s: s.read_resource("docs://readme"),
+            lambda s: s.read_resource("docs://readme"),
+        ],
+    )[0]
+    assert type(injected) is type(real) is MCPError
+    assert (injected.error.code, injected.error.message) == (real.error.code, real.error.message)
+    assert after.contents[0].text == "read me"
+
+
+def test_mcp_timeout_is_the_clients_own_read_timeout(tmp_path: Path) -> None:
+    fault = {"fault_type": "mcp_timeout", "times": 1}
+    real, injected, after = _through(
+        tmp_path,
+        fault,
+        ["mcp.tool.search_docs"],
+        [
+            _call("slow", {"seconds": 5}, timeout=0.5),
+            _call("search_docs", QUERY, timeout=0.5),
+            _call("search_docs", QUERY, timeout=10),
+        ],
+    )[0]
+    assert type(injected) is type(real) is MCPError
+    assert injected.error.code == real.error.code == -32001
+    assert after.content[0].text == "3 pages about chaos"
