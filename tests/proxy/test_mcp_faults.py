@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -18,12 +17,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 import uvicorn
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
-from tests.helpers import REPO
 from tests.mcp.server_app import build
 from tests.proxy.support import proxy, result_of, write_experiment
 
@@ -31,10 +30,10 @@ QUERY = {"query": "chaos"}
 
 
 @contextmanager
-def docs_server() -> Iterator[str]:
+def docs_server(json_response: bool = False) -> Iterator[str]:
     """``tests.mcp.server_app``'s ``MCPServer`` over streamable HTTP; yields its base URL."""
     config = uvicorn.Config(
-        build().streamable_http_app(),
+        build().streamable_http_app(json_response=json_response),
         host="127.0.0.1",
         port=0,
         log_level="critical",
@@ -87,10 +86,16 @@ async def _session(url: str, steps: list[Step]) -> list[Any]:
     return out
 
 
-def _through(tmp_path: Path, fault: dict[str, Any], components: list[str], steps: list[Step]):
+def _through(
+    tmp_path: Path,
+    fault: dict[str, Any],
+    components: list[str],
+    steps: list[Step],
+    json_response: bool = False,
+) -> tuple[list[Any], dict[str, Any]]:
     out = tmp_path / "result.json"
     with (
-        docs_server() as base,
+        docs_server(json_response) as base,
         proxy(_experiment(tmp_path, fault, components), base, output=out) as run,
     ):
         got = asyncio.run(_session(run.url + "/mcp", steps))
@@ -105,13 +110,15 @@ def _shape(result: Any) -> tuple[Any, ...]:
     return (type(result), result.is_error, [c.type for c in result.content])
 
 
-def test_mcp_tool_error_is_a_tool_that_raised(tmp_path: Path) -> None:
+@pytest.mark.parametrize("json_response", [False, True], ids=["event-stream", "json"])
+def test_mcp_tool_error_is_a_tool_that_raised(tmp_path: Path, json_response: bool) -> None:
     fault = {"fault_type": "mcp_tool_error", "times": 1}
     real, injected, after = _through(
         tmp_path,
         fault,
         ["mcp.tool.search_docs"],
         [_call("broken", {}), _call("search_docs", QUERY), _call("search_docs", QUERY)],
+        json_response,
     )[0]
     assert _shape(injected) == _shape(real)
     assert real.is_error is True
@@ -179,3 +186,97 @@ def test_mcp_timeout_is_the_clients_own_read_timeout(tmp_path: Path) -> None:
     assert type(injected) is type(real) is MCPError
     assert injected.error.code == real.error.code == -32001
     assert after.content[0].text == "3 pages about chaos"
+
+
+DYING_SERVER = """
+import sys, uvicorn
+from tests.mcp.server_app import build
+config = uvicorn.Config(build().streamable_http_app(json_response=JSON), host="127.0.0.1", port=0,
+                        log_level="critical")
+server = uvicorn.Server(config)
+config.load()
+import socket
+sock = socket.socket()
+sock.bind(("127.0.0.1", 0))
+print(sock.getsockname()[1], flush=True)
+server.run(sockets=[sock])
+"""
+
+
+@contextmanager
+def dying_server(json_response: bool = False) -> Iterator[str]:
+    """The same server in its own process, whose ``die`` tool ends the process mid-call."""
+    code = f"JSON = {json_response}\n" + DYING_SERVER
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        port = int(proc.stdout.readline())
+        url = f"http://127.0.0.1:{port}/mcp"
+        deadline = time.monotonic() + 20
+        while True:  # until it answers (bounded)
+            try:
+                import httpx
+
+                httpx.get(url, timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "the MCP server did not start"
+                time.sleep(0.05)
+        yield url
+    finally:
+        proc.kill()
+        proc.wait(10)
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+def test_mcp_disconnect_is_a_server_that_died(tmp_path: Path) -> None:
+    # The server process that dies mid-call is reached directly: through the proxy, a real
+    # upstream's death is the proxy's own 502, which says so.
+    with dying_server() as url:
+        [real] = asyncio.run(_session(url, [_call("die", {}, timeout=10)]))
+    fault = {"fault_type": "mcp_disconnect", "times": 1}
+    (injected, after), result = _through(
+        tmp_path,
+        fault,
+        ["mcp.tool.search_docs"],
+        [_call("search_docs", QUERY, timeout=10), _call("search_docs", QUERY, timeout=10)],
+    )
+    assert type(injected) is type(real) is MCPError, (real, injected)
+    assert (injected.error.code, injected.error.message) == (real.error.code, real.error.message)
+    assert real.error.code == -32000
+    # The proxy's server lives on: the next request is answered, as by a restarted server.
+    assert after.content[0].text == "3 pages about chaos"
+    assert result["summary"]["total_faults_fired"] == 1
+    assert result["summary"]["components"]["mcp.tool.search_docs"]["errors"] == 1
+
+
+def _ended(url: str, tool: str) -> list[tuple[type[BaseException], str]]:
+    """How a session whose first tool call loses its server ends: the leaves of the SDK's
+    exception group (a JSON server sends nothing before the result, so nothing answers)."""
+    try:
+        asyncio.run(_session(url, [_call(tool, {"query": "x"}, timeout=10)]))
+    except BaseException as exc:
+        return [(type(e), str(e)) for e in _leaves(exc)]
+    raise AssertionError("the session did not fail")
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]
+    return [exc]
+
+
+def test_mcp_disconnect_on_a_json_server_is_a_server_that_died(tmp_path: Path) -> None:
+    with dying_server(json_response=True) as url:
+        real = _ended(url, "die")
+    fault = {"fault_type": "mcp_disconnect", "times": 1}
+    out = tmp_path / "result.json"
+    with (
+        docs_server(json_response=True) as base,
+        proxy(_experiment(tmp_path, fault, ["mcp.tool.search_docs"]), base, output=out) as run,
+    ):
+        injected = _ended(run.url + "/mcp", "search_docs")
+    assert injected == real
+    assert "disconnected without sending a response" in real[0][1]
+    assert result_of(out)["summary"]["total_faults_fired"] == 1

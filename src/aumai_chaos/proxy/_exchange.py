@@ -8,6 +8,8 @@ Two marks on the request tell the proxy what happened:
 
 - :data:`UPSTREAM_ERROR`: the real upstream failed (refused, reset, bad TLS...): a 502 that
   says so. An error without the mark was injected: the client gets the failure itself.
+- :data:`CLOSE`: an injected error that closes the client's connection with no answer (an
+  MCP server that exited) rather than resetting it.
 - :data:`REWRITTEN` on the response: its body streams from a fault's wrapper and may end
   anywhere, so no ``Content-Length`` crosses. The upstream's own body, and a body a fault
   built in memory (an answer, a rewritten JSON body: httpx framed it), keep theirs.
@@ -26,9 +28,12 @@ import httpx
 from aumai_chaos.transport._transport import HANDLED, Chaos, handle_async, layered
 from aumai_chaos.transport.routes import Route
 
-__all__ = ["REWRITTEN", "UPSTREAM_ERROR", "ProxyTransport", "RequestClassifier"]
+__all__ = ["CLOSE", "REWRITTEN", "UPSTREAM_ERROR", "ProxyTransport", "RequestClassifier"]
 
 UPSTREAM_ERROR = "aumai_chaos.proxy.upstream_error"
+#: On a request whose injected error stands for a server that exited: the client's
+#: connection is closed (not reset) with no answer.
+CLOSE = "aumai_chaos.proxy.close"
 REWRITTEN = "aumai_chaos.proxy.rewritten"
 
 

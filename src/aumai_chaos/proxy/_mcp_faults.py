@@ -8,7 +8,9 @@ its answers (an event stream or a JSON body).
   the request;
 - ``tool_vanished`` on ``tools/list``: the upstream's listing without the tool;
 - ``mcp_timeout``: no answer; the client's own read timeout fires (as with a hung server);
-- ``mcp_disconnect``: the client's connection is reset before any byte (a server that died).
+- ``mcp_disconnect``: a server that died: for an event-stream server, its stream's headers and
+  then the client's connection reset (``SSE stream ended without a response``, -32000, as the
+  SDK says for a real death); for a JSON server, the connection closed with no answer.
 
 The request's HTTP faults (``latency``, ``http_error``...) act through the transport's code in
 the same decision: one call counted once, the first terminal fault declared wins.
@@ -17,7 +19,7 @@ the same decision: one call counted once, the first terminal fault declared wins
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -33,6 +35,7 @@ from aumai_chaos.mcp._answers import (
     request_attributes,
     rewrite_result,
 )
+from aumai_chaos.proxy._exchange import CLOSE
 from aumai_chaos.transport._act import _TERMINAL, Exchange, run_async
 from aumai_chaos.transport._clients import library_of
 from aumai_chaos.transport._transport import Chaos, end_call
@@ -43,6 +46,25 @@ __all__ = ["Framing", "handle_mcp"]
 Send = Callable[[httpx.Request], Awaitable[httpx.Response]]
 _SSE = "text/event-stream"
 _SSE_HEADERS = [("cache-control", "no-cache, no-transform"), ("x-accel-buffering", "no")]
+
+
+class _Dies(httpx.AsyncByteStream):
+    """A body that fails at its first byte (the proxy then resets the client's connection)."""
+
+    def __init__(self, exc: httpx.HTTPError) -> None:
+        self._exc = exc
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        raise self._exc
+        yield b""  # pragma: no cover - makes this an async generator
+
+
+def _dying_stream(request: httpx.Request, exc: httpx.HTTPError) -> httpx.Response:
+    headers = [("content-type", _SSE), *_SSE_HEADERS]
+    session = request.headers.get("mcp-session-id")
+    if session is not None:
+        headers.append(("mcp-session-id", session))
+    return httpx.Response(200, headers=headers, stream=_Dies(exc), request=request)
 
 
 class Framing:
@@ -232,8 +254,17 @@ async def _act(
         exc: httpx.HTTPError = httpx.ReadTimeout(
             "no answer (injected mcp_timeout)", request=request
         )
+    elif framing.sse(request):
+        # A server that answers with an event stream has sent its headers before the tool
+        # runs: its death ends that stream, with no response in it.
+        firing.end()
+        cut = httpx.ReadError("connection closed (injected mcp_disconnect)", request=request)
+        return _dying_stream(request, cut), True
     else:
-        exc = httpx.ConnectError("connection closed (injected mcp_disconnect)", request=request)
+        request.extensions[CLOSE] = True
+        exc = httpx.RemoteProtocolError(
+            "connection closed (injected mcp_disconnect)", request=request
+        )
     firing.end(exc)
     raise exc
 
