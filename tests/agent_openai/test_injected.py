@@ -55,7 +55,10 @@ async def test_rate_limits_the_sdk_retries(server: ProviderServer) -> None:
     assert server.request_count(CHAT) == 2
     with pytest.raises(openai.RateLimitError) as caught:
         await ask(server, FRAGILE, **limit)
-    assert caught.value.response.headers["retry-after"] == "0.05"
+    # RFC 9110: whole seconds, rounded up, in retry-after; the exact wait in retry-after-ms,
+    # which the SDK reads first.
+    assert caught.value.response.headers["retry-after"] == "1"
+    assert caught.value.response.headers["retry-after-ms"] == "50"
 
 
 async def test_malformed_tool_arguments_are_asked_for_again(server: ProviderServer) -> None:

@@ -144,6 +144,8 @@ class ExperimentBlock:
         self._stop_watch = threading.Event()
         self._watcher: threading.Thread | None = None
         self._run.fault_hooks.append(self._count)
+        # The block is its own workload: each unit of work that ends is one iteration.
+        self._run.recovery.count_units(self._run.observer.record_iteration)
 
     @property
     def experiment_id(self) -> str:
@@ -209,7 +211,9 @@ class ExperimentBlock:
     def unit(self, name: str = "unit") -> Unit:
         """``with run.unit("question 3"):``: one unit of work. Each fault fired inside it is
         ``recovered`` when the block inside ends without an exception, else ``propagated``;
-        a fault fired outside every unit is ``unknown``."""
+        a fault fired outside every unit is ``unknown``. Each unit that ends is also one
+        workload iteration (failed when it raised): a ``workload`` objective is judged over
+        them."""
         return self._run.recovery.unit(name)
 
     def recovery(self) -> list[RecoveryRow]:

@@ -199,7 +199,8 @@ def component_stats(summary: Summary | Mapping[str, Any], component: str) -> Com
 
 def unjudged(objectives: list[Objective], summary: Summary) -> list[tuple[Objective, str]]:
     """The objectives that nothing measured can judge, each with why: a ``workload`` objective
-    when the run recorded no units of work (an experiment block has no workload iterations).
+    when the run recorded no units of work (a block or test in which no unit ended; each one
+    that ends is a workload iteration, as a scheduled run's iterations are).
     They are left out of :func:`evaluate_objectives` and make the verdict ``inconclusive``:
     "nothing was measured" is neither a pass nor a deviation."""
     if summary.workload is not None:

@@ -8,6 +8,12 @@ A :class:`RecoveryTracker` belongs to one run. A unit of work is, for it:
 - a span with ``gen_ai.operation.name = invoke_agent``, from any instrumentation or your own
   (:meth:`span_started` / :meth:`span_ending`, fed by the span dispatcher).
 
+In a block of code (:meth:`RecoveryTracker.count_units`), each unit that ends is also one
+workload iteration, failed when it raised, so that a ``workload`` objective is judged over the
+block's units: every ``run.unit()``; a pytest test when it opened none of its own; an
+``invoke_agent`` span outside every other unit. A scheduled run's iterations are recorded by its
+workload runner, never through here.
+
 The current unit lives in a context variable of the tracker's own, so two runs never see each
 other's units. The run feeds it each fault as it fires (:meth:`on_fault`) and each component
 call as it ends (:meth:`wrap_recorder`); when a unit ends, its faults' outcomes are folded into
@@ -24,13 +30,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from types import TracebackType
 from typing import Any
 
 from opentelemetry import metrics, trace
 
 from aumai_chaos._engine import telemetry as tm
 from aumai_chaos._engine.act import RecordCall
+from aumai_chaos.experiments._unit import Unit, UnitRecorder
 from aumai_chaos.experiments.recovery import FaultOutcome, RecoveryTally, UnitLedger
 from aumai_chaos.experiments.summary import RecoveryRow
 
@@ -38,6 +44,7 @@ __all__ = [
     "ATTR_FAULT_OUTCOME",
     "ATTR_FAULT_RECOVERY",
     "EVENT_FAULT_OUTCOME",
+    "IterationSink",
     "RecoveryTracker",
     "Unit",
 ]
@@ -49,6 +56,8 @@ ATTR_GEN_AI_OPERATION = "gen_ai.operation.name"
 INVOKE_AGENT = "invoke_agent"
 #: The most spans an invoke_agent unit's subtree is followed through at once (bounded memory).
 MAX_TRACKED_SPANS = 100_000
+#: Records one ended unit as a workload iteration: (duration in ms, error type, message).
+IterationSink = Callable[[float, str | None, str | None], None]
 _log = logging.getLogger("aumai_chaos")
 _warned: set[str] = set()
 
@@ -57,6 +66,15 @@ def _failed(where: str, exc: BaseException) -> None:
     if where not in _warned:
         _warned.add(where)
         _log.warning("aumai-chaos recovery bookkeeping failed in %s (%r)", where, exc)
+
+
+def _message(exc: BaseException | None) -> str | None:
+    if exc is None:
+        return None
+    try:
+        return str(exc)
+    except Exception:  # an exception whose __str__ raises
+        return f"<{type(exc).__name__} with an unprintable message>"
 
 
 class RecoveryTracker:
@@ -75,7 +93,15 @@ class RecoveryTracker:
         self._tally = RecoveryTally()
         #: The unit of a fault outside every other unit (a pytest test), if any.
         self._default: UnitLedger | None = None
+        self._default_t0 = 0.0
         self._sealed = False
+        #: Where each ended unit goes as a workload iteration (a block's), if anywhere.
+        self._iterations: IterationSink | None = None
+        #: Whether a unit of the block's own (``run.unit()``) was counted: a pytest test that
+        #: opened units is judged over them, not as one more.
+        self._own_units = False
+        #: Span ids of the ``invoke_agent`` units counted as iterations (outside every other).
+        self._top: set[int] = set()
         self._outcomes: Any = None
         self._times: Any = None
         try:
@@ -100,6 +126,31 @@ class RecoveryTracker:
         """A unit of work for a ``with`` or ``async with`` block: the block's exception (which
         propagates unchanged) makes its faults ``propagated``."""
         return Unit(self, name)
+
+    def count_units(self, sink: IterationSink) -> None:
+        """From now on, each unit of a block of code that ends is recorded by ``sink`` as one
+        workload iteration (the observer's ``record_iteration``). O(1) per unit, whether or
+        not a fault fired in it."""
+        self._iterations = sink
+
+    def unit_ended(
+        self, duration_ms: float, error_type: str | None, exc: BaseException | None = None
+    ) -> None:
+        """A ``run.unit()`` ended after ``duration_ms``, raising ``error_type`` (or not)."""
+        sink = self._iterations
+        if sink is None:
+            return
+        self._own_units = True
+        self._count(sink, duration_ms, error_type, _message(exc))
+
+    @staticmethod
+    def _count(
+        sink: IterationSink, duration_ms: float, error_type: str | None, message: str | None
+    ) -> None:
+        try:
+            sink(duration_ms, error_type, message if error_type is not None else None)
+        except Exception as exc:  # pragma: no cover - never into user code
+            _failed("unit count", exc)
 
     def begin(self, name: str, span: object = None) -> contextvars.Token[UnitLedger | None]:
         ledger = UnitLedger(name, span)
@@ -149,10 +200,17 @@ class RecoveryTracker:
                 return
             self._open.add(ledger)
             self._default = ledger
+            self._default_t0 = time.perf_counter()
 
-    def close_default(self, error_type: str | None) -> None:
+    def close_default(self, error_type: str | None, exc: BaseException | None = None) -> None:
+        """The default unit ended (``error_type``: what its body raised). It is a workload
+        iteration (with :meth:`count_units`) unless units of its own were counted inside it."""
         ledger, self._default = self._default, None
         if ledger is not None:
+            sink = self._iterations
+            if sink is not None and not self._own_units:
+                duration_ms = (time.perf_counter() - self._default_t0) * 1000.0
+                self._count(sink, duration_ms, error_type, _message(exc))
             self._close(ledger, error_type)
 
     # -- what the run feeds in -----------------------------------------------------------------
@@ -185,7 +243,7 @@ class RecoveryTracker:
         unit."""
 
         def make(component: str) -> RecordCall:
-            return _UnitRecorder(recorder(component), component, self.note_call)
+            return UnitRecorder(recorder(component), component, self.note_call)
 
         return make
 
@@ -215,12 +273,21 @@ class RecoveryTracker:
                 # after the end time is set), so the outcome events cannot go on it: an
                 # invoke_agent unit's outcomes are in the summary and the metrics.
                 ledger = UnitLedger(str(span.name))
+                # An iteration only outside every other unit: never counted twice when nested.
+                top = (
+                    self._iterations is not None
+                    and self._current.get() is None
+                    and self._default is None
+                    and (parent_span_id is None or parent_span_id not in self._by_span)
+                )
                 with self._lock:
                     if self._sealed or len(self._by_span) >= MAX_TRACKED_SPANS:
                         return
                     self._open.add(ledger)
                     self._agents[span_id] = ledger
                     self._by_span[span_id] = ledger
+                    if top:
+                        self._top.add(span_id)
             elif self._by_span and parent_span_id is not None:
                 parent = self._by_span.get(parent_span_id)
                 if parent is not None and len(self._by_span) < MAX_TRACKED_SPANS:
@@ -237,11 +304,18 @@ class RecoveryTracker:
             with self._lock:
                 self._by_span.pop(span_id, None)
                 ledger = self._agents.pop(span_id, None)
+                top = span_id in self._top
+                self._top.discard(span_id)
             if ledger is None:
                 return
             error_type: str | None = None
             if span.status.status_code is trace.StatusCode.ERROR:
                 error_type = _error_type(span)
+            sink = self._iterations
+            if top and sink is not None:
+                start, end = span.start_time, span.end_time
+                duration_ms = (end - start) / 1e6 if start is not None and end is not None else 0.0
+                self._count(sink, duration_ms, error_type, span.status.description)
             self._close(ledger, error_type)
         except Exception as exc:  # pragma: no cover
             _failed("span end", exc)
@@ -259,6 +333,7 @@ class RecoveryTracker:
             self._open.clear()
             self._by_span.clear()
             self._agents.clear()
+            self._top.clear()
             for outcome in outcomes:
                 self._tally.add(outcome)
         self._emit(outcomes, None)
@@ -334,73 +409,3 @@ def _error_type(span: Any) -> str:
                 found = (event.attributes or {}).get("exception.type")
                 break
     return str(found) if found is not None else "error"
-
-
-class Unit:
-    """``with run.unit("question 3"):`` (or ``async with``): one unit of work."""
-
-    __slots__ = ("_name", "_token", "_tracker")
-
-    def __init__(self, tracker: RecoveryTracker, name: str) -> None:
-        self._tracker = tracker
-        self._name = name
-        self._token: contextvars.Token[UnitLedger | None] | None = None
-
-    def __enter__(self) -> Unit:
-        span = trace.get_current_span()
-        # The span around the unit takes its outcome events; not the run's own span, which a
-        # block makes current (it would collect one event per fault of the whole run).
-        own = span.is_recording() and getattr(span, "name", None) != tm.SPAN_EXPERIMENT
-        self._token = self._tracker.begin(self._name, span if own else None)
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._token is not None:
-            error = tm.qualified_name(exc_type) if exc_type is not None else None
-            self._tracker.end(self._token, error)
-            self._token = None
-
-    async def __aenter__(self) -> Unit:
-        return self.__enter__()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.__exit__(exc_type, exc, tb)
-
-
-class _UnitRecorder:
-    """An engine ``RecordCall`` that records as ``inner`` does, then tells the unit."""
-
-    __slots__ = ("_component", "_inner", "_note")
-
-    def __init__(
-        self, inner: RecordCall, component: str, note: Callable[[str, bool], None]
-    ) -> None:
-        self._inner = inner
-        self._component = component
-        self._note = note
-
-    def __call__(
-        self, duration_ms: float, error_type: str | None, message: str | None, traced: bool
-    ) -> None:
-        self._inner(duration_ms, error_type, message, traced)
-        self._note(self._component, error_type is None)
-
-    def timed(
-        self,
-        start: float,
-        exc: BaseException | None,
-        traced: bool = False,
-        end: float | None = None,
-    ) -> None:
-        self._inner.timed(start, exc, traced, end)
-        self._note(self._component, exc is None)

@@ -102,7 +102,8 @@ class Block:
             block = self._block
             # The test is a unit of work: its faults propagated when its body raised.
             block.recovery_tracker.close_default(
-                None if error is None else tm.qualified_name(type(error))
+                None if error is None else tm.qualified_name(type(error)),
+                error,
             )
             if error is None:
                 block.__exit__(None, None, None)
