@@ -45,6 +45,8 @@ __all__ = ["Framing", "handle_mcp"]
 
 Send = Callable[[httpx.Request], Awaitable[httpx.Response]]
 _SSE = "text/event-stream"
+#: The most endpoints whose framing is remembered at once.
+_MAX_ENDPOINTS = 1024
 _SSE_HEADERS = [("cache-control", "no-cache, no-transform"), ("x-accel-buffering", "no")]
 
 
@@ -83,6 +85,8 @@ class Framing:
         if response.status_code == 200:
             kind = response.headers.get("content-type", "")
             if kind.startswith((_SSE, "application/json")):
+                if len(self._by_url) >= _MAX_ENDPOINTS:  # bounded, whatever clients send
+                    self._by_url.clear()
                 self._by_url[self._key(request)] = kind.startswith(_SSE)
 
     def sse(self, request: httpx.Request) -> bool:
