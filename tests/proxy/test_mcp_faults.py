@@ -280,3 +280,69 @@ def test_mcp_disconnect_on_a_json_server_is_a_server_that_died(tmp_path: Path) -
     assert injected == real
     assert "disconnected without sending a response" in real[0][1]
     assert result_of(out)["summary"]["total_faults_fired"] == 1
+
+
+def _raw_calls(url: str, tools: list[str]) -> list[Any]:
+    """The raw HTTP answers to ``tools/call`` of each tool, after a real initialize."""
+    import httpx
+
+    accept = {"accept": "application/json, text/event-stream"}
+    with httpx.Client(timeout=10) as client:
+        init = client.post(
+            url,
+            headers=accept,
+            json={
+                "jsonrpc": "2.0",
+                "id": 0,
+                "method": "initialize",
+                "params": {
+                    "protocolVersion": "2025-11-25",
+                    "capabilities": {},
+                    "clientInfo": {"name": "raw", "version": "1"},
+                },
+            },
+        )
+        headers = {**accept, "mcp-protocol-version": "2025-11-25"}
+        if "mcp-session-id" in init.headers:
+            headers["mcp-session-id"] = init.headers["mcp-session-id"]
+        client.post(
+            url, headers=headers, json={"jsonrpc": "2.0", "method": "notifications/initialized"}
+        )
+        return [
+            client.post(
+                url,
+                headers=headers,
+                json={
+                    "jsonrpc": "2.0",
+                    "id": i + 1,
+                    "method": "tools/call",
+                    "params": {"name": tool, "arguments": {}},
+                },
+            )
+            for i, tool in enumerate(tools)
+        ]
+
+
+@pytest.mark.parametrize("json_response", [False, True], ids=["event-stream", "json"])
+def test_a_fault_is_framed_as_the_server_frames_its_answers(
+    tmp_path: Path, json_response: bool
+) -> None:
+    fault = {"fault_type": "tool_vanished", "tool_name": "search_docs"}
+    with (
+        docs_server(json_response) as base,
+        proxy(_experiment(tmp_path, fault, ["mcp.tool.search_docs"]), base) as run,
+    ):
+        real, injected = _raw_calls(run.url + "/mcp", ["nope", "search_docs"])
+    for name in ("content-type", "cache-control", "x-accel-buffering", "mcp-session-id"):
+        assert injected.headers.get(name) == real.headers.get(name), name
+    assert injected.status_code == real.status_code == 200
+    # The same bytes but for the tool's name and the request id.
+    expected = real.content.replace(b"nope", b"search_docs").replace(b'"id":1', b'"id":2')
+    assert json.loads(_data(injected.content)) == json.loads(_data(expected))
+    assert injected.content.startswith(b"event: message\r\ndata: ") is not json_response
+
+
+def _data(body: bytes) -> bytes:
+    if body.startswith(b"event:"):
+        return b"".join(ln[5:] for ln in body.splitlines() if ln.startswith(b"data:"))
+    return body
