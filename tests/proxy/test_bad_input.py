@@ -138,15 +138,16 @@ def test_a_workload_is_left_out_with_a_warning() -> None:
     assert warned == ["e.yaml: workload: ignored by the proxy (its clients are the workload)"]
 
 
-def test_an_mcp_answer_fault_is_refused_with_what_the_proxy_can_do(tmp_path: Path) -> None:
+def test_an_mcp_fault_narrowed_to_a_server_name_is_refused(tmp_path: Path) -> None:
     text = NO_FAULT.replace(
         "faults: []",
-        "faults:\n  - fault_type: mcp_tool_error\n    affected_components: [mcp.tool.search]\n",
+        "faults:\n  - fault_type: mcp_tool_error\n    server: docs\n"
+        "    affected_components: [mcp.tool.search]\n",
     )
     path = write_experiment(tmp_path, text)
     result = _proxy("-e", str(path), "-u", UPSTREAM)
     assert_one_error_line(  # type: ignore[arg-type]
-        result, str(path), "faults[0]", "mcp_tool_error cannot act on a proxied request"
+        result, str(path), "faults[0].server", "the proxy does not read the servers' names"
     )
 
 

@@ -22,6 +22,8 @@ from aumai_chaos import ChaosExperiment, load_experiment_file
 __all__ = ["arm", "disarm", "proxy", "run_experiment"]
 
 _STOP_SECONDS = 10.0
+#: How long past its duration a proxy may take to start and deliver its result.
+_START_SECONDS = 30.0
 
 
 def arm(experiment: Any, directory: str) -> str:
@@ -82,24 +84,66 @@ def run_experiment(
 
 def proxy(arguments: list[str], duration_seconds: float) -> dict[str, Any]:
     """Run ``aumai-chaos proxy`` with ``arguments`` (as on its command line, see
-    ``aumai-chaos proxy --help``) for ``duration_seconds``, then stop it (SIGINT, as Ctrl-C).
-    Returns its ``exit_code`` and the last lines of its ``stderr``."""
+    ``aumai-chaos proxy --help``) for ``duration_seconds`` (its ``--duration``, unless
+    ``arguments`` name one: each trial's with ``--repeat``), so that it ends by itself with
+    the experiment's verdict; one that has not ended a margin later is stopped with SIGINT
+    (as Ctrl-C: ``aborted``, exit 130). Returns, as :func:`run_experiment` does, its
+    ``experiment_id``, ``status``, ``verdict``, ``verdict_reason``, ``total_faults_fired`` and
+    ``exit_code``, with the ``url`` it listened on and the last lines of its ``stderr``. A
+    ``--output`` in ``arguments`` is written by the proxy; its folder is created. Bad
+    arguments (exit 2) raise ``RuntimeError`` with the proxy's own line."""
+    args = list(arguments)
+    if "--duration" not in args:
+        args += ["--duration", f"{duration_seconds:g}"]
+    trials = 1
+    if "--repeat" in args[:-1]:
+        try:
+            trials = max(1, int(args[args.index("--repeat") + 1]))
+        except ValueError:
+            trials = 1  # the proxy says what is wrong with it
+    for flag in ("--output", "-o"):
+        if flag in args[:-1]:
+            Path(args[args.index(flag) + 1]).parent.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "aumai_chaos", "proxy", *arguments],
-        stdout=subprocess.DEVNULL,
+        [sys.executable, "-m", "aumai_chaos", "proxy", *args, "--json-output"],
+        stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     try:
-        proc.wait(timeout=duration_seconds)
+        # communicate, not wait: the pipes are drained while the proxy runs, so a chatty
+        # proxy never blocks on a full pipe.
+        stdout, stderr = proc.communicate(timeout=duration_seconds * trials + _START_SECONDS)
     except subprocess.TimeoutExpired:
         proc.send_signal(signal.SIGINT)
-    try:
-        _, stderr = proc.communicate(timeout=_STOP_SECONDS)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        _, stderr = proc.communicate()
-    return {"exit_code": proc.returncode, "stderr": stderr.splitlines()[-20:]}
+        try:
+            stdout, stderr = proc.communicate(timeout=_STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            stdout, stderr = proc.communicate()
+    lines = stderr.splitlines()
+    if proc.returncode == 2 or not stdout.strip():
+        raise RuntimeError(f"aumai-chaos proxy failed ({proc.returncode}): {stderr.strip()}")
+    result = json.loads(stdout)
+    summary = result.get("summary") or {}
+    return {
+        "experiment_id": result.get("experiment_id"),
+        "status": result.get("status"),
+        "verdict": result.get("verdict"),
+        "verdict_reason": result.get("verdict_reason"),
+        "total_faults_fired": summary.get("total_faults_fired", 0),
+        "exit_code": proc.returncode,
+        "url": _listening_url(lines),
+        "stderr": lines[-20:],
+    }
+
+
+def _listening_url(lines: list[str]) -> str | None:
+    prefix = "aumai-chaos proxy listening on "
+    for line in lines:
+        if line.startswith(prefix):
+            return line[len(prefix) :].split(" -> ", 1)[0]
+    return None
 
 
 def _file_name(experiment_id: str) -> str:

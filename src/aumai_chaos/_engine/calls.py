@@ -241,13 +241,19 @@ class Decision:
 
 
 def decide(
-    component: str, own: FaultSet | None = None, *, site: Site = Site.transport
+    component: str,
+    own: FaultSet | None = None,
+    *,
+    site: Site = Site.transport,
+    also: Site | None = None,
 ) -> Decision | None:
     """Decide one call into ``component``: ``None`` when nothing fires and no experiment
     watches it (the caller then does nothing at all), else a :class:`Decision`.
 
     Honors the kill switch, the position rules, seeded replay and block experiments' scopes;
-    an experiment's fault that cannot act at ``site`` is skipped for this caller.
+    an experiment's fault that cannot act at ``site`` is skipped for this caller. ``also``: a
+    second site the call is at (the proxy's MCP requests: ``transport`` and ``mcp``), counted
+    once.
     """
     start = time.perf_counter()
     fired = own_firings(own.for_component(component)) if own is not None else []
@@ -255,7 +261,7 @@ def decide(
     if state.routing:
         current = slot_for(component).current()
         if current is not None:
-            fired.extend(current.fire(site))
+            fired.extend(current.fire(site) if also is None else current.fire_any((site, also)))
             call = current.call(bool(fired))
     if not fired and call is None:
         return None

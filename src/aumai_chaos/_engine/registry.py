@@ -183,6 +183,27 @@ class SlotState:
                     fired.append(Firing(plan, n))
         return fired
 
+    def fire_any(self, sites: tuple[Site, ...]) -> list[Firing]:
+        """:meth:`fire` for a call at several sites at once (an MCP request through the HTTP
+        proxy is both a transport's and MCP's): each route counts the call once, and a fault
+        that can act at more than one of them fires once."""
+        fired: list[Firing] = []
+        for group in self.groups:
+            seen: set[int] = set()
+            plans = []
+            for site in sites:
+                for plan in group.by_site[site]:
+                    if id(plan) not in seen:
+                        seen.add(id(plan))
+                        plans.append(plan)
+            if not plans:
+                continue
+            n = group.count()
+            for plan in plans:
+                if plan.selects(n):
+                    fired.append(Firing(plan, n))
+        return fired
+
     def _timed_all(self, start: float, exc: BaseException | None) -> None:
         for record in self.records:
             try:

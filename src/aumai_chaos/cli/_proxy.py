@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import sys
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
@@ -84,6 +85,15 @@ def proxy(
         int | None,
         typer.Option(min=0, max=2**63 - 1, help="Seed the fault draws, to replay a run."),
     ] = None,
+    repeat: Annotated[
+        int | None,
+        typer.Option(
+            metavar="N",
+            help="Serve N trials of the duration each, seeds seed+i: pass rate and pass^k "
+            "(overrides the file).",
+            show_default=False,
+        ),
+    ] = None,
     json_output: Annotated[
         bool, typer.Option("--json-output", help="Print the full result as one JSON document.")
     ] = False,
@@ -140,6 +150,11 @@ def proxy(
             exp = exp.model_copy(update={"seed": seed})
         exp = px.with_duration(exp, duration)
         exp = px.check_for_proxy(exp, experiment, upstreams, classifiers, warn=warning)
+        from aumai_chaos.experiments.trials import check_repeat, run_trials
+
+        trials = exp.repeat if repeat is None else repeat
+        source = None if repeat is not None else experiment
+        check_repeat(exp, trials, source=source, needs_workload=False)
         if output is not None:
             check_output_path(output)
         if junit_xml is not None:
@@ -175,16 +190,19 @@ def proxy(
                         "fault injection is disabled (AUMAI_CHAOS_DISABLED): no fault will "
                         "fire; requests are still observed"
                     )
-                run = px.ProxyRun(
-                    exp,
-                    tracer_provider=telemetry.tracer_provider,
-                    meter_provider=telemetry.meter_provider,
+                trial = _Trials(server, telemetry, upstreams, interrupts)
+                result = trial.serve(
+                    lambda: run_trials(
+                        exp,
+                        trial.run_one,
+                        trials,
+                        should_stop=lambda: interrupts.count > 0 or trial.error is not None,
+                        needs_workload=False,
+                    )
                 )
-                interrupts.on_first = run.abort
-                result = _serve(server, run, telemetry, upstreams, interrupts)
                 write_error = deliver(
                     result,
-                    run.experiment,
+                    exp,
                     telemetry,
                     interrupts,
                     output=output,
@@ -197,35 +215,65 @@ def proxy(
                     warning(line)
         if write_error is not None:
             raise write_error
-        code = exit_code(result, run.experiment, interrupts.count > 0)
+        code = exit_code(result, exp, interrupts.count > 0)
     raise typer.Exit(code)
 
 
-def _serve(server: Any, run: Any, telemetry: Any, upstreams: Any, interrupts: Any) -> Any:
-    """Route the faults, serve until the run ends, stop serving; the run's result."""
-    exp = run.experiment
-    if telemetry.prometheus is not None:
-        sys.stderr.write(f"Serving Prometheus metrics on {telemetry.prometheus.url}\n")
-    sys.stderr.write(
-        f"Running experiment '{exp.name}' (id={exp.experiment_id}) "
-        f"for {exp.duration_seconds:g}s...\n"
-    )
-    run.start()
-    error: BaseException | None = None
-    try:
-        server.start()
-        sys.stderr.write(LISTENING.format(url=server.url, upstreams=upstreams.describe()) + "\n")
-        sys.stderr.flush()
-        if interrupts.count:
-            run.abort()
-        progress = Progress(sys.stderr)
-        run.wait(progress)
-        progress.clear()
-    except Exception as exc:
-        error = exc
-    finally:
-        run.close()
-        server.stop()
-    sys.stderr.write("\n")
-    sys.stderr.flush()
-    return run.finish(error)
+class _Trials:
+    """The server, started once and serving every trial (a client keeps its URL); each trial
+    is one :class:`~aumai_chaos.proxy.ProxyRun` of the experiment's duration. Between two
+    trials, requests pass through with no fault and are not counted."""
+
+    def __init__(self, server: Any, telemetry: Any, upstreams: Any, interrupts: Any) -> None:
+        self.server = server
+        self.telemetry = telemetry
+        self.upstreams = upstreams
+        self.interrupts = interrupts
+        self.started = False
+        self.error: BaseException | None = None
+
+    def serve(self, trials: Callable[[], Any]) -> Any:
+        """Run ``trials`` (which calls :meth:`run_one`), then stop serving; their result."""
+        if self.telemetry.prometheus is not None:
+            sys.stderr.write(f"Serving Prometheus metrics on {self.telemetry.prometheus.url}\n")
+        try:
+            return trials()
+        finally:
+            self.server.stop()
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+    def run_one(self, exp: Any) -> Any:
+        """One trial: route its faults, serve until it ends; its result."""
+        from aumai_chaos import proxy as px
+
+        run = px.ProxyRun(
+            exp,
+            tracer_provider=self.telemetry.tracer_provider,
+            meter_provider=self.telemetry.meter_provider,
+        )
+        self.interrupts.on_first = run.abort
+        sys.stderr.write(
+            f"Running experiment '{exp.name}' (id={exp.experiment_id}) "
+            f"for {exp.duration_seconds:g}s...\n"
+        )
+        run.start()
+        error: BaseException | None = None
+        try:
+            if not self.started:
+                self.server.start()
+                self.started = True
+                line = LISTENING.format(url=self.server.url, upstreams=self.upstreams.describe())
+                sys.stderr.write(line + "\n")
+                sys.stderr.flush()
+            if self.interrupts.count:
+                run.abort()
+            progress = Progress(sys.stderr)
+            run.wait(progress)
+            progress.clear()
+        except Exception as exc:
+            error = exc
+        finally:
+            run.close()
+        self.error = error
+        return run.finish(error)

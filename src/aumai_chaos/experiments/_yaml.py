@@ -124,7 +124,9 @@ class _HardenedLoader(yaml.SafeLoader):
         except (ValueError, TypeError, AttributeError, OverflowError) as exc:
             shown = f" {str(node.value)[:60]!r}" if isinstance(node, ScalarNode) else ""
             raise RefusedYAML(
-                f"value{shown} is not a valid {_tag_name(node.tag)}", node.start_mark
+                f"invalid value{shown}: not a valid {_tag_name(node.tag)} (quote a value to "
+                "keep it a string)",
+                node.start_mark,
             ) from exc
 
     def construct_undefined(self, node: Node) -> Any:

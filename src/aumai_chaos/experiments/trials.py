@@ -35,13 +35,20 @@ MAX_REPEAT = 1000
 RunOne = Callable[[ChaosExperiment], ExperimentResult]
 
 
-def check_repeat(experiment: ChaosExperiment, repeat: int, source: str | None = None) -> None:
+def check_repeat(
+    experiment: ChaosExperiment,
+    repeat: int,
+    source: str | None = None,
+    *,
+    needs_workload: bool = True,
+) -> None:
     """Refuse a repeat that cannot mean anything: out of 1..1000, or without a workload (a
-    run without one has no units of work, so its trials could only say ``unknown``)."""
+    run without one has no units of work, so its trials could only say ``unknown``).
+    ``needs_workload=False``: the calls come from elsewhere (the proxy's clients)."""
     field = "repeat" if source is not None else "--repeat"
     if not 1 <= repeat <= MAX_REPEAT:
         raise ConfigError(f"must be between 1 and {MAX_REPEAT}, got {repeat}", field=field)
-    if repeat > 1 and experiment.workload is None:
+    if needs_workload and repeat > 1 and experiment.workload is None:
         raise ConfigError(
             "repeated trials need a workload (set workload, or pass --workload)",
             source=source,
@@ -129,12 +136,14 @@ def run_trials(
     repeat: int | None = None,
     *,
     should_stop: Callable[[], bool] | None = None,
+    needs_workload: bool = True,
 ) -> ExperimentResult:
     """Run ``repeat`` (default ``experiment.repeat``) trials with ``run_one`` and combine them.
     Without a seed, one is drawn and recorded, so each trial can be replayed. ``should_stop``:
-    checked between trials (an interrupted run stops after the trial in progress)."""
+    checked between trials (an interrupted run stops after the trial in progress).
+    ``needs_workload``: as for :func:`check_repeat`."""
     n = experiment.repeat if repeat is None else repeat
-    check_repeat(experiment, n)
+    check_repeat(experiment, n, needs_workload=needs_workload)
     if n == 1:
         return run_one(experiment)
     base = experiment.seed if experiment.seed is not None else random.SystemRandom().getrandbits(31)

@@ -32,7 +32,7 @@ from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from aumai_chaos._version import __version__
-from aumai_chaos.proxy._exchange import REWRITTEN, UPSTREAM_ERROR
+from aumai_chaos.proxy._exchange import CLOSE, REWRITTEN, UPSTREAM_ERROR
 from aumai_chaos.proxy._headers import request_headers, response_headers
 from aumai_chaos.proxy._server import Connections
 from aumai_chaos.proxy._upstreams import Upstreams
@@ -219,7 +219,9 @@ class ProxyApp:
             response = await self._client.send(request, stream=True)
         except httpx.HTTPError as exc:
             injected = not request.extensions.get(UPSTREAM_ERROR)
-            if injected and isinstance(exc, httpx.ConnectError):
+            if injected and request.extensions.get(CLOSE):
+                self._connections.close(scope.get("client"))
+            elif injected and isinstance(exc, httpx.ConnectError):
                 await self._connections.reset(scope.get("client"))
             elif injected and isinstance(exc, httpx.TimeoutException):
                 await asyncio.Event().wait()  # no answer, until the client gives up

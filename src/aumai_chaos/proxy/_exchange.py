@@ -8,6 +8,8 @@ Two marks on the request tell the proxy what happened:
 
 - :data:`UPSTREAM_ERROR`: the real upstream failed (refused, reset, bad TLS...): a 502 that
   says so. An error without the mark was injected: the client gets the failure itself.
+- :data:`CLOSE`: an injected error that closes the client's connection with no answer (an
+  MCP server that exited) rather than resetting it.
 - :data:`REWRITTEN` on the response: its body streams from a fault's wrapper and may end
   anywhere, so no ``Content-Length`` crosses. The upstream's own body, and a body a fault
   built in memory (an answer, a rewritten JSON body: httpx framed it), keep theirs.
@@ -26,9 +28,12 @@ import httpx
 from aumai_chaos.transport._transport import HANDLED, Chaos, handle_async, layered
 from aumai_chaos.transport.routes import Route
 
-__all__ = ["REWRITTEN", "UPSTREAM_ERROR", "ProxyTransport", "RequestClassifier"]
+__all__ = ["CLOSE", "REWRITTEN", "UPSTREAM_ERROR", "ProxyTransport", "RequestClassifier"]
 
 UPSTREAM_ERROR = "aumai_chaos.proxy.upstream_error"
+#: On a request whose injected error stands for a server that exited: the client's
+#: connection is closed (not reset) with no answer.
+CLOSE = "aumai_chaos.proxy.close"
 REWRITTEN = "aumai_chaos.proxy.rewritten"
 
 
@@ -46,6 +51,13 @@ class RequestClassifier:
         """Whether a request could ever be named ``component`` (checked against experiments)."""
         return False
 
+    async def handle(
+        self, chaos: Chaos, request: httpx.Request, send: Any, route: Route
+    ) -> httpx.Response:
+        """Carry out the faults on a request this classifier named (default: the transport's)."""
+        response: httpx.Response = await handle_async(chaos, request, send, route)
+        return response
+
 
 class ProxyTransport(httpx.AsyncBaseTransport):
     """``inner`` (the real transport) behind the transport's fault code."""
@@ -60,14 +72,14 @@ class ProxyTransport(httpx.AsyncBaseTransport):
         self._chaos = chaos
         self._classifiers = tuple(classifiers)
 
-    def _route(self, request: httpx.Request) -> Route | None:
+    def _route(self, request: httpx.Request) -> tuple[Route, RequestClassifier] | None:
         for classifier in self._classifiers:
             try:
                 route = classifier.classify(request)
             except Exception:  # a classifier never breaks a request
                 route = None
             if route is not None:
-                return route
+                return route, classifier
         return None
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -85,8 +97,12 @@ class ProxyTransport(httpx.AsyncBaseTransport):
 
         if layered.on:  # instrument() is active in this process: it must not act a second time
             request.extensions[HANDLED] = True
-        route = self._route(request) if self._classifiers else None
-        response: httpx.Response = await handle_async(self._chaos, request, send, route)
+        named = self._route(request) if self._classifiers else None
+        response: httpx.Response
+        if named is None:
+            response = await handle_async(self._chaos, request, send, None)
+        else:
+            response = await named[1].handle(self._chaos, request, send, named[0])
         if seen and response is seen[0][0] and response.stream is seen[0][1]:
             rewritten = False  # the upstream's response as it came
         else:

@@ -4,7 +4,8 @@ A ``POST`` whose JSON body is a JSON-RPC request is the component
 :func:`aumai_chaos.mcp.component_for` names: ``mcp.tool.<name>`` for ``tools/call``,
 ``mcp.<method>`` for the others (``mcp.tools.list``...). Batches, notifications, responses and
 anything else stay with the router (named by host). Only bodies up to
-:data:`MAX_CLASSIFIED_BYTES` are parsed.
+:data:`MAX_CLASSIFIED_BYTES` are parsed. A named request gets the MCP faults too
+(``_mcp_faults``), as the MCP server would answer them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import httpx
 
 from aumai_chaos.proxy._exchange import RequestClassifier
+from aumai_chaos.transport._transport import Chaos
 from aumai_chaos.transport.routes import Route
 
 __all__ = ["MAX_CLASSIFIED_BYTES", "McpClassifier"]
@@ -32,6 +34,17 @@ class McpClassifier(RequestClassifier):
 
         self._names = _names
         self._cache: dict[str, Route] = {}
+        self._framing: Any = None
+
+    async def handle(
+        self, chaos: Chaos, request: httpx.Request, send: Any, route: Route
+    ) -> httpx.Response:
+        """The transport's faults and the MCP faults (``_mcp_faults``), in one decision."""
+        from aumai_chaos.proxy._mcp_faults import Framing, handle_mcp
+
+        if self._framing is None:
+            self._framing = Framing()
+        return await handle_mcp(chaos, request, send, route, self._framing)
 
     def classify(self, request: httpx.Request) -> Route | None:
         if request.method != "POST":

@@ -52,6 +52,12 @@ class Connections:
     def __len__(self) -> int:
         return len(self._by_peer)
 
+    def close(self, peer: Any) -> None:
+        """Close the client's connection as a server that exits does (a FIN, no answer)."""
+        transport = self._by_peer.get(tuple(peer)) if peer is not None else None
+        if transport is not None and not transport.is_closing():
+            transport.close()
+
     async def reset(self, peer: Any) -> None:
         """Reset the client's connection (a TCP RST), after what was sent has been read."""
         transport = self._by_peer.get(tuple(peer)) if peer is not None else None
