@@ -36,8 +36,8 @@ from aumai_chaos.mcp._answers import (
     rewrite_result,
 )
 from aumai_chaos.proxy._exchange import CLOSE
-from aumai_chaos.transport._act import _TERMINAL, Exchange, run_async
 from aumai_chaos.transport._clients import library_of
+from aumai_chaos.transport._request_faults import _TERMINAL, Exchange, run_async
 from aumai_chaos.transport._transport import Chaos, end_call
 from aumai_chaos.transport.routes import Route
 
