@@ -24,16 +24,21 @@ HeaderName = Annotated[
 HeaderValue = Annotated[str, StringConstraints(max_length=8192, pattern=r"^[^\r\n]*$")]
 
 
-class RateLimitFault(FaultConfig):
-    """429 with ``retry-after`` (``retry_after_s`` in whole seconds, rounded up, as RFC 9110
-    wants) and ``retry-after-ms`` (the exact value, which the SDKs read first), and the
-    provider's rate-limit body (``insufficient_quota`` for OpenAI when ``quota`` is set)."""
+class _HttpFault(FaultConfig):
+    """An HTTP transport's failure, instead of the request: the call fails."""
 
     sites: ClassVar[frozenset[Site]] = _TRANSPORT_ONLY
     site_reason: ClassVar[str] = _WHY
     action: ClassVar[Action] = Action.instead
 
     fails: ClassVar[bool] = True
+
+
+class RateLimitFault(_HttpFault):
+    """429 with ``retry-after`` (``retry_after_s`` in whole seconds, rounded up, as RFC 9110
+    wants) and ``retry-after-ms`` (the exact value, which the SDKs read first), and the
+    provider's rate-limit body (``insufficient_quota`` for OpenAI when ``quota`` is set)."""
+
     answers: ClassVar[bool] = True
 
     fault_type: Literal[FaultType.rate_limit] = FaultType.rate_limit
@@ -42,7 +47,7 @@ class RateLimitFault(FaultConfig):
     error_message: Message | None = None
 
 
-class HttpErrorFault(FaultConfig):
+class HttpErrorFault(_HttpFault):
     """Any HTTP status (``status_code``, default 503) with optional ``headers`` and ``body``.
 
     Without a body, the provider's own error body for that status (529 on an Anthropic route
@@ -50,11 +55,6 @@ class HttpErrorFault(FaultConfig):
     with a 502.
     """
 
-    sites: ClassVar[frozenset[Site]] = _TRANSPORT_ONLY
-    site_reason: ClassVar[str] = _WHY
-    action: ClassVar[Action] = Action.instead
-
-    fails: ClassVar[bool] = True
     answers: ClassVar[bool] = True
 
     fault_type: Literal[FaultType.http_error] = FaultType.http_error
@@ -64,31 +64,22 @@ class HttpErrorFault(FaultConfig):
     error_message: Message | None = None
 
 
-class ConnectErrorFault(FaultConfig):
+class ConnectErrorFault(_HttpFault):
     """The client library's own ``ConnectError``, raised before any byte is sent."""
 
-    sites: ClassVar[frozenset[Site]] = _TRANSPORT_ONLY
-    site_reason: ClassVar[str] = _WHY
-    action: ClassVar[Action] = Action.instead
-
-    fails: ClassVar[bool] = True
     breaks_connection: ClassVar[bool] = True
 
     fault_type: Literal[FaultType.connect_error] = FaultType.connect_error
     error_message: Message | None = None
 
 
-class ReadTimeoutFault(FaultConfig):
+class ReadTimeoutFault(_HttpFault):
     """Wait ``duration_ms`` (or the request's own read timeout, if that is shorter or
     ``duration_ms`` is unset), then raise the client library's own ``ReadTimeout``."""
 
-    sites: ClassVar[frozenset[Site]] = _TRANSPORT_ONLY
     site_reason: ClassVar[str] = (
         "it stands for a client's read timeout; on a decorated call use a timeout fault"
     )
-    action: ClassVar[Action] = Action.instead
-
-    fails: ClassVar[bool] = True
     breaks_connection: ClassVar[bool] = True
 
     fault_type: Literal[FaultType.read_timeout] = FaultType.read_timeout
