@@ -1,5 +1,6 @@
-"""What ``run`` and ``proxy`` do with a finished run's result: print it, write the files, serve
-the last metrics, and the exit code (see ``commands``' docstring for the codes)."""
+"""What ``run`` and ``proxy`` do around a run: export its telemetry while it runs, handle
+Ctrl-C/SIGTERM, and with its result print it, write the files, serve the last metrics, and the
+exit code (see ``commands``' docstring for the codes)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import contextlib
 import os
 import sys
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aumai_chaos.cli import _report
-from aumai_chaos.cli._support import warning, write_atomic
+from aumai_chaos.cli._support import Interrupts, check_output_path, warning, write_atomic
 from aumai_chaos.errors import ConfigError
 from aumai_chaos.experiments.models import ChaosExperiment, ExperimentResult, ExperimentStatus
 from aumai_chaos.experiments.steady_state import Verdict
@@ -21,8 +24,10 @@ __all__ = [
     "EXIT_FAILED",
     "EXIT_INTERRUPTED",
     "EXIT_OK",
+    "Reporting",
     "deliver",
     "exit_code",
+    "report_run",
     "write_stdout",
 ]
 
@@ -118,3 +123,66 @@ def deliver(
     write_stdout(rendered(result))
     _linger(telemetry, prometheus_linger, interrupts.stop)
     return write_error
+
+
+@dataclass(frozen=True)
+class Reporting:
+    """How a run is exported while it runs and reported when it ends: the options ``run``
+    and ``proxy`` share (``cli._options``)."""
+
+    json_output: bool
+    output: str | None
+    junit_xml: str | None
+    otlp_endpoint: str | None
+    otlp_protocol: str | None
+    service_name: str | None
+    prometheus_host: str
+    prometheus_port: int | None
+    prometheus_linger: float
+
+    def check_paths(self) -> None:
+        """Refuse an ``--output`` or ``--junit-xml`` that cannot be written, before the run."""
+        if self.output is not None:
+            check_output_path(self.output)
+        if self.junit_xml is not None:
+            check_output_path(self.junit_xml, option="--junit-xml")
+
+
+#: A command's run: given the telemetry and the interrupts, the result and the experiment run.
+RunBody = Callable[[Any, Interrupts], tuple[ExperimentResult, ChaosExperiment]]
+
+
+def report_run(reporting: Reporting, body: RunBody) -> int:
+    """Set up the telemetry, run ``body`` with Ctrl-C/SIGTERM handled, deliver its result and
+    flush the telemetry; the exit code. A file that could not be written is raised (its
+    ``ConfigError``) once everything else is done."""
+    from aumai_chaos.cli._otel_setup import install_globally, setup_telemetry
+
+    telemetry = setup_telemetry(
+        otlp_endpoint=reporting.otlp_endpoint,
+        otlp_protocol=reporting.otlp_protocol,
+        service_name=reporting.service_name,
+        prometheus_host=reporting.prometheus_host,
+        prometheus_port=reporting.prometheus_port,
+    )
+    write_error: ConfigError | None = None
+    with Interrupts() as interrupts:
+        try:
+            install_globally(telemetry)
+            result, exp = body(telemetry, interrupts)
+            write_error = deliver(
+                result,
+                exp,
+                telemetry,
+                interrupts,
+                output=reporting.output,
+                junit_xml=reporting.junit_xml,
+                json_output=reporting.json_output,
+                prometheus_linger=reporting.prometheus_linger,
+            )
+        finally:
+            for line in telemetry.finish():
+                warning(line)
+    if write_error is not None:
+        raise write_error
+    return exit_code(result, exp, interrupts.count > 0)

@@ -16,11 +16,22 @@ from typing import Annotated, Any
 import typer
 
 from aumai_chaos._engine.registry import is_enabled
-from aumai_chaos.cli._deliver import deliver, exit_code
+from aumai_chaos.cli._deliver import Reporting, report_run
+from aumai_chaos.cli._options import (
+    JsonOutput,
+    JunitXml,
+    OtlpEndpoint,
+    OtlpProtocolOption,
+    Output,
+    PrometheusHost,
+    PrometheusLinger,
+    PrometheusPort,
+    Seed,
+    ServiceName,
+)
 from aumai_chaos.cli._support import (
     Interrupts,
     Progress,
-    check_output_path,
     cli_errors,
     warning,
 )
@@ -81,10 +92,7 @@ def proxy(
         float | None,
         typer.Option(min=0.001, max=7 * 24 * 3600, help="Seconds to serve (default: the file's)."),
     ] = None,
-    seed: Annotated[
-        int | None,
-        typer.Option(min=0, max=2**63 - 1, help="Seed the fault draws, to replay a run."),
-    ] = None,
+    seed: Seed = None,
     repeat: Annotated[
         int | None,
         typer.Option(
@@ -94,49 +102,18 @@ def proxy(
             show_default=False,
         ),
     ] = None,
-    json_output: Annotated[
-        bool, typer.Option("--json-output", help="Print the full result as one JSON document.")
-    ] = False,
-    output: Annotated[
-        str | None,
-        typer.Option("--output", "-o", metavar="PATH", help="Also write the result as JSON."),
-    ] = None,
-    junit_xml: Annotated[
-        str | None,
-        typer.Option("--junit-xml", metavar="PATH", help="Also write a JUnit XML report."),
-    ] = None,
-    otlp_endpoint: Annotated[
-        str | None,
-        typer.Option(metavar="URL", help="Export traces and metrics to this OTLP collector."),
-    ] = None,
-    otlp_protocol: Annotated[
-        str | None,
-        typer.Option(help="OTLP protocol: http/protobuf or grpc (default: OTEL_*, else http)."),
-    ] = None,
-    service_name: Annotated[
-        str | None,
-        typer.Option(help="service.name (default: OTEL_SERVICE_NAME, else aumai-chaos)."),
-    ] = None,
-    prometheus_port: Annotated[
-        int | None,
-        typer.Option(min=0, max=65535, help="Serve the run's metrics for Prometheus on this port."),
-    ] = None,
-    prometheus_host: Annotated[
-        str, typer.Option(help="Address to serve Prometheus metrics on.")
-    ] = "127.0.0.1",
-    prometheus_linger: Annotated[
-        float,
-        typer.Option(
-            min=0, max=3600, help="After the run, keep serving until scraped, at most this long."
-        ),
-    ] = 15.0,
+    json_output: JsonOutput = False,
+    output: Output = None,
+    junit_xml: JunitXml = None,
+    otlp_endpoint: OtlpEndpoint = None,
+    otlp_protocol: OtlpProtocolOption = None,
+    service_name: ServiceName = None,
+    prometheus_port: PrometheusPort = None,
+    prometheus_host: PrometheusHost = "127.0.0.1",
+    prometheus_linger: PrometheusLinger = 15.0,
 ) -> None:
     """Serve a reverse proxy that applies an experiment's faults to the requests it passes on."""
     with cli_errors():
-        if otlp_protocol is not None and otlp_protocol not in ("http/protobuf", "grpc"):
-            raise ConfigError(
-                f"must be http/protobuf or grpc, got {otlp_protocol!r}", field="--otlp-protocol"
-            )
         try:
             from aumai_chaos import proxy as px
         except ImportError as exc:
@@ -155,67 +132,50 @@ def proxy(
         trials = exp.repeat if repeat is None else repeat
         source = None if repeat is not None else experiment
         check_repeat(exp, trials, source=source, needs_workload=False)
-        if output is not None:
-            check_output_path(output)
-        if junit_xml is not None:
-            check_output_path(junit_xml, option="--junit-xml")
-
-        from aumai_chaos.cli._otel_setup import install_globally, setup_telemetry
-
-        telemetry = setup_telemetry(
+        reporting = Reporting(
+            json_output=json_output,
+            output=output,
+            junit_xml=junit_xml,
             otlp_endpoint=otlp_endpoint,
-            otlp_protocol=otlp_protocol,
+            otlp_protocol=otlp_protocol.value if otlp_protocol is not None else None,
             service_name=service_name,
             prometheus_host=prometheus_host,
             prometheus_port=prometheus_port,
+            prometheus_linger=prometheus_linger,
         )
-        write_error: ConfigError | None = None
-        with Interrupts() as interrupts:
-            try:
-                install_globally(telemetry)
-                server = px.Proxy(
-                    upstreams,
-                    host=host,
-                    port=port,
-                    classifiers=classifiers,
-                    tracer_provider=telemetry.tracer_provider,
+        reporting.check_paths()
+
+        def body(telemetry: Any, interrupts: Interrupts) -> tuple[Any, Any]:
+            server = px.Proxy(
+                upstreams,
+                host=host,
+                port=port,
+                classifiers=classifiers,
+                tracer_provider=telemetry.tracer_provider,
+            )
+            if not _is_loopback(host):
+                warning(
+                    f"listening on {host}, not loopback: whoever reaches this port can send "
+                    "requests to the upstreams through the proxy"
                 )
-                if not _is_loopback(host):
-                    warning(
-                        f"listening on {host}, not loopback: whoever reaches this port can send "
-                        "requests to the upstreams through the proxy"
-                    )
-                if not is_enabled():
-                    warning(
-                        "fault injection is disabled (AUMAI_CHAOS_DISABLED): no fault will "
-                        "fire; requests are still observed"
-                    )
-                trial = _Trials(server, telemetry, upstreams, interrupts)
-                result = trial.serve(
-                    lambda: run_trials(
-                        exp,
-                        trial.run_one,
-                        trials,
-                        should_stop=lambda: interrupts.count > 0 or trial.error is not None,
-                        needs_workload=False,
-                    )
+            if not is_enabled():
+                warning(
+                    "fault injection is disabled (AUMAI_CHAOS_DISABLED): no fault will "
+                    "fire; requests are still observed"
                 )
-                write_error = deliver(
-                    result,
+            trial = _Trials(server, telemetry, upstreams, interrupts)
+            result = trial.serve(
+                lambda: run_trials(
                     exp,
-                    telemetry,
-                    interrupts,
-                    output=output,
-                    junit_xml=junit_xml,
-                    json_output=json_output,
-                    prometheus_linger=prometheus_linger,
+                    trial.run_one,
+                    trials,
+                    should_stop=lambda: interrupts.count > 0 or trial.error is not None,
+                    needs_workload=False,
                 )
-            finally:
-                for line in telemetry.finish():
-                    warning(line)
-        if write_error is not None:
-            raise write_error
-        code = exit_code(result, exp, interrupts.count > 0)
+            )
+            return result, exp
+
+        code = report_run(reporting, body)
     raise typer.Exit(code)
 
 

@@ -26,9 +26,22 @@ from aumai_chaos.cli._deliver import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
-    deliver,
-    exit_code,
+    Reporting,
+    report_run,
     write_stdout,
+)
+from aumai_chaos.cli._options import (
+    JsonOutput,
+    JunitXml,
+    OtlpEndpoint,
+    OtlpProtocolOption,
+    Output,
+    PrometheusHost,
+    PrometheusLinger,
+    PrometheusPort,
+    Repeat,
+    Seed,
+    ServiceName,
 )
 from aumai_chaos.cli._proxy import proxy
 from aumai_chaos.cli._support import (
@@ -71,11 +84,6 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
     cls=OneLineUsageGroup,
 )
-
-
-class OtlpProtocol(StrEnum):
-    http_protobuf = "http/protobuf"
-    grpc = "grpc"
 
 
 class ReportFormat(StrEnum):
@@ -202,64 +210,21 @@ def run(
             show_default=False,
         ),
     ],
-    json_output: Annotated[
-        bool, typer.Option("--json-output", help="Print the full result as one JSON document.")
-    ] = False,
-    output: Annotated[
-        str | None,
-        typer.Option("--output", "-o", metavar="PATH", help="Also write the result as JSON."),
-    ] = None,
-    junit_xml: Annotated[
-        str | None,
-        typer.Option(
-            "--junit-xml",
-            metavar="PATH",
-            help="Also write a JUnit XML report: a test case per objective and per fault.",
-        ),
-    ] = None,
-    seed: Annotated[
-        int | None,
-        typer.Option(min=0, max=2**63 - 1, help="Seed the fault draws, to replay a run."),
-    ] = None,
+    json_output: JsonOutput = False,
+    output: Output = None,
+    junit_xml: JunitXml = None,
+    seed: Seed = None,
     workload: Annotated[
         str | None,
         typer.Option(metavar="MODULE:FUNCTION", help="The code to exercise (overrides the file)."),
     ] = None,
-    repeat: Annotated[
-        int | None,
-        typer.Option(
-            metavar="N",
-            help="Run N trials, seeds seed+i: pass rate and pass^k (overrides the file).",
-            show_default=False,
-        ),
-    ] = None,
-    otlp_endpoint: Annotated[
-        str | None,
-        typer.Option(metavar="URL", help="Export traces and metrics to this OTLP collector."),
-    ] = None,
-    otlp_protocol: Annotated[
-        OtlpProtocol | None,
-        typer.Option(
-            help="OTLP protocol (default: OTEL_EXPORTER_OTLP_PROTOCOL, else http/protobuf)."
-        ),
-    ] = None,
-    service_name: Annotated[
-        str | None,
-        typer.Option(help="service.name (default: OTEL_SERVICE_NAME, else aumai-chaos)."),
-    ] = None,
-    prometheus_port: Annotated[
-        int | None,
-        typer.Option(min=0, max=65535, help="Serve the run's metrics for Prometheus on this port."),
-    ] = None,
-    prometheus_host: Annotated[
-        str, typer.Option(help="Address to serve Prometheus metrics on.")
-    ] = "127.0.0.1",
-    prometheus_linger: Annotated[
-        float,
-        typer.Option(
-            min=0, max=3600, help="After the run, keep serving until scraped, at most this long."
-        ),
-    ] = 15.0,
+    repeat: Repeat = None,
+    otlp_endpoint: OtlpEndpoint = None,
+    otlp_protocol: OtlpProtocolOption = None,
+    service_name: ServiceName = None,
+    prometheus_port: PrometheusPort = None,
+    prometheus_host: PrometheusHost = "127.0.0.1",
+    prometheus_linger: PrometheusLinger = 15.0,
 ) -> None:
     """Run an experiment and print its report."""
     with cli_errors():
@@ -269,59 +234,42 @@ def run(
 
         trials = exp.repeat if repeat is None else repeat
         check_repeat(exp, trials, source=None if repeat is not None else experiment)
-        if output is not None:
-            check_output_path(output)
-        if junit_xml is not None:
-            check_output_path(junit_xml, option="--junit-xml")
-
-        from aumai_chaos.cli._otel_setup import install_globally, setup_telemetry
-
-        telemetry = setup_telemetry(
+        reporting = Reporting(
+            json_output=json_output,
+            output=output,
+            junit_xml=junit_xml,
             otlp_endpoint=otlp_endpoint,
             otlp_protocol=otlp_protocol.value if otlp_protocol is not None else None,
             service_name=service_name,
             prometheus_host=prometheus_host,
             prometheus_port=prometheus_port,
+            prometheus_linger=prometheus_linger,
         )
-        write_error: ConfigError | None = None
-        with Interrupts() as interrupts:
-            try:
-                install_globally(telemetry)
-                _announce(exp, telemetry)
-                if not is_enabled():
-                    warning(
-                        "fault injection is disabled (AUMAI_CHAOS_DISABLED): no fault will "
-                        "fire; calls are still observed"
-                    )
-                if trials > 1:
-                    from aumai_chaos.experiments.trials import run_trials
+        reporting.check_paths()
 
-                    result = run_trials(
-                        exp,
-                        lambda one: _execute(one, telemetry, interrupts),
-                        trials,
-                        should_stop=lambda: interrupts.count > 0,
-                    )
-                else:
-                    result = _execute(exp, telemetry, interrupts)
-                sys.stderr.write("\n")
-                sys.stderr.flush()
-                write_error = deliver(
-                    result,
-                    exp,
-                    telemetry,
-                    interrupts,
-                    output=output,
-                    junit_xml=junit_xml,
-                    json_output=json_output,
-                    prometheus_linger=prometheus_linger,
+        def body(telemetry: Any, interrupts: Interrupts) -> tuple[ExperimentResult, Any]:
+            _announce(exp, telemetry)
+            if not is_enabled():
+                warning(
+                    "fault injection is disabled (AUMAI_CHAOS_DISABLED): no fault will "
+                    "fire; calls are still observed"
                 )
-            finally:
-                for line in telemetry.finish():
-                    warning(line)
-        if write_error is not None:
-            raise write_error
-        code = exit_code(result, exp, interrupts.count > 0)
+            if trials > 1:
+                from aumai_chaos.experiments.trials import run_trials
+
+                result = run_trials(
+                    exp,
+                    lambda one: _execute(one, telemetry, interrupts),
+                    trials,
+                    should_stop=lambda: interrupts.count > 0,
+                )
+            else:
+                result = _execute(exp, telemetry, interrupts)
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+            return result, exp
+
+        code = report_run(reporting, body)
     raise typer.Exit(code)
 
 
