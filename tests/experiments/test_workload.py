@@ -328,3 +328,36 @@ def test_async_generators_left_open_are_closed_with_the_workload_loop() -> None:
     assert len(closed) == len(opened)
     opened.clear()
     gc.collect()
+
+
+def test_a_loop_whose_stop_waited_for_a_hung_iteration_is_still_closed() -> None:
+    """An async iteration that hangs past the run's end keeps the private loop running after
+    the run returns; once it ends, the loop's own thread closes the loop, so the garbage
+    collector never finds it open (a ResourceWarning that failed an unrelated test under
+    ``filterwarnings = error``)."""
+    import gc
+    import warnings
+
+    release = threading.Event()
+
+    async def hangs() -> None:
+        release.wait(10)  # blocks the loop itself: cancelling the task cannot end it
+
+    exp = experiment(
+        duration_seconds=0.2, faults=[FaultConfig(fault_type="error", probability=0.0)]
+    )
+    before = {t for t in threading.enumerate() if t.name == "aumai-chaos-workload-loop"}
+    run(exp, workload=hangs)
+    [loop_thread] = [
+        t
+        for t in threading.enumerate()
+        if t.name == "aumai-chaos-workload-loop" and t not in before
+    ]
+    assert loop_thread.is_alive()  # the hung iteration still holds the loop
+    release.set()
+    loop_thread.join(10)
+    assert not loop_thread.is_alive()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gc.collect()
+    assert not [w for w in caught if "unclosed event loop" in str(w.message)]

@@ -100,6 +100,16 @@ def is_async_workload(fn: Workload) -> bool:
     )
 
 
+def _serve_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """The workload's private loop thread: run ``loop`` until it is stopped, then close it, so
+    that a loop whose stop waited for a hung iteration is still closed (never left for the
+    garbage collector to find open)."""
+    try:
+        loop.run_forever()
+    finally:
+        loop.close()
+
+
 class WorkloadRunner:
     """Runs ``concurrency`` workers calling ``fn`` until :meth:`stop`.
 
@@ -150,7 +160,7 @@ class WorkloadRunner:
             loop = asyncio.new_event_loop()
             self._loop = loop
             self._own_loop_thread = threading.Thread(
-                target=loop.run_forever, name="aumai-chaos-workload-loop", daemon=True
+                target=_serve_loop, args=(loop,), name="aumai-chaos-workload-loop", daemon=True
             )
             self._own_loop_thread.start()
         for _ in range(self._concurrency):
@@ -188,10 +198,11 @@ class WorkloadRunner:
             # readers), or the garbage collector finalises them later against a closed loop.
             with contextlib.suppress(Exception):
                 asyncio.run_coroutine_threadsafe(loop.shutdown_asyncgens(), loop).result(0.5)
-            loop.call_soon_threadsafe(loop.stop)
+            with contextlib.suppress(RuntimeError):  # the loop may have closed itself already
+                loop.call_soon_threadsafe(loop.stop)
+            # The loop's own thread closes it once it stops (_serve_loop), also when an
+            # iteration that hung past the end only lets it stop later.
             self._own_loop_thread.join(0.5)
-            if not self._own_loop_thread.is_alive():
-                loop.close()
         return hung
 
     # -- workers -------------------------------------------------------------------------------
