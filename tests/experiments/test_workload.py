@@ -319,6 +319,10 @@ def test_async_generators_left_open_are_closed_with_the_workload_loop() -> None:
         opened.append(gen)  # kept alive, as a reference cycle in a client would
         async for _ in gen:
             break
+        # A few hundred open readers, as a run of agent questions leaves; not the tens of
+        # thousands a bare loop makes in 0.3 s, which a loaded machine cannot close within
+        # the run's half-second grace.
+        await asyncio.sleep(0.001)
 
     exp = experiment(
         duration_seconds=0.3, faults=[FaultConfig(fault_type="error", probability=0.0)]
