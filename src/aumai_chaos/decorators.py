@@ -35,7 +35,7 @@ from aumai_chaos._engine.plan import Draw, FaultPlan, OwnFaults, refuse_at
 from aumai_chaos._engine.registry import ComponentSlot, SlotState, slot_for
 from aumai_chaos._engine.seeding import default_draw
 from aumai_chaos._engine.streams import drive_async, stream_sync
-from aumai_chaos._engine.telemetry import instruments_for
+from aumai_chaos._engine.telemetry import instruments_for, qualified_name
 from aumai_chaos.faults import Action, FaultConfig, FaultType, Site, fault_class
 
 __all__ = ["chaos_monkey", "chaos_target", "resilience_test"]
@@ -118,9 +118,9 @@ def _sync_wrapper(own: OwnFaults | None, slot: ComponentSlot) -> Any:
             try:
                 result = wrapped(*args, **kwargs)
             except BaseException as exc:
-                current.timed(start, exc)
+                _failed(current, start, exc)
                 raise
-            current.timed(start, None)
+            current.record(start, perf_counter(), None, None, False)
             return result
         call = current.call(bool(fired))
         call.enter()
@@ -149,10 +149,15 @@ async def _quiet(wrapped: Any, args: Any, kwargs: Any, current: SlotState) -> An
     try:
         result = await wrapped(*args, **kwargs)
     except BaseException as exc:
-        current.timed(start, exc)
+        _failed(current, start, exc)
         raise
-    current.timed(start, None)
+    current.record(start, perf_counter(), None, None, False)
     return result
+
+
+def _failed(current: SlotState, start: float, exc: BaseException) -> None:
+    """Record a watched call without a span that raised ``exc``."""
+    current.record(start, perf_counter(), qualified_name(type(exc)), str(exc), False)
 
 
 def _async_wrapper(own: OwnFaults | None, slot: ComponentSlot) -> Any:

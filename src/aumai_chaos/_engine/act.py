@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable, Mapping
-from typing import Any, Protocol
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -31,28 +31,16 @@ __all__ = [
     "RecordCall",
     "fire_async",
     "fire_sync",
+    "record_all",
     "telemetry_failed",
 ]
 
 
-class RecordCall(Protocol):
-    """Records the calls into one component as they end (an experiment's observer)."""
-
-    def __call__(
-        self, duration_ms: float, error_type: str | None, message: str | None, traced: bool
-    ) -> None:
-        """One call: ``traced`` when it had a component-call span."""
-
-    def timed(
-        self,
-        start: float,
-        exc: BaseException | None,
-        traced: bool = False,
-        end: float | None = None,
-    ) -> None:
-        """One call from ``start`` to ``end`` (``time.perf_counter()`` values; ``end``
-        defaults to now), which raised ``exc`` (or returned): the hot path (``traced``: it had a
-        component-call span)."""
+#: Records one call into a component as it ends (an experiment's observer): ``(start, end,
+#: error_type, message, traced)``, ``start`` and ``end`` being ``time.perf_counter()`` values,
+#: ``error_type`` and ``message`` ``None`` when the call succeeded, ``traced`` when it had a
+#: component-call span.
+RecordCall = Callable[[float, float, str | None, str | None, bool], None]
 
 
 _log = logging.getLogger("aumai_chaos")
@@ -417,28 +405,23 @@ class CallSpan:
             span.end()
         except Exception as err:  # pragma: no cover
             telemetry_failed("call end", err)
-        if error_type is None:
-            for record in self.records:
-                try:
-                    record.timed(self.t0, None, True, now)
-                except Exception as err:  # pragma: no cover
-                    telemetry_failed("call record", err)
-        else:
-            _record(self.records, (now - self.t0) * 1000.0, error_type, message, True)
+        record_all(self.records, self.t0, now, error_type, message, True)
         if self.exit_cost is not None:
             self.exit_cost.learn(now)
 
 
-def _record(
+def record_all(
     records: tuple[RecordCall, ...],
-    duration_ms: float,
+    start: float,
+    end: float,
     error_type: str | None,
     message: str | None,
     traced: bool,
 ) -> None:
+    """Hand one call to each of ``records``; a recorder that fails is logged, never raised."""
     for record in records:
         try:
-            record(duration_ms, error_type, message, traced)
+            record(start, end, error_type, message, traced)
         except Exception as err:  # pragma: no cover
             telemetry_failed("call record", err)
 
@@ -464,12 +447,13 @@ class CallTimer:
         return 0.0
 
     def exit(self, exc: BaseException | None) -> None:
-        duration_ms = (time.perf_counter() - self.t0) * 1000.0
-        error_type = tm.qualified_name(type(exc)) if exc is not None else None
-        message = None if exc is None else str(exc)
-        _record(self.records, duration_ms, error_type, message, False)
+        end = time.perf_counter()
+        if exc is None:
+            record_all(self.records, self.t0, end, None, None, False)
+        else:
+            error_type = tm.qualified_name(type(exc))
+            record_all(self.records, self.t0, end, error_type, str(exc), False)
 
     def fail(self, error_type: str, message: str) -> None:
         """:meth:`CallSpan.fail`: the call failed without an exception."""
-        duration_ms = (time.perf_counter() - self.t0) * 1000.0
-        _record(self.records, duration_ms, error_type, message, False)
+        record_all(self.records, self.t0, time.perf_counter(), error_type, message, False)

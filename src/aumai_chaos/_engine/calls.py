@@ -26,7 +26,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from opentelemetry.metrics import MeterProvider
@@ -128,23 +128,24 @@ def own_firings(own: OwnFaults) -> list[Firing]:
 _tls = threading.local()
 
 
-def gate(own: OwnFaults | None, slot: ComponentSlot) -> Callable[[], Any]:
+def gate(own: OwnFaults | None, slot: ComponentSlot) -> Any:
     """wrapt's ``enabled=`` gate for a decorated component: the whole decision of whether our
     wrapper runs at all, evaluated before it is entered.
 
-    Without own faults it is ``slot.__len__`` (all C: true while an experiment watches the
-    component). Simple faults (no seed, no position rule) keep the one-draw gate, plus the call
-    counter that numbers the call (``chaos.fault.occurrence``); others decide each fault for
-    call ``n`` here. What fired is left in a thread-local for :func:`decide_call`, which wrapt's
-    wrapper calls next on the same thread with no user code in between.
+    Without own faults (or with none that can fire) it is the slot itself, which wrapt, finding
+    it is not callable, tests for truth in C: true while an experiment watches the component.
+    Simple faults (no seed, no position rule) keep the one-draw gate, plus the call counter that
+    numbers the call (``chaos.fault.occurrence``); others decide each fault for call ``n`` here.
+    What fired is left in a thread-local for :func:`decide_call`, which wrapt's wrapper calls
+    next on the same thread with no user code in between. A gate that draws nothing returns
+    the slot, whose truth wrapt tests in C (cheaper than asking for its length here).
     """
-    slot_len = slot.__len__
     if own is None or not own.plans:
-        return slot_len
+        return slot
     count, tls, st = own.count, _tls, state
     if own.simple:
         if own.probability <= 0.0:
-            return slot_len
+            return slot
         draw, probability = own.draw, own.probability
 
         def simple_gate() -> Any:
@@ -152,7 +153,7 @@ def gate(own: OwnFaults | None, slot: ComponentSlot) -> Callable[[], Any]:
             if draw() < probability and st.enabled:
                 tls.own = n
                 return True
-            return slot_len()
+            return slot
 
         return simple_gate
     select = own.select
@@ -164,7 +165,7 @@ def gate(own: OwnFaults | None, slot: ComponentSlot) -> Callable[[], Any]:
             if fired:
                 tls.own = (n, fired)
                 return True
-        return slot_len()
+        return slot
 
     return ruled_gate
 
@@ -177,9 +178,19 @@ def decide_call(
     watches it (``None`` otherwise)."""
     fired: list[Firing]
     if own is None:
-        current = slot.current()
+        # slot.current(), written out: this runs on every watched call
+        try:
+            watched = slot[0]
+        except IndexError:
+            return [], None
+        current = watched.view() if watched.scoped else watched
         if current is None:
             return [], None
+        counters = current.counters_at[site]
+        if counters is not None:  # no fault can fire here: only number the call
+            for count in counters:
+                count()
+            return [], current
         fired = current.fire(site)
         return (order(fired) if len(fired) > 1 else fired), current
     taken = _tls.__dict__.pop("own", None)

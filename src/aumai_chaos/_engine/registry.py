@@ -27,7 +27,7 @@ from aumai_chaos._engine.act import (
     ExitCost,
     Firing,
     RecordCall,
-    telemetry_failed,
+    record_all,
 )
 from aumai_chaos._engine.plan import Counter, FaultPlan, new_counter
 from aumai_chaos._engine.scopes import Scope, enter_scope, exit_scope, in_any_scope
@@ -98,15 +98,16 @@ class SlotState:
     __slots__ = (
         "_by_site",
         "_views",
+        "counters_at",
         "exit_cost",
         "groups",
         "instruments",
         "name",
         "quiet",
+        "record",
         "records",
         "scoped",
         "span_attrs",
-        "timed",
         "trace_all",
     )
 
@@ -124,16 +125,27 @@ class SlotState:
         self.trace_all = any(r.trace_all for r in routes)
         #: Where each call is recorded as it ends (the experiments' observers).
         self.records = tuple(r.recorder(name) for r in routes if r.recorder is not None)
-        #: A call on which nothing fires is timed without a span: ``timed(start, exc)``
-        #: records it as it ends (straight into the one recorder when there is one).
+        #: A call on which nothing fires is timed without a span: ``record`` (a ``RecordCall``)
+        #: records it as it ends, straight into the one recorder when there is one.
         self.quiet = not self.trace_all
-        self.timed = self.records[0].timed if len(self.records) == 1 else self._timed_all
+        self.record: RecordCall = self.records[0] if len(self.records) == 1 else self._record_all
         self.scoped = any(g.scope is not None for g in self.groups)
         self.exit_cost = ExitCost()
-        #: (call counter, plans) of the routes with faults at each site, for :meth:`fire`.
+        #: (call counter, plans) of the routes with faults at each site, for :meth:`fire`; a
+        #: fault of probability 0 never fires, so it costs no draw (its route still counts).
         self._by_site = {
-            site: tuple((g.count, g.by_site[site]) for g in self.groups if g.by_site[site])
+            site: tuple(
+                (g.count, tuple(p for p in g.by_site[site] if p.probability > 0))
+                for g in self.groups
+                if g.by_site[site]
+            )
             for site in Site
+        }
+        #: Per site, when no fault can fire there: the counters a call ticks instead of
+        #: :meth:`fire` (``None``: some fault may fire, call :meth:`fire`).
+        self.counters_at: dict[Site, tuple[Counter, ...] | None] = {
+            site: None if any(plans for _, plans in groups) else tuple(c for c, _ in groups)
+            for site, groups in self._by_site.items()
         }
         #: Per set of admitting scopes: the view, and the scoped routes still to be told that
         #: this component was called from outside every scope (see :meth:`_escaped`).
@@ -204,12 +216,10 @@ class SlotState:
                     fired.append(Firing(plan, n))
         return fired
 
-    def _timed_all(self, start: float, exc: BaseException | None) -> None:
-        for record in self.records:
-            try:
-                record.timed(start, exc)
-            except Exception as err:  # pragma: no cover - never raise into user code
-                telemetry_failed("call record", err)
+    def _record_all(
+        self, start: float, end: float, error_type: str | None, message: str | None, traced: bool
+    ) -> None:
+        record_all(self.records, start, end, error_type, message, traced)
 
     def call(self, fired: bool) -> CallSpan | CallTimer:
         """The component-call span, or a timer when no route wants a span for this call."""

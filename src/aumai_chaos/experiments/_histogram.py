@@ -18,7 +18,6 @@ operations and one counter increment.
 from __future__ import annotations
 
 import math
-from array import array
 
 __all__ = ["MAX_EXPONENT", "MIN_EXPONENT", "RELATIVE_ERROR", "SUB_BUCKETS", "LogHistogram"]
 
@@ -57,7 +56,8 @@ class LogHistogram:
     __slots__ = ("counts",)
 
     def __init__(self) -> None:
-        self.counts = array("q", bytes(8 * _SIZE))
+        # A list: incrementing an item costs half what it costs in an ``array``.
+        self.counts = [0] * _SIZE
 
     def add(self, value: float) -> None:
         # _index(value), inlined

@@ -1,18 +1,20 @@
 """The hot path of an experiment's observer: one watched call folded in as it ends.
 
-:class:`CallRecorder` is :meth:`ExperimentObserver.record_call` bound to one component (the
-engine's ``RecordCall``). Its common case, a call that succeeded, is written out here, with the
-latency histogram's and the per-second series' steps inlined: it runs on every watched call.
-It reads and writes the observer's state under the observer's lock, as ``record_call`` does.
+:meth:`CallRecorder.record` is :meth:`ExperimentObserver.record_call` bound to one component
+(the engine's ``RecordCall``). Its common case, a call that succeeded without a span, is written
+out here, with the latency histogram's and the per-second series' steps inlined: it runs on every
+watched call. It reads and writes the observer's state under the observer's lock, as
+``record_call`` does, and keeps what it looked up once (the component's tallies and series
+counts) for as long as the observer keeps them.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from aumai_chaos._engine import telemetry as tm
 from aumai_chaos.experiments._histogram import (
     _LOWEST,
     _SIZE,
@@ -21,81 +23,121 @@ from aumai_chaos.experiments._histogram import (
     SUB_BUCKETS,
     _frexp,
 )
+from aumai_chaos.experiments._stats import CallStats
 
 if TYPE_CHECKING:
+    from aumai_chaos.experiments._stats import Tally
     from aumai_chaos.experiments.observer import ExperimentObserver
 
-__all__ = ["CallRecorder"]
+__all__ = ["CallRecorder", "Note"]
+
+#: Told of every call as it ends: ``(component, ok)`` (a run's recovery tracker).
+Note = Callable[[str, bool], None]
 
 _log = logging.getLogger("aumai_chaos")
-_time_ns = time.time_ns
-_perf_counter = time.perf_counter
+#: A recorder's tallies before its component's first call (never written: see ``record``).
+_UNSET = CallStats()
 
 
 class CallRecorder:
-    """:meth:`ExperimentObserver.record_call` bound to one component (an engine
-    ``RecordCall``), with the common case written out: a call that succeeded (:meth:`timed`).
-    It runs on every watched call, so the histogram's and the series' steps are inlined there."""
+    """:meth:`ExperimentObserver.record_call` bound to one component; :meth:`record` is an
+    engine ``RecordCall``. ``note``, when given, is told of each call after it is recorded."""
 
-    __slots__ = ("_name", "_observer")
+    __slots__ = (
+        "_hi",
+        "_index",
+        "_latency",
+        "_lock",
+        "_name",
+        "_note",
+        "_observer",
+        "_stats",
+        "_step",
+        "_tally",
+        "_values",
+    )
 
-    def __init__(self, observer: ExperimentObserver, name: str) -> None:
+    def __init__(self, observer: ExperimentObserver, name: str, note: Note | None = None) -> None:
         self._observer = observer
+        self._lock = observer._lock
         self._name = name
+        self._note = note
+        # What the common case looked up, valid while the observer keeps the same tally and
+        # series (``clear()`` replaces both): the component's tallies, its latency counts, and
+        # its series' current bucket of calls (``_values[_index]``, until ``_hi`` on the
+        # ``perf_counter`` clock, while the series' step stays ``_step``). Unset until the
+        # component's first call.
+        self._tally: Tally | None = None
+        self._stats = _UNSET
+        self._latency = _UNSET.latency.counts
+        self._values: list[int] = []
+        self._index = 0
+        self._hi = 0.0
+        self._step = 0
 
-    def __call__(
-        self, duration_ms: float, error_type: str | None, message: str | None, traced: bool
+    def record(
+        self, start: float, end: float, error_type: str | None, message: str | None, traced: bool
     ) -> None:
-        self._observer.record_call(self._name, duration_ms, error_type, message, traced)
-
-    def timed(
-        self,
-        start: float,
-        exc: BaseException | None,
-        traced: bool = False,
-        end: float | None = None,
-    ) -> None:
-        """A call from ``start`` to ``end`` (``time.perf_counter()``; default now) has ended,
-        raising ``exc`` (or not); ``traced`` when it had a component-call span. The common
-        case, a call that succeeded, is :meth:`ExperimentObserver.record_call` written out."""
-        now = _perf_counter() if end is None else end
-        duration_ms = (now - start) * 1000.0
-        if exc is not None:
-            error_type = tm.qualified_name(type(exc))
-            self._observer.record_call(self._name, duration_ms, error_type, str(exc), traced)
-            return
+        """A call from ``start`` to ``end`` (``time.perf_counter()`` values) has ended, failing
+        with ``error_type`` and ``message`` (or not); ``traced`` when it had a component-call
+        span. The common case, a call that succeeded without a span, is
+        :meth:`ExperimentObserver.record_call` written out."""
         observer = self._observer
-        name = self._name
+        duration_ms = (end - start) * 1000.0
+        lock = self._lock
+        lock.acquire()
         try:
-            with observer._lock:
-                if observer._sealed:
-                    return
-                stats = observer.tally.components.get(name)
-                series = observer.series
-                counts = series._components.get(name)
-                if stats is None or counts is None or observer._recent is not None:
-                    observer._fold_call(name, duration_ms, None, None, traced)
-                    return
-                stats.calls += 1
+            if (
+                error_type is None
+                and not traced
+                and observer.tally is self._tally
+                and not observer._sealed
+            ):
+                self._stats.calls += 1
                 # stats.latency.add(duration_ms)
                 if duration_ms > _LOWEST:
                     m, e = _frexp(duration_ms)
                     i = (e - MIN_EXPONENT) * SUB_BUCKETS + int(m * _TWO_SUB) - SUB_BUCKETS
-                    stats.latency.counts[i if i < _SIZE else _SIZE - 1] += 1
+                    self._latency[i if i < _SIZE else _SIZE - 1] += 1
                 else:
-                    stats.latency.counts[0] += 1
-                # series.call(ns, name, False), its common case: a bucket that is already there
-                values = counts.lists.get("calls")
-                index = int(now - series.origin_perf) // series.step
-                if values is not None and 0 <= index < len(values):
-                    values[index] += 1
+                    self._latency[0] += 1
+                # series.call(ns, name, False), its common case: the current bucket
+                if end < self._hi and observer.series.step == self._step:
+                    self._values[self._index] += 1
                 else:
-                    series.call(_time_ns(), name, False)
-                if traced:
-                    details = {"duration_ms": round(duration_ms, 3), "status": "ok"}
-                    details["error_type"] = None
-                    observer._keep((name, "call", _time_ns(), details))
+                    observer.series.call(time.time_ns(), self._name, False)
+                    self._remember(end)
+            else:
+                observer._fold_call(self._name, duration_ms, error_type, message, traced)
+                self._remember(end)
         except Exception as err:  # pragma: no cover - never raise into user code
             if not observer._failed:
                 observer._failed = True
                 _log.warning("recording a call failed: %r", err)
+        finally:
+            lock.release()
+        note = self._note
+        if note is not None:
+            note(self._name, error_type is None)
+
+    def _remember(self, now: float) -> None:
+        """Look up, for the calls that follow, the component's tallies and the series bucket
+        that ``now`` (``perf_counter``) falls in. Called with the lock held, after the call
+        was counted: the component has its tallies and its list of calls by then."""
+        observer = self._observer
+        series = observer.series
+        stats = observer.tally.components.get(self._name)
+        lists = series.counts_of(self._name)
+        values = None if lists is None else lists.get("calls")
+        if stats is None or values is None or observer._recent is not None:
+            self._tally = None  # every call takes the general path
+            return
+        step = series.step
+        index = int(now - series.origin_perf) // step
+        if not 0 <= index < len(values):
+            self._tally = None
+            return
+        self._tally = observer.tally
+        self._stats, self._latency = stats, stats.latency.counts
+        self._values, self._index, self._step = values, index, step
+        self._hi = series.origin_perf + (index + 1) * step

@@ -135,7 +135,10 @@ class Series:
     def _coarsen(self) -> None:
         self.step *= 2
         for counts in (self._workload, *self._components.values(), *self._faults_by_type.values()):
-            counts.lists = {k: _merge_pairs(v) for k, v in counts.lists.items()}
+            # In place: the observer's recorders keep each component's dict of lists.
+            lists = counts.lists
+            for key, values in lists.items():
+                lists[key] = _merge_pairs(values)
         merged: list[dict[int, int]] = []
         for i in range(0, len(self._latency), 2):
             pair = dict(self._latency[i])
@@ -143,6 +146,12 @@ class Series:
                 pair[k] = pair.get(k, 0) + v
             merged.append(pair)
         self._latency = merged
+
+    def counts_of(self, name: str) -> dict[str, list[int]] | None:
+        """The lists of counts of a component (``"calls"``, ``"errors"``, ``"faults"``), once it
+        has any; the same dict for the series' whole life."""
+        counts = self._components.get(name)
+        return None if counts is None else counts.lists
 
     def _component(self, name: str) -> _Counts:
         counts = self._components.get(name)

@@ -1,25 +1,22 @@
-"""The handles of units of work: ``with run.unit("question 3"):`` (:class:`Unit`), and the
-recorder that tells a run's :class:`~aumai_chaos.experiments.units.RecoveryTracker` each
-component call as it ends. Nothing here raises into user code."""
+"""The handle of a unit of work: ``with run.unit("question 3"):`` (:class:`Unit`). Nothing here
+raises into user code."""
 
 from __future__ import annotations
 
 import contextvars
 import time
-from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 from opentelemetry import trace
 
 from aumai_chaos._engine import telemetry as tm
-from aumai_chaos._engine.act import RecordCall
 
 if TYPE_CHECKING:
     from aumai_chaos.experiments.recovery import UnitLedger
     from aumai_chaos.experiments.units import RecoveryTracker
 
-__all__ = ["Unit", "UnitRecorder"]
+__all__ = ["Unit"]
 
 
 class Unit:
@@ -64,32 +61,3 @@ class Unit:
         tb: TracebackType | None,
     ) -> None:
         self.__exit__(exc_type, exc, tb)
-
-
-class UnitRecorder:
-    """An engine ``RecordCall`` that records as ``inner`` does, then tells the unit."""
-
-    __slots__ = ("_component", "_inner", "_note")
-
-    def __init__(
-        self, inner: RecordCall, component: str, note: Callable[[str, bool], None]
-    ) -> None:
-        self._inner = inner
-        self._component = component
-        self._note = note
-
-    def __call__(
-        self, duration_ms: float, error_type: str | None, message: str | None, traced: bool
-    ) -> None:
-        self._inner(duration_ms, error_type, message, traced)
-        self._note(self._component, error_type is None)
-
-    def timed(
-        self,
-        start: float,
-        exc: BaseException | None,
-        traced: bool = False,
-        end: float | None = None,
-    ) -> None:
-        self._inner.timed(start, exc, traced, end)
-        self._note(self._component, exc is None)

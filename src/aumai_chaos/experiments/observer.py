@@ -28,7 +28,8 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import StatusCode
 
 from aumai_chaos._engine import telemetry as tm
-from aumai_chaos.experiments._recorder import CallRecorder
+from aumai_chaos._engine.act import RecordCall
+from aumai_chaos.experiments._recorder import CallRecorder, Note
 from aumai_chaos.experiments._series import Series
 from aumai_chaos.experiments._stats import Tally
 from aumai_chaos.experiments.models import Observation
@@ -280,10 +281,11 @@ class ExperimentObserver(SpanProcessor):
             }
             self._keep((component, "call", ns, details))
 
-    def recorder(self, component: str) -> CallRecorder:
-        """:meth:`record_call` for one component: what a run's route hands the engine
-        (an ``aumai_chaos._engine.act.RecordCall``)."""
-        return CallRecorder(self, component)
+    def recorder(self, component: str, note: Note | None = None) -> RecordCall:
+        """:meth:`record_call` for one component: what a run's route hands the engine (an
+        ``aumai_chaos._engine.act.RecordCall``). ``note`` is told ``(component, ok)`` after
+        each call is recorded (a run's recovery tracker)."""
+        return CallRecorder(self, component, note).record
 
     def record_fault(self, attributes: Mapping[str, Any]) -> None:
         """Record one injected fault now, from its ``chaos.fault`` attributes (used by the

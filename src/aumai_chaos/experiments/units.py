@@ -36,7 +36,8 @@ from opentelemetry import metrics, trace
 
 from aumai_chaos._engine import telemetry as tm
 from aumai_chaos._engine.act import RecordCall
-from aumai_chaos.experiments._unit import Unit, UnitRecorder
+from aumai_chaos.experiments._recorder import Note
+from aumai_chaos.experiments._unit import Unit
 from aumai_chaos.experiments.recovery import FaultOutcome, RecoveryTally, UnitLedger
 from aumai_chaos.experiments.summary import RecoveryRow
 
@@ -237,15 +238,14 @@ class RecoveryTracker:
         except Exception as exc:  # pragma: no cover - never into user code
             _failed("fault", exc)
 
-    def wrap_recorder(self, recorder: Callable[[str], RecordCall]) -> Callable[[str], RecordCall]:
+    def wrap_recorder(
+        self, recorder: Callable[[str, Note], RecordCall]
+    ) -> Callable[[str], RecordCall]:
         """``recorder`` (the observer's, one per component), each call also telling the current
-        unit that it ended. Costs a context-variable read when no fault has fired in the
-        unit."""
-
-        def make(component: str) -> RecordCall:
-            return UnitRecorder(recorder(component), component, self.note_call)
-
-        return make
+        unit that it ended (:meth:`note_call`). Costs a context-variable read when no fault has
+        fired in the unit."""
+        note = self.note_call
+        return lambda component: recorder(component, note)
 
     def note_call(self, component: str, ok: bool) -> None:
         """A call into ``component`` ended (``ok``: without an error), in the current unit."""
