@@ -114,8 +114,6 @@ def _specs(sdk: env.Sdk) -> list[Spec]:
         Spec("target_idle", "@chaos_target, no experiment", chaos_target, "wraps", 1.2, 1.1),
         Spec("target_other", "@chaos_target, experiment running, not affected", chaos_target,
              "wraps", 2.5, 1.1),
-        Spec("target_p0", "@chaos_target, experiment affects it, p=0", chaos_target, "wraps",
-             2.5, 1.1, sdk=True),
         # across services: a block (scope context) affects it, the call is outside the block;
         # an armed experiment affects it, the call's context carries no baggage (one context
         # lookup more than the row before)
@@ -123,9 +121,11 @@ def _specs(sdk: env.Sdk) -> list[Spec]:
              chaos_target, "wraps"),
         Spec("target_armed", "@chaos_target, armed, call without baggage", chaos_target,
              "target_outside", 1.5, 1.5),
-        # what an affected call costs, against one bare span (trace_calls: all) and against
-        # agentic-chaos's in-session wrapper, which creates no span (trace_calls: faults)
-        Spec("target_all", "@chaos_target, affected, nothing fires, trace_calls: all",
+        # what an affected call costs, against one bare span (trace_calls: all, the default:
+        # its component-call span is what it costs; also the base of the firing row in the
+        # experiment) and against agentic-chaos's in-session wrapper, which creates no span
+        # (trace_calls: faults)
+        Spec("target_p0", "@chaos_target, affected, nothing fires, trace_calls: all",
              chaos_target, "span1", 1.2, None, sdk=True),
         Spec("target_quiet", "@chaos_target, affected, nothing fires, trace_calls: faults",
              chaos_target, "ac_tool_p0", 0.5, None, sdk=True),
@@ -164,18 +164,6 @@ def _experiments(sdk: env.Sdk, shapes: tuple[Shape, ...]) -> Iterator[str]:
                         duration_ms=0,
                         affected_components=comps("target_fire_sdk"),
                     ),
-                ],
-                tracer_provider=sdk.tracer_provider,
-                meter_provider=sdk.meter_provider,
-            )
-        )
-        stack.enter_context(
-            env.running_experiment(
-                "bench-sdk-all",
-                [
-                    FaultConfig(
-                        fault_type="error", probability=0.0, affected_components=comps("target_all")
-                    )
                 ],
                 tracer_provider=sdk.tracer_provider,
                 meter_provider=sdk.meter_provider,
@@ -314,7 +302,6 @@ def _needs_experiment(key: str) -> bool:
     return key.split("/")[0] in (
         "target_other",
         "target_p0",
-        "target_all",
         "target_quiet",
         "target_fire_sdk",
         "target_fire_api",
