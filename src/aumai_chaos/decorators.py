@@ -102,6 +102,160 @@ def _after(fired: list[Firing], result: Any) -> Any:
     return result
 
 
+class _Fire:
+    """A step: carry out ``before`` faults (delays timed from the call's start, leaving room for
+    ``after`` seconds of bookkeeping still to come)."""
+
+    __slots__ = ("after", "firings")
+
+    def __init__(self, firings: list[Firing], after: float) -> None:
+        self.firings = firings
+        self.after = after
+
+
+class _Stream:
+    """A step (generators only): deliver the items of ``gen``, ``during`` faults acting at
+    theirs; its outcome is the generator's return value."""
+
+    __slots__ = ("during", "gen")
+
+    def __init__(self, gen: Any, during: list[Firing]) -> None:
+        self.gen = gen
+        self.during = during
+
+
+class _Done:
+    """The last step: the call's result."""
+
+    __slots__ = ("result",)
+
+    def __init__(self, result: Any) -> None:
+        self.result = result
+
+
+class _Call:
+    """A step: run the wrapped callable (its outcome: what it returned, awaited for a
+    coroutine)."""
+
+
+_CALL = _Call()
+_Step = _Fire | _Call | _Stream | _Done
+
+
+def _steps(
+    before: list[Firing],
+    later: list[Firing],
+    current: SlotState | None,
+    fired: list[Firing],
+    generator: bool,
+) -> Generator[_Step, Any, None]:
+    """What a call on which a fault fires, or which has a component-call span, does, step by
+    step (tenacity's pattern: this decides, a driver acts). A driver carries out each step it
+    is given (sync, async or as a generator), sends back its outcome or throws in what it
+    raised, until :class:`_Done`. The component-call span is made here, when the call really
+    starts: for a coroutine or a generator, when it is first awaited or iterated."""
+    call = _call(current, fired)
+    if call is None:
+        if before:
+            yield _Fire(before, 0.0)
+        result = yield _CALL
+        if generator:
+            result = yield _Stream(result, later)
+        elif later:
+            result = _after(later, result)
+        yield _Done(result)
+        return
+    call.enter()
+    try:
+        if before:
+            yield _Fire(before, call.after())
+        result = yield _CALL
+        if generator:
+            # Never leave our span current across a yield: the consumer's code runs there.
+            call.detach()
+            result = yield _Stream(result, later)
+        elif later:
+            result = _after(later, result)
+    except BaseException as exc:
+        call.exit(exc)
+        raise
+    call.exit(None)
+    yield _Done(result)
+
+
+_Outcome = tuple[Any, BaseException | None]
+
+
+def _advance(
+    steps: Generator[_Step, Any, None], outcome: Any, error: BaseException | None
+) -> _Step:
+    """The next step, given what the last one returned or raised (thrown in, re-raised)."""
+    return steps.send(outcome) if error is None else steps.throw(error)
+
+
+def _act_sync(step: _Step, wrapped: Any, args: Any, kwargs: Any, start: float | None) -> _Outcome:
+    """Carry out one step in a thread: (what it returned, what it raised)."""
+    try:
+        if isinstance(step, _Fire):
+            return None, fire_sync(step.firings, start, step.after)  # type: ignore[func-returns-value]
+        return wrapped(*args, **kwargs), None
+    except BaseException as exc:
+        return None, exc
+
+
+async def _act_async(step: _Step, wrapped: Any, args: Any, kwargs: Any, start: float) -> _Outcome:
+    """:func:`_act_sync` in a coroutine: waits yield to the event loop."""
+    try:
+        if not isinstance(step, _Fire):
+            return await wrapped(*args, **kwargs), None
+        return None, await fire_async(step.firings, start, step.after)  # type: ignore[func-returns-value]
+    except BaseException as exc:
+        return None, exc
+
+
+def _act_stream(step: _Stream) -> Generator[Any, Any, _Outcome]:
+    """Deliver a generator's items (its ``during`` faults acting at theirs): (its return
+    value, what it raised)."""
+    try:
+        return (yield from (stream_sync(step.gen, step.during) if step.during else step.gen)), None
+    except BaseException as exc:
+        return None, exc
+
+
+def _drive_sync(
+    steps: Generator[_Step, Any, None], wrapped: Any, args: Any, kwargs: Any, start: float
+) -> Any:
+    """Carry out a call's :func:`_steps` in a thread."""
+    step = next(steps)
+    while not isinstance(step, _Done):
+        step = _advance(steps, *_act_sync(step, wrapped, args, kwargs, start))
+    return step.result
+
+
+async def _drive_async(
+    steps: Generator[_Step, Any, None], wrapped: Any, args: Any, kwargs: Any, start: float
+) -> Any:
+    """Carry out a coroutine's :func:`_steps` (from when it is first awaited)."""
+    step = next(steps)
+    while not isinstance(step, _Done):
+        step = _advance(steps, *await _act_async(step, wrapped, args, kwargs, start))
+    return step.result
+
+
+def _drive_gen(
+    steps: Generator[_Step, Any, None], wrapped: Any, args: Any, kwargs: Any
+) -> Generator[Any, Any, Any]:
+    """Carry out a generator's :func:`_steps` as a generator: its delays are timed from when
+    it is first iterated, not from the call that made it."""
+    step = next(steps)
+    while not isinstance(step, _Done):
+        if isinstance(step, _Stream):
+            step = _advance(steps, *(yield from _act_stream(step)))
+        else:
+            step = _advance(steps, *_act_sync(step, wrapped, args, kwargs, None))
+    return step.result
+
+
 def _sync_wrapper(own: OwnFaults | None, slot: ComponentSlot) -> Any:
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         # Delays are timed from here: our bookkeeping before and after them counts within.
@@ -122,22 +276,10 @@ def _sync_wrapper(own: OwnFaults | None, slot: ComponentSlot) -> Any:
                 raise
             current.record(start, perf_counter(), None, None, False)
             return result
-        call = current.call(bool(fired))
-        call.enter()
-        try:
-            if fired:
-                before, after = _split(fired, False)
-                fire_sync(before, start, call.after())
-                result = wrapped(*args, **kwargs)
-                if after:
-                    result = _after(after, result)
-            else:
-                result = wrapped(*args, **kwargs)
-        except BaseException as exc:
-            call.exit(exc)
-            raise
-        call.exit(None)
-        return result
+        before, after = _split(fired, False)
+        return _drive_sync(
+            _steps(before, after, current, fired, False), wrapped, args, kwargs, start
+        )
 
     return wrapper
 
@@ -160,34 +302,26 @@ def _failed(current: SlotState, start: float, exc: BaseException) -> None:
     current.record(start, perf_counter(), qualified_name(type(exc)), str(exc), False)
 
 
+async def _run_async(
+    wrapped: Any,
+    args: Any,
+    kwargs: Any,
+    start: float,
+    split: tuple[list[Firing], list[Firing]],
+    current: SlotState | None,
+    fired: list[Firing],
+) -> Any:
+    return await _drive_async(_steps(*split, current, fired, False), wrapped, args, kwargs, start)
+
+
 def _async_wrapper(own: OwnFaults | None, slot: ComponentSlot) -> Any:
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         start = perf_counter()
         fired, current = decide_call(own, slot)
         if current is not None and not fired and current.quiet:
             return _quiet(wrapped, args, kwargs, current)
-        before, after = _split(fired, False) if fired else (fired, fired)
-
-        async def run() -> Any:
-            call = _call(current, fired)
-            if call is None:
-                await fire_async(before, start)
-                result = await wrapped(*args, **kwargs)
-                return _after(after, result) if after else result
-            call.enter()
-            try:
-                if before:
-                    await fire_async(before, start, call.after())
-                result = await wrapped(*args, **kwargs)
-                if after:
-                    result = _after(after, result)
-            except BaseException as exc:
-                call.exit(exc)
-                raise
-            call.exit(None)
-            return result
-
-        return run()
+        split = _split(fired, False) if fired else (fired, fired)
+        return _run_async(wrapped, args, kwargs, start, split, current, fired)
 
     return wrapper
 
@@ -196,34 +330,7 @@ def _gen_wrapper(own: OwnFaults | None, slot: ComponentSlot) -> Any:
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         fired, current = decide_call(own, slot)
         before, during = _split(fired, True)
-
-        def run() -> Generator[Any, Any, Any]:
-            call = _call(current, fired)
-            if call is None:
-                fire_sync(before)
-                gen = wrapped(*args, **kwargs)
-                if during:
-                    return (yield from stream_sync(gen, during))
-                return (yield from gen)
-            try:
-                call.enter()
-                try:
-                    fire_sync(before)
-                    gen = wrapped(*args, **kwargs)
-                finally:
-                    # Never leave our span current across a yield: the consumer's code runs there.
-                    call.detach()
-                if during:
-                    result = yield from stream_sync(gen, during)
-                else:
-                    result = yield from gen
-            except BaseException as exc:
-                call.exit(exc)
-                raise
-            call.exit(None)
-            return result
-
-        return run()
+        return _drive_gen(_steps(before, during, current, fired, True), wrapped, args, kwargs)
 
     return wrapper
 
