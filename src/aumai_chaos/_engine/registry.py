@@ -2,9 +2,9 @@
 
 Every decorated component owns a :class:`ComponentSlot`: a list that is empty unless a running
 experiment affects that component, in which case it holds exactly one :class:`SlotState`. The
-decorators hand ``slot.__len__`` to wrapt as the ``enabled=`` gate, which wrapt calls in C
-before it would enter any Python wrapper: with no experiment affecting a component, a call into
-it costs about what a ``functools.wraps`` passthrough costs.
+decorators hand the slot itself to wrapt as the ``enabled=`` gate, which wrapt tests for truth
+in C before it would enter any Python wrapper: with no experiment affecting a component, a call
+into it costs less than a ``functools.wraps`` passthrough.
 
 A context variable would not do here: what the scheduler sets in its own thread would be
 invisible to the other threads and tasks that call the components. Slots are rewritten under a
