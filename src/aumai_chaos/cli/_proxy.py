@@ -15,13 +15,13 @@ from typing import Annotated, Any
 
 import typer
 
-from aumai_chaos._engine.registry import is_enabled
 from aumai_chaos.cli._deliver import Reporting, report_run, reporting_options
 from aumai_chaos.cli._options import ExperimentFile, Seed
 from aumai_chaos.cli._support import (
     Interrupts,
     Progress,
     cli_errors,
+    warn_if_disabled,
     warning,
 )
 from aumai_chaos.errors import ConfigError
@@ -120,11 +120,7 @@ def proxy(
                     f"listening on {host}, not loopback: whoever reaches this port can send "
                     "requests to the upstreams through the proxy"
                 )
-            if not is_enabled():
-                warning(
-                    "fault injection is disabled (AUMAI_CHAOS_DISABLED): no fault will "
-                    "fire; requests are still observed"
-                )
+            warn_if_disabled("requests")
             trial = _Trials(server, telemetry, upstreams, interrupts)
             result = trial.serve(
                 lambda: run_trials(

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
-from aumai_chaos._engine.registry import is_enabled, registered_components
+from aumai_chaos._engine.registry import registered_components
 from aumai_chaos._version import __version__
 from aumai_chaos.cli import _report
 from aumai_chaos.cli._deliver import (
@@ -35,6 +35,7 @@ from aumai_chaos.cli._support import (
     check_output_path,
     cli_errors,
     ensure_cwd_on_path,
+    warn_if_disabled,
     warning,
     write_atomic,
 )
@@ -199,11 +200,7 @@ def run(
 
         def body(telemetry: Any, interrupts: Interrupts) -> tuple[ExperimentResult, Any]:
             _announce(exp, telemetry)
-            if not is_enabled():
-                warning(
-                    "fault injection is disabled (AUMAI_CHAOS_DISABLED): no fault will "
-                    "fire; calls are still observed"
-                )
+            warn_if_disabled("calls")
             if trials > 1:
                 from aumai_chaos.experiments.trials import run_trials
 
