@@ -250,3 +250,43 @@ def test_site_call_leaves_out_transport_faults() -> None:
     decision = decide(unique("x"), faults, site=Site.call)
     assert decision is not None
     assert decision.firings[0].plan.action is Action.before
+
+
+def test_a_fault_of_probability_zero_never_fires_and_calls_are_still_numbered() -> None:
+    """A probability-0 fault costs no decision on a call, but the call is still numbered: a
+    second fault's position rule (``after_calls``) sees every call, and the summary counts
+    them all."""
+    component = unique("tool")
+    calls = []
+
+    @aumai_chaos.chaos_target(component)
+    def tool() -> str:
+        calls.append(1)
+        return "ok"
+
+    exp = experiment(
+        duration_seconds=30.0,
+        faults=[
+            {"fault_type": "error", "probability": 0.0, "affected_components": [component]},
+            {
+                "fault_type": "latency",
+                "duration_ms": 0,
+                "after_calls": 3,
+                "times": 1,
+                "affected_components": [component],
+            },
+        ],
+    )
+    scheduler = ExperimentScheduler()
+    scheduler.schedule(exp)
+
+    def workload() -> None:
+        assert tool() == "ok"
+        if len(calls) >= 6:
+            scheduler.abort(exp.experiment_id)
+
+    result = scheduler.run(exp.experiment_id, workload=workload)
+    assert result.summary["faults_by_type"] == {"latency": 1}
+    assert result.summary["components"][component]["calls"] == len(calls)
+    fired = [o for o in result.observations if o.event == "fault_injected"]
+    assert [o.details["chaos.fault.occurrence"] for o in fired] == [4]
