@@ -302,6 +302,15 @@ def _failed(current: SlotState, start: float, exc: BaseException) -> None:
     current.record(start, perf_counter(), qualified_name(type(exc)), str(exc), False)
 
 
+async def _fire_then_call(
+    wrapped: Any, args: Any, kwargs: Any, start: float, before: list[Firing], after: list[Firing]
+) -> Any:
+    """A coroutine call on which the decorator's own faults fire, outside experiments."""
+    await fire_async(before, start)
+    result = await wrapped(*args, **kwargs)
+    return _after(after, result) if after else result
+
+
 async def _run_async(
     wrapped: Any,
     args: Any,
@@ -321,6 +330,8 @@ def _async_wrapper(own: OwnFaults | None, slot: ComponentSlot) -> Any:
         if current is not None and not fired and current.quiet:
             return _quiet(wrapped, args, kwargs, current)
         split = _split(fired, False) if fired else (fired, fired)
+        if current is None:  # the decorator's own faults, no experiment: straight through
+            return _fire_then_call(wrapped, args, kwargs, start, *split)
         return _run_async(wrapped, args, kwargs, start, split, current, fired)
 
     return wrapper

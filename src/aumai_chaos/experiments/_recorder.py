@@ -1,9 +1,9 @@
 """The hot path of an experiment's observer: one watched call folded in as it ends.
 
 :meth:`CallRecorder.record` is :meth:`ExperimentObserver.record_call` bound to one component
-(the engine's ``RecordCall``). Its common case, a call that succeeded without a span, is written
-out here, with the latency histogram's and the per-second series' steps inlined: it runs on every
-watched call. It reads and writes the observer's state under the observer's lock, as
+(the engine's ``RecordCall``). Its common case, a call that succeeded, is written out here,
+with the latency histogram's and the per-second series' steps inlined: it runs on every watched
+call. It reads and writes the observer's state under the observer's lock, as
 ``record_call`` does, and keeps what it looked up once (the component's tallies and series
 counts) for as long as the observer keeps them.
 """
@@ -80,19 +80,14 @@ class CallRecorder:
     ) -> None:
         """A call from ``start`` to ``end`` (``time.perf_counter()`` values) has ended, failing
         with ``error_type`` and ``message`` (or not); ``traced`` when it had a component-call
-        span. The common case, a call that succeeded without a span, is
+        span. The common case, a call that succeeded, is
         :meth:`ExperimentObserver.record_call` written out."""
         observer = self._observer
         duration_ms = (end - start) * 1000.0
         lock = self._lock
         lock.acquire()
         try:
-            if (
-                error_type is None
-                and not traced
-                and observer.tally is self._tally
-                and not observer._sealed
-            ):
+            if error_type is None and observer.tally is self._tally and not observer._sealed:
                 self._stats.calls += 1
                 # stats.latency.add(duration_ms)
                 if duration_ms > _LOWEST:
@@ -107,6 +102,10 @@ class CallRecorder:
                 else:
                     observer.series.call(time.time_ns(), self._name, False)
                     self._remember(end)
+                if traced:  # a component-call span: the call keeps its observation
+                    details = {"duration_ms": round(duration_ms, 3), "status": "ok"}
+                    details["error_type"] = None
+                    observer._keep((self._name, "call", time.time_ns(), details))
             else:
                 observer._fold_call(self._name, duration_ms, error_type, message, traced)
                 self._remember(end)
