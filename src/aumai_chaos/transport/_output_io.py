@@ -22,6 +22,7 @@ from typing import Any
 from aumai_chaos.faults import FaultConfig
 from aumai_chaos.transport._output import OUTPUT_APIS, overflow_error, rewrite_body
 from aumai_chaos.transport._output_stream import OutputStreamCore, tool_call_attributes
+from aumai_chaos.transport._sse import json_object
 from aumai_chaos.transport._stamp import FaultHooks
 
 __all__ = [
@@ -94,14 +95,6 @@ def _new_response(response: Any, content: bytes, request: Any) -> Any:
     )
 
 
-def _json_body(content: bytes) -> dict[str, Any] | None:
-    try:
-        body = json.loads(content)
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
-
-
 def apply_output_sync(
     response: Any,
     faults: Sequence[FaultConfig],
@@ -125,7 +118,7 @@ def apply_output_sync(
         core = OutputStreamCore(faults, api, request_json(request), seed, hooks)
         response.stream = _stream_class(response, "SyncByteStream")(response.stream, core)
         return response
-    body = _json_body(response.read())
+    body = json_object(response.read())
     out = (
         None if body is None else _rewritten(faults, api, request_json(request), body, seed, hooks)
     )
@@ -154,7 +147,7 @@ async def apply_output_async(
         core = OutputStreamCore(faults, api, request_json(request), seed, hooks)
         response.stream = _stream_class(response, "AsyncByteStream")(response.stream, core)
         return response
-    body = _json_body(await response.aread())
+    body = json_object(await response.aread())
     out = (
         None if body is None else _rewritten(faults, api, request_json(request), body, seed, hooks)
     )

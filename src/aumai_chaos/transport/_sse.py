@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 import re
 import sys
+from typing import Any
 
-__all__ = ["SSEFramer", "corrupt_event", "error_event", "is_terminal_event"]
+__all__ = ["SSEFramer", "corrupt_event", "error_event", "is_terminal_event", "json_object"]
 
 _TERM = re.compile(rb"\r\n|\r|\n")
 _LF, _CR = 10, 13
@@ -140,6 +141,15 @@ _TERMINAL_NAMES = {
 }
 
 
+def json_object(text: bytes | str) -> dict[str, Any] | None:
+    """``text`` parsed when it is a JSON object (an event's data, a response body), or ``None``."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
 def is_terminal_event(event: bytes, api: str | None) -> bool:
     """Whether ``event`` (one complete event's bytes) is, or follows, the provider's final
     event on route ``api``: the events that ``truncated_stream`` never delivers."""
@@ -151,11 +161,8 @@ def is_terminal_event(event: bytes, api: str | None) -> bool:
             return True
         if b'"finish_reason"' not in data and b'"usage"' not in data:
             return False
-        try:
-            chunk = json.loads(data)
-        except ValueError:
-            return False
-        if not isinstance(chunk, dict):
+        chunk = json_object(data)
+        if chunk is None:
             return False
         choices = chunk.get("choices")
         if isinstance(choices, list) and not choices and chunk.get("usage"):
