@@ -39,9 +39,7 @@ __all__ = [
     "overflow_error",
     "parse_events",
     "rewrite_body",
-    "rewrite_body_bytes",
-    "rewrite_events",
-    "rewritten_events",
+    "rewrite_content",
 ]
 
 #: The faults that rewrite a successful response: each type whose class acts ``after`` the
@@ -153,20 +151,6 @@ def rewrite_body(
     return reply.body
 
 
-def rewrite_body_bytes(
-    fault: FaultConfig,
-    api: str | None,
-    request: Mapping[str, Any] | None,
-    content: bytes,
-    *,
-    seed: int | None = None,
-) -> bytes | None:
-    """:func:`rewrite_body` on a JSON body's bytes; ``None`` also when it is not JSON."""
-    body = json_object(content)
-    out = None if body is None else rewrite_body(fault, api, request, body, seed=seed)
-    return None if out is None else json.dumps(out, separators=(",", ":")).encode()
-
-
 def parse_events(content: bytes) -> list[tuple[str | None, Any]]:
     """An event stream's ``(event name, data)`` pairs; data is parsed JSON, or the raw text
     when it is not JSON (``[DONE]``)."""
@@ -204,23 +188,29 @@ def encode_events(events: list[tuple[str | None, Any]]) -> bytes:
     return b"".join(out)
 
 
-def rewritten_events(
+def rewrite_content(
     fault: FaultConfig,
     api: str | None,
     request: Mapping[str, Any] | None,
     content: bytes,
     *,
     seed: int | None = None,
+    stream: bool = False,
     acted: list[int] | None = None,
-) -> Events | None:
-    """The events of a whole streamed response (its event-stream bytes) with ``fault``
-    applied, as ``(event name, data)`` pairs; ``None`` when it cannot apply.
+) -> bytes | None:
+    """The bytes of a whole response with ``fault`` applied (by :func:`rewrite_body`), or
+    ``None`` when it cannot apply or the body is no JSON object.
 
-    The events are assembled into the response object, rewritten by :func:`rewrite_body`, and
-    streamed out again in the provider's format: OpenAI chat ``data:`` chunks (with the usage
-    chunk when the original had one) and ``data: [DONE]``; Responses and Anthropic named events.
-    A stream that does not assemble into a whole response (cut short, not JSON) is left alone.
+    With ``stream``, ``content`` is an event stream: its events are assembled into the
+    response object, rewritten, and streamed out again in the provider's format: OpenAI chat
+    ``data:`` chunks (with the usage chunk when the original had one) and ``data: [DONE]``;
+    Responses and Anthropic named events. A stream that does not assemble into a whole
+    response (cut short, not JSON) is left alone.
     """
+    if not stream:
+        body = json_object(content)
+        out = None if body is None else rewrite_body(fault, api, request, body, seed=seed)
+        return None if out is None else json.dumps(out, separators=(",", ":")).encode()
     provider = _PROVIDERS.get(api or "")
     if provider is None:
         return None
@@ -229,20 +219,7 @@ def rewritten_events(
     if body is None or not provider.whole(body):
         return None
     out = rewrite_body(fault, api, request, body, seed=seed, streamed=True, acted=acted)
-    return None if out is None else provider.events(out, objects)
-
-
-def rewrite_events(
-    fault: FaultConfig,
-    api: str | None,
-    request: Mapping[str, Any] | None,
-    content: bytes,
-    *,
-    seed: int | None = None,
-) -> bytes | None:
-    """:func:`rewritten_events` as event-stream bytes, or ``None``."""
-    events = rewritten_events(fault, api, request, content, seed=seed)
-    return None if events is None else encode_events(events)
+    return None if out is None else encode_events(provider.events(out, objects))
 
 
 def _estimate_tokens(request: Mapping[str, Any] | None) -> int:

@@ -11,7 +11,7 @@ event past the preamble (on chat completions, the first chunk: its role chunk sa
 is content, which such a fault may change). Until then every event goes to the client as it
 arrives: a fault that finds nothing to act on (a tool-call fault on a text answer) costs the
 client nothing. From that event on, the rest of the stream is held; when the provider's stream
-ends, the whole response is assembled, rewritten (``_output.rewritten_events``) and the events
+ends, the whole response is assembled, rewritten (``_output.rewrite_content``) and the events
 from that point on are sent in the provider's format (renumbered, for the Responses API). The
 client gets the rewritten part at once, when the provider has finished: its time to the first
 rewritten token is the provider's time to the last one.
@@ -25,7 +25,7 @@ from typing import Any
 from opentelemetry.util.types import AttributeValue
 
 from aumai_chaos.faults import FaultConfig
-from aumai_chaos.transport._output import encode_events, parse_events, rewritten_events
+from aumai_chaos.transport._output import encode_events, parse_events, rewrite_content
 from aumai_chaos.transport._sse import SSEFramer
 from aumai_chaos.transport._stamp import ATTR_FAULT_TOOL_CALLS, FaultHooks
 from aumai_chaos.transport._tools import on_tool_calls
@@ -211,12 +211,17 @@ class OutputStreamCore:
         self.held = None
         content = b"".join(self.sent) + held
         self.settled = True
-        events: list[tuple[str | None, Any]] | None = None
+        rewritten: bytes | None = None
         for fault in self.faults:
-            source = content if events is None else encode_events(events)
             acted: list[int] = []
-            out = rewritten_events(
-                fault, self.api, self.request, source, seed=self.seed, acted=acted
+            out = rewrite_content(
+                fault,
+                self.api,
+                self.request,
+                content if rewritten is None else rewritten,
+                seed=self.seed,
+                stream=True,
+                acted=acted,
             )
             if out is None:
                 self.hooks.skip(fault)
@@ -224,11 +229,11 @@ class OutputStreamCore:
             token = self.hooks.begin(fault, tool_call_attributes(acted))
             if token is None:
                 continue
-            events = out
+            rewritten = out
             self.hooks.end(token, None)
-        if events is None:
+        if rewritten is None:
             return held
-        return encode_events(self._suffix(events))
+        return encode_events(self._suffix(parse_events(rewritten)))
 
     def _suffix(self, events: list[tuple[str | None, Any]]) -> list[tuple[str | None, Any]]:
         """The rewritten events from the point where the original stream was held on."""
