@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Generator, Iterator, Sequence
 from typing import Any
 
 from aumai_chaos.faults import FaultConfig
 from aumai_chaos.transport._output import OUTPUT_APIS, overflow_error, rewrite_body
-from aumai_chaos.transport._output_stream import OutputStreamCore, tool_call_attributes
+from aumai_chaos.transport._output_stream import OutputStreamCore, apply_each
 from aumai_chaos.transport._sse import json_object
 from aumai_chaos.transport._stamp import FaultHooks
+from aumai_chaos.transport._streams import AsyncWrapper, SyncWrapper, stream_class
 
 __all__ = [
     "apply_output_async",
@@ -56,29 +57,6 @@ def _applies(response: Any, api: str | None) -> bool:
     return api in OUTPUT_APIS and response.status_code == 200
 
 
-def _rewritten(
-    faults: Sequence[FaultConfig],
-    api: str | None,
-    request: Mapping[str, Any] | None,
-    body: dict[str, Any],
-    seed: int | None,
-    hooks: FaultHooks,
-) -> dict[str, Any] | None:
-    changed = False
-    for fault in faults:
-        acted: list[int] = []
-        out = rewrite_body(fault, api, request, body, seed=seed, acted=acted)
-        if out is None:
-            hooks.skip(fault)
-            continue
-        token = hooks.begin(fault, tool_call_attributes(acted))
-        if token is None:
-            continue
-        body, changed = out, True
-        hooks.end(token, None)
-    return body if changed else None
-
-
 def _new_response(response: Any, content: bytes, request: Any) -> Any:
     headers = [
         (k, v)
@@ -95,6 +73,41 @@ def _new_response(response: Any, content: bytes, request: Any) -> Any:
     )
 
 
+def _steps(
+    response: Any,
+    faults: Sequence[FaultConfig],
+    request: Any,
+    api: str | None,
+    hooks: FaultHooks,
+    seed: int | None,
+    wrapper: type[SyncWrapper[Any]] | type[AsyncWrapper[Any]],
+) -> Generator[None, bytes, Any]:
+    """The decisions of :func:`apply_output_sync` / :func:`apply_output_async`: it yields once
+    to have the response's body read (the drivers' only I/O) and receives its bytes."""
+    if not faults:
+        return None
+    if not _applies(response, api):
+        for fault in faults:
+            hooks.skip(fault)
+        return None
+    if is_event_stream(response):
+        core = OutputStreamCore(faults, api, request_json(request), seed, hooks)
+        response.stream = stream_class(_library(response), wrapper)(response.stream, core)
+        return response
+    body = json_object((yield))
+    if body is None:
+        return None
+    wanted = request_json(request)
+
+    def rewrite(fault: FaultConfig, current: dict[str, Any], acted: list[int]) -> Any:
+        return rewrite_body(fault, api, wanted, current, seed=seed, acted=acted)
+
+    out = apply_each(faults, hooks, rewrite, body)
+    if out is None:
+        return None
+    return _new_response(response, json.dumps(out, separators=(",", ":")).encode(), request)
+
+
 def apply_output_sync(
     response: Any,
     faults: Sequence[FaultConfig],
@@ -108,23 +121,13 @@ def apply_output_sync(
     skipped, uncounted), or ``None`` when none applies and the response stays as it is. An
     event stream is returned with its stream wrapped: the faults act, or are skipped, when the
     client reads it."""
-    if not faults:
-        return None
-    if not _applies(response, api):
-        for fault in faults:
-            hooks.skip(fault)
-        return None
-    if is_event_stream(response):
-        core = OutputStreamCore(faults, api, request_json(request), seed, hooks)
-        response.stream = _stream_class(response, "SyncByteStream")(response.stream, core)
-        return response
-    body = json_object(response.read())
-    out = (
-        None if body is None else _rewritten(faults, api, request_json(request), body, seed, hooks)
-    )
-    if out is None:
-        return None
-    return _new_response(response, json.dumps(out, separators=(",", ":")).encode(), request)
+    steps = _steps(response, faults, request, api, hooks, seed, _SyncOut)
+    try:
+        next(steps)
+        steps.send(response.read())
+    except StopIteration as done:
+        return done.value
+    return None  # pragma: no cover - the steps read the body once
 
 
 async def apply_output_async(
@@ -137,23 +140,13 @@ async def apply_output_async(
     seed: int | None = None,
 ) -> Any:
     """The async twin of :func:`apply_output_sync`."""
-    if not faults:
-        return None
-    if not _applies(response, api):
-        for fault in faults:
-            hooks.skip(fault)
-        return None
-    if is_event_stream(response):
-        core = OutputStreamCore(faults, api, request_json(request), seed, hooks)
-        response.stream = _stream_class(response, "AsyncByteStream")(response.stream, core)
-        return response
-    body = json_object(await response.aread())
-    out = (
-        None if body is None else _rewritten(faults, api, request_json(request), body, seed, hooks)
-    )
-    if out is None:
-        return None
-    return _new_response(response, json.dumps(out, separators=(",", ":")).encode(), request)
+    steps = _steps(response, faults, request, api, hooks, seed, _AsyncOut)
+    try:
+        next(steps)
+        steps.send(await response.aread())
+    except StopIteration as done:
+        return done.value
+    return None  # pragma: no cover - the steps read the body once
 
 
 def overflow_response(fault: FaultConfig, *, request: Any, api: str | None) -> Any | None:
@@ -166,26 +159,8 @@ def overflow_response(fault: FaultConfig, *, request: Any, api: str | None) -> A
     return _library(request).Response(status, headers=headers, content=content, request=request)
 
 
-_classes: dict[tuple[str, str], type] = {}
-
-
-def _stream_class(response: Any, name: str) -> type:
-    lib = _library(response)
-    key = (lib.__name__, name)
-    cls = _classes.get(key)
-    if cls is None:
-        impl = _SyncOut if name == "SyncByteStream" else _AsyncOut
-        cls = type(f"ChaosOutput{name}", (impl, getattr(lib, name)), {"__slots__": ()})
-        _classes[key] = cls
-    return cls
-
-
-class _SyncOut:
-    __slots__ = ("_core", "_inner")
-
-    def __init__(self, inner: Any, core: OutputStreamCore) -> None:
-        self._inner = inner
-        self._core = core
+class _SyncOut(SyncWrapper[OutputStreamCore]):
+    __slots__ = ()
 
     def __iter__(self) -> Iterator[bytes]:
         core = self._core
@@ -200,17 +175,9 @@ class _SyncOut:
         finally:
             core.settle()
 
-    def close(self) -> None:
-        self._core.settle()
-        self._inner.close()
 
-
-class _AsyncOut:
-    __slots__ = ("_core", "_inner")
-
-    def __init__(self, inner: Any, core: OutputStreamCore) -> None:
-        self._inner = inner
-        self._core = core
+class _AsyncOut(AsyncWrapper[OutputStreamCore]):
+    __slots__ = ()
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         core = self._core
@@ -224,7 +191,3 @@ class _AsyncOut:
                 yield last
         finally:
             core.settle()
-
-    async def aclose(self) -> None:
-        self._core.settle()
-        await self._inner.aclose()

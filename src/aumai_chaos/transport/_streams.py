@@ -25,35 +25,77 @@ delivered. ``close()`` / ``aclose()`` always reach the inner stream.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Iterator
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from aumai_chaos.faults import FaultConfig, FaultType
 from aumai_chaos.transport._stamp import FaultHooks
 from aumai_chaos.transport._stream_core import NEVER, STREAM_FAULTS, StreamCore
 
-__all__ = ["STREAM_FAULTS", "StreamCore", "wrap_async_stream", "wrap_sync_stream"]
+__all__ = [
+    "STREAM_FAULTS",
+    "AsyncWrapper",
+    "StreamCore",
+    "SyncWrapper",
+    "stream_class",
+    "wrap_async_stream",
+    "wrap_sync_stream",
+]
 
 
-def _base(lib: Any, name: str, impl: type) -> type:
+class Settles(Protocol):
+    def settle(self) -> None: ...
+
+
+C = TypeVar("C", bound=Settles)
+
+
+class SyncWrapper(Generic[C]):
+    """An inner ``SyncByteStream`` and the core that decides over it; closing settles the
+    core (the faults that never acted are skipped) and closes the inner stream."""
+
+    __slots__ = ("_core", "_inner")
+    BASE = "SyncByteStream"
+
+    def __init__(self, inner: Any, core: C) -> None:
+        self._inner = inner
+        self._core = core
+
+    def close(self) -> None:
+        self._core.settle()
+        self._inner.close()
+
+
+class AsyncWrapper(Generic[C]):
+    """The async twin of :class:`SyncWrapper`, over an ``AsyncByteStream``."""
+
+    __slots__ = ("_core", "_inner")
+    BASE = "AsyncByteStream"
+
+    def __init__(self, inner: Any, core: C) -> None:
+        self._inner = inner
+        self._core = core
+
+    async def aclose(self) -> None:
+        self._core.settle()
+        await self._inner.aclose()
+
+
+def stream_class(lib: Any, impl: type[SyncWrapper[Any]] | type[AsyncWrapper[Any]]) -> type:
     """The wrapper class for this library: ``impl`` on the library's own byte stream base, so
     the client's ``isinstance(response.stream, SyncByteStream)`` holds."""
-    key = (lib.__name__, name)
+    key = (lib.__name__, impl)
     cls = _classes.get(key)
     if cls is None:
-        cls = type(name, (impl, getattr(lib, name)), {"__slots__": ()})
+        cls = type(impl.__name__, (impl, getattr(lib, impl.BASE)), {"__slots__": ()})
         _classes[key] = cls
     return cls
 
 
-_classes: dict[tuple[str, str], type] = {}
+_classes: dict[tuple[str, type], type] = {}
 
 
-class _SyncImpl:
-    __slots__ = ("_core", "_inner")
-
-    def __init__(self, inner: Any, core: StreamCore) -> None:
-        self._inner = inner
-        self._core = core
+class _SyncImpl(SyncWrapper[StreamCore]):
+    __slots__ = ()
 
     def __iter__(self) -> Iterator[bytes]:
         core = self._core
@@ -132,17 +174,9 @@ class _SyncImpl:
             act = core.due()
         return False
 
-    def close(self) -> None:
-        self._core.settle()
-        self._inner.close()
 
-
-class _AsyncImpl:
-    __slots__ = ("_core", "_inner")
-
-    def __init__(self, inner: Any, core: StreamCore) -> None:
-        self._inner = inner
-        self._core = core
+class _AsyncImpl(AsyncWrapper[StreamCore]):
+    __slots__ = ()
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         core = self._core
@@ -220,10 +254,6 @@ class _AsyncImpl:
             act = core.due()
         return False
 
-    async def aclose(self) -> None:
-        self._core.settle()
-        await self._inner.aclose()
-
 
 def wrap_sync_stream(
     stream: Any,
@@ -239,7 +269,7 @@ def wrap_sync_stream(
     ``anthropic.messages``; ``None`` for others), which says which event is the provider's last.
     """
     core = StreamCore(faults, request=request, api=api, hooks=hooks)
-    return _base(core.lib, "SyncByteStream", _SyncImpl)(stream, core)
+    return stream_class(core.lib, _SyncImpl)(stream, core)
 
 
 def wrap_async_stream(
@@ -252,4 +282,4 @@ def wrap_async_stream(
 ) -> Any:
     """The async twin of :func:`wrap_sync_stream`, for an ``AsyncByteStream``."""
     core = StreamCore(faults, request=request, api=api, hooks=hooks)
-    return _base(core.lib, "AsyncByteStream", _AsyncImpl)(stream, core)
+    return stream_class(core.lib, _AsyncImpl)(stream, core)
