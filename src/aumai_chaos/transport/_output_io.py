@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import AsyncIterator, Generator, Iterator, Sequence
+from collections.abc import Generator, Sequence
 from typing import Any
 
 from aumai_chaos.faults import FaultConfig
@@ -24,7 +24,7 @@ from aumai_chaos.transport._output import OUTPUT_APIS, overflow_error, rewrite_b
 from aumai_chaos.transport._output_stream import OutputStreamCore, apply_each
 from aumai_chaos.transport._sse import json_object
 from aumai_chaos.transport._stamp import FaultHooks
-from aumai_chaos.transport._streams import AsyncWrapper, SyncWrapper, stream_class
+from aumai_chaos.transport._streams import AsyncStream, SyncStream, stream_class
 
 __all__ = [
     "apply_output_async",
@@ -80,7 +80,7 @@ def _steps(
     api: str | None,
     hooks: FaultHooks,
     seed: int | None,
-    wrapper: type[SyncWrapper[Any]] | type[AsyncWrapper[Any]],
+    wrapper: type[SyncStream] | type[AsyncStream],
 ) -> Generator[None, bytes, Any]:
     """The decisions of :func:`apply_output_sync` / :func:`apply_output_async`: it yields once
     to have the response's body read (the drivers' only I/O) and receives its bytes."""
@@ -121,7 +121,7 @@ def apply_output_sync(
     skipped, uncounted), or ``None`` when none applies and the response stays as it is. An
     event stream is returned with its stream wrapped: the faults act, or are skipped, when the
     client reads it."""
-    steps = _steps(response, faults, request, api, hooks, seed, _SyncOut)
+    steps = _steps(response, faults, request, api, hooks, seed, SyncStream)
     try:
         next(steps)
         steps.send(response.read())
@@ -140,7 +140,7 @@ async def apply_output_async(
     seed: int | None = None,
 ) -> Any:
     """The async twin of :func:`apply_output_sync`."""
-    steps = _steps(response, faults, request, api, hooks, seed, _AsyncOut)
+    steps = _steps(response, faults, request, api, hooks, seed, AsyncStream)
     try:
         next(steps)
         steps.send(await response.aread())
@@ -157,37 +157,3 @@ def overflow_response(fault: FaultConfig, *, request: Any, api: str | None) -> A
         return None
     status, headers, content = answer
     return _library(request).Response(status, headers=headers, content=content, request=request)
-
-
-class _SyncOut(SyncWrapper[OutputStreamCore]):
-    __slots__ = ()
-
-    def __iter__(self) -> Iterator[bytes]:
-        core = self._core
-        try:
-            for chunk in self._inner:
-                out = core.feed(chunk)
-                if out:
-                    yield out
-            last = core.finish()
-            if last:
-                yield last
-        finally:
-            core.settle()
-
-
-class _AsyncOut(AsyncWrapper[OutputStreamCore]):
-    __slots__ = ()
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        core = self._core
-        try:
-            async for chunk in self._inner:
-                out = core.feed(chunk)
-                if out:
-                    yield out
-            last = core.finish()
-            if last:
-                yield last
-        finally:
-            core.settle()

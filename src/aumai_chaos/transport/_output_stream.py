@@ -19,7 +19,7 @@ rewritten token is the provider's time to the last one.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -27,6 +27,7 @@ from opentelemetry.util.types import AttributeValue
 
 from aumai_chaos.faults import FaultConfig
 from aumai_chaos.transport._output import encode_events, parse_events, rewrite_content
+from aumai_chaos.transport._run import READ, Step
 from aumai_chaos.transport._sse import SSEFramer
 from aumai_chaos.transport._stamp import ATTR_FAULT_TOOL_CALLS, FaultHooks
 from aumai_chaos.transport._tools import on_tool_calls
@@ -263,6 +264,22 @@ class OutputStreamCore:
                 for n, (name, data) in enumerate(out)
             ]
         return out
+
+    def passes(self, chunk: bytes) -> bool:
+        """Every chunk goes through :meth:`feed` (the events before the first that a fault
+        acts on are forwarded as they come)."""
+        return False
+
+    def steps(self) -> Generator[Step, bytes | None, None]:
+        """The stream as steps (see ``_streams.SyncStream``): each chunk read is fed, what
+        may go out now is delivered; at the end, what :meth:`finish` sends."""
+        while (chunk := (yield READ)) is not None:
+            out = self.feed(chunk)
+            if out:
+                yield out
+        last = self.finish()
+        if last:
+            yield last
 
     def settle(self) -> None:
         """Over without acting (nothing to act on, or the client stopped reading first): every

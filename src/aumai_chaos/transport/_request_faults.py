@@ -25,6 +25,7 @@ from aumai_chaos.faults import FaultType, fault_types_that
 from aumai_chaos.transport import providers
 from aumai_chaos.transport._clients import Library
 from aumai_chaos.transport._hooks import FaultContext, ResponseFault, response_fault
+from aumai_chaos.transport._run import Run
 from aumai_chaos.transport.routes import Route
 
 __all__ = [
@@ -314,35 +315,12 @@ def _steps(ex: Exchange) -> Steps:
     return response
 
 
-class _Run:
-    """The state of one run of steps between a driver and the steps: the outcome of the
-    last step (a value to send in, or an error to throw in), then the steps' result."""
-
-    __slots__ = ("error", "result", "steps")
-
-    def __init__(self, steps: Steps) -> None:
-        self.steps = steps
-        self.result: Any = None
-        self.error: BaseException | None = None
-
-    def next(self) -> Step | None:
-        """The next step, or None when the steps have returned (their value in ``result``)."""
-        error, self.error = self.error, None
-        try:
-            if error is not None:
-                return self.steps.throw(error)
-            return self.steps.send(self.result)
-        except StopIteration as done:
-            self.result = done.value
-            return None
-
-
 def run_sync(ex: Exchange, send: Callable[[Any], Any], steps: Steps | None = None) -> Any:
     """Carry out ``ex`` (or ``steps`` of it) in a thread; ``send`` is the inner transport's
     ``handle_request``."""
     if ex.idle and steps is None:
         return send(ex.request)
-    run = _Run(_steps(ex) if steps is None else steps)
+    run = Run(_steps(ex) if steps is None else steps)
     while (step := run.next()) is not None:
         try:
             if step is _SEND:
@@ -362,7 +340,7 @@ async def run_async(
     """Carry out ``ex`` (or ``steps`` of it) in a coroutine; waits yield to the event loop."""
     if ex.idle and steps is None:
         return await send(ex.request)
-    run = _Run(_steps(ex) if steps is None else steps)
+    run = Run(_steps(ex) if steps is None else steps)
     while (step := run.next()) is not None:
         try:
             if step is _SEND:

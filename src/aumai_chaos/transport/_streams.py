@@ -24,63 +24,126 @@ delivered. ``close()`` / ``aclose()`` always reach the inner stream.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Iterator
-from typing import Any, Generic, Protocol, TypeVar
+from collections.abc import AsyncIterator, Generator, Iterable, Iterator
+from typing import Any, Protocol
 
-from aumai_chaos.faults import FaultConfig, FaultType
+from aumai_chaos.faults import FaultConfig
+from aumai_chaos.transport._run import CLOSE, READ, Run, Sleep, Step
 from aumai_chaos.transport._stamp import FaultHooks
-from aumai_chaos.transport._stream_core import NEVER, STREAM_FAULTS, StreamCore
+from aumai_chaos.transport._stream_core import STREAM_FAULTS, StreamCore
 
 __all__ = [
     "STREAM_FAULTS",
-    "AsyncWrapper",
+    "AsyncStream",
+    "Stepped",
     "StreamCore",
-    "SyncWrapper",
+    "SyncStream",
     "stream_class",
     "wrap_async_stream",
     "wrap_sync_stream",
 ]
 
 
-class Settles(Protocol):
+class _Sleeps(Protocol):
+    def sleep(self, token: object, seconds: float) -> None: ...
+    async def asleep(self, token: object, seconds: float) -> None: ...
+
+
+class Stepped(Protocol):
+    """The decisions over one wrapped byte stream (:class:`StreamCore`, the output faults'
+    ``OutputStreamCore``), as steps for :class:`SyncStream` / :class:`AsyncStream`."""
+
+    @property
+    def hooks(self) -> _Sleeps: ...
+    def passes(self, chunk: bytes) -> bool: ...
+    def steps(self) -> Generator[Step, bytes | None, None]: ...
     def settle(self) -> None: ...
 
 
-C = TypeVar("C", bound=Settles)
-
-
-class SyncWrapper(Generic[C]):
-    """An inner ``SyncByteStream`` and the core that decides over it; closing settles the
-    core (the faults that never acted are skipped) and closes the inner stream."""
+class SyncStream:
+    """Carries out a core's steps over an inner ``SyncByteStream``, in a thread: a chunk the
+    core :meth:`~Stepped.passes` goes to the client as it came; closing settles the core (the
+    faults that never acted are skipped) and closes the inner stream."""
 
     __slots__ = ("_core", "_inner")
     BASE = "SyncByteStream"
 
-    def __init__(self, inner: Any, core: C) -> None:
+    def __init__(self, inner: Any, core: Stepped) -> None:
         self._inner = inner
         self._core = core
+
+    def __iter__(self) -> Iterator[bytes]:
+        core = self._core
+        passes = core.passes
+        chunks = iter(self._inner)
+        run = Run(core.steps())
+        try:
+            while (step := run.next()) is not None:
+                if step is READ:
+                    for chunk in chunks:
+                        if not passes(chunk):
+                            run.result = chunk
+                            break
+                        yield chunk
+                elif step.__class__ is bytes:
+                    yield step
+                elif step is CLOSE:
+                    self.close()
+                elif isinstance(step, Sleep):
+                    try:
+                        core.hooks.sleep(step.token, step.seconds)
+                    except BaseException as err:
+                        run.error = err
+        finally:
+            core.settle()
 
     def close(self) -> None:
         self._core.settle()
         self._inner.close()
 
 
-class AsyncWrapper(Generic[C]):
-    """The async twin of :class:`SyncWrapper`, over an ``AsyncByteStream``."""
+class AsyncStream:
+    """The async twin of :class:`SyncStream`, over an ``AsyncByteStream``: waits yield to the
+    event loop."""
 
     __slots__ = ("_core", "_inner")
     BASE = "AsyncByteStream"
 
-    def __init__(self, inner: Any, core: C) -> None:
+    def __init__(self, inner: Any, core: Stepped) -> None:
         self._inner = inner
         self._core = core
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        core = self._core
+        passes = core.passes
+        chunks = self._inner.__aiter__()
+        run = Run(core.steps())
+        try:
+            while (step := run.next()) is not None:
+                if step is READ:
+                    async for chunk in chunks:
+                        if not passes(chunk):
+                            run.result = chunk
+                            break
+                        yield chunk
+                elif step.__class__ is bytes:
+                    yield step
+                elif step is CLOSE:
+                    await self.aclose()
+                elif isinstance(step, Sleep):
+                    try:
+                        await core.hooks.asleep(step.token, step.seconds)
+                    except BaseException as err:
+                        run.error = err
+        finally:
+            core.settle()
 
     async def aclose(self) -> None:
         self._core.settle()
         await self._inner.aclose()
 
 
-def stream_class(lib: Any, impl: type[SyncWrapper[Any]] | type[AsyncWrapper[Any]]) -> type:
+def stream_class(lib: Any, impl: type[SyncStream] | type[AsyncStream]) -> type:
     """The wrapper class for this library: ``impl`` on the library's own byte stream base, so
     the client's ``isinstance(response.stream, SyncByteStream)`` holds."""
     key = (lib.__name__, impl)
@@ -92,167 +155,6 @@ def stream_class(lib: Any, impl: type[SyncWrapper[Any]] | type[AsyncWrapper[Any]
 
 
 _classes: dict[tuple[str, type], type] = {}
-
-
-class _SyncImpl(SyncWrapper[StreamCore]):
-    __slots__ = ()
-
-    def __iter__(self) -> Iterator[bytes]:
-        core = self._core
-        hooks = core.hooks
-        advance = core.framer.advance
-        try:
-            acts = core.acts
-            if acts and acts[-1].at <= 0 and self._act_due():
-                if core.tail:
-                    yield core.tail
-                return
-            for chunk in self._inner:
-                if core.simple and not core.buf:
-                    acts = core.acts
-                    found = advance(chunk, (acts[-1].at if acts else NEVER) - core.delivered)
-                    if found >= 0:
-                        # Fewer events than the next fault's position: nothing is due after it.
-                        core.delivered += found
-                        yield chunk
-                        continue
-                for unit in core.units(chunk):
-                    if self._act_due():
-                        if core.tail:
-                            yield core.tail
-                        return
-                    out, delay = core.event(unit)
-                    if out is None:
-                        self.close()
-                        if core.tail:
-                            yield core.tail
-                        return
-                    if delay > 0:
-                        hooks.sleep(core.slow_token, delay)
-                        core.paced()
-                    yield out
-                    core.delivered += 1
-                # The client asks for more: act before the next chunk is read.
-                acts = core.acts
-                if acts and acts[-1].at <= core.delivered and self._act_due():
-                    if core.tail:
-                        yield core.tail
-                    return
-            if core.buf:
-                tail, core.buf = core.buf, b""
-                yield tail
-            core.delivered += core.framer.flush()
-            if self._act_due() and core.tail:
-                yield core.tail
-        finally:
-            core.settle()
-
-    def _act_due(self) -> bool:
-        """Act on a stall, cut or truncation due now; ``True`` ends the stream cleanly."""
-        core = self._core
-        act = core.due()
-        while act is not None:
-            kind = act.fault.fault_type
-            if kind is FaultType.stream_stall:
-                token, wait, error = core.stall(act)
-                if token is not None:
-                    try:
-                        core.hooks.sleep(token, wait)
-                    finally:
-                        core.hooks.end(token, error)
-                    if error is not None:
-                        self.close()
-                        raise error
-            elif kind is FaultType.stream_cut:
-                error = core.cut(act)
-                if error is not None:
-                    self.close()
-                    raise error
-            elif core.truncate(act):
-                self.close()
-                return True
-            act = core.due()
-        return False
-
-
-class _AsyncImpl(AsyncWrapper[StreamCore]):
-    __slots__ = ()
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        core = self._core
-        hooks = core.hooks
-        advance = core.framer.advance
-        try:
-            acts = core.acts
-            if acts and acts[-1].at <= 0 and await self._act_due():
-                if core.tail:
-                    yield core.tail
-                return
-            async for chunk in self._inner:
-                if core.simple and not core.buf:
-                    acts = core.acts
-                    found = advance(chunk, (acts[-1].at if acts else NEVER) - core.delivered)
-                    if found >= 0:
-                        # Fewer events than the next fault's position: nothing is due after it.
-                        core.delivered += found
-                        yield chunk
-                        continue
-                for unit in core.units(chunk):
-                    if await self._act_due():
-                        if core.tail:
-                            yield core.tail
-                        return
-                    out, delay = core.event(unit)
-                    if out is None:
-                        await self.aclose()
-                        if core.tail:
-                            yield core.tail
-                        return
-                    if delay > 0:
-                        await hooks.asleep(core.slow_token, delay)
-                        core.paced()
-                    yield out
-                    core.delivered += 1
-                # The client asks for more: act before the next chunk is read.
-                acts = core.acts
-                if acts and acts[-1].at <= core.delivered and await self._act_due():
-                    if core.tail:
-                        yield core.tail
-                    return
-            if core.buf:
-                tail, core.buf = core.buf, b""
-                yield tail
-            core.delivered += core.framer.flush()
-            if await self._act_due() and core.tail:
-                yield core.tail
-        finally:
-            core.settle()
-
-    async def _act_due(self) -> bool:
-        core = self._core
-        act = core.due()
-        while act is not None:
-            kind = act.fault.fault_type
-            if kind is FaultType.stream_stall:
-                token, wait, error = core.stall(act)
-                if token is not None:
-                    try:
-                        await core.hooks.asleep(token, wait)
-                    finally:
-                        core.hooks.end(token, error)
-                    if error is not None:
-                        await self.aclose()
-                        raise error
-            elif kind is FaultType.stream_cut:
-                error = core.cut(act)
-                if error is not None:
-                    await self.aclose()
-                    raise error
-            elif core.truncate(act):
-                await self.aclose()
-                return True
-            act = core.due()
-        return False
 
 
 def wrap_sync_stream(
@@ -269,7 +171,7 @@ def wrap_sync_stream(
     ``anthropic.messages``; ``None`` for others), which says which event is the provider's last.
     """
     core = StreamCore(faults, request=request, api=api, hooks=hooks)
-    return stream_class(core.lib, _SyncImpl)(stream, core)
+    return stream_class(core.lib, SyncStream)(stream, core)
 
 
 def wrap_async_stream(
@@ -282,4 +184,4 @@ def wrap_async_stream(
 ) -> Any:
     """The async twin of :func:`wrap_sync_stream`, for an ``AsyncByteStream``."""
     core = StreamCore(faults, request=request, api=api, hooks=hooks)
-    return stream_class(core.lib, _AsyncImpl)(stream, core)
+    return stream_class(core.lib, AsyncStream)(stream, core)
