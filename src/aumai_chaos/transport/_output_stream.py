@@ -184,6 +184,8 @@ class OutputStreamCore:
     held: list[bytes] | None = field(init=False, default=None)
     next_seq: int | None = field(init=False, default=None)
     settled: bool = field(init=False, default=False)
+    #: No event goes to the client before :meth:`feed` has seen it.
+    room: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
         self.stager = Stager(self.api)
@@ -265,10 +267,9 @@ class OutputStreamCore:
             ]
         return out
 
-    def passes(self, chunk: bytes) -> bool:
-        """Every chunk goes through :meth:`feed` (the events before the first that a fault
-        acts on are forwarded as they come)."""
-        return False
+    def advance(self, chunk: bytes, room: int) -> int:
+        """No chunk goes through whole (``room`` is 0): each one is fed."""
+        return -1
 
     def steps(self) -> Generator[Step, bytes | None, None]:
         """The stream as steps (see ``_streams.SyncStream``): each chunk read is fed, what

@@ -21,8 +21,8 @@ S = TypeVar("S")
 
 # The steps of a wrapped byte stream (``_stream_core``, ``_output_stream``), which the
 # wrappers of ``_streams`` carry out.
-#: A step: the next chunk of the inner stream, sent back in (``None`` at its end); a chunk that
-#: :meth:`passes` lets through whole is not sent in.
+#: A step: the next chunk of the inner stream that the core must see, sent back in (``None``
+#: at its end); those its ``advance`` lets through whole before it are not sent in.
 READ: Final = object()
 #: A step: close the inner stream (before a fault's error is raised, or where it ends it).
 CLOSE: Final = object()

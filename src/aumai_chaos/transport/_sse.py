@@ -46,7 +46,9 @@ class SSEFramer:
         :meth:`ends` must look at the chunk). Also ``-1`` when the chunk needs :meth:`ends`
         (a ``\\r``, a run of blank lines)."""
         # (An int needle is a plain memchr; a bytes needle costs several times more.)
-        if not chunk or self._cr or _CR in chunk or (self._line_start and chunk[0] == _LF):
+        if room <= 0 or not chunk or self._cr or _CR in chunk:
+            return -1
+        if self._line_start and chunk[0] == _LF:
             return -1
         # With no "\r", no run of three "\n" and no blank line continued from the last chunk,
         # every "\n\n" ends a non-empty line and then a block: one event each. The usual chunk

@@ -68,6 +68,7 @@ class StreamCore:
         "hooks",
         "lib",
         "request",
+        "room",
         "settled",
         "simple",
         "slow",
@@ -101,6 +102,8 @@ class StreamCore:
         self.framer = SSEFramer()
         self.advance = self.framer.advance
         self.delivered = 0
+        #: Events that may go through whole at the next :data:`READ` (see :meth:`_read`).
+        self.room = 0
         self.buf = b""
         self.slow_token: object | None = None
         self.slow_begun = False
@@ -109,25 +112,28 @@ class StreamCore:
         self.tail = b""
 
     # -- the steps ---------------------------------------------------------------------------
-    def passes(self, chunk: bytes) -> bool:
-        """The per-chunk fast path: while no fault looks at every event and none is due
-        within ``chunk``, it goes through whole, its events counted in C (``bytes.count``)."""
+    def _read(self) -> Generator[Step, bytes | None, bytes | None]:
+        """:data:`READ` the next chunk that must be looked at event by event. Before it, as
+        many events as :attr:`room` says may go to the client whole, counted in C by the
+        framer (``SSEFramer.advance``): while no fault looks at every event, those before
+        the next fault's position."""
+        room = 0
         if self.simple and not self.buf:
             acts = self.acts
-            found = self.advance(chunk, (acts[-1].at if acts else NEVER) - self.delivered)
-            if found >= 0:
-                self.delivered += found
-                return True
-        return False
+            room = (acts[-1].at if acts else NEVER) - self.delivered
+        self.room = room
+        chunk = yield READ
+        self.delivered += room - self.room
+        return chunk
 
     def steps(self) -> Generator[Step, bytes | None, None]:
-        """The stream as steps: :data:`READ` (a chunk that :meth:`passes` refuses comes back
-        in, ``None`` at the end), bytes to deliver, :class:`Sleep`, :data:`CLOSE`. Nothing is
+        """The stream as steps: :data:`READ` (see :meth:`_read`; ``None`` at the end),
+        bytes to deliver, :class:`Sleep`, :data:`CLOSE`. Nothing is
         read ahead of the client: a fault due after N events acts when the client, having
         received them, asks for more. A stall's or a cut's error is raised from here."""
         acts = self.acts
         if not (acts and acts[-1].at <= 0 and (yield from self._act_due())):
-            while (chunk := (yield READ)) is not None:
+            while (chunk := (yield from self._read())) is not None:
                 if (yield from self._events(chunk)):
                     break
                 # The client asks for more: act before the next chunk is read.

@@ -53,17 +53,25 @@ class Stepped(Protocol):
     """The decisions over one wrapped byte stream (:class:`StreamCore`, the output faults'
     ``OutputStreamCore``), as steps for :class:`SyncStream` / :class:`AsyncStream`."""
 
+    #: How many events may go to the client whole, as they came, at a :data:`READ`; the
+    #: driver takes off those it delivered.
+    room: int
+
     @property
     def hooks(self) -> _Sleeps: ...
-    def passes(self, chunk: bytes) -> bool: ...
+    def advance(self, chunk: bytes, room: int) -> int:
+        """The events ``chunk`` completes, taken, if fewer than ``room``; else ``-1``."""
+        ...
+
     def steps(self) -> Generator[Step, bytes | None, None]: ...
     def settle(self) -> None: ...
 
 
 class SyncStream:
-    """Carries out a core's steps over an inner ``SyncByteStream``, in a thread: a chunk the
-    core :meth:`~Stepped.passes` goes to the client as it came; closing settles the core (the
-    faults that never acted are skipped) and closes the inner stream."""
+    """Carries out a core's steps over an inner ``SyncByteStream``, in a thread: at a
+    :data:`READ`, chunks go to the client as they came while the core's ``advance`` takes
+    them (the per-chunk path), and the first it refuses goes to the steps; closing settles
+    the core (the faults that never acted are skipped) and closes the inner stream."""
 
     __slots__ = ("_core", "_inner")
     BASE = "SyncByteStream"
@@ -74,17 +82,21 @@ class SyncStream:
 
     def __iter__(self) -> Iterator[bytes]:
         core = self._core
-        passes = core.passes
+        advance = core.advance
         chunks = iter(self._inner)
         run = Run(core.steps())
         try:
             while (step := run.next()) is not None:
                 if step is READ:
+                    room = core.room
                     for chunk in chunks:
-                        if not passes(chunk):
+                        found = advance(chunk, room)
+                        if found < 0:
                             run.result = chunk
                             break
+                        room -= found
                         yield chunk
+                    core.room = room
                 elif step.__class__ is bytes:
                     yield step
                 elif step is CLOSE:
@@ -115,17 +127,21 @@ class AsyncStream:
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         core = self._core
-        passes = core.passes
+        advance = core.advance
         chunks = self._inner.__aiter__()
         run = Run(core.steps())
         try:
             while (step := run.next()) is not None:
                 if step is READ:
+                    room = core.room
                     async for chunk in chunks:
-                        if not passes(chunk):
+                        found = advance(chunk, room)
+                        if found < 0:
                             run.result = chunk
                             break
+                        room -= found
                         yield chunk
+                    core.room = room
                 elif step.__class__ is bytes:
                     yield step
                 elif step is CLOSE:
