@@ -17,16 +17,21 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Generator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 from aumai_chaos.faults import FaultConfig
 from aumai_chaos.transport._output import OUTPUT_APIS, overflow_error, rewrite_body
 from aumai_chaos.transport._output_stream import OutputStreamCore, apply_each
+from aumai_chaos.transport._run import READ, Run
 from aumai_chaos.transport._sse import json_object
 from aumai_chaos.transport._stamp import FaultHooks
 from aumai_chaos.transport._streams import AsyncStream, SyncStream, stream_class
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
 __all__ = [
+    "OutputOptions",
     "apply_output_async",
     "apply_output_sync",
     "is_event_stream",
@@ -73,31 +78,41 @@ def _new_response(response: Any, content: bytes, request: Any) -> Any:
     )
 
 
+class OutputOptions(TypedDict):
+    """The keywords of :func:`apply_output_sync` / :func:`apply_output_async`: the request
+    (its JSON body says which tools were offered), its route ``api``, the hooks that stamp
+    each fault when it acts, and the seed of ``wrong_tool_arguments``' values."""
+
+    request: Any
+    api: str | None
+    hooks: FaultHooks
+    seed: NotRequired[int | None]
+
+
 def _steps(
     response: Any,
     faults: Sequence[FaultConfig],
-    request: Any,
-    api: str | None,
-    hooks: FaultHooks,
-    seed: int | None,
     wrapper: type[SyncStream] | type[AsyncStream],
-) -> Generator[None, bytes, Any]:
-    """The decisions of :func:`apply_output_sync` / :func:`apply_output_async`: it yields once
-    to have the response's body read (the drivers' only I/O) and receives its bytes."""
+    options: OutputOptions,
+) -> Generator[object, bytes, Any]:
+    """The decisions of :func:`apply_output_sync` / :func:`apply_output_async`: it yields
+    :data:`READ` once to have the response's body read (the drivers' only I/O) and receives
+    its bytes."""
+    api, hooks, seed = options["api"], options["hooks"], options.get("seed")
     if not faults:
         return None
     if not _applies(response, api):
         for fault in faults:
             hooks.skip(fault)
         return None
+    wanted = request_json(options["request"])
     if is_event_stream(response):
-        core = OutputStreamCore(faults, api, request_json(request), seed, hooks)
+        core = OutputStreamCore(faults, api, wanted, seed, hooks)
         response.stream = stream_class(_library(response), wrapper)(response.stream, core)
         return response
-    body = json_object((yield))
+    body = json_object((yield READ))
     if body is None:
         return None
-    wanted = request_json(request)
 
     def rewrite(fault: FaultConfig, current: dict[str, Any], acted: list[int]) -> Any:
         return rewrite_body(fault, api, wanted, current, seed=seed, acted=acted)
@@ -105,48 +120,31 @@ def _steps(
     out = apply_each(faults, hooks, rewrite, body)
     if out is None:
         return None
-    return _new_response(response, json.dumps(out, separators=(",", ":")).encode(), request)
+    content = json.dumps(out, separators=(",", ":")).encode()
+    return _new_response(response, content, options["request"])
 
 
 def apply_output_sync(
-    response: Any,
-    faults: Sequence[FaultConfig],
-    *,
-    request: Any,
-    api: str | None,
-    hooks: FaultHooks,
-    seed: int | None = None,
+    response: Any, faults: Sequence[FaultConfig], **options: Unpack[OutputOptions]
 ) -> Any:
     """``response`` with the output faults applied in order (each one that cannot apply is
     skipped, uncounted), or ``None`` when none applies and the response stays as it is. An
     event stream is returned with its stream wrapped: the faults act, or are skipped, when the
     client reads it."""
-    steps = _steps(response, faults, request, api, hooks, seed, SyncStream)
-    try:
-        next(steps)
-        steps.send(response.read())
-    except StopIteration as done:
-        return done.value
-    return None  # pragma: no cover - the steps read the body once
+    run = Run(_steps(response, faults, SyncStream, options))
+    while run.next() is not None:
+        run.result = response.read()
+    return run.result
 
 
 async def apply_output_async(
-    response: Any,
-    faults: Sequence[FaultConfig],
-    *,
-    request: Any,
-    api: str | None,
-    hooks: FaultHooks,
-    seed: int | None = None,
+    response: Any, faults: Sequence[FaultConfig], **options: Unpack[OutputOptions]
 ) -> Any:
     """The async twin of :func:`apply_output_sync`."""
-    steps = _steps(response, faults, request, api, hooks, seed, AsyncStream)
-    try:
-        next(steps)
-        steps.send(await response.aread())
-    except StopIteration as done:
-        return done.value
-    return None  # pragma: no cover - the steps read the body once
+    run = Run(_steps(response, faults, AsyncStream, options))
+    while run.next() is not None:
+        run.result = await response.aread()
+    return run.result
 
 
 def overflow_response(fault: FaultConfig, *, request: Any, api: str | None) -> Any | None:

@@ -42,7 +42,8 @@ Step = bytes | Sleep | object
 class Run(Generic[S]):
     """One run of a command generator: :meth:`next` sends the last step's outcome in (its
     ``result``, or its ``error`` thrown; both are then cleared for the next step) and gives
-    the next step; ``None`` when the generator has returned, its value then in ``result``."""
+    the next step; ``None`` when the generator has returned, its value then in ``result``
+    (so a step is never ``None``)."""
 
     __slots__ = ("error", "result", "steps")
 
