@@ -67,18 +67,26 @@ class Stepped(Protocol):
     def settle(self) -> None: ...
 
 
-class SyncStream:
+class _Wrapped:
+    """An inner byte stream and the core that decides over it."""
+
+    __slots__ = ("_core", "_inner")
+    #: The name of the library's byte-stream base class this one stands in for.
+    BASE = ""
+
+    def __init__(self, inner: Any, core: Stepped) -> None:
+        self._inner = inner
+        self._core = core
+
+
+class SyncStream(_Wrapped):
     """Carries out a core's steps over an inner ``SyncByteStream``, in a thread: at a
     :data:`READ`, chunks go to the client as they came while the core's ``advance`` takes
     them (the per-chunk path), and the first it refuses goes to the steps; closing settles
     the core (the faults that never acted are skipped) and closes the inner stream."""
 
-    __slots__ = ("_core", "_inner")
+    __slots__ = ()
     BASE = "SyncByteStream"
-
-    def __init__(self, inner: Any, core: Stepped) -> None:
-        self._inner = inner
-        self._core = core
 
     def __iter__(self) -> Iterator[bytes]:
         core = self._core
@@ -114,16 +122,12 @@ class SyncStream:
         self._inner.close()
 
 
-class AsyncStream:
+class AsyncStream(_Wrapped):
     """The async twin of :class:`SyncStream`, over an ``AsyncByteStream``: waits yield to the
     event loop."""
 
-    __slots__ = ("_core", "_inner")
+    __slots__ = ()
     BASE = "AsyncByteStream"
-
-    def __init__(self, inner: Any, core: Stepped) -> None:
-        self._inner = inner
-        self._core = core
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         core = self._core
