@@ -3,8 +3,9 @@
 An :class:`Exchange` sorts the engine's decision before anything is sent: the delays
 (``latency``), at most one *terminal* fault (answer or raise instead of the request: the first
 in the engine's order wins, as a call can fail only once; the others are skipped and keep their
-``times``) and the response faults handed to the response-fault hooks (``_hooks``).
-:func:`run_sync` and :func:`run_async` carry it out with ``time.sleep`` / ``asyncio.sleep``
+``times``) and the response faults handed to the response-fault hooks (``_hooks``). What it
+then does is written once, as steps (``_steps``: wait in a span, send, a handler's ``after``);
+:func:`run_sync` and :func:`run_async` carry them out with ``time.sleep`` / ``asyncio.sleep``
 (window-aware inside an experiment), so an async client's loop is never blocked.
 
 Every answer is a complete response of the request's own library with its body in memory, and
