@@ -276,6 +276,16 @@ def _sync_wrapper(own: OwnFaults | None, slot: ComponentSlot) -> Any:
                 raise
             current.record(start, perf_counter(), None, None, False)
             return result
+        if not fired:  # watched with a span (trace_calls: all), nothing fires: no steps
+            call = current.call(False)
+            call.enter()
+            try:
+                result = wrapped(*args, **kwargs)
+            except BaseException as exc:
+                call.exit(exc)
+                raise
+            call.exit(None)
+            return result
         before, after = _split(fired, False)
         return _drive_sync(
             _steps(before, after, current, fired, False), wrapped, args, kwargs, start
@@ -300,6 +310,20 @@ async def _quiet(wrapped: Any, args: Any, kwargs: Any, current: SlotState) -> An
 def _failed(current: SlotState, start: float, exc: BaseException) -> None:
     """Record a watched call without a span that raised ``exc``."""
     current.record(start, perf_counter(), qualified_name(type(exc)), str(exc), False)
+
+
+async def _traced(wrapped: Any, args: Any, kwargs: Any, current: SlotState) -> Any:
+    """A watched coroutine call with a component-call span on which nothing fires, the span
+    made when it is first awaited."""
+    call = current.call(False)
+    call.enter()
+    try:
+        result = await wrapped(*args, **kwargs)
+    except BaseException as exc:
+        call.exit(exc)
+        raise
+    call.exit(None)
+    return result
 
 
 async def _fire_then_call(
@@ -332,6 +356,8 @@ def _async_wrapper(own: OwnFaults | None, slot: ComponentSlot) -> Any:
         split = _split(fired, False) if fired else (fired, fired)
         if current is None:  # the decorator's own faults, no experiment: straight through
             return _fire_then_call(wrapped, args, kwargs, start, *split)
+        if not fired:  # watched with a span (trace_calls: all), nothing fires: no steps
+            return _traced(wrapped, args, kwargs, current)
         return _run_async(wrapped, args, kwargs, start, split, current, fired)
 
     return wrapper
