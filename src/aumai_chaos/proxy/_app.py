@@ -24,7 +24,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from typing import Any
+from typing import Any, cast
 
 import httpx
 from opentelemetry import context as otel_context
@@ -103,13 +103,13 @@ class ProxyApp:
     def __init__(
         self,
         upstreams: Upstreams,
-        client: httpx.AsyncClient,
+        transport: httpx.AsyncBaseTransport,
         connections: Connections,
         *,
         tracer_provider: trace.TracerProvider | None = None,
     ) -> None:
         self._upstreams = upstreams
-        self._client = client
+        self._transport = transport
         self._connections = connections
         self._tracer = trace.get_tracer(
             "aumai_chaos.proxy", __version__, tracer_provider=tracer_provider
@@ -216,7 +216,7 @@ class ProxyApp:
         self, scope: Scope, send: Any, request: httpx.Request, state: dict[str, Any]
     ) -> None:
         try:
-            response = await self._client.send(request, stream=True)
+            response = await self._transport.handle_async_request(request)
         except httpx.HTTPError as exc:
             injected = not request.extensions.get(UPSTREAM_ERROR)
             if injected and request.extensions.get(CLOSE):
@@ -247,8 +247,8 @@ class ProxyApp:
             try:
                 if response.is_stream_consumed:  # a fault's answer, its body in memory
                     await send(_chunk(response.content))
-                else:
-                    async for chunk in response.aiter_raw():
+                else:  # the bytes as sent (what ``aiter_raw`` gives, without its layers)
+                    async for chunk in cast(httpx.AsyncByteStream, response.stream):
                         if chunk:
                             await send(_chunk(chunk))
             except httpx.HTTPError:
