@@ -11,7 +11,8 @@ same 429s, resets, cut streams and malformed tool calls as a Python one.
   :class:`McpClassifier` names MCP's JSON-RPC requests (``tools/call`` is ``mcp.tool.<name>``).
 - :func:`check_for_proxy`, :class:`ProxyRun`: the experiment as the proxy runs it.
 
-Needs the ``proxy`` extra (uvicorn, httpx); nothing here is imported by ``import aumai_chaos``.
+Needs the ``proxy`` extra (uvicorn, httpx; uvloop and httptools, used when installed); nothing
+here is imported by ``import aumai_chaos``.
 """
 
 from __future__ import annotations
