@@ -298,6 +298,8 @@ class _Body(httpx.AsyncByteStream):
         return data
 
     async def _line(self, reader: asyncio.StreamReader) -> bytes:
+        if self._seconds is None:
+            return await reader.readuntil(b"\r\n")
         waiting = reader.readuntil(b"\r\n")
         return await _within(waiting, self._seconds, httpx.ReadTimeout, self._request)
 
