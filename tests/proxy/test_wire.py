@@ -245,3 +245,17 @@ async def test_a_header_that_would_split_the_request_is_refused() -> None:
             await transport.handle_async_request(request)
         await transport.aclose()
     assert server.requests == []
+
+
+@pytest.mark.asyncio
+async def test_an_idle_connection_that_received_bytes_is_not_reused() -> None:
+    """Bytes the upstream sent while the connection was idle (an unsolicited 408) are never
+    read as the next request's answer."""
+    late = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\n\r\n"
+    async with raw_server(writes(LENGTH, late)) as server:
+        transport = WireTransport()
+        assert await fetch(transport, server.url) == (200, [b"hello"])
+        await asyncio.sleep(0.2)  # the 408 arrives while the connection is idle
+        assert await fetch(transport, server.url) == (200, [b"hello"])
+        await transport.aclose()
+    assert server.connections == 2

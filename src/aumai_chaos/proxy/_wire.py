@@ -65,12 +65,17 @@ class _Connection:
         self.idle_since = 0.0
 
     def usable(self, now: float) -> bool:
+        """Whether an idle connection can carry a request: not expired, not closed, reset or
+        ended by the upstream, and with nothing received while idle (an unsolicited 408, say,
+        which would be read as the next request's answer). StreamReader has no public call
+        for what it holds, hence its ``_buffer``."""
         reader = self.reader
         return (
             now - self.idle_since < KEEPALIVE_SECONDS
             and not self.writer.is_closing()
             and not reader.at_eof()
             and reader.exception() is None
+            and not getattr(reader, "_buffer", None)
         )
 
     def close(self) -> None:
