@@ -1,7 +1,7 @@
 """The proxy's HTTP server: uvicorn in a thread of its own, on a socket bound up front.
 
 uvicorn runs on uvloop with the httptools parser when both are installed (the ``proxy`` extra
-brings them: they take a third off the server's share of a proxied request), else on asyncio
+brings them: about 0.3 ms less a proxied request on a shared 2-core machine), else on asyncio
 with h11; :func:`stack` picks.
 
 Binding the socket before uvicorn starts makes a port in use a one-line error of ours (uvicorn
