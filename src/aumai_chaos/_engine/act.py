@@ -139,13 +139,9 @@ class Firing:
                 current.add_event(tm.EVENT_FAULT_INJECTED, attrs)
         except Exception as exc:
             telemetry_failed("fault event", exc)
-        try:
-            # In the fault span's context, so that each point's exemplar links to the fault
-            # span (even for a fault fired outside any span); one context serves both.
-            ctx = trace.set_span_in_context(self.span)
-            plan.instruments.fault_injections.add(1, plan.metric_attrs, context=ctx)
-        except Exception as exc:
-            telemetry_failed("fault count", exc)
+        # Counted now, added to the counter when the metrics are read, in the context of the
+        # last fault span counted: the point's exemplar links to a fault span.
+        plan.injections.add(1, self.span)
         return True
 
     def set_attributes(self, attrs: Mapping[str, Any]) -> None:
@@ -166,8 +162,11 @@ class Firing:
             # A wait that ran its course held the call for exactly its delay (the wake-up is
             # timed to the deadline, our bookkeeping after it included); one cut short, for as
             # long as it lasted.
-            elapsed = max(0.0, time.perf_counter() - self.started)
-            waited = min(self.held, elapsed) if self.cut else self.held
+            waited = self.held
+            if self.cut:
+                waited = min(waited, max(0.0, time.perf_counter() - self.started))
+            # In the fault span's context, so that the point's exemplar links to the fault span
+            # (even for a fault fired outside any span).
             ctx = trace.set_span_in_context(self.span)
             plan.instruments.fault_delay.record(waited, plan.metric_attrs, context=ctx)
         except Exception as exc:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterable
 from typing import Any
 
 from opentelemetry import metrics, trace
+from opentelemetry.context import Context
 
 from aumai_chaos._version import __version__
 
@@ -49,10 +51,12 @@ __all__ = [
     "EVENT_EXPERIMENT_STOPPED",
     "EVENT_FAULT_INJECTED",
     "EVENT_OBJECTIVE",
+    "FLUSH_INSTRUMENT",
     "SCOPE_NAME",
     "SPAN_EXPERIMENT",
     "SPAN_FAULT",
     "Instruments",
+    "PendingCount",
     "instruments_for",
     "qualified_name",
 ]
@@ -134,10 +138,69 @@ def qualified_name(cls: type) -> str:
     return f"{module}.{cls.__qualname__}"
 
 
+class PendingCount:
+    """One counter's count for one attribute set, added to the counter in one measurement when
+    a metric reader collects, instead of one measurement per event.
+
+    An SDK measurement costs several microseconds (its attributes are cleaned, hashed and
+    offered an exemplar every time), as much as a fault's span; :meth:`add` is a locked
+    increment. :meth:`flush` runs from the observable callback that the SDK runs first in every
+    collection (:class:`Instruments`), so a reader always reads the exact count. The point's
+    exemplar links to the span of the last event counted (``span``), as one measurement per
+    event made in that span's context would.
+    """
+
+    __slots__ = ("_lock", "attrs", "counter", "pending", "span")
+
+    def __init__(self, counter: metrics.Counter, attrs: dict[str, Any]) -> None:
+        self.counter = counter
+        self.attrs = attrs
+        self.pending = 0
+        self.span: trace.Span | None = None
+        self._lock = threading.Lock()
+
+    def add(self, n: int = 1, span: trace.Span | None = None) -> None:
+        with self._lock:
+            self.pending += n
+            if span is not None:
+                self.span = span
+
+    def flush(self) -> None:
+        with self._lock:
+            n, span = self.pending, self.span
+            if not n:
+                return
+            self.pending, self.span = 0, None
+        context = trace.set_span_in_context(span) if span is not None else Context()
+        self.counter.add(n, self.attrs, context=context)
+
+
+#: The instruments of :class:`Instruments`: (slot, kind, name, unit, description, buckets).
+_INSTRUMENTS: tuple[tuple[str, str, str, str, str, tuple[float, ...] | None], ...] = (
+    ("fault_injections", "counter", "chaos.fault.injections", "{injection}",
+     "Faults injected.", None),
+    ("fault_delay", "histogram", "chaos.fault.delay", "s",
+     "Delay injected by latency and timeout faults.", DELAY_BUCKETS_S),
+    ("experiment_runs", "counter", "chaos.experiment.runs", "{run}",
+     "Experiment runs, by final status.", None),
+    ("experiment_duration", "histogram", "chaos.experiment.duration", "s",
+     "Wall-clock duration of experiment runs.", EXPERIMENT_DURATION_BUCKETS_S),
+    ("experiment_active", "up_down_counter", "chaos.experiment.active", "{experiment}",
+     "Experiments running now.", None),
+    ("objective_checks", "counter", "chaos.objective.checks", "{check}",
+     "Steady-state objective limits checked, by outcome.", None),
+)  # fmt: skip
+#: An observable instrument that never reports a point: its callback, which the SDK runs first
+#: in every collection, adds the pending counts to their counters (:class:`PendingCount`).
+FLUSH_INSTRUMENT = "chaos.internal.flush"
+
+
 class Instruments:
     """The tracer and metric instruments for one pair of providers."""
 
     __slots__ = (
+        "_pending",
+        "_pending_lock",
         "experiment_active",
         "experiment_duration",
         "experiment_runs",
@@ -147,12 +210,22 @@ class Instruments:
         "objective_checks",
         "tracer",
     )
+    fault_injections: metrics.Counter
+    fault_delay: metrics.Histogram
+    experiment_runs: metrics.Counter
+    experiment_duration: metrics.Histogram
+    experiment_active: metrics.UpDownCounter
+    objective_checks: metrics.Counter
+    tracer: trace.Tracer
+    meter: metrics.Meter
 
     def __init__(
         self,
         tracer_provider: trace.TracerProvider | None,
         meter_provider: metrics.MeterProvider | None,
     ) -> None:
+        self._pending: dict[tuple[int, frozenset[tuple[str, Any]]], PendingCount] = {}
+        self._pending_lock = threading.Lock()
         # A provider that raises must never break a decorator or a user call: fall back to
         # the API's no-op implementations and say so once.
         try:
@@ -175,32 +248,30 @@ class Instruments:
             self._create_instruments(self.meter)
 
     def _create_instruments(self, m: metrics.Meter) -> None:
-        self.fault_injections = m.create_counter(
-            "chaos.fault.injections", unit="{injection}", description="Faults injected."
-        )
-        self.fault_delay = m.create_histogram(
-            "chaos.fault.delay",
-            unit="s",
-            description="Delay injected by latency and timeout faults.",
-            explicit_bucket_boundaries_advisory=DELAY_BUCKETS_S,
-        )
-        self.experiment_runs = m.create_counter(
-            "chaos.experiment.runs", unit="{run}", description="Experiment runs, by final status."
-        )
-        self.experiment_duration = m.create_histogram(
-            "chaos.experiment.duration",
-            unit="s",
-            description="Wall-clock duration of experiment runs.",
-            explicit_bucket_boundaries_advisory=EXPERIMENT_DURATION_BUCKETS_S,
-        )
-        self.experiment_active = m.create_up_down_counter(
-            "chaos.experiment.active", unit="{experiment}", description="Experiments running now."
-        )
-        self.objective_checks = m.create_counter(
-            "chaos.objective.checks",
-            unit="{check}",
-            description="Steady-state objective limits checked, by outcome.",
-        )
+        for slot, kind, name, unit, description, buckets in _INSTRUMENTS:
+            create = getattr(m, f"create_{kind}")
+            extra = {} if buckets is None else {"explicit_bucket_boundaries_advisory": buckets}
+            setattr(self, slot, create(name, unit=unit, description=description, **extra))
+        m.create_observable_gauge(FLUSH_INSTRUMENT, callbacks=[self._flush])
+
+    def pending(self, counter: metrics.Counter, attrs: dict[str, Any]) -> PendingCount:
+        """The one :class:`PendingCount` of ``counter`` (one of this meter's) for ``attrs``."""
+        key = (id(counter), frozenset(attrs.items()))
+        found = self._pending.get(key)
+        if found is None:
+            with self._pending_lock:
+                found = self._pending.get(key)
+                if found is None:
+                    found = self._pending[key] = PendingCount(counter, dict(attrs))
+        return found
+
+    def _flush(self, options: metrics.CallbackOptions) -> Iterable[metrics.Observation]:
+        for count in list(self._pending.values()):
+            try:
+                count.flush()
+            except Exception as exc:  # pragma: no cover - never into a reader's collection
+                _log.warning("aumai-chaos: adding a pending count failed (%r)", exc)
+        return ()
 
 
 _cache: dict[tuple[int, int], tuple[Any, Any, Instruments]] = {}

@@ -93,7 +93,7 @@ class ExperimentRun:
         self._meter_provider = meter_provider
         self.instruments = tm.instruments_for(self._tracer_provider, meter_provider)
         # -- recovery hook: units of work and fault outcomes (experiments/units.py) --
-        self.recovery = RecoveryTracker(experiment.experiment_id, self.instruments.meter)
+        self.recovery = RecoveryTracker(experiment.experiment_id, self.instruments)
         seed = experiment.seed
         self.rng = random.Random(seed) if seed is not None else random.Random()
         self.start_time: datetime | None = None
