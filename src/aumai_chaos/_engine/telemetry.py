@@ -175,21 +175,20 @@ class PendingCount:
         self.counter.add(n, self.attrs, context=context)
 
 
-#: The instruments of :class:`Instruments`: (slot, kind, name, unit, description, buckets).
-_INSTRUMENTS: tuple[tuple[str, str, str, str, str, tuple[float, ...] | None], ...] = (
-    ("fault_injections", "counter", "chaos.fault.injections", "{injection}",
-     "Faults injected.", None),
-    ("fault_delay", "histogram", "chaos.fault.delay", "s",
-     "Delay injected by latency and timeout faults.", DELAY_BUCKETS_S),
-    ("experiment_runs", "counter", "chaos.experiment.runs", "{run}",
-     "Experiment runs, by final status.", None),
-    ("experiment_duration", "histogram", "chaos.experiment.duration", "s",
-     "Wall-clock duration of experiment runs.", EXPERIMENT_DURATION_BUCKETS_S),
-    ("experiment_active", "up_down_counter", "chaos.experiment.active", "{experiment}",
-     "Experiments running now.", None),
-    ("objective_checks", "counter", "chaos.objective.checks", "{check}",
-     "Steady-state objective limits checked, by outcome.", None),
-)  # fmt: skip
+#: The counters and histograms of :class:`Instruments`, by slot; the instrument's name is the
+#: slot's under ``chaos.`` (``fault_delay``: ``chaos.fault.delay``). Histograms are in seconds.
+_COUNTERS = {
+    "fault_injections": ("{injection}", "Faults injected."),
+    "experiment_runs": ("{run}", "Experiment runs, by final status."),
+    "objective_checks": ("{check}", "Steady-state objective limits checked, by outcome."),
+}
+_HISTOGRAMS = {
+    "fault_delay": ("Delay injected by latency and timeout faults.", DELAY_BUCKETS_S),
+    "experiment_duration": (
+        "Wall-clock duration of experiment runs.",
+        EXPERIMENT_DURATION_BUCKETS_S,
+    ),
+}
 #: An observable instrument that never reports a point: its callback, which the SDK runs first
 #: in every collection, adds the pending counts to their counters (:class:`PendingCount`).
 FLUSH_INSTRUMENT = "chaos.internal.flush"
@@ -248,10 +247,20 @@ class Instruments:
             self._create_instruments(self.meter)
 
     def _create_instruments(self, m: metrics.Meter) -> None:
-        for slot, kind, name, unit, description, buckets in _INSTRUMENTS:
-            create = getattr(m, f"create_{kind}")
-            extra = {} if buckets is None else {"explicit_bucket_boundaries_advisory": buckets}
-            setattr(self, slot, create(name, unit=unit, description=description, **extra))
+        for slot, (unit, description) in _COUNTERS.items():
+            name = "chaos." + slot.replace("_", ".")
+            setattr(self, slot, m.create_counter(name, unit=unit, description=description))
+        for slot, (description, buckets) in _HISTOGRAMS.items():
+            histogram = m.create_histogram(
+                "chaos." + slot.replace("_", "."),
+                unit="s",
+                description=description,
+                explicit_bucket_boundaries_advisory=buckets,
+            )
+            setattr(self, slot, histogram)
+        self.experiment_active = m.create_up_down_counter(
+            "chaos.experiment.active", unit="{experiment}", description="Experiments running now."
+        )
         m.create_observable_gauge(FLUSH_INSTRUMENT, callbacks=[self._flush])
 
     def pending(self, counter: metrics.Counter, attrs: dict[str, Any]) -> PendingCount:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import copy
-import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -35,7 +34,7 @@ from typing import Any
 from opentelemetry import trace
 
 from aumai_chaos._engine import telemetry as tm
-from aumai_chaos._engine.act import RecordCall
+from aumai_chaos._engine.act import RecordCall, warn_once
 from aumai_chaos.experiments._unit import Unit, UnitRecorder
 from aumai_chaos.experiments.recovery import FaultOutcome, RecoveryTally, UnitLedger
 from aumai_chaos.experiments.summary import RecoveryRow
@@ -58,14 +57,10 @@ INVOKE_AGENT = "invoke_agent"
 MAX_TRACKED_SPANS = 100_000
 #: Records one ended unit as a workload iteration: (duration in ms, error type, message).
 IterationSink = Callable[[float, str | None, str | None], None]
-_log = logging.getLogger("aumai_chaos")
-_warned: set[str] = set()
 
 
 def _failed(where: str, exc: BaseException) -> None:
-    if where not in _warned:
-        _warned.add(where)
-        _log.warning("aumai-chaos recovery bookkeeping failed in %s (%r)", where, exc)
+    warn_once("aumai-chaos recovery bookkeeping failed in %s (%r)", where, exc)
 
 
 def _message(exc: BaseException | None) -> str | None:
