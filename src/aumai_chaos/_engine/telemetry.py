@@ -194,6 +194,13 @@ _HISTOGRAMS = {
 FLUSH_INSTRUMENT = "chaos.internal.flush"
 
 
+def _scoped(provider: Any, method: str, from_global: Any) -> Any:
+    """Our scope's tracer or meter (``method``) from ``provider``, or from the global one
+    (``from_global``) when ``None``."""
+    get = from_global if provider is None else getattr(provider, method)
+    return get(SCOPE_NAME, __version__)
+
+
 class Instruments:
     """The tracer and metric instruments for one pair of providers."""
 
@@ -228,18 +235,12 @@ class Instruments:
         # A provider that raises must never break a decorator or a user call: fall back to
         # the API's no-op implementations and say so once.
         try:
-            if tracer_provider is None:
-                self.tracer = trace.get_tracer(SCOPE_NAME, __version__)
-            else:
-                self.tracer = tracer_provider.get_tracer(SCOPE_NAME, __version__)
+            self.tracer = _scoped(tracer_provider, "get_tracer", trace.get_tracer)
         except Exception as exc:
             _log.warning("aumai-chaos: the tracer provider failed (%r); tracing is off", exc)
             self.tracer = trace.NoOpTracer()
         try:
-            if meter_provider is None:
-                self.meter = metrics.get_meter(SCOPE_NAME, __version__)
-            else:
-                self.meter = meter_provider.get_meter(SCOPE_NAME, __version__)
+            self.meter = _scoped(meter_provider, "get_meter", metrics.get_meter)
             self._create_instruments(self.meter)
         except Exception as exc:
             _log.warning("aumai-chaos: the meter provider failed (%r); metrics are off", exc)
