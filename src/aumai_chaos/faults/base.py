@@ -25,6 +25,7 @@ __all__ = [
     "FaultConfig",
     "FaultType",
     "Message",
+    "ServerGlob",
     "Site",
     "Action",
     "fault_class",
@@ -41,6 +42,8 @@ ComponentName = Annotated[
 DurationMs = Annotated[int, Field(ge=0, le=MAX_DURATION_MS, strict=True)]
 Message = Annotated[str, StringConstraints(max_length=2000)]
 Count = Annotated[int, Field(ge=1, le=1_000_000_000, strict=True)]
+#: A glob on the name an MCP server gave in ``initialize`` (``serverInfo.name``).
+ServerGlob = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
 class FaultType(StrEnum):

@@ -15,7 +15,15 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from aumai_chaos.faults.base import Action, DurationMs, FaultConfig, FaultType, Message, Site
+from aumai_chaos.faults.base import (
+    Action,
+    DurationMs,
+    FaultConfig,
+    FaultType,
+    Message,
+    ServerGlob,
+    Site,
+)
 
 __all__ = [
     "ErrorFault",
@@ -48,6 +56,9 @@ class LatencyFault(_GuideFault):
     delays: ClassVar[bool] = True
 
     fault_type: Literal[FaultType.latency] = FaultType.latency
+    #: On MCP components only: delay only the requests to a server whose ``serverInfo.name``
+    #: matches this glob.
+    server: ServerGlob | None = None
 
     @model_validator(mode="after")
     def _needs_duration(self) -> LatencyFault:

@@ -14,7 +14,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, StringConstraints
 
-from aumai_chaos.faults.base import Action, FaultConfig, FaultType, Message, Site
+from aumai_chaos.faults.base import Action, FaultConfig, FaultType, Message, ServerGlob, Site
 
 __all__ = [
     "ContextOverflowFault",
@@ -53,6 +53,8 @@ class EmptyOutputFault(_OutputFault):
 
     sites: ClassVar[frozenset[Site]] = frozenset({Site.call, Site.transport, Site.mcp})
     fault_type: Literal[FaultType.empty_output] = FaultType.empty_output
+    #: On MCP components only: only the results of a server whose ``serverInfo.name`` matches.
+    server: ServerGlob | None = None
 
     def apply_to_result(self, result: Any) -> tuple[bool, Any]:
         # Only these three: an empty value of any other type is a guess about the caller.
@@ -79,6 +81,8 @@ class TruncatedOutputFault(_OutputFault):
 
     fault_type: Literal[FaultType.truncated_output] = FaultType.truncated_output
     keep_fraction: Annotated[float, Field(ge=0.0, lt=1.0, allow_inf_nan=False)] = 0.5
+    #: On MCP components only: only the results of a server whose ``serverInfo.name`` matches.
+    server: ServerGlob | None = None
 
     def apply_to_result(self, result: Any) -> tuple[bool, Any]:
         if not isinstance(result, str | bytes | list | tuple | dict) or not result:
