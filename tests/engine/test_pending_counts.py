@@ -93,3 +93,16 @@ def test_the_flush_instrument_never_reports_a_point(
     assert FLUSH_INSTRUMENT not in collected
     assert [p.value for p in collected[INJECTIONS].data.data_points] == [2]
     assert pending.pending == 0
+
+
+def test_instruments_sharing_a_meter_provider_are_all_counted(
+    meter_provider: MeterProvider, metric_reader: InMemoryMetricReader
+) -> None:
+    """Two tracer providers with one meter provider: the meter keeps one flush instrument of
+    the name, and it adds the pending counts of both."""
+    first = instruments_for(TracerProvider(), meter_provider)
+    second = instruments_for(TracerProvider(), meter_provider)
+    assert first is not second
+    first.pending(first.fault_injections, {"chaos.component": "shared"}).add(2)
+    second.pending(second.fault_injections, {"chaos.component": "shared"}).add(3)
+    assert counter_sum(metric_reader, INJECTIONS, {"chaos.component": "shared"}) == 5

@@ -205,8 +205,6 @@ class Instruments:
     """The tracer and metric instruments for one pair of providers."""
 
     __slots__ = (
-        "_pending",
-        "_pending_lock",
         "experiment_active",
         "experiment_duration",
         "experiment_runs",
@@ -230,8 +228,6 @@ class Instruments:
         tracer_provider: trace.TracerProvider | None,
         meter_provider: metrics.MeterProvider | None,
     ) -> None:
-        self._pending: dict[tuple[int, frozenset[tuple[str, Any]]], PendingCount] = {}
-        self._pending_lock = threading.Lock()
         # A provider that raises must never break a decorator or a user call: fall back to
         # the API's no-op implementations and say so once.
         try:
@@ -262,26 +258,36 @@ class Instruments:
         self.experiment_active = m.create_up_down_counter(
             "chaos.experiment.active", unit="{experiment}", description="Experiments running now."
         )
-        m.create_observable_gauge(FLUSH_INSTRUMENT, callbacks=[self._flush])
+        m.create_observable_gauge(FLUSH_INSTRUMENT, callbacks=[_flush_all])
 
     def pending(self, counter: metrics.Counter, attrs: dict[str, Any]) -> PendingCount:
-        """The one :class:`PendingCount` of ``counter`` (one of this meter's) for ``attrs``."""
+        """The one :class:`PendingCount` of ``counter`` for ``attrs``."""
         key = (id(counter), frozenset(attrs.items()))
-        found = self._pending.get(key)
+        found = _pending.get(key)
         if found is None:
-            with self._pending_lock:
-                found = self._pending.get(key)
+            with _pending_lock:
+                found = _pending.get(key)
                 if found is None:
-                    found = self._pending[key] = PendingCount(counter, dict(attrs))
+                    found = _pending[key] = PendingCount(counter, dict(attrs))
         return found
 
-    def _flush(self, options: metrics.CallbackOptions) -> Iterable[metrics.Observation]:
-        for count in list(self._pending.values()):
-            try:
-                count.flush()
-            except Exception as exc:  # pragma: no cover - never into a reader's collection
-                _log.warning("aumai-chaos: adding a pending count failed (%r)", exc)
-        return ()
+
+#: Every pending count, of every meter: one callback adds them all, so that whichever of its
+#: registrations a meter keeps (a second instrument of the same name and scope on one provider,
+#: e.g. through the global proxy and explicitly, is the first one), none is left out. Holding
+#: the counters keeps their ids from being reused.
+_pending: dict[tuple[int, frozenset[tuple[str, Any]]], PendingCount] = {}
+_pending_lock = threading.Lock()
+
+
+def _flush_all(options: metrics.CallbackOptions) -> Iterable[metrics.Observation]:
+    """Add every pending count to its counter (a reader is collecting); report nothing."""
+    for count in list(_pending.values()):
+        try:
+            count.flush()
+        except Exception as exc:  # pragma: no cover - never into a reader's collection
+            _log.warning("aumai-chaos: adding a pending count failed (%r)", exc)
+    return ()
 
 
 _cache: dict[tuple[int, int], tuple[Any, Any, Instruments]] = {}
