@@ -21,7 +21,7 @@ from aumai_chaos.faults.base import (
     FaultConfig,
     FaultType,
     Message,
-    ServerGlob,
+    OnMcpServer,
     Site,
 )
 
@@ -48,7 +48,7 @@ class _GuideFault(FaultConfig):
         return self.duration_ms / 1000.0
 
 
-class LatencyFault(_GuideFault):
+class LatencyFault(OnMcpServer, _GuideFault):
     """Wait ``duration_ms`` (required), then run the call (on an MCP request: the answer
     arrives ``duration_ms`` later, on the client's own request clock)."""
 
@@ -56,9 +56,6 @@ class LatencyFault(_GuideFault):
     delays: ClassVar[bool] = True
 
     fault_type: Literal[FaultType.latency] = FaultType.latency
-    #: On MCP components only: delay only the requests to a server whose ``serverInfo.name``
-    #: matches this glob.
-    server: ServerGlob | None = None
 
     @model_validator(mode="after")
     def _needs_duration(self) -> LatencyFault:

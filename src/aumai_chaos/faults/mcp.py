@@ -26,7 +26,7 @@ from aumai_chaos.faults.base import (
     FaultConfig,
     FaultType,
     Message,
-    ServerGlob,
+    OnMcpServer,
     Site,
 )
 
@@ -44,13 +44,10 @@ _WHY = "it answers an MCP request; it acts only on mcp.* components"
 ToolName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
-class _McpFault(FaultConfig):
+class _McpFault(OnMcpServer, FaultConfig):
     sites: ClassVar[frozenset[Site]] = _MCP_ONLY
     site_reason: ClassVar[str] = _WHY
     action: ClassVar[Action] = Action.instead
-
-    #: Only on requests to a server whose ``serverInfo.name`` matches this glob.
-    server: ServerGlob | None = None
 
 
 class McpToolErrorFault(_McpFault):

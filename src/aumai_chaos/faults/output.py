@@ -14,7 +14,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, StringConstraints
 
-from aumai_chaos.faults.base import Action, FaultConfig, FaultType, Message, ServerGlob, Site
+from aumai_chaos.faults.base import Action, FaultConfig, FaultType, Message, OnMcpServer, Site
 
 __all__ = [
     "ContextOverflowFault",
@@ -46,15 +46,13 @@ class _ToolCallFault(_OutputFault):
     tool_calls: Literal["first", "all", "random"] = "first"
 
 
-class EmptyOutputFault(_OutputFault):
+class EmptyOutputFault(OnMcpServer, _OutputFault):
     """The content is empty and everything else is valid (a decorated function's ``str``,
     ``list`` or ``dict`` result becomes empty; an MCP tool's result has no content, and each
     string and list of its ``structuredContent`` is empty)."""
 
     sites: ClassVar[frozenset[Site]] = frozenset({Site.call, Site.transport, Site.mcp})
     fault_type: Literal[FaultType.empty_output] = FaultType.empty_output
-    #: On MCP components only: only the results of a server whose ``serverInfo.name`` matches.
-    server: ServerGlob | None = None
 
     def apply_to_result(self, result: Any) -> tuple[bool, Any]:
         # Only these three: an empty value of any other type is a guess about the caller.
@@ -67,7 +65,7 @@ class EmptyOutputFault(_OutputFault):
         return (False, result)
 
 
-class TruncatedOutputFault(_OutputFault):
+class TruncatedOutputFault(OnMcpServer, _OutputFault):
     """The content is cut to ``keep_fraction`` of its length, with ``finish_reason: "length"``
     (``status: "incomplete"`` for Responses, ``stop_reason: "max_tokens"`` for Anthropic).
     On an MCP tool's result, each text content is cut so, and ``structuredContent`` string by
@@ -81,8 +79,6 @@ class TruncatedOutputFault(_OutputFault):
 
     fault_type: Literal[FaultType.truncated_output] = FaultType.truncated_output
     keep_fraction: Annotated[float, Field(ge=0.0, lt=1.0, allow_inf_nan=False)] = 0.5
-    #: On MCP components only: only the results of a server whose ``serverInfo.name`` matches.
-    server: ServerGlob | None = None
 
     def apply_to_result(self, result: Any) -> tuple[bool, Any]:
         if not isinstance(result, str | bytes | list | tuple | dict) or not result:
