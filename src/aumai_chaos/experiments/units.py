@@ -26,16 +26,15 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import copy
-import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from opentelemetry import metrics, trace
+from opentelemetry import trace
 
 from aumai_chaos._engine import telemetry as tm
-from aumai_chaos._engine.act import RecordCall
+from aumai_chaos._engine.act import RecordCall, warn_once
 from aumai_chaos.experiments._recorder import Note
 from aumai_chaos.experiments._unit import Unit
 from aumai_chaos.experiments.recovery import FaultOutcome, RecoveryTally, UnitLedger
@@ -59,14 +58,10 @@ INVOKE_AGENT = "invoke_agent"
 MAX_TRACKED_SPANS = 100_000
 #: Records one ended unit as a workload iteration: (duration in ms, error type, message).
 IterationSink = Callable[[float, str | None, str | None], None]
-_log = logging.getLogger("aumai_chaos")
-_warned: set[str] = set()
 
 
 def _failed(where: str, exc: BaseException) -> None:
-    if where not in _warned:
-        _warned.add(where)
-        _log.warning("aumai-chaos recovery bookkeeping failed in %s (%r)", where, exc)
+    warn_once("aumai-chaos recovery bookkeeping failed in %s (%r)", where, exc)
 
 
 def _message(exc: BaseException | None) -> str | None:
@@ -81,7 +76,7 @@ def _message(exc: BaseException | None) -> str | None:
 class RecoveryTracker:
     """The units of one run and the outcomes of its faults. Thread-safe."""
 
-    def __init__(self, experiment_id: str, meter: metrics.Meter | None = None) -> None:
+    def __init__(self, experiment_id: str, instruments: tm.Instruments | None = None) -> None:
         self.experiment_id = experiment_id
         self._current: contextvars.ContextVar[UnitLedger | None] = contextvars.ContextVar(
             f"aumai_chaos_unit_{experiment_id}", default=None
@@ -105,8 +100,13 @@ class RecoveryTracker:
         self._top: set[int] = set()
         self._outcomes: Any = None
         self._times: Any = None
+        self._instruments = instruments
+        #: The ``unknown`` outcomes of the faults outside every unit, by (fault type,
+        #: component): counted as they fire, added to the counter when the metrics are read.
+        self._unplaced: dict[tuple[str, str], tm.PendingCount] = {}
         try:
-            if meter is not None:
+            if instruments is not None:
+                meter = instruments.meter
                 self._outcomes = meter.create_counter(
                     "chaos.fault.outcomes",
                     unit="{fault}",
@@ -234,9 +234,29 @@ class RecoveryTracker:
                 if self._sealed:
                     return
                 self._tally.add(outcome)
-            self._emit([outcome], None)
+            self._count_unplaced(fault_type, component)
         except Exception as exc:  # pragma: no cover - never into user code
             _failed("fault", exc)
+
+    def _count_unplaced(self, fault_type: str, component: str) -> None:
+        """Count an ``unknown`` outcome outside every unit (what :meth:`_emit` does for it: no
+        recovery time, no span to add an event to), in one pending count per fault type and
+        component rather than one measurement per fault."""
+        if self._outcomes is None or self._instruments is None:
+            return
+        key = (fault_type, component)
+        pending = self._unplaced.get(key)
+        if pending is None:
+            attrs = {
+                tm.ATTR_FAULT_TYPE: fault_type,
+                tm.ATTR_COMPONENT: component,
+                tm.ATTR_EXPERIMENT_ID: self.experiment_id,
+                ATTR_FAULT_OUTCOME: "unknown",
+            }
+            pending = self._unplaced.setdefault(
+                key, self._instruments.pending(self._outcomes, attrs)
+            )
+        pending.add()
 
     def wrap_recorder(
         self, recorder: Callable[[str, Note], RecordCall]
