@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import inspect
 import random
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Sequence
 from time import perf_counter
 from typing import Any, ParamSpec, Protocol, TypeVar, overload
 
@@ -29,14 +29,23 @@ import wrapt
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
-from aumai_chaos._engine.act import CallSpan, CallTimer, Firing, fire_async, fire_sync
+from aumai_chaos._engine.act import Firing, fire_async, fire_sync
 from aumai_chaos._engine.calls import decide_call, gate
 from aumai_chaos._engine.plan import Draw, FaultPlan, OwnFaults, refuse_at
 from aumai_chaos._engine.registry import ComponentSlot, SlotState, slot_for
 from aumai_chaos._engine.seeding import default_draw
-from aumai_chaos._engine.streams import drive_async, stream_sync
+from aumai_chaos._engine.steps import (
+    apply_after,
+    call_for,
+    drive_async,
+    drive_gen,
+    drive_sync,
+    split,
+    steps,
+)
+from aumai_chaos._engine.streams import drive_async as drive_async_gen
 from aumai_chaos._engine.telemetry import instruments_for, qualified_name
-from aumai_chaos.faults import Action, FaultConfig, FaultType, Site, fault_class
+from aumai_chaos.faults import FaultConfig, FaultType, Site, fault_class
 
 __all__ = ["chaos_monkey", "chaos_target", "resilience_test"]
 
@@ -66,196 +75,6 @@ def _default_component(wrapped: Any) -> str:
     return str(getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn))
 
 
-def _call(current: SlotState | None, fired: list[Firing]) -> CallSpan | CallTimer | None:
-    """The component-call span (or span-less timer), made when the call really starts: for
-    a coroutine or a generator, when it is first awaited or iterated (one never run leaves
-    no span open)."""
-    return None if current is None else current.call(bool(fired))
-
-
-def _split(fired: list[Firing], generator: bool) -> tuple[list[Firing], list[Firing]]:
-    """(``before`` faults, the faults that act on the result or the stream); a fault that
-    cannot act on this kind of callable is skipped (not fired, its ``times`` kept)."""
-    before: list[Firing] = []
-    later: list[Firing] = []
-    fits = Action.during if generator else Action.after
-    for firing in fired:
-        action = firing.plan.action
-        if action is Action.before:
-            before.append(firing)
-        elif action is fits:
-            later.append(firing)
-        else:
-            firing.skip()
-    return before, later
-
-
-def _after(fired: list[Firing], result: Any) -> Any:
-    """Apply ``after`` faults to a result, in order; one that cannot apply is skipped."""
-    for firing in fired:
-        applied, new = firing.plan.fault.apply_to_result(result)
-        if not applied:
-            firing.skip()
-        elif firing.begin():
-            result = new
-            firing.end()
-    return result
-
-
-class _Fire:
-    """A step: carry out ``before`` faults (delays timed from the call's start, leaving room for
-    ``after`` seconds of bookkeeping still to come)."""
-
-    __slots__ = ("after", "firings")
-
-    def __init__(self, firings: list[Firing], after: float) -> None:
-        self.firings = firings
-        self.after = after
-
-
-class _Stream:
-    """A step (generators only): deliver the items of ``gen``, ``during`` faults acting at
-    theirs; its outcome is the generator's return value."""
-
-    __slots__ = ("during", "gen")
-
-    def __init__(self, gen: Any, during: list[Firing]) -> None:
-        self.gen = gen
-        self.during = during
-
-
-class _Done:
-    """The last step: the call's result."""
-
-    __slots__ = ("result",)
-
-    def __init__(self, result: Any) -> None:
-        self.result = result
-
-
-class _Call:
-    """A step: run the wrapped callable (its outcome: what it returned, awaited for a
-    coroutine)."""
-
-
-_CALL = _Call()
-_Step = _Fire | _Call | _Stream | _Done
-
-
-def _steps(
-    before: list[Firing],
-    later: list[Firing],
-    current: SlotState | None,
-    fired: list[Firing],
-    generator: bool,
-) -> Generator[_Step, Any, None]:
-    """What a call on which a fault fires, or which has a component-call span, does, step by
-    step (tenacity's pattern: this decides, a driver acts). A driver carries out each step it
-    is given (sync, async or as a generator), sends back its outcome or throws in what it
-    raised, until :class:`_Done`. The component-call span is made here, when the call really
-    starts: for a coroutine or a generator, when it is first awaited or iterated."""
-    call = _call(current, fired)
-    if call is None:
-        if before:
-            yield _Fire(before, 0.0)
-        result = yield _CALL
-        if generator:
-            result = yield _Stream(result, later)
-        elif later:
-            result = _after(later, result)
-        yield _Done(result)
-        return
-    call.enter()
-    try:
-        if before:
-            yield _Fire(before, call.after())
-        result = yield _CALL
-        if generator:
-            # Never leave our span current across a yield: the consumer's code runs there.
-            call.detach()
-            result = yield _Stream(result, later)
-        elif later:
-            result = _after(later, result)
-    except BaseException as exc:
-        call.exit(exc)
-        raise
-    call.exit(None)
-    yield _Done(result)
-
-
-_Outcome = tuple[Any, BaseException | None]
-
-
-def _advance(
-    steps: Generator[_Step, Any, None], outcome: Any, error: BaseException | None
-) -> _Step:
-    """The next step, given what the last one returned or raised (thrown in, re-raised)."""
-    return steps.send(outcome) if error is None else steps.throw(error)
-
-
-def _act_sync(step: _Step, wrapped: Any, args: Any, kwargs: Any, start: float | None) -> _Outcome:
-    """Carry out one step in a thread: (what it returned, what it raised)."""
-    try:
-        if isinstance(step, _Fire):
-            return None, fire_sync(step.firings, start, step.after)  # type: ignore[func-returns-value]
-        return wrapped(*args, **kwargs), None
-    except BaseException as exc:
-        return None, exc
-
-
-async def _act_async(step: _Step, wrapped: Any, args: Any, kwargs: Any, start: float) -> _Outcome:
-    """:func:`_act_sync` in a coroutine: waits yield to the event loop."""
-    try:
-        if not isinstance(step, _Fire):
-            return await wrapped(*args, **kwargs), None
-        return None, await fire_async(step.firings, start, step.after)  # type: ignore[func-returns-value]
-    except BaseException as exc:
-        return None, exc
-
-
-def _act_stream(step: _Stream) -> Generator[Any, Any, _Outcome]:
-    """Deliver a generator's items (its ``during`` faults acting at theirs): (its return
-    value, what it raised)."""
-    try:
-        return (yield from (stream_sync(step.gen, step.during) if step.during else step.gen)), None
-    except BaseException as exc:
-        return None, exc
-
-
-def _drive_sync(
-    steps: Generator[_Step, Any, None], wrapped: Any, args: Any, kwargs: Any, start: float
-) -> Any:
-    """Carry out a call's :func:`_steps` in a thread."""
-    step = next(steps)
-    while not isinstance(step, _Done):
-        step = _advance(steps, *_act_sync(step, wrapped, args, kwargs, start))
-    return step.result
-
-
-async def _drive_async(
-    steps: Generator[_Step, Any, None], wrapped: Any, args: Any, kwargs: Any, start: float
-) -> Any:
-    """Carry out a coroutine's :func:`_steps` (from when it is first awaited)."""
-    step = next(steps)
-    while not isinstance(step, _Done):
-        step = _advance(steps, *await _act_async(step, wrapped, args, kwargs, start))
-    return step.result
-
-
-def _drive_gen(
-    steps: Generator[_Step, Any, None], wrapped: Any, args: Any, kwargs: Any
-) -> Generator[Any, Any, Any]:
-    """Carry out a generator's :func:`_steps` as a generator: its delays are timed from when
-    it is first iterated, not from the call that made it."""
-    step = next(steps)
-    while not isinstance(step, _Done):
-        if isinstance(step, _Stream):
-            step = _advance(steps, *(yield from _act_stream(step)))
-        else:
-            step = _advance(steps, *_act_sync(step, wrapped, args, kwargs, None))
-    return step.result
-
-
 def _sync_wrapper(own: OwnFaults | None, slot: ComponentSlot) -> Any:
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         # Delays are timed from here: our bookkeeping before and after them counts within.
@@ -264,10 +83,10 @@ def _sync_wrapper(own: OwnFaults | None, slot: ComponentSlot) -> Any:
         if current is None:
             if not fired:
                 return wrapped(*args, **kwargs)
-            before, after = _split(fired, False)
+            before, after = split(fired, False)
             fire_sync(before, start)
             result = wrapped(*args, **kwargs)
-            return _after(after, result) if after else result
+            return apply_after(after, result) if after else result
         if not fired and current.quiet:  # watched, nothing fires: timed, no span
             try:
                 result = wrapped(*args, **kwargs)
@@ -286,10 +105,8 @@ def _sync_wrapper(own: OwnFaults | None, slot: ComponentSlot) -> Any:
                 raise
             call.exit(None)
             return result
-        before, after = _split(fired, False)
-        return _drive_sync(
-            _steps(before, after, current, fired, False), wrapped, args, kwargs, start
-        )
+        before, after = split(fired, False)
+        return drive_sync(steps(before, after, current, fired, False), wrapped, args, kwargs, start)
 
     return wrapper
 
@@ -332,7 +149,7 @@ async def _fire_then_call(
     """A coroutine call on which the decorator's own faults fire, outside experiments."""
     await fire_async(before, start)
     result = await wrapped(*args, **kwargs)
-    return _after(after, result) if after else result
+    return apply_after(after, result) if after else result
 
 
 async def _run_async(
@@ -340,11 +157,11 @@ async def _run_async(
     args: Any,
     kwargs: Any,
     start: float,
-    split: tuple[list[Firing], list[Firing]],
+    parts: tuple[list[Firing], list[Firing]],
     current: SlotState | None,
     fired: list[Firing],
 ) -> Any:
-    return await _drive_async(_steps(*split, current, fired, False), wrapped, args, kwargs, start)
+    return await drive_async(steps(*parts, current, fired, False), wrapped, args, kwargs, start)
 
 
 def _async_wrapper(own: OwnFaults | None, slot: ComponentSlot) -> Any:
@@ -353,12 +170,12 @@ def _async_wrapper(own: OwnFaults | None, slot: ComponentSlot) -> Any:
         fired, current = decide_call(own, slot)
         if current is not None and not fired and current.quiet:
             return _quiet(wrapped, args, kwargs, current)
-        split = _split(fired, False) if fired else (fired, fired)
+        parts = split(fired, False) if fired else (fired, fired)
         if current is None:  # the decorator's own faults, no experiment: straight through
-            return _fire_then_call(wrapped, args, kwargs, start, *split)
+            return _fire_then_call(wrapped, args, kwargs, start, *parts)
         if not fired:  # watched with a span (trace_calls: all), nothing fires: no steps
             return _traced(wrapped, args, kwargs, current)
-        return _run_async(wrapped, args, kwargs, start, split, current, fired)
+        return _run_async(wrapped, args, kwargs, start, parts, current, fired)
 
     return wrapper
 
@@ -366,8 +183,8 @@ def _async_wrapper(own: OwnFaults | None, slot: ComponentSlot) -> Any:
 def _gen_wrapper(own: OwnFaults | None, slot: ComponentSlot) -> Any:
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         fired, current = decide_call(own, slot)
-        before, during = _split(fired, True)
-        return _drive_gen(_steps(before, during, current, fired, True), wrapped, args, kwargs)
+        before, during = split(fired, True)
+        return drive_gen(steps(before, during, current, fired, True), wrapped, args, kwargs)
 
     return wrapper
 
@@ -375,9 +192,9 @@ def _gen_wrapper(own: OwnFaults | None, slot: ComponentSlot) -> Any:
 def _asyncgen_wrapper(own: OwnFaults | None, slot: ComponentSlot) -> Any:
     def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         fired, current = decide_call(own, slot)
-        before, during = _split(fired, True)
-        return drive_async(
-            lambda: wrapped(*args, **kwargs), before, during, lambda: _call(current, fired)
+        before, during = split(fired, True)
+        return drive_async_gen(
+            lambda: wrapped(*args, **kwargs), before, during, lambda: call_for(current, fired)
         )
 
     return wrapper

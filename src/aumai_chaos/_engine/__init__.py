@@ -6,6 +6,8 @@
 - ``act``: :class:`~act.Firing` (one fault acting: telemetry, window, delays), the sync and
   async drivers of ``before`` faults, and the component-call span (or span-less timer).
 - ``streams``: ``during`` faults on decorated generators and async generators, at item N.
+- ``steps``: a decorated call on which a fault fires or which has a component-call span, as
+  one command generator and its sync, coroutine and generator drivers.
 - ``calls``: the one decider, for every caller: the decorators' ``enabled=`` gate and
   ``decide_call``, ``decide`` for a transport (below), ``decide_one`` for the injector and a
   run's synthetic calls. The kill switch stops every firing there.
