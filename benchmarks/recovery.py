@@ -37,15 +37,15 @@ PROVIDERS: dict[str, Any] = {}
 def _bookkeeping(on: bool) -> Iterator[None]:
     """Off: the run's record hook left unwrapped, and its units not given to the dispatcher
     (which would follow spans)."""
-    original = units.RecoveryTracker.wrap_recorder
+    original = units.RecoveryTracker._wrap_recorder
     add_units = _dispatch._Dispatcher.add_units
     if not on:
-        units.RecoveryTracker.wrap_recorder = lambda self, recorder: recorder  # type: ignore[method-assign]
+        units.RecoveryTracker._wrap_recorder = lambda self, recorder: recorder  # type: ignore[method-assign]
         _dispatch._Dispatcher.add_units = lambda self, experiment_id, tracker: None  # type: ignore[method-assign]
     try:
         yield
     finally:
-        units.RecoveryTracker.wrap_recorder = original  # type: ignore[method-assign]
+        units.RecoveryTracker._wrap_recorder = original  # type: ignore[method-assign]
         _dispatch._Dispatcher.add_units = add_units  # type: ignore[method-assign]
 
 
@@ -127,7 +127,7 @@ _noop = _Noop()
 def hook_only() -> None:
     """The record hook's own cost: outside a unit, in one, and after a fault in it."""
     tracker = units.RecoveryTracker("bench")
-    wrapped = tracker.wrap_recorder(lambda component: _noop)("c")
+    wrapped = tracker._wrap_recorder(lambda component: _noop)("c")
     n = 200_000
 
     def t(f: Callable[..., None]) -> float:

@@ -195,9 +195,9 @@ class ExperimentRun:
             watch_all=watch_all,
             trace_all=exp.trace_calls == "all",
             recorder=(
-                observer.recorder
+                observer._recorder
                 if observer is not None  # the baseline: no fault, no outcome
-                else self.recovery.wrap_recorder(self.observer.recorder)  # recovery hook
+                else self.recovery._wrap_recorder(self.observer._recorder)  # recovery hook
             ),
             scope=scope,
         )

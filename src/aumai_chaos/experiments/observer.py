@@ -280,7 +280,7 @@ class ExperimentObserver(SpanProcessor):
             }
             self._keep((component, "call", ns, details))
 
-    def recorder(self, component: str) -> CallRecorder:
+    def _recorder(self, component: str) -> CallRecorder:
         """:meth:`record_call` for one component: what a run's route hands the engine
         (an ``aumai_chaos._engine.act.RecordCall``)."""
         return CallRecorder(self, component)

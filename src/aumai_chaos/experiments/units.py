@@ -16,7 +16,7 @@ workload runner, never through here.
 
 The current unit lives in a context variable of the tracker's own, so two runs never see each
 other's units. The run feeds it each fault as it fires (:meth:`on_fault`) and each component
-call as it ends (:meth:`wrap_recorder`); when a unit ends, its faults' outcomes are folded into
+call as it ends (:meth:`_wrap_recorder`); when a unit ends, its faults' outcomes are folded into
 the tally, counted in ``chaos.fault.outcomes`` and ``chaos.fault.recovery_time``, and added as
 ``chaos.fault.outcome`` events to the unit's span. Nothing here raises into user code.
 """
@@ -237,7 +237,7 @@ class RecoveryTracker:
         except Exception as exc:  # pragma: no cover - never into user code
             _failed("fault", exc)
 
-    def wrap_recorder(self, recorder: Callable[[str], RecordCall]) -> Callable[[str], RecordCall]:
+    def _wrap_recorder(self, recorder: Callable[[str], RecordCall]) -> Callable[[str], RecordCall]:
         """``recorder`` (the observer's, one per component), each call also telling the current
         unit that it ended. Costs a context-variable read when no fault has fired in the
         unit."""

@@ -8,7 +8,7 @@
   that cannot apply leaves the response as it is.
 - :func:`overflow_response`: the provider's 400 for ``context_overflow``, instead of the call.
 
-Each fault that applies is stamped through :class:`~aumai_chaos.transport._stamp.FaultHooks`
+Each fault that applies is stamped through :class:`~aumai_chaos.transport._hooks.FaultHooks`
 when it acts, and only then.
 """
 
@@ -20,9 +20,9 @@ from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any
 
 from aumai_chaos.faults import FaultConfig
+from aumai_chaos.transport._hooks import FaultHooks
 from aumai_chaos.transport._output import OUTPUT_APIS, overflow_error, rewrite_body
 from aumai_chaos.transport._output_stream import OutputStreamCore, tool_call_attributes
-from aumai_chaos.transport._stamp import FaultHooks
 
 __all__ = [
     "apply_output_async",
@@ -61,7 +61,7 @@ def _rewritten(
     request: Mapping[str, Any] | None,
     body: dict[str, Any],
     seed: int | None,
-    hooks: FaultHooks,
+    hooks: FaultHooks[Any],
 ) -> dict[str, Any] | None:
     changed = False
     for fault in faults:
@@ -108,7 +108,7 @@ def apply_output_sync(
     *,
     request: Any,
     api: str | None,
-    hooks: FaultHooks,
+    hooks: FaultHooks[Any],
     seed: int | None = None,
 ) -> Any:
     """``response`` with the output faults applied in order (each one that cannot apply is
@@ -140,7 +140,7 @@ async def apply_output_async(
     *,
     request: Any,
     api: str | None,
-    hooks: FaultHooks,
+    hooks: FaultHooks[Any],
     seed: int | None = None,
 ) -> Any:
     """The async twin of :func:`apply_output_sync`."""

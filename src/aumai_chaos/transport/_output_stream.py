@@ -24,10 +24,11 @@ from typing import Any
 
 from opentelemetry.util.types import AttributeValue
 
+from aumai_chaos._engine.telemetry import ATTR_FAULT_TOOL_CALLS
 from aumai_chaos.faults import FaultConfig
+from aumai_chaos.transport._hooks import FaultHooks
 from aumai_chaos.transport._output import encode_events, parse_events, rewritten_events
 from aumai_chaos.transport._sse import SSEFramer
-from aumai_chaos.transport._stamp import ATTR_FAULT_TOOL_CALLS, FaultHooks
 from aumai_chaos.transport._tools import on_tool_calls
 
 __all__ = [
@@ -143,7 +144,7 @@ class OutputStreamCore:
         api: str | None,
         request: dict[str, Any] | None,
         seed: int | None,
-        hooks: FaultHooks,
+        hooks: FaultHooks[Any],
     ) -> None:
         self.faults = faults
         self.api = api

@@ -23,7 +23,7 @@ from aumai_chaos._engine.act import Firing
 from aumai_chaos.faults import FaultType, fault_types_that
 from aumai_chaos.transport import providers
 from aumai_chaos.transport._clients import Library
-from aumai_chaos.transport._hooks import FaultContext, response_fault
+from aumai_chaos.transport._hooks import FaultContext, make_context, response_fault
 from aumai_chaos.transport.routes import Route
 
 __all__ = [
@@ -193,7 +193,7 @@ class Exchange:
         return firing.begin(attrs, start=self.start)
 
     def context(self, firing: Firing) -> FaultContext:
-        return FaultContext(
+        return make_context(
             firing, self.request, self.library, self.route, self.component, self.attrs
         )
 

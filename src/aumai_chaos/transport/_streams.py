@@ -28,7 +28,7 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
 from aumai_chaos.faults import FaultConfig, FaultType
-from aumai_chaos.transport._stamp import FaultHooks
+from aumai_chaos.transport._hooks import FaultHooks
 from aumai_chaos.transport._stream_core import NEVER, STREAM_FAULTS, StreamCore
 
 __all__ = ["STREAM_FAULTS", "StreamCore", "wrap_async_stream", "wrap_sync_stream"]
@@ -231,7 +231,7 @@ def wrap_sync_stream(
     *,
     request: Any,
     api: str | None,
-    hooks: FaultHooks,
+    hooks: FaultHooks[Any],
 ) -> Any:
     """``stream`` (an ``httpx``/``httpx2`` ``SyncByteStream``) with these stream faults.
 
@@ -248,7 +248,7 @@ def wrap_async_stream(
     *,
     request: Any,
     api: str | None,
-    hooks: FaultHooks,
+    hooks: FaultHooks[Any],
 ) -> Any:
     """The async twin of :func:`wrap_sync_stream`, for an ``AsyncByteStream``."""
     core = StreamCore(faults, request=request, api=api, hooks=hooks)
