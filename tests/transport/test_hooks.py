@@ -235,10 +235,3 @@ def test_once_the_requests_span_has_ended_a_late_fault_is_stamped_where_it_is_re
             response.close()
     # Its event would be lost on the ended span: it goes where the stream is consumed.
     assert _parent_of_fault(span_exporter) == "reader"
-
-
-def test_contexts_and_acting_faults_are_made_by_the_transport() -> None:
-    with pytest.raises(TypeError, match="made by the transport"):
-        FaultContext()
-    with pytest.raises(TypeError, match=r"FaultContext.act\(\)"):
-        ActingFault()

@@ -47,6 +47,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from opentelemetry import context as otel_context
@@ -113,10 +114,8 @@ class ActingFault:
 
     __slots__ = ("_firing",)
 
-    _firing: Firing
-
-    def __init__(self) -> None:
-        raise TypeError("an ActingFault comes from FaultContext.act()")
+    def __init__(self, ctx: FaultContext) -> None:
+        self._firing = ctx._firing
 
     @property
     def fault(self) -> FaultConfig:
@@ -135,6 +134,7 @@ class ActingFault:
         await self._firing.asleep(seconds)
 
 
+@dataclass(eq=False, slots=True)
 class FaultContext:
     """One response fault firing on one request; what a :class:`ResponseFault` works on.
 
@@ -143,36 +143,22 @@ class FaultContext:
     :meth:`sleep` and :meth:`asleep` with the :class:`ActingFault` of :meth:`act`.
     """
 
-    __slots__ = (
-        "_attrs",
-        "_context",
-        "_firing",
-        "acted",
-        "component",
-        "library",
-        "request",
-        "response",
-        "route",
-    )
-
     #: The request (an ``httpx.Request`` or ``httpx2.Request``).
     request: Any
-    #: The inner response: None in ``instead``, set before ``after``/``aafter``.
-    response: Any
     #: The client library of the request: its ``Response``, ``ReadError``... classes.
     library: Library
     #: The route (``route.name``, ``route.provider``: ``"openai"``, ``"anthropic"``, None).
     route: Route
     #: The component the request is a call into.
     component: str
+    #: The inner response: None in ``instead``, set before ``after``/``aafter``.
+    response: Any = field(default=None, init=False)
     #: Whether :meth:`act` or :meth:`skip` was called.
-    acted: bool
-    _firing: Firing
-    _attrs: Callable[[], dict[str, Any]]
-    _context: otel_context.Context
-
-    def __init__(self) -> None:
-        raise TypeError("a FaultContext is made by the transport for its ResponseFault")
+    acted: bool = field(default=False, init=False)
+    _firing: Firing = field(init=False, repr=False)
+    _attrs: Callable[[], dict[str, Any]] = field(init=False, repr=False)
+    #: The request's OpenTelemetry context, where the fault is stamped.
+    _context: otel_context.Context = field(init=False, repr=False)
 
     @property
     def fault(self) -> FaultConfig:
@@ -209,11 +195,7 @@ class FaultContext:
                 began = firing.begin(attrs)
             finally:
                 otel_context.detach(token)
-        if not began:
-            return None
-        acting = ActingFault.__new__(ActingFault)
-        acting._firing = firing
-        return acting
+        return ActingFault(self) if began else None
 
     def skip(self, fault: FaultConfig | None = None) -> None:
         """The fault cannot apply to this request: nothing is emitted or counted. (``fault``:
@@ -249,15 +231,8 @@ def make_context(
 ) -> FaultContext:
     """The :class:`FaultContext` of ``firing`` on ``request``, made in the request's
     OpenTelemetry context (where its fault is stamped, even when it acts later)."""
-    ctx = FaultContext.__new__(FaultContext)
-    ctx._firing = firing
-    ctx.request = request
-    ctx.response = None
-    ctx.library = library
-    ctx.route = route
-    ctx.component = component
-    ctx.acted = False
-    ctx._attrs = attrs
+    ctx = FaultContext(request, library, route, component)
+    ctx._firing, ctx._attrs = firing, attrs
     ctx._context = otel_context.get_current()
     return ctx
 
