@@ -155,6 +155,28 @@ def end_call(call: CallSpan | CallTimer, response: Any) -> None:
         call.fail(str(status), f"HTTP {status}")
 
 
+class _InCall:
+    """A request carried out as a component call, for the sync and async handlers alike: the
+    call is entered on entry and ended on exit, by the exception that escapes or else by
+    :attr:`response` (:func:`end_call`)."""
+
+    __slots__ = ("call", "response")
+
+    def __init__(self, call: CallSpan | CallTimer) -> None:
+        self.call = call
+        self.response: Any = None
+
+    def __enter__(self) -> Self:
+        self.call.enter()
+        return self
+
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        if exc is None:
+            end_call(self.call, self.response)
+        else:
+            self.call.exit(exc)
+
+
 def handle_sync(chaos: Chaos, request: Any, send: Any) -> Any:
     prepared = chaos.prepare(request)
     if prepared is None:
@@ -162,14 +184,9 @@ def handle_sync(chaos: Chaos, request: Any, send: Any) -> Any:
     ex, call = prepared
     if call is None:
         return run_sync(ex, send)
-    call.enter()
-    try:
-        response = run_sync(ex, send)
-    except BaseException as exc:
-        call.exit(exc)
-        raise
-    end_call(call, response)
-    return response
+    with _InCall(call) as in_call:
+        in_call.response = run_sync(ex, send)
+    return in_call.response
 
 
 async def handle_async(chaos: Chaos, request: Any, send: Any, route: Route | None = None) -> Any:
@@ -179,14 +196,9 @@ async def handle_async(chaos: Chaos, request: Any, send: Any, route: Route | Non
     ex, call = prepared
     if call is None:
         return await run_async(ex, send)
-    call.enter()
-    try:
-        response = await run_async(ex, send)
-    except BaseException as exc:
-        call.exit(exc)
-        raise
-    end_call(call, response)
-    return response
+    with _InCall(call) as in_call:
+        in_call.response = await run_async(ex, send)
+    return in_call.response
 
 
 class _Base:
