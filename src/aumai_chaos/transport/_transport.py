@@ -12,7 +12,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Mapping
 from fnmatch import fnmatchcase
-from types import TracebackType
 from typing import Any, Self, cast
 
 from opentelemetry.metrics import MeterProvider
@@ -297,14 +296,9 @@ class ChaosTransport(_Base):
             self._inner.__enter__()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None = None,
-        exc: BaseException | None = None,
-        tb: TracebackType | None = None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         if self._inner is not None:
-            self._inner.__exit__(exc_type, exc, tb)
+            self._inner.__exit__(*exc_info)
 
 
 class AsyncChaosTransport(_Base):
@@ -332,11 +326,6 @@ class AsyncChaosTransport(_Base):
             await self._inner.__aenter__()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None = None,
-        exc: BaseException | None = None,
-        tb: TracebackType | None = None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         if self._inner is not None:
-            await self._inner.__aexit__(exc_type, exc, tb)
+            await self._inner.__aexit__(*exc_info)
