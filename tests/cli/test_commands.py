@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from aumai_chaos import ChaosExperiment, ExperimentResult, ExperimentStatus, __version__
 from aumai_chaos.cli._deliver import exit_code as _exit_code
+from aumai_chaos.cli._deliver import reporting_options
 from aumai_chaos.cli._support import write_atomic
 from aumai_chaos.cli.commands import app
 from aumai_chaos.errors import ConfigError
@@ -96,6 +97,30 @@ def test_run_help_lists_the_options(runner: CliRunner) -> None:
         "--prometheus-linger",
     ):
         assert option in result.output
+
+
+_REPORTING = re.compile(r"--(json-output|output|junit-xml|otlp-\w+|service-name|prometheus-\w+)\b")
+
+
+def test_run_and_proxy_take_the_same_reporting_options(runner: CliRunner) -> None:
+    def reporting_lines(command: str) -> list[str]:
+        result = runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"})
+        assert result.exit_code == 0, result.output
+        return [
+            " ".join(line.split()) for line in result.output.splitlines() if _REPORTING.search(line)
+        ]
+
+    run_lines = reporting_lines("run")
+    assert len(run_lines) == 9, run_lines
+    assert reporting_lines("proxy") == run_lines
+
+
+def test_reporting_options_need_a_reporting_parameter_last() -> None:
+    def command(experiment: str, seed: int | None = None) -> None:
+        raise AssertionError("never called")
+
+    with pytest.raises(TypeError, match="the last parameter must be 'reporting'"):
+        reporting_options(command)
 
 
 def test_usage_error_exits_2(runner: CliRunner) -> None:

@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
@@ -17,7 +19,7 @@ import aumai_chaos
 from aumai_chaos import ChaosExperiment, propagation
 from aumai_chaos._engine import selection
 from aumai_chaos.experiments import arming
-from tests.helpers import clean_env, fault_spans, run_python
+from tests.helpers import clean_env, fault_spans, points, run_python
 
 
 @aumai_chaos.chaos_target("armed.tool")
@@ -102,6 +104,23 @@ def test_a_huge_or_malformed_baggage_header_is_ignored_and_counted() -> None:
     assert after["malformed"] - before.get("malformed", 0) == 1
     ctx = propagation.extract({b"baggage": b"aumai.chaos.experiment=armed-1"})
     assert propagation.experiment_id(ctx) == "armed-1"
+
+
+def test_ignored_baggage_is_a_metric_on_the_armed_experiments_meter_provider(
+    meter_provider: MeterProvider, metric_reader: InMemoryMetricReader
+) -> None:
+    aumai_chaos.arm(_config(), meter_provider=meter_provider)
+    aumai_chaos.arm(_config("armed-2"), meter_provider=meter_provider)  # one instrument still
+    before = selection.ignored()
+    assert _call("aumai.chaos.experiment=nobody") == "ok"
+    assert _call("aumai.chaos.experiment=nobody") == "ok"
+    assert _call("aumai.chaos.experiment=" + "a" * 300) == "ok"
+    found = points(metric_reader, "chaos.baggage.ignored")
+    reported = {p.attributes["chaos.baggage.reason"]: p.value for p in found}
+    assert len(found) == len(reported)  # one instrument: a second would report each reason twice
+    assert reported["unknown"] - before.get("unknown", 0) == 2
+    assert reported["oversized"] - before.get("oversized", 0) == 1
+    assert reported == selection.ignored()
 
 
 def test_an_armed_experiment_expires_and_writes_its_result(

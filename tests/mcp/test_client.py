@@ -226,6 +226,38 @@ async def test_a_server_qualifier_targets_one_of_two_servers_with_the_same_tool(
 
 
 @pytest.mark.usefixtures("instrumented")
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"fault_type": "truncated_output", "keep_fraction": 0.5, "server": "wi*"},
+        {"fault_type": "empty_output", "server": "wiki"},
+        {"fault_type": "latency", "duration_ms": 10_000, "server": "wiki"},
+    ],
+    ids=["truncated_output", "empty_output", "latency"],
+)
+async def test_server_narrows_latency_and_output_faults_to_one_server(
+    fault: dict[str, Any],
+) -> None:
+    # The tool of the other server passes untouched (a latency of 10 s would trip the wiki
+    # request's one-second timeout, and the docs request would never return in time).
+    async with (
+        connect("memory", "docs") as docs,
+        connect("memory", "wiki") as wiki,
+        block(fault, components=["mcp.tool.search_docs"]) as exp,
+    ):
+        real = await docs.call_tool("search_docs", QUERY, read_timeout_seconds=5.0)
+        if fault["fault_type"] == "latency":
+            error = await _error(wiki.call_tool("search_docs", QUERY, read_timeout_seconds=1.0))
+            assert error.error.code == -32001
+        else:
+            faulted = await wiki.call_tool("search_docs", QUERY)
+            assert faulted.model_dump() != real.model_dump()
+        fired = exp.fired("mcp.tool.search_docs")
+    assert texts(real) == ["3 pages about retries"]
+    assert fired == 1
+
+
+@pytest.mark.usefixtures("instrumented")
 async def test_position_rules_and_seeded_replay_apply() -> None:
     async def pattern(seed: int) -> list[bool]:
         fault = {"fault_type": "mcp_tool_error", "probability": 0.5, "times": 3}

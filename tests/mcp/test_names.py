@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+import aumai_chaos
 from aumai_chaos import ChaosExperiment, FaultConfig
 from aumai_chaos.mcp import component_for, jsonrpc_response, render_fault
 
@@ -94,3 +95,14 @@ def test_a_proxy_renders_each_fault_as_a_jsonrpc_response() -> None:
     assert silent is not None
     assert jsonrpc_response(7, silent) is None
     assert render_fault(FaultConfig(fault_type="latency", duration_ms=5), body) is None
+
+
+def test_server_is_refused_where_no_mcp_server_answers() -> None:
+    bad = {"fault_type": "latency", "duration_ms": 5, "server": "wiki"}
+    with pytest.raises(ValueError, match=r"server: applies to mcp\.\* components only"):
+        aumai_chaos.experiment(faults=[bad], target_components=["search"])
+    with pytest.raises(ValueError, match="no MCP request"):
+        aumai_chaos.resilience_test(faults=[aumai_chaos.FaultConfig(**bad)])
+    # on an MCP component, or a glob that covers MCP components, it is accepted
+    aumai_chaos.experiment(faults=[bad], target_components=["mcp.tool.*"])
+    aumai_chaos.experiment(faults=[bad], target_components=["*"])

@@ -138,10 +138,11 @@ def test_a_workload_is_left_out_with_a_warning() -> None:
     assert warned == ["e.yaml: workload: ignored by the proxy (its clients are the workload)"]
 
 
-def test_an_mcp_fault_narrowed_to_a_server_name_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize("fault", ["mcp_tool_error", "latency\n    duration_ms: 5"])
+def test_an_mcp_fault_narrowed_to_a_server_name_is_refused(tmp_path: Path, fault: str) -> None:
     text = NO_FAULT.replace(
         "faults: []",
-        "faults:\n  - fault_type: mcp_tool_error\n    server: docs\n"
+        f"faults:\n  - fault_type: {fault}\n    server: docs\n"
         "    affected_components: [mcp.tool.search]\n",
     )
     path = write_experiment(tmp_path, text)

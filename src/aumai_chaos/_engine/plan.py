@@ -94,6 +94,11 @@ def refuse_at(site: Site, faults: Sequence[FaultConfig], where: str) -> None:
                 f"{where} cannot inject a {fault.fault_type.value!r} fault: "
                 f"{type(fault).site_reason or 'it does not act at a ' + site.value}"
             )
+        if site is not Site.mcp and getattr(fault, "server", None) is not None:
+            raise ValueError(
+                f"{where} cannot inject a {fault.fault_type.value!r} fault with server: "
+                "it narrows a fault to one MCP server, and this is no MCP request"
+            )
 
 
 class Budget:

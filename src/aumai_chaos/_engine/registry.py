@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from fnmatch import fnmatchcase
 from typing import Any
 
+from aumai_chaos._engine import selection
 from aumai_chaos._engine import telemetry as tm
 from aumai_chaos._engine.act import (
     CallSpan,
@@ -144,7 +145,11 @@ class SlotState:
         the calls its scope admits now (``_engine.scopes``); ``None`` when nothing applies."""
         if not self.scoped:
             return self
-        keys = frozenset(g.key for g in self.groups if g.scope is not None and g.scope.admits())
+        # One baggage lookup per call, however many routes ask (it counts an ignored entry).
+        chosen = selection.selected() if selection.state.armed else None
+        keys = frozenset(
+            g.key for g in self.groups if g.scope is not None and g.scope.admits(chosen)
+        )
         try:
             view, escaped = self._views[keys]
         except KeyError:
@@ -157,7 +162,7 @@ class SlotState:
             escaped = () if keys else tuple(g for g in self.groups if g.scope is not None)
             if len(self._views) < 64:
                 self._views[keys] = (view, escaped)
-        if escaped and not in_any_scope():
+        if escaped and not in_any_scope(chosen):
             self._escaped(keys, view, escaped)
         return view
 

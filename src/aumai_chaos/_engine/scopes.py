@@ -2,24 +2,24 @@
 
 A route without a scope (a scheduled run, ``aumai_chaos.experiment(scope="process")``) reaches
 every thread and task of the process. A route with a :class:`Scope` reaches only the calls for
-which ``scope.admits()`` is true *now*, in the caller's context. The registry asks it on every
-call into a component the route affects (``SlotState.view``), so ``admits`` must be cheap and
-must not raise.
+which ``scope.admits(selected)`` is true *now*, in the caller's context. The registry asks it on
+every call into a component the route affects (``SlotState.view``), so ``admits`` must be cheap
+and must not raise. ``selected`` is what the call's baggage selects
+(:func:`aumai_chaos._engine.selection.selected`), looked up once per call by the registry, so
+that an ignored baggage entry is counted once however many routes ask.
 
 Two kinds are here: :class:`ContextScope` (``aumai_chaos.experiment(scope="context")``: the
 block's own context and the tasks it starts) and :class:`BaggageScope` (an armed experiment:
 the calls whose OpenTelemetry baggage names it, ``_engine.selection``). Adding a kind is one
-class here with an ``admits()`` method, handed to ``registry.ExperimentRoute(scope=...)`` (through
-``ExperimentRun.open_block(scope=...)``) by whoever opens the route; nothing else in the engine
-changes.
+class here with an ``admits(selected)`` method, handed to ``registry.ExperimentRoute(scope=...)``
+(through ``ExperimentRun.open_block(scope=...)``) by whoever opens the route; nothing else in
+the engine changes.
 """
 
 from __future__ import annotations
 
 from contextvars import ContextVar, Token
 from typing import Protocol
-
-from aumai_chaos._engine import selection
 
 __all__ = [
     "BaggageScope",
@@ -34,8 +34,9 @@ __all__ = [
 class Scope(Protocol):
     """Decides, in the caller's context, whether a call gets a route's faults."""
 
-    def admits(self) -> bool:
-        """Whether the call being made now is inside the scope."""
+    def admits(self, selected: object | None) -> bool:
+        """Whether the call being made now is inside the scope (``selected``: the registry key
+        of the armed experiment the call's baggage selects, or None)."""
         ...
 
 
@@ -52,12 +53,10 @@ def exit_scope(token: Token[frozenset[object]]) -> None:
     _entered.reset(token)
 
 
-def in_any_scope() -> bool:
+def in_any_scope(selected: object | None) -> bool:
     """Whether the current context is in some scope: a block it entered, or an armed
-    experiment its baggage selects. A call in none escaped every scoped block."""
-    if _entered.get():
-        return True
-    return bool(selection.state.armed) and selection.selected() is not None
+    experiment its baggage selects (``selected``). A call in none escaped every scoped block."""
+    return selected is not None or bool(_entered.get())
 
 
 class ContextScope:
@@ -69,7 +68,7 @@ class ContextScope:
     def __init__(self, key: object) -> None:
         self.key = key
 
-    def admits(self) -> bool:
+    def admits(self, selected: object | None) -> bool:
         return self.key in _entered.get()
 
 
@@ -82,5 +81,5 @@ class BaggageScope:
     def __init__(self, key: object) -> None:
         self.key = key
 
-    def admits(self) -> bool:
-        return bool(selection.state.armed) and selection.selected() is self.key
+    def admits(self, selected: object | None) -> bool:
+        return selected is self.key

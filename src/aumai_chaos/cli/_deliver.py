@@ -5,14 +5,27 @@ exit code (see ``commands``' docstring for the codes)."""
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 import os
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from aumai_chaos.cli import _report
+from aumai_chaos.cli._options import (
+    JsonOutput,
+    JunitXml,
+    OtlpEndpoint,
+    OtlpProtocolOption,
+    Output,
+    PrometheusHost,
+    PrometheusLinger,
+    PrometheusPort,
+    ServiceName,
+)
 from aumai_chaos.cli._support import Interrupts, check_output_path, warning, write_atomic
 from aumai_chaos.errors import ConfigError
 from aumai_chaos.experiments.models import ChaosExperiment, ExperimentResult, ExperimentStatus
@@ -28,6 +41,7 @@ __all__ = [
     "deliver",
     "exit_code",
     "report_run",
+    "reporting_options",
     "write_stdout",
 ]
 
@@ -95,14 +109,11 @@ def deliver(
     exp: ChaosExperiment,
     telemetry: Any,
     interrupts: Any,
-    *,
-    output: str | None,
-    junit_xml: str | None,
-    json_output: bool,
-    prometheus_linger: float,
+    reporting: Reporting,
 ) -> ConfigError | None:
     """Write ``--output`` and ``--junit-xml``, print the report, serve the final metrics; the
     first file that could not be written (the report is printed all the same)."""
+    output, junit_xml = reporting.output, reporting.junit_xml
     write_error: ConfigError | None = None
     if output is not None:
         try:
@@ -119,26 +130,23 @@ def deliver(
     for note in result.summary.notes:
         if "was never called" in str(note):
             warning(str(note))
-    rendered = _report.render_json if json_output else _report.render_text
+    rendered = _report.render_json if reporting.json_output else _report.render_text
     write_stdout(rendered(result))
-    _linger(telemetry, prometheus_linger, interrupts.stop)
+    _linger(telemetry, reporting.prometheus_linger, interrupts.stop)
     return write_error
 
 
 @dataclass(frozen=True)
 class Reporting:
     """How a run is exported while it runs and reported when it ends: the options ``run``
-    and ``proxy`` share (``cli._options``)."""
+    and ``proxy`` share (:func:`reporting_options`)."""
 
     json_output: bool
     output: str | None
     junit_xml: str | None
-    otlp_endpoint: str | None
-    otlp_protocol: str | None
-    service_name: str | None
-    prometheus_host: str
-    prometheus_port: int | None
     prometheus_linger: float
+    #: The keywords of ``_otel_setup.setup_telemetry``: the OTLP and Prometheus options.
+    telemetry: Mapping[str, Any]
 
     def check_paths(self) -> None:
         """Refuse an ``--output`` or ``--junit-xml`` that cannot be written, before the run."""
@@ -148,38 +156,71 @@ class Reporting:
             check_output_path(self.junit_xml, option="--junit-xml")
 
 
+def _option(name: str, annotation: Any, default: Any) -> inspect.Parameter:
+    return inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation
+    )
+
+
+#: The options that become a :class:`Reporting`, in the order ``--help`` lists them.
+_OPTIONS = (
+    _option("json_output", JsonOutput, False),
+    _option("output", Output, None),
+    _option("junit_xml", JunitXml, None),
+    _option("otlp_endpoint", OtlpEndpoint, None),
+    _option("otlp_protocol", OtlpProtocolOption, None),
+    _option("service_name", ServiceName, None),
+    _option("prometheus_port", PrometheusPort, None),
+    _option("prometheus_host", PrometheusHost, "127.0.0.1"),
+    _option("prometheus_linger", PrometheusLinger, 15.0),
+)
+
+
+def reporting_options(command: Callable[..., None]) -> Callable[..., None]:
+    """``command``, whose last parameter is ``reporting: Reporting``, as a Typer command that
+    takes the reporting options in its place (``--json-output`` ... ``--prometheus-linger``,
+    declared once in ``cli._options``) and gives them to it as one :class:`Reporting`."""
+    params = list(inspect.signature(command, eval_str=True).parameters.values())
+    if not params or params[-1].name != "reporting":
+        raise TypeError(f"{command.__name__}: the last parameter must be 'reporting'")
+    params[-1:] = _OPTIONS
+
+    @functools.wraps(command)
+    def with_options(**kwargs: Any) -> None:
+        options = {p.name: kwargs.pop(p.name) for p in _OPTIONS}
+        protocol = options.pop("otlp_protocol")
+        reporting = Reporting(
+            json_output=options.pop("json_output"),
+            output=options.pop("output"),
+            junit_xml=options.pop("junit_xml"),
+            prometheus_linger=options.pop("prometheus_linger"),
+            telemetry={**options, "otlp_protocol": None if protocol is None else protocol.value},
+        )
+        command(**kwargs, reporting=reporting)
+
+    with_options.__signature__ = inspect.Signature(params, return_annotation=None)  # type: ignore[attr-defined]
+    with_options.__annotations__ = {p.name: p.annotation for p in params} | {"return": None}
+    return with_options
+
+
 #: A command's run: given the telemetry and the interrupts, the result and the experiment run.
 RunBody = Callable[[Any, Interrupts], tuple[ExperimentResult, ChaosExperiment]]
 
 
 def report_run(reporting: Reporting, body: RunBody) -> int:
-    """Set up the telemetry, run ``body`` with Ctrl-C/SIGTERM handled, deliver its result and
-    flush the telemetry; the exit code. A file that could not be written is raised (its
-    ``ConfigError``) once everything else is done."""
+    """Check where the files go, set up the telemetry, run ``body`` with Ctrl-C/SIGTERM
+    handled, deliver its result and flush the telemetry; the exit code. A file that could not
+    be written is raised (its ``ConfigError``) once everything else is done."""
     from aumai_chaos.cli._otel_setup import install_globally, setup_telemetry
 
-    telemetry = setup_telemetry(
-        otlp_endpoint=reporting.otlp_endpoint,
-        otlp_protocol=reporting.otlp_protocol,
-        service_name=reporting.service_name,
-        prometheus_host=reporting.prometheus_host,
-        prometheus_port=reporting.prometheus_port,
-    )
+    reporting.check_paths()
+    telemetry = setup_telemetry(**reporting.telemetry)
     write_error: ConfigError | None = None
     with Interrupts() as interrupts:
         try:
             install_globally(telemetry)
             result, exp = body(telemetry, interrupts)
-            write_error = deliver(
-                result,
-                exp,
-                telemetry,
-                interrupts,
-                output=reporting.output,
-                junit_xml=reporting.junit_xml,
-                json_output=reporting.json_output,
-                prometheus_linger=reporting.prometheus_linger,
-            )
+            write_error = deliver(result, exp, telemetry, interrupts, reporting)
         finally:
             for line in telemetry.finish():
                 warning(line)

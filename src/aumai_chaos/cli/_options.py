@@ -1,4 +1,5 @@
-"""The options ``run`` and ``proxy`` share: how a run's result is reported and exported.
+"""The options ``run`` and ``proxy`` share: the experiment file, and how a run's result is
+reported and exported.
 
 Each is an ``Annotated`` type for a Typer parameter, declared once so that the two commands
 take the same flags with the same help, bounds and defaults.
@@ -12,6 +13,7 @@ from typing import Annotated
 import typer
 
 __all__ = [
+    "ExperimentFile",
     "JsonOutput",
     "JunitXml",
     "OtlpEndpoint",
@@ -32,6 +34,16 @@ class OtlpProtocol(StrEnum):
     grpc = "grpc"
 
 
+ExperimentFile = Annotated[
+    str,
+    typer.Option(
+        "--experiment",
+        "-e",
+        metavar="FILE",
+        help="Experiment file (YAML or JSON).",
+        show_default=False,
+    ),
+]
 JsonOutput = Annotated[
     bool, typer.Option("--json-output", help="Print the full result as one JSON document.")
 ]

@@ -15,24 +15,13 @@ from typing import Annotated, Any
 
 import typer
 
-from aumai_chaos._engine.registry import is_enabled
-from aumai_chaos.cli._deliver import Reporting, report_run
-from aumai_chaos.cli._options import (
-    JsonOutput,
-    JunitXml,
-    OtlpEndpoint,
-    OtlpProtocolOption,
-    Output,
-    PrometheusHost,
-    PrometheusLinger,
-    PrometheusPort,
-    Seed,
-    ServiceName,
-)
+from aumai_chaos.cli._deliver import Reporting, report_run, reporting_options
+from aumai_chaos.cli._options import ExperimentFile, Seed
 from aumai_chaos.cli._support import (
     Interrupts,
     Progress,
     cli_errors,
+    warn_if_disabled,
     warning,
 )
 from aumai_chaos.errors import ConfigError
@@ -61,17 +50,9 @@ def _classifiers() -> list[Any]:
     return [McpClassifier()]
 
 
+@reporting_options
 def proxy(
-    experiment: Annotated[
-        str,
-        typer.Option(
-            "--experiment",
-            "-e",
-            metavar="FILE",
-            help="Experiment file (YAML or JSON).",
-            show_default=False,
-        ),
-    ],
+    experiment: ExperimentFile,
     upstream: Annotated[
         list[str],
         typer.Option(
@@ -102,15 +83,8 @@ def proxy(
             show_default=False,
         ),
     ] = None,
-    json_output: JsonOutput = False,
-    output: Output = None,
-    junit_xml: JunitXml = None,
-    otlp_endpoint: OtlpEndpoint = None,
-    otlp_protocol: OtlpProtocolOption = None,
-    service_name: ServiceName = None,
-    prometheus_port: PrometheusPort = None,
-    prometheus_host: PrometheusHost = "127.0.0.1",
-    prometheus_linger: PrometheusLinger = 15.0,
+    *,
+    reporting: Reporting,
 ) -> None:
     """Serve a reverse proxy that applies an experiment's faults to the requests it passes on."""
     with cli_errors():
@@ -132,18 +106,6 @@ def proxy(
         trials = exp.repeat if repeat is None else repeat
         source = None if repeat is not None else experiment
         check_repeat(exp, trials, source=source, needs_workload=False)
-        reporting = Reporting(
-            json_output=json_output,
-            output=output,
-            junit_xml=junit_xml,
-            otlp_endpoint=otlp_endpoint,
-            otlp_protocol=otlp_protocol.value if otlp_protocol is not None else None,
-            service_name=service_name,
-            prometheus_host=prometheus_host,
-            prometheus_port=prometheus_port,
-            prometheus_linger=prometheus_linger,
-        )
-        reporting.check_paths()
 
         def body(telemetry: Any, interrupts: Interrupts) -> tuple[Any, Any]:
             server = px.Proxy(
@@ -158,11 +120,7 @@ def proxy(
                     f"listening on {host}, not loopback: whoever reaches this port can send "
                     "requests to the upstreams through the proxy"
                 )
-            if not is_enabled():
-                warning(
-                    "fault injection is disabled (AUMAI_CHAOS_DISABLED): no fault will "
-                    "fire; requests are still observed"
-                )
+            warn_if_disabled("requests")
             trial = _Trials(server, telemetry, upstreams, interrupts)
             result = trial.serve(
                 lambda: run_trials(

@@ -18,6 +18,7 @@ from typing import TextIO
 
 import typer
 
+from aumai_chaos._engine.registry import is_enabled
 from aumai_chaos.errors import ConfigError
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "cli_errors",
     "ensure_cwd_on_path",
     "error",
+    "warn_if_disabled",
     "warning",
     "write_atomic",
 ]
@@ -43,6 +45,15 @@ def error(message: str) -> None:
 
 def warning(message: str) -> None:
     _line(f"{PROG}: warning: {message}")
+
+
+def warn_if_disabled(observed: str) -> None:
+    """Say so when fault injection is disabled: nothing fires, the ``observed`` still are."""
+    if not is_enabled():
+        warning(
+            "fault injection is disabled (AUMAI_CHAOS_DISABLED): no fault will fire; "
+            f"{observed} are still observed"
+        )
 
 
 def _line(text: str) -> None:

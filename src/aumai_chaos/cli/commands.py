@@ -17,32 +17,17 @@ from typing import Annotated, Any
 
 import typer
 
-from aumai_chaos._engine.registry import is_enabled, registered_components
+from aumai_chaos._engine.registry import registered_components
 from aumai_chaos._version import __version__
 from aumai_chaos.cli import _report
 from aumai_chaos.cli._deliver import (
     EXIT_BAD_INPUT,
-    EXIT_BASELINE_NOT_MET,
-    EXIT_FAILED,
-    EXIT_INTERRUPTED,
-    EXIT_OK,
     Reporting,
     report_run,
+    reporting_options,
     write_stdout,
 )
-from aumai_chaos.cli._options import (
-    JsonOutput,
-    JunitXml,
-    OtlpEndpoint,
-    OtlpProtocolOption,
-    Output,
-    PrometheusHost,
-    PrometheusLinger,
-    PrometheusPort,
-    Repeat,
-    Seed,
-    ServiceName,
-)
+from aumai_chaos.cli._options import ExperimentFile, Repeat, Seed
 from aumai_chaos.cli._proxy import proxy
 from aumai_chaos.cli._support import (
     Interrupts,
@@ -50,6 +35,7 @@ from aumai_chaos.cli._support import (
     check_output_path,
     cli_errors,
     ensure_cwd_on_path,
+    warn_if_disabled,
     warning,
     write_atomic,
 )
@@ -64,15 +50,7 @@ from aumai_chaos.experiments.models import (
     WorkloadConfig,
 )
 
-__all__ = [
-    "EXIT_BAD_INPUT",
-    "EXIT_BASELINE_NOT_MET",
-    "EXIT_FAILED",
-    "EXIT_INTERRUPTED",
-    "EXIT_OK",
-    "app",
-    "main",
-]
+__all__ = ["app", "main"]
 
 app = typer.Typer(
     name="aumai-chaos",
@@ -199,32 +177,17 @@ def _execute(
 
 
 @app.command()
+@reporting_options
 def run(
-    experiment: Annotated[
-        str,
-        typer.Option(
-            "--experiment",
-            "-e",
-            metavar="FILE",
-            help="Experiment file (YAML or JSON).",
-            show_default=False,
-        ),
-    ],
-    json_output: JsonOutput = False,
-    output: Output = None,
-    junit_xml: JunitXml = None,
+    experiment: ExperimentFile,
     seed: Seed = None,
     workload: Annotated[
         str | None,
         typer.Option(metavar="MODULE:FUNCTION", help="The code to exercise (overrides the file)."),
     ] = None,
     repeat: Repeat = None,
-    otlp_endpoint: OtlpEndpoint = None,
-    otlp_protocol: OtlpProtocolOption = None,
-    service_name: ServiceName = None,
-    prometheus_port: PrometheusPort = None,
-    prometheus_host: PrometheusHost = "127.0.0.1",
-    prometheus_linger: PrometheusLinger = 15.0,
+    *,
+    reporting: Reporting,
 ) -> None:
     """Run an experiment and print its report."""
     with cli_errors():
@@ -234,26 +197,10 @@ def run(
 
         trials = exp.repeat if repeat is None else repeat
         check_repeat(exp, trials, source=None if repeat is not None else experiment)
-        reporting = Reporting(
-            json_output=json_output,
-            output=output,
-            junit_xml=junit_xml,
-            otlp_endpoint=otlp_endpoint,
-            otlp_protocol=otlp_protocol.value if otlp_protocol is not None else None,
-            service_name=service_name,
-            prometheus_host=prometheus_host,
-            prometheus_port=prometheus_port,
-            prometheus_linger=prometheus_linger,
-        )
-        reporting.check_paths()
 
         def body(telemetry: Any, interrupts: Interrupts) -> tuple[ExperimentResult, Any]:
             _announce(exp, telemetry)
-            if not is_enabled():
-                warning(
-                    "fault injection is disabled (AUMAI_CHAOS_DISABLED): no fault will "
-                    "fire; calls are still observed"
-                )
+            warn_if_disabled("calls")
             if trials > 1:
                 from aumai_chaos.experiments.trials import run_trials
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from typing import TypeVar
 
 from opentelemetry import trace
 from opentelemetry.context import Context
@@ -24,6 +25,20 @@ from aumai_chaos.experiments.units import RecoveryTracker
 
 __all__ = ["DISPATCHER", "observing_provider", "private_provider"]
 
+_T = TypeVar("_T")
+
+
+def _with(table: dict[str, _T], key: str, value: _T) -> dict[str, _T]:
+    """A copy of ``table`` with ``key`` set to ``value``."""
+    return {**table, key: value}
+
+
+def _without(table: dict[str, _T], key: str, value: _T) -> dict[str, _T]:
+    """A copy of ``table`` without ``key`` if it still holds ``value``, else ``table``."""
+    if table.get(key) is not value:
+        return table
+    return {k: v for k, v in table.items() if k != key}
+
 
 class _Dispatcher(SpanProcessor):
     def __init__(self) -> None:
@@ -31,35 +46,27 @@ class _Dispatcher(SpanProcessor):
         self._units: dict[str, RecoveryTracker] = {}
         self._lock = threading.Lock()
 
+    # Copy-on-write tables: on_start, _on_ending and on_end read them without a lock.
+
     def add(self, experiment_id: str, observer: ExperimentObserver) -> None:
         if not observer.takes_spans:
             return  # a run's observer: its calls and faults are recorded as they happen
         with self._lock:
-            routes = dict(self._routes)
-            routes[experiment_id] = observer
-            self._routes = routes  # copy-on-write: on_end reads without a lock
+            self._routes = _with(self._routes, experiment_id, observer)
 
     def remove(self, experiment_id: str, observer: ExperimentObserver) -> None:
         with self._lock:
-            if self._routes.get(experiment_id) is observer:
-                routes = dict(self._routes)
-                del routes[experiment_id]
-                self._routes = routes
+            self._routes = _without(self._routes, experiment_id, observer)
 
     # -- recovery hook: invoke_agent spans are units of work (experiments/units.py) -----------
 
     def add_units(self, experiment_id: str, tracker: RecoveryTracker) -> None:
         with self._lock:
-            units = dict(self._units)
-            units[experiment_id] = tracker
-            self._units = units
+            self._units = _with(self._units, experiment_id, tracker)
 
     def remove_units(self, experiment_id: str, tracker: RecoveryTracker) -> None:
         with self._lock:
-            if self._units.get(experiment_id) is tracker:
-                units = dict(self._units)
-                del units[experiment_id]
-                self._units = units
+            self._units = _without(self._units, experiment_id, tracker)
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         units = self._units

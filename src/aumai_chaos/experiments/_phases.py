@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from opentelemetry import context as otel_context
@@ -72,26 +73,19 @@ class RunNotes:
         return list(self._notes)
 
 
+@dataclass(eq=False, repr=False)
 class Phases:
     """Drives one run's phases, from the thread that runs it."""
 
-    def __init__(
-        self,
-        run: ExperimentRun,
-        workload: Workload | None,
-        ctx: otel_context.Context,
-        loop: asyncio.AbstractEventLoop | None,
-        progress: Progress | None,
-    ) -> None:
-        self._run = run
-        self._workload = workload
-        self._ctx = ctx
-        self._loop = loop
-        self._progress = progress
+    run: ExperimentRun
+    workload: Workload | None
+    ctx: otel_context.Context
+    loop: asyncio.AbstractEventLoop | None
+    progress: Progress | None
 
     def baseline(self, workload: Workload) -> Summary:
         """Run the workload fault-free for ``baseline_seconds``; its summary."""
-        run = self._run
+        run = self.run
         exp = run.experiment
         observer = run.baseline_observer = run.new_observer()
         key = object()
@@ -112,7 +106,7 @@ class Phases:
 
     def fault_window(self) -> None:
         """Route the faults and drive the workload (or synthetic ticks) for ``duration_seconds``."""
-        run = self._run
+        run = self.run
         key = object()
         until = time.monotonic() + run.experiment.duration_seconds
         # The faults stop when the duration is up even while a progress hook holds this thread:
@@ -122,8 +116,8 @@ class Phases:
         DISPATCHER.add_units(run.experiment.experiment_id, run.recovery)  # recovery hook
         _registry.activate(key, run.route(with_faults=True))
         try:
-            if self._workload is not None:
-                self._drive(self._workload, run.observer, until, watch_stops=True)
+            if self.workload is not None:
+                self._drive(self.workload, run.observer, until, watch_stops=True)
             else:
                 self._ticks(until)
         finally:
@@ -139,15 +133,15 @@ class Phases:
     def _drive(
         self, workload: Workload, observer: ExperimentObserver, until: float, watch_stops: bool
     ) -> None:
-        run = self._run
+        run = self.run
         wl = run.experiment.workload
         runner = WorkloadRunner(
             workload,
             concurrency=wl.concurrency if wl else 1,
             interval=wl.interval_seconds if wl else 0.0,
             observer=observer,
-            ctx=self._ctx,
-            loop=self._loop,
+            ctx=self.ctx,
+            loop=self.loop,
             units=run.recovery if watch_stops else None,  # recovery hook: iterations are units
         )
         runner.start()
@@ -166,12 +160,12 @@ class Phases:
                 )
 
     def _report_progress(self) -> None:
-        if self._progress is not None:
-            total = self._run.total_seconds
-            self._progress(min(time.monotonic() - self._run.t0, total), total)
+        if self.progress is not None:
+            total = self.run.total_seconds
+            self.progress(min(time.monotonic() - self.run.t0, total), total)
 
     def _wait_until(self, until: float, watch_stops: bool) -> None:
-        run = self._run
+        run = self.run
         while True:
             now = time.monotonic()
             self._report_progress()
@@ -181,7 +175,7 @@ class Phases:
                 return
 
     def _ticks(self, until: float) -> None:
-        run = self._run
+        run = self.run
         exp = run.experiment
         calls = []
         counters: dict[str, Counter] = {}
@@ -205,7 +199,7 @@ class Phases:
         self._report_progress()
 
     def _synthetic_call(self, component: str, plan: FaultPlan, counter: Counter) -> None:
-        run = self._run
+        run = self.run
         attrs = {tm.ATTR_COMPONENT: component, tm.ATTR_EXPERIMENT_ID: run.experiment.experiment_id}
         records = (run.observer._recorder(component),)
         call = CallSpan(run.instruments.tracer, component, attrs, records)

@@ -31,13 +31,17 @@ import re
 import tempfile
 import threading
 import time
+import weakref
 from pathlib import Path
 
-from opentelemetry.metrics import MeterProvider
+from opentelemetry import metrics
+from opentelemetry.metrics import CallbackOptions, MeterProvider, Observation
 from opentelemetry.trace import TracerProvider
 
 from aumai_chaos._engine import selection
+from aumai_chaos._engine import telemetry as tm
 from aumai_chaos._engine.scopes import BaggageScope
+from aumai_chaos._version import __version__
 from aumai_chaos.errors import ConfigError, ExperimentStateError
 from aumai_chaos.experiments._run import ExperimentRun
 from aumai_chaos.experiments.files import load_experiment_file
@@ -60,6 +64,10 @@ RESULTS_DIR_ENV = "AUMAI_CHAOS_RESULTS_DIR"
 WATCH_SECONDS = 0.25
 _SUFFIXES = frozenset({".yaml", ".yml", ".json"})
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.\-]")
+#: Baggage entries ignored in this process (naming no armed experiment, too long, not an id),
+#: as an observable counter on the meter provider of every armed experiment.
+METRIC_BAGGAGE_IGNORED = "chaos.baggage.ignored"
+ATTR_BAGGAGE_REASON = "chaos.baggage.reason"
 
 _log = logging.getLogger("aumai_chaos")
 
@@ -82,6 +90,7 @@ _watched: dict[str, dict[str, tuple[object, str | None]]] = {}  # path -> file -
 _wake = threading.Event()
 _stop = threading.Event()
 _thread: threading.Thread | None = None
+_observing: weakref.WeakSet[MeterProvider] = weakref.WeakSet()  # providers reporting ignored
 
 
 def arm(
@@ -179,7 +188,33 @@ def _arm_one(
         run.start(attach=False)
         run.open_block(scope=BaggageScope(entry), key=entry)
         selection.register(config.experiment_id, entry)
+        _observe_ignored(meter_provider)
     _ensure_thread()
+
+
+def _observe_ignored(meter_provider: MeterProvider | None) -> None:
+    """Report :func:`selection.ignored` as ``chaos.baggage.ignored`` on ``meter_provider`` (the
+    global one when None), once per provider: read at each collection, nothing on a call."""
+    provider = meter_provider if meter_provider is not None else metrics.get_meter_provider()
+    if provider in _observing:
+        return
+    _observing.add(provider)
+    try:
+        provider.get_meter(tm.SCOPE_NAME, __version__).create_observable_counter(
+            METRIC_BAGGAGE_IGNORED,
+            callbacks=[_ignored_observations],
+            unit="{entry}",
+            description="Baggage entries naming an experiment that were ignored, by reason",
+        )
+    except Exception as exc:  # a provider that refuses it must not stop the arming
+        _log.warning("aumai-chaos: %s could not be created (%r)", METRIC_BAGGAGE_IGNORED, exc)
+
+
+def _ignored_observations(options: CallbackOptions) -> list[Observation]:
+    return [
+        Observation(n, {ATTR_BAGGAGE_REASON: reason})
+        for reason, n in sorted(selection.ignored().items())
+    ]
 
 
 def _end(entry: _Armed) -> ExperimentResult:

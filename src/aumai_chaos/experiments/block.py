@@ -39,7 +39,6 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Mapping
-from types import TracebackType
 from typing import Any, Literal
 
 from opentelemetry.metrics import MeterProvider
@@ -47,6 +46,7 @@ from opentelemetry.trace import TracerProvider
 
 from aumai_chaos._engine import registry as _registry
 from aumai_chaos._engine import telemetry as tm
+from aumai_chaos._engine.managed import DualManaged
 from aumai_chaos._engine.scopes import ContextScope
 from aumai_chaos.errors import ExperimentStateError
 from aumai_chaos.experiments._run import ExperimentRun
@@ -114,7 +114,7 @@ def experiment(
     )
 
 
-class ExperimentBlock:
+class ExperimentBlock(DualManaged):
     """The handle of a running block: live counts while it runs, :attr:`result` after it."""
 
     def __init__(
@@ -246,7 +246,7 @@ class ExperimentBlock:
 
     # -- the block -----------------------------------------------------------------------------
 
-    def _open(self) -> ExperimentBlock:
+    def _enter(self) -> None:
         if self._state != "new":
             raise ExperimentStateError("an experiment block runs once; make a new one")
         self._state = "running"
@@ -260,14 +260,13 @@ class ExperimentBlock:
                 target=self._watch, name=f"aumai-chaos-{self.experiment_id}", daemon=True
             )
             self._watcher.start()
-        return self
 
     def _watch(self) -> None:
         while not self._stop_watch.wait(_POLL_SECONDS):
             if self._run.aborted or self._run.check_stop_conditions():
                 return
 
-    def _close(self, exc: BaseException | None) -> None:
+    def _exit(self, exc_type: type[BaseException] | None, exc: BaseException | None) -> None:
         self._state = "done"
         self._stop_watch.set()
         if self._key is not None:
@@ -283,28 +282,6 @@ class ExperimentBlock:
         elif exc is not None:
             self._run.abort()  # KeyboardInterrupt, SystemExit, cancellation
         self.result = self._run.finish(error, block=True)
-
-    def __enter__(self) -> ExperimentBlock:
-        return self._open()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._close(exc)
-
-    async def __aenter__(self) -> ExperimentBlock:
-        return self._open()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._close(exc)
 
     def __repr__(self) -> str:
         return f"ExperimentBlock({self.experiment_id!r}, {self._state})"

@@ -19,7 +19,6 @@ import time
 from collections import deque
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import Any
 
 from opentelemetry import trace
@@ -28,6 +27,7 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import StatusCode
 
 from aumai_chaos._engine import telemetry as tm
+from aumai_chaos._engine.managed import DualManaged
 from aumai_chaos.experiments._recorder import CallRecorder
 from aumai_chaos.experiments._series import Series
 from aumai_chaos.experiments._stats import Tally
@@ -435,7 +435,7 @@ class ExperimentObserver(SpanProcessor):
         return summary
 
 
-class _Scope:
+class _Scope(DualManaged):
     __slots__ = ("_component", "_event", "_observer", "_t0")
 
     def __init__(self, observer: ExperimentObserver, component: str, event: str) -> None:
@@ -444,16 +444,10 @@ class _Scope:
         self._event = event
         self._t0 = 0.0
 
-    def __enter__(self) -> _Scope:
+    def _enter(self) -> None:
         self._t0 = time.perf_counter()
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def _exit(self, exc_type: type[BaseException] | None, exc: BaseException | None) -> None:
         duration_ms = (time.perf_counter() - self._t0) * 1000.0
         self._observer.observe(
             self._component,
@@ -464,14 +458,3 @@ class _Scope:
                 "error_type": tm.qualified_name(exc_type) if exc_type is not None else None,
             },
         )
-
-    async def __aenter__(self) -> _Scope:
-        return self.__enter__()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.__exit__(exc_type, exc, tb)

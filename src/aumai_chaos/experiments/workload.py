@@ -22,6 +22,8 @@ import inspect
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass, field
+from types import TracebackType
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -110,6 +112,7 @@ def _serve_loop(loop: asyncio.AbstractEventLoop) -> None:
         loop.close()
 
 
+@dataclass(eq=False, repr=False)
 class WorkloadRunner:
     """Runs ``concurrency`` workers calling ``fn`` until :meth:`stop`.
 
@@ -118,59 +121,52 @@ class WorkloadRunner:
     the spans of an iteration belong to the experiment's trace.
     """
 
-    def __init__(
-        self,
-        fn: Workload,
-        *,
-        concurrency: int,
-        interval: float,
-        observer: ExperimentObserver,
-        ctx: otel_context.Context,
-        loop: asyncio.AbstractEventLoop | None = None,
-        units: RecoveryTracker | None = None,
-    ) -> None:
-        self._fn = fn
-        #: Each iteration is a unit of work of this tracker (the fault window's).
-        self._units = units
-        self._concurrency = concurrency
-        self._interval = interval
-        self._observer = observer
-        self._ctx = ctx
-        self._stop = threading.Event()
-        self._loop = loop
-        self._own_loop_thread: threading.Thread | None = None
-        self._threads: list[threading.Thread] = []
-        self._futures: list[concurrent.futures.Future[None]] = []
-        self._astop: asyncio.Event | None = None
-        self.is_async = is_async_workload(fn)
+    fn: Workload
+    _: KW_ONLY
+    concurrency: int
+    interval: float
+    observer: ExperimentObserver
+    ctx: otel_context.Context
+    loop: asyncio.AbstractEventLoop | None = None
+    #: Each iteration is a unit of work of this tracker (the fault window's).
+    units: RecoveryTracker | None = None
+    is_async: bool = field(init=False)
+    _stop: threading.Event = field(init=False, default_factory=threading.Event)
+    _own_loop_thread: threading.Thread | None = field(init=False, default=None)
+    _threads: list[threading.Thread] = field(init=False, default_factory=list)
+    _futures: list[concurrent.futures.Future[None]] = field(init=False, default_factory=list)
+    _astop: asyncio.Event | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        self.is_async = is_async_workload(self.fn)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
     def start(self) -> None:
         if not self.is_async:
-            for i in range(self._concurrency):
+            for i in range(self.concurrency):
                 t = threading.Thread(
                     target=self._thread_worker, name=f"aumai-chaos-workload-{i}", daemon=True
                 )
                 self._threads.append(t)
                 t.start()
             return
-        loop = self._loop
+        loop = self.loop
         if loop is None:
             loop = asyncio.new_event_loop()
-            self._loop = loop
+            self.loop = loop
             self._own_loop_thread = threading.Thread(
                 target=_serve_loop, args=(loop,), name="aumai-chaos-workload-loop", daemon=True
             )
             self._own_loop_thread.start()
-        for _ in range(self._concurrency):
+        for _ in range(self.concurrency):
             fut = asyncio.run_coroutine_threadsafe(self._task_worker(), loop)
             self._futures.append(fut)
 
     def stop(self) -> None:
         """Ask every worker to finish its current iteration and stop."""
         self._stop.set()
-        loop = self._loop
+        loop = self.loop
         if loop is not None and not loop.is_closed():
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(self._set_astop)
@@ -192,8 +188,8 @@ class WorkloadRunner:
                 fut.cancel()
             if pending:
                 concurrent.futures.wait(pending, timeout=0.2)
-        if self._own_loop_thread is not None and self._loop is not None:
-            loop = self._loop
+        if self._own_loop_thread is not None and self.loop is not None:
+            loop = self.loop
             # As asyncio.run does: close the async generators still open (an SDK's stream
             # readers), or the garbage collector finalises them later against a closed loop.
             with contextlib.suppress(Exception):
@@ -207,37 +203,18 @@ class WorkloadRunner:
 
     # -- workers -------------------------------------------------------------------------------
 
-    def _record(self, t0: float, exc: BaseException | None, unit: Any = None) -> None:
-        duration_ms = (time.perf_counter() - t0) * 1000.0
-        if unit is not None and self._units is not None:
-            self._units.end(unit, None if exc is None else qualified_name(type(exc)))
-        if exc is None:
-            self._observer.record_iteration(duration_ms, None)
-        else:
-            self._observer.record_iteration(duration_ms, qualified_name(type(exc)), _message(exc))
-
     def _thread_worker(self) -> None:
-        token = otel_context.attach(self._ctx)
+        token = otel_context.attach(self.ctx)
         try:
-            fn, stop, interval, units = self._fn, self._stop, self._interval, self._units
-            failures = 0
+            fn, stop = self.fn, self._stop
+            # Whatever an iteration raises is the workload's own outcome, even SystemExit or
+            # KeyboardInterrupt: a worker thread never receives Ctrl-C.
+            iteration = _Iterations(self, lambda exc: True)
             while not stop.is_set():
-                unit = units.begin("iteration") if units is not None else None
-                t0 = time.perf_counter()
-                try:
+                with iteration:
                     fn()
-                except BaseException as exc:
-                    # Even SystemExit or KeyboardInterrupt: a worker thread never receives
-                    # Ctrl-C, so whatever an iteration raises is the workload's own outcome.
-                    self._record(t0, exc, unit)
-                    failures += 1
-                else:
-                    self._record(t0, None, unit)
-                    failures = 0
-                if interval > 0:
-                    stop.wait(interval)
-                elif failures:
-                    stop.wait(_backoff(failures))
+                if iteration.pause > 0:
+                    stop.wait(iteration.pause)
         finally:
             otel_context.detach(token)
 
@@ -251,32 +228,73 @@ class WorkloadRunner:
             if self._stop.is_set():
                 self._astop.set()
         astop = self._astop
-        token = otel_context.attach(self._ctx)
+        token = otel_context.attach(self.ctx)
         try:
-            fn, stop, interval, units = self._fn, self._stop, self._interval, self._units
-            failures = 0
+            fn, stop = self.fn, self._stop
+            iteration = _Iterations(self, _workloads_own)
             while not stop.is_set():
-                unit = units.begin("iteration") if units is not None else None
-                t0 = time.perf_counter()
-                try:
+                with iteration:
                     await fn()
-                except asyncio.CancelledError as exc:
-                    task = asyncio.current_task()
-                    if task is None or task.cancelling():
-                        raise  # the runner is stopping this worker
-                    self._record(t0, exc, unit)  # the workload's own (an inner task it cancelled)
-                    failures += 1
-                except Exception as exc:
-                    self._record(t0, exc, unit)
-                    failures += 1
-                else:
-                    self._record(t0, None, unit)
-                    failures = 0
-                pause = interval if interval > 0 else _backoff(failures) if failures else 0.0
-                if pause > 0:
+                if iteration.pause > 0:
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(astop.wait(), pause)
+                        await asyncio.wait_for(astop.wait(), iteration.pause)
                 else:
                     await asyncio.sleep(0)
         finally:
             otel_context.detach(token)
+
+
+def _workloads_own(exc: BaseException) -> bool:
+    """In a task worker, whether ``exc`` is an outcome of the workload (an ``Exception``, or
+    the cancellation of an inner task it cancelled), not the runner stopping this worker."""
+    if isinstance(exc, asyncio.CancelledError):
+        task = asyncio.current_task()
+        return task is not None and not task.cancelling()
+    return isinstance(exc, Exception)
+
+
+class _Iterations:
+    """One worker's iterations, for the thread and the task drivers alike: ``with`` around
+    each call of the workload begins an iteration (its unit of work, its start time); leaving
+    records its outcome and swallows what the workload raised (what ``owns`` says is its own).
+    :attr:`pause` is then how long to wait before the next: the interval, else a backoff after
+    a failure."""
+
+    __slots__ = ("_owns", "_runner", "_t0", "_unit", "failures", "pause")
+
+    def __init__(self, runner: WorkloadRunner, owns: Callable[[BaseException], bool]) -> None:
+        self._runner = runner
+        self._owns = owns
+        self._unit: Any = None
+        self._t0 = 0.0
+        #: Failing iterations in a row.
+        self.failures = 0
+        self.pause = 0.0
+
+    def __enter__(self) -> None:
+        units = self._runner.units
+        self._unit = units.begin("iteration") if units is not None else None
+        self._t0 = time.perf_counter()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        if exc is not None and not self._owns(exc):
+            return False
+        runner = self._runner
+        duration_ms = (time.perf_counter() - self._t0) * 1000.0
+        error = None if exc is None else qualified_name(type(exc))
+        if self._unit is not None and runner.units is not None:
+            runner.units.end(self._unit, error)
+        if exc is None:
+            runner.observer.record_iteration(duration_ms, None)
+            self.failures = 0
+        else:
+            runner.observer.record_iteration(duration_ms, error, _message(exc))
+            self.failures += 1
+        failures, interval = self.failures, runner.interval
+        self.pause = interval if interval > 0 else _backoff(failures) if failures else 0.0
+        return True

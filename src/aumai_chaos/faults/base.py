@@ -25,6 +25,7 @@ __all__ = [
     "FaultConfig",
     "FaultType",
     "Message",
+    "OnMcpServer",
     "Site",
     "Action",
     "fault_class",
@@ -41,6 +42,7 @@ ComponentName = Annotated[
 DurationMs = Annotated[int, Field(ge=0, le=MAX_DURATION_MS, strict=True)]
 Message = Annotated[str, StringConstraints(max_length=2000)]
 Count = Annotated[int, Field(ge=1, le=1_000_000_000, strict=True)]
+ServerGlob = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
 class FaultType(StrEnum):
@@ -259,3 +261,13 @@ def fault_types_that(behaviour: str) -> frozenset[FaultType]:
     """The fault types whose class declares ``behaviour`` (``"raises"``, ``"fails"``,
     ``"delays"``, ``"ends_stream"``, ``"answers"``, ``"breaks_connection"``) true."""
     return frozenset(t for t, cls in fault_classes().items() if getattr(cls, behaviour))
+
+
+class OnMcpServer(BaseModel):
+    """The ``server`` field of the faults that can act on an MCP request (mixed into their
+    classes): on MCP components, the fault acts only on the requests to a server whose
+    ``serverInfo.name`` (the name it gave in ``initialize``) matches this glob; refused on a
+    component that is no MCP request."""
+
+    #: Only on requests to a server whose ``serverInfo.name`` matches this glob.
+    server: ServerGlob | None = None

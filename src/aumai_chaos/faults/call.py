@@ -15,7 +15,15 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from aumai_chaos.faults.base import Action, DurationMs, FaultConfig, FaultType, Message, Site
+from aumai_chaos.faults.base import (
+    Action,
+    DurationMs,
+    FaultConfig,
+    FaultType,
+    Message,
+    OnMcpServer,
+    Site,
+)
 
 __all__ = [
     "ErrorFault",
@@ -40,7 +48,7 @@ class _GuideFault(FaultConfig):
         return self.duration_ms / 1000.0
 
 
-class LatencyFault(_GuideFault):
+class LatencyFault(OnMcpServer, _GuideFault):
     """Wait ``duration_ms`` (required), then run the call (on an MCP request: the answer
     arrives ``duration_ms`` later, on the client's own request clock)."""
 

@@ -10,7 +10,8 @@ instrumentation and the server middleware live in :mod:`aumai_chaos.mcp`):
 - ``tool_vanished``: the tool is gone: ``Unknown tool: <name>`` and missing from ``tools/list``.
 
 ``server`` (a glob on the name the server gave in ``initialize``'s ``serverInfo``) narrows a
-fault to one server, for two servers that expose the same tool name.
+fault to one server, for two servers that expose the same tool name; ``latency``,
+``empty_output`` and ``truncated_output`` take it too, for their MCP requests.
 """
 
 from __future__ import annotations
@@ -19,7 +20,15 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, StringConstraints
 
-from aumai_chaos.faults.base import Action, DurationMs, FaultConfig, FaultType, Message, Site
+from aumai_chaos.faults.base import (
+    Action,
+    DurationMs,
+    FaultConfig,
+    FaultType,
+    Message,
+    OnMcpServer,
+    Site,
+)
 
 __all__ = [
     "JsonRpcErrorFault",
@@ -32,17 +41,13 @@ __all__ = [
 _MCP_ONLY = frozenset({Site.mcp})
 _WHY = "it answers an MCP request; it acts only on mcp.* components"
 
-ServerGlob = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 ToolName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
-class _McpFault(FaultConfig):
+class _McpFault(OnMcpServer, FaultConfig):
     sites: ClassVar[frozenset[Site]] = _MCP_ONLY
     site_reason: ClassVar[str] = _WHY
     action: ClassVar[Action] = Action.instead
-
-    #: Only on requests to a server whose ``serverInfo.name`` matches this glob.
-    server: ServerGlob | None = None
 
 
 class McpToolErrorFault(_McpFault):

@@ -14,7 +14,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, StringConstraints
 
-from aumai_chaos.faults.base import Action, FaultConfig, FaultType, Message, Site
+from aumai_chaos.faults.base import Action, FaultConfig, FaultType, Message, OnMcpServer, Site
 
 __all__ = [
     "ContextOverflowFault",
@@ -46,7 +46,7 @@ class _ToolCallFault(_OutputFault):
     tool_calls: Literal["first", "all", "random"] = "first"
 
 
-class EmptyOutputFault(_OutputFault):
+class EmptyOutputFault(OnMcpServer, _OutputFault):
     """The content is empty and everything else is valid (a decorated function's ``str``,
     ``list`` or ``dict`` result becomes empty; an MCP tool's result has no content, and each
     string and list of its ``structuredContent`` is empty)."""
@@ -65,7 +65,7 @@ class EmptyOutputFault(_OutputFault):
         return (False, result)
 
 
-class TruncatedOutputFault(_OutputFault):
+class TruncatedOutputFault(OnMcpServer, _OutputFault):
     """The content is cut to ``keep_fraction`` of its length, with ``finish_reason: "length"``
     (``status: "incomplete"`` for Responses, ``stop_reason: "max_tokens"`` for Anthropic).
     On an MCP tool's result, each text content is cut so, and ``structuredContent`` string by

@@ -78,17 +78,21 @@ def check_mcp_name(name: str) -> str | None:
 
 def check_mcp_fault(fault: Any, name: str) -> str | None:
     """Why ``fault`` cannot act on components named ``name``, or None: an MCP-only fault on a
-    non-MCP component, or a fault with no MCP meaning on an MCP one."""
+    non-MCP component, a fault narrowed to an MCP server (``server:``) on one, or a fault with
+    no MCP meaning on an MCP one."""
     kind = fault.fault_type.value
     acts_on_mcp = "mcp" in fault.sites
     if is_mcp_name(name):
         if not acts_on_mcp:
             return f"{kind} cannot act on {name}, an MCP component (see docs/mcp.md)"
         return None
-    if (
-        acts_on_mcp
-        and fault.sites == frozenset({"mcp"})
-        and not any(fnmatchcase(shape, name) for shape in _SHAPES)
-    ):
+    if not acts_on_mcp or any(fnmatchcase(shape, name) for shape in _SHAPES):
+        return None
+    if fault.sites == frozenset({"mcp"}):
         return f"{kind} acts on mcp.* components only, not on {name}"
+    if getattr(fault, "server", None) is not None:
+        return (
+            f"{kind} with server: names an MCP server, and {name} is no MCP component "
+            "(server: applies to mcp.* components only)"
+        )
     return None

@@ -66,18 +66,17 @@ def check_for_proxy(
     hint = ", ".join([*BUILTIN_ROUTES, *sorted(upstreams.hosts), *named])
     for i, fault in enumerate(experiment.faults):
         kind = fault.fault_type
-        if Site.transport not in fault.sites:
-            if Site.mcp not in fault.sites:
-                why = fault.site_reason
-                bad(f"faults[{i}]", f"{kind.value} cannot act on a proxied request: {why}")
-                continue
-            if getattr(fault, "server", None) is not None:
-                bad(
-                    f"faults[{i}].server",
-                    "the proxy does not read the servers' names; aim the fault at the MCP "
-                    "upstream's components instead",
-                )
-                continue
+        if Site.transport not in fault.sites and Site.mcp not in fault.sites:
+            why = fault.site_reason
+            bad(f"faults[{i}]", f"{kind.value} cannot act on a proxied request: {why}")
+            continue
+        if getattr(fault, "server", None) is not None:
+            bad(
+                f"faults[{i}].server",
+                "the proxy does not read the servers' names; aim the fault at the MCP "
+                "upstream's components instead",
+            )
+            continue
         code = getattr(fault, "error_code", None) if kind is FaultType.error else None
         if code is not None and not 100 <= code <= 599:
             bad(f"faults[{i}].error_code", f"{code} is not an HTTP status (100-599)")

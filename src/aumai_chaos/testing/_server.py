@@ -14,9 +14,9 @@ import time
 from collections import deque
 from collections.abc import Iterable
 from http.server import ThreadingHTTPServer
-from types import TracebackType
 from typing import Any, Self
 
+from aumai_chaos._engine.managed import Managed
 from aumai_chaos.testing._handler import GENERATION, GONE, Handler, RecordedRequest
 from aumai_chaos.testing._script import (
     HTTPReply,
@@ -40,7 +40,7 @@ class _HTTPServer(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-class ProviderServer:
+class ProviderServer(Managed):
     """An OpenAI- and Anthropic-compatible model server on ``127.0.0.1``, for tests and demos.
 
     Use it as a context manager, or call :meth:`start` and :meth:`stop`::
@@ -114,15 +114,10 @@ class ProviderServer:
         if alive:
             raise RuntimeError(f"ProviderServer threads still alive after stop: {alive}")
 
-    def __enter__(self) -> Self:
-        return self.start()
+    def _enter(self) -> None:
+        self.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def _exit(self, exc_type: type[BaseException] | None, exc: BaseException | None) -> None:
         self.stop()
 
     # -- addresses -------------------------------------------------------------------------

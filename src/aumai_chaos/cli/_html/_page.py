@@ -6,6 +6,7 @@ The numbers a reader checks carry ``data-*`` attributes (``data-field`` on table
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -198,6 +199,46 @@ def _merged(result: ExperimentResult, series: SummarySeries, key: str) -> list[f
     return [v + (extra[i] if i < len(extra) else 0.0) for i, v in enumerate(main)]
 
 
+#: The workload's charts: title, the objective drawn on it, how a value reads, the least top
+#: of its axis, and what a bucket's value is.
+_WORKLOAD_CHARTS: dict[str, tuple[str, str, Callable[[float], str], float, str]] = {
+    "error-rate": (
+        "Workload error rate over time",
+        "max_error_rate",
+        pct,
+        0.05,
+        "Failed iterations",
+    ),
+    "latency": (
+        "Workload latency p95 over time",
+        "max_latency_p95_ms",
+        ms,
+        1.0,
+        "p95 of the iterations",
+    ),
+}
+
+
+def _workload_chart(
+    result: ExperimentResult, ident: str, values: list[float | None], common: dict[str, Any]
+) -> str:
+    title, objective, fmt, floor_max, what = _WORKLOAD_CHARTS[ident]
+    shown = [v for v in values if v is not None]
+    return line_chart(
+        ident,
+        title=title,
+        values=values,
+        thresholds=_thresholds(result, objective, fmt),
+        fmt=fmt,
+        floor_max=floor_max,
+        desc=(
+            f"{what} per {common['step']:g} s bucket: from {fmt(min(shown, default=0))} to "
+            f"{fmt(max(shown, default=0))}."
+        ),
+        **common,
+    )
+
+
 def _workload_section(result: ExperimentResult, series: SummarySeries) -> str:
     step, total = _span(result, series)
     iterations = _merged(result, series, "iterations")
@@ -212,34 +253,8 @@ def _workload_section(result: ExperimentResult, series: SummarySeries) -> str:
         "total": total,
         "stop_at": _stop_at(result),
     }
-    shown = [r for r in rates if r is not None]
-    errors = line_chart(
-        "error-rate",
-        title="Workload error rate over time",
-        values=rates,
-        thresholds=_thresholds(result, "max_error_rate", pct),
-        fmt=pct,
-        floor_max=0.05,
-        desc=(
-            f"Failed iterations per {step:g} s bucket: from {pct(min(shown, default=0))} to "
-            f"{pct(max(shown, default=0))}."
-        ),
-        **common,
-    )
-    lat_shown = [v for v in latency if v is not None]
-    lat = line_chart(
-        "latency",
-        title="Workload latency p95 over time",
-        values=latency,
-        thresholds=_thresholds(result, "max_latency_p95_ms", ms),
-        fmt=ms,
-        floor_max=1.0,
-        desc=(
-            f"p95 of the iterations per {step:g} s bucket: from {ms(min(lat_shown, default=0))} "
-            f"to {ms(max(lat_shown, default=0))}."
-        ),
-        **common,
-    )
+    errors = _workload_chart(result, "error-rate", rates, common)
+    lat = _workload_chart(result, "latency", latency, common)
     legend = (
         '<ul class="legend"><li><span class="swatch" style="background:#2563eb"></span>'
         'per bucket</li><li><span class="swatch dash"></span>objective: green met, red missed'
