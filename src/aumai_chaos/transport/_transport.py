@@ -19,6 +19,7 @@ from opentelemetry.trace import TracerProvider
 
 from aumai_chaos._engine.act import CallSpan, CallTimer
 from aumai_chaos._engine.calls import FaultSet, decide
+from aumai_chaos._engine.managed import Managed
 from aumai_chaos._engine.registry import state
 from aumai_chaos.errors import ConfigError
 from aumai_chaos.faults import FaultConfig, FaultType, Site
@@ -154,7 +155,7 @@ def end_call(call: CallSpan | CallTimer, response: Any) -> None:
         call.fail(str(status), f"HTTP {status}")
 
 
-class _InCall:
+class _InCall(Managed):
     """A request carried out as a component call, for the sync and async handlers alike: the
     call is entered on entry and ended on exit, by the exception that escapes or else by
     :attr:`response` (:func:`end_call`)."""
@@ -165,11 +166,10 @@ class _InCall:
         self.call = call
         self.response: Any = None
 
-    def __enter__(self) -> Self:
+    def _enter(self) -> None:
         self.call.enter()
-        return self
 
-    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+    def _exit(self, exc_type: type[BaseException] | None, exc: BaseException | None) -> None:
         if exc is None:
             end_call(self.call, self.response)
         else:
