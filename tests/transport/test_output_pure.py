@@ -20,8 +20,7 @@ from aumai_chaos.transport._output import (
     overflow_error,
     parse_events,
     rewrite_body,
-    rewrite_body_bytes,
-    rewrite_events,
+    rewrite_content,
 )
 from aumai_chaos.transport._tools import cut_arguments, perturb_arguments, unknown_tool_name
 
@@ -257,15 +256,17 @@ def test_refusal(api: str) -> None:
 )
 def test_tool_faults_do_not_apply_to_an_answer_without_tool_calls(api: str, kind: str) -> None:
     assert rewrite_body(_fault(kind), api, _request(api), _body(api, TEXT)) is None
-    assert rewrite_events(_fault(kind), api, _request(api), _events(api, TEXT)) is None
+    assert (
+        rewrite_content(_fault(kind), api, _request(api), _events(api, TEXT), stream=True) is None
+    )
 
 
 def test_other_routes_and_bodies_do_not_apply() -> None:
     fault = _fault("empty_output")
     assert rewrite_body(fault, "openai.embeddings", {}, {"data": []}) is None
     assert rewrite_body(fault, None, {}, {"choices": []}) is None
-    assert rewrite_body_bytes(fault, "openai.chat.completions", {}, b"not json") is None
-    assert rewrite_body_bytes(fault, "openai.chat.completions", {}, b"[1]") is None
+    assert rewrite_content(fault, "openai.chat.completions", {}, b"not json") is None
+    assert rewrite_content(fault, "openai.chat.completions", {}, b"[1]") is None
     assert rewrite_body(_fault("latency", duration_ms=1), "anthropic.messages", {}, {}) is None
 
 
@@ -291,7 +292,7 @@ def test_a_streamed_response_gets_the_same_fault_as_the_body(
     from aumai_chaos.transport._output_responses import assemble_response
 
     fault = _fault(kind)
-    streamed = rewrite_events(fault, api, _request(api), _events(api, reply), seed=1)
+    streamed = rewrite_content(fault, api, _request(api), _events(api, reply), seed=1, stream=True)
     body = rewrite_body(fault, api, _request(api), _body(api, reply), seed=1)
     assert (streamed is None) == (body is None)
     if streamed is None or body is None:
@@ -317,7 +318,9 @@ CUTS_INPUT = ("malformed_tool_call", "truncated_output")
 
 def test_anthropic_streamed_malformed_input_is_cut_mid_object() -> None:
     api = "anthropic.messages"
-    out = rewrite_events(_fault("malformed_tool_call"), api, _request(api), _events(api, TOOL))
+    out = rewrite_content(
+        _fault("malformed_tool_call"), api, _request(api), _events(api, TOOL), stream=True
+    )
     assert out is not None
     fragments = [
         d["delta"]["partial_json"]
@@ -334,7 +337,9 @@ def test_a_stream_that_did_not_finish_is_not_rewritten() -> None:
     api = "openai.chat.completions"
     events = _events(api, TEXT).split(b"\n\n")
     unfinished = b"\n\n".join(events[:3]) + b"\n\n"
-    assert rewrite_events(_fault("empty_output"), api, _request(api), unfinished) is None
+    assert (
+        rewrite_content(_fault("empty_output"), api, _request(api), unfinished, stream=True) is None
+    )
 
 
 def test_cut_arguments() -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from aumai_chaos.faults import FaultConfig
 from aumai_chaos.testing import ToolCallReply, ToolCallsReply
-from aumai_chaos.transport._output import parse_events, rewrite_body, rewrite_events
+from aumai_chaos.transport._output import parse_events, rewrite_body, rewrite_content
 from aumai_chaos.transport._tools import break_arguments, pick_calls
 from tests.transport.test_output_pure import ARGS, SCHEMA, _body, _events, _request
 
@@ -55,7 +55,7 @@ def test_truncated_output_keeps_its_fraction_of_an_anthropic_input() -> None:
         out = rewrite_body(fault, api, _request(api), _body(api, TOOL))
         assert out is not None
         assert _arguments(api, out) == {k: ARGS[k] for k in keys[: int(len(keys) * keep)]}
-        streamed = rewrite_events(fault, api, _request(api), _events(api, TOOL))
+        streamed = rewrite_content(fault, api, _request(api), _events(api, TOOL), stream=True)
         assert streamed is not None
         fragments = [
             d["delta"]["partial_json"]
@@ -107,7 +107,9 @@ def test_invalid_tool_arguments_are_json_that_breaks_the_schema(
     fault = FaultConfig(fault_type="invalid_tool_arguments", violation=violation)
     body = rewrite_body(fault, api, _request(api), _body(api, TOOL), seed=seed)
     assert body is not None
-    streamed = rewrite_events(fault, api, _request(api), _events(api, TOOL), seed=seed)
+    streamed = rewrite_content(
+        fault, api, _request(api), _events(api, TOOL), seed=seed, stream=True
+    )
     assert streamed is not None
     for arguments in (_parsed(api, body), _parsed(api, _assembled(api, streamed))):
         errors = list(jsonschema.Draft202012Validator(SCHEMA).iter_errors(arguments))
@@ -197,7 +199,9 @@ def _changed(api: str, kind: str, which: str, seed: int, *, streamed: bool) -> l
     fault = FaultConfig(fault_type=kind, tool_calls=which)
     before = _calls(api, _body(api, CALLS))
     if streamed:
-        out = rewrite_events(fault, api, _request(api), _events(api, CALLS), seed=seed)
+        out = rewrite_content(
+            fault, api, _request(api), _events(api, CALLS), seed=seed, stream=True
+        )
         assert out is not None
         if api == "anthropic.messages" and kind == "malformed_tool_call":
             return _cut_blocks(out)

@@ -37,7 +37,7 @@ from aumai_chaos.mcp._answers import (
 )
 from aumai_chaos.proxy._exchange import CLOSE
 from aumai_chaos.transport._clients import library_of
-from aumai_chaos.transport._request_faults import _TERMINAL, Exchange, run_async
+from aumai_chaos.transport._request_faults import _TERMINAL, Exchange, delay_steps, run_async
 from aumai_chaos.transport._transport import Chaos, end_call
 from aumai_chaos.transport.routes import Route
 
@@ -236,12 +236,7 @@ async def _act(
     framing: Framing,
 ) -> tuple[httpx.Response, bool]:
     """The fault's answer (and True), or the upstream's when its window closed meanwhile."""
-    for firing in ex.delays:
-        if ex.begin(firing):
-            try:
-                await firing.asleep()
-            finally:
-                firing.end()
+    await run_async(ex, send, delay_steps(ex))
     firing, ans = instead
     params = body.get("params")
     attrs = request_attributes(

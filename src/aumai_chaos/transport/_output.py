@@ -14,21 +14,23 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Callable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
-from aumai_chaos.faults import Action, FaultConfig, Site, fault_classes
+from aumai_chaos.faults import Action, FaultConfig, FaultType, Site, fault_classes
 from aumai_chaos.transport._output_anthropic import (
+    MessageReply,
     assemble_message,
     message_events,
-    rewrite_message,
 )
-from aumai_chaos.transport._output_openai import assemble_chat, chat_chunks, rewrite_chat
+from aumai_chaos.transport._output_openai import ChatReply, assemble_chat, chat_chunks
 from aumai_chaos.transport._output_responses import (
+    ResponseReply,
     assemble_response,
     response_events,
-    rewrite_response,
 )
-from aumai_chaos.transport._sse import SSEFramer
+from aumai_chaos.transport._sse import SSEFramer, json_object
+from aumai_chaos.transport._tools import change_calls, on_tool_calls
 
 __all__ = [
     "OUTPUT_APIS",
@@ -37,12 +39,9 @@ __all__ = [
     "overflow_error",
     "parse_events",
     "rewrite_body",
-    "rewrite_body_bytes",
-    "rewrite_events",
-    "rewritten_events",
+    "rewrite_content",
 ]
 
-OUTPUT_APIS = frozenset({"openai.chat.completions", "openai.responses", "anthropic.messages"})
 #: The faults that rewrite a successful response: each type whose class acts ``after`` the
 #: call at the ``transport`` site (``context_overflow`` answers ``instead``).
 OUTPUT_FAULTS = frozenset(
@@ -51,11 +50,62 @@ OUTPUT_FAULTS = frozenset(
     if cls.action is Action.after and Site.transport in cls.sites
 )
 
-Rewriter = Callable[[FaultConfig, dict[str, Any], Any, random.Random], "dict[str, Any] | None"]
+Events = list[tuple[str | None, Any]]
 
 
-def _rng(seed: int | None) -> random.Random:
-    return random.Random(0 if seed is None else seed)
+class Reply(Protocol):
+    """One provider's response object being rewritten (``ChatReply``, ``ResponseReply``,
+    ``MessageReply``): what each output fault does to it, in that provider's fields."""
+
+    body: dict[str, Any]
+    calls: list[dict[str, Any]]
+
+    def empty(self) -> None: ...
+    def refuse(self, text: str | None) -> None: ...
+    def truncate(self, keep: float) -> bool: ...
+    def change(
+        self, fault: FaultConfig, call: dict[str, Any], request: Any, rng: random.Random
+    ) -> bool: ...
+
+
+def _chat_events(body: dict[str, Any], objects: list[dict[str, Any]]) -> Events:
+    """Chat ``data:`` chunks (with the usage chunk when the original had one), ``[DONE]``."""
+    usage = any(not d.get("choices") and d.get("usage") for d in objects)
+    return [*((None, c) for c in chat_chunks(body, usage_chunk=usage)), (None, "[DONE]")]
+
+
+@dataclass(frozen=True, slots=True)
+class _Provider:
+    """What differs between the model APIs: how a body opens for rewriting, how a stream's
+    events assemble into a body (and when that body is whole) and stream out again."""
+
+    open: Callable[[dict[str, Any], bool], Reply | None]
+    assemble: Callable[[list[dict[str, Any]]], dict[str, Any] | None]
+    whole: Callable[[dict[str, Any]], bool]
+    events: Callable[[dict[str, Any], list[dict[str, Any]]], Events]
+
+
+_PROVIDERS = {
+    "openai.chat.completions": _Provider(
+        ChatReply.open,
+        assemble_chat,
+        lambda body: body["choices"][0].get("finish_reason") is not None,
+        _chat_events,
+    ),
+    "openai.responses": _Provider(
+        ResponseReply.open,
+        assemble_response,
+        lambda body: True,
+        lambda body, objects: list(response_events(body)),
+    ),
+    "anthropic.messages": _Provider(
+        MessageReply.open,
+        assemble_message,
+        lambda body: body.get("stop_reason") is not None,
+        lambda body, objects: list(message_events(body)),
+    ),
+}
+OUTPUT_APIS = frozenset(_PROVIDERS)
 
 
 def rewrite_body(
@@ -74,36 +124,31 @@ def rewrite_body(
     makes ``wrong_tool_arguments`` repeatable (the same seed, the same wrong values). The
     indexes of the tool calls a tool-call fault changed are added to ``acted``.
     """
-    if fault.fault_type not in OUTPUT_FAULTS or not isinstance(body, Mapping):
+    provider = _PROVIDERS.get(api or "")
+    if provider is None or fault.fault_type not in OUTPUT_FAULTS or not isinstance(body, Mapping):
         return None
-    rng = _rng(seed)
-    data = dict(body)
-    if api == "openai.chat.completions":
-        return rewrite_chat(fault, data, request, rng, acted)
-    if api == "openai.responses":
-        return rewrite_response(fault, data, request, rng, acted)
-    if api == "anthropic.messages":
-        return rewrite_message(fault, data, request, rng, streamed=streamed, acted=acted)
-    return None
+    reply = provider.open(dict(body), streamed)
+    if reply is None:
+        return None
+    kind = fault.fault_type
+    if kind is FaultType.empty_output:
+        reply.empty()
+    elif kind is FaultType.refusal:
+        reply.refuse(getattr(fault, "error_message", None))
+    elif kind is FaultType.truncated_output:
+        if not reply.truncate(getattr(fault, "keep_fraction", 0.5)):
+            return None
+    elif on_tool_calls(fault):
+        rng = random.Random(0 if seed is None else seed)
 
+        def change(call: dict[str, Any]) -> bool:
+            return reply.change(fault, call, request, rng)
 
-def rewrite_body_bytes(
-    fault: FaultConfig,
-    api: str | None,
-    request: Mapping[str, Any] | None,
-    content: bytes,
-    *,
-    seed: int | None = None,
-) -> bytes | None:
-    """:func:`rewrite_body` on a JSON body's bytes; ``None`` also when it is not JSON."""
-    try:
-        body = json.loads(content)
-    except ValueError:
+        if not change_calls(fault, reply.calls, change, rng, acted):
+            return None
+    else:
         return None
-    if not isinstance(body, dict):
-        return None
-    out = rewrite_body(fault, api, request, body, seed=seed)
-    return None if out is None else json.dumps(out, separators=(",", ":")).encode()
+    return reply.body
 
 
 def parse_events(content: bytes) -> list[tuple[str | None, Any]]:
@@ -143,65 +188,38 @@ def encode_events(events: list[tuple[str | None, Any]]) -> bytes:
     return b"".join(out)
 
 
-def rewritten_events(
+def rewrite_content(
     fault: FaultConfig,
     api: str | None,
     request: Mapping[str, Any] | None,
     content: bytes,
     *,
     seed: int | None = None,
+    stream: bool = False,
     acted: list[int] | None = None,
-) -> list[tuple[str | None, Any]] | None:
-    """The events of a whole streamed response (its event-stream bytes) with ``fault``
-    applied, as ``(event name, data)`` pairs; ``None`` when it cannot apply.
+) -> bytes | None:
+    """The bytes of a whole response with ``fault`` applied (by :func:`rewrite_body`), or
+    ``None`` when it cannot apply or the body is no JSON object.
 
-    The events are assembled into the response object, rewritten by :func:`rewrite_body`, and
-    streamed out again in the provider's format: OpenAI chat ``data:`` chunks (with the usage
-    chunk when the original had one) and ``data: [DONE]``; Responses and Anthropic named events.
-    A stream that does not assemble into a whole response (cut short, not JSON) is left alone.
+    With ``stream``, ``content`` is an event stream: its events are assembled into the
+    response object, rewritten, and streamed out again in the provider's format: OpenAI chat
+    ``data:`` chunks (with the usage chunk when the original had one) and ``data: [DONE]``;
+    Responses and Anthropic named events. A stream that does not assemble into a whole
+    response (cut short, not JSON) is left alone.
     """
-    events = parse_events(content)
-    objects = [data for _, data in events if isinstance(data, dict)]
-    if api == "openai.chat.completions":
-        body = assemble_chat(objects)
-        if body is None or body["choices"][0].get("finish_reason") is None:
-            return None
-        out = rewrite_body(fault, api, request, body, seed=seed, acted=acted)
-        if out is None:
-            return None
-        usage = any(not d.get("choices") and d.get("usage") for d in objects)
-        chunks: list[tuple[str | None, Any]] = [
-            (None, c) for c in chat_chunks(out, usage_chunk=usage)
-        ]
-        return [*chunks, (None, "[DONE]")]
-    if api == "openai.responses":
-        body = assemble_response(objects)
-    elif api == "anthropic.messages":
-        body = assemble_message(objects)
-        if body is not None and body.get("stop_reason") is None:
-            return None
-    else:
+    if not stream:
+        body = json_object(content)
+        out = None if body is None else rewrite_body(fault, api, request, body, seed=seed)
+        return None if out is None else json.dumps(out, separators=(",", ":")).encode()
+    provider = _PROVIDERS.get(api or "")
+    if provider is None:
         return None
-    if body is None:
+    objects = [data for _, data in parse_events(content) if isinstance(data, dict)]
+    body = provider.assemble(objects)
+    if body is None or not provider.whole(body):
         return None
     out = rewrite_body(fault, api, request, body, seed=seed, streamed=True, acted=acted)
-    if out is None:
-        return None
-    named = response_events(out) if api == "openai.responses" else message_events(out)
-    return list(named)
-
-
-def rewrite_events(
-    fault: FaultConfig,
-    api: str | None,
-    request: Mapping[str, Any] | None,
-    content: bytes,
-    *,
-    seed: int | None = None,
-) -> bytes | None:
-    """:func:`rewritten_events` as event-stream bytes, or ``None``."""
-    events = rewritten_events(fault, api, request, content, seed=seed)
-    return None if events is None else encode_events(events)
+    return None if out is None else encode_events(provider.events(out, objects))
 
 
 def _estimate_tokens(request: Mapping[str, Any] | None) -> int:

@@ -16,20 +16,14 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import dataclass
 from typing import Any
 
-from aumai_chaos.faults import FaultConfig, FaultType
+from aumai_chaos.faults import FaultConfig
 from aumai_chaos.transport._output_openai import split_text
-from aumai_chaos.transport._tools import (
-    cut_arguments,
-    offered_tools,
-    on_tool_calls,
-    pick_calls,
-    unknown_tool_name,
-    wrong_arguments,
-)
+from aumai_chaos.transport._tools import change_call, cut_arguments
 
-__all__ = ["RAW_INPUT", "assemble_message", "message_events", "rewrite_message"]
+__all__ = ["RAW_INPUT", "MessageReply", "assemble_message", "message_events"]
 
 #: A ``tool_use`` block key, ours only: the exact JSON text to stream as its input.
 RAW_INPUT = "__aumai_chaos_raw_input__"
@@ -61,61 +55,51 @@ def _truncate(blocks: list[dict[str, Any]], keep: float, *, streamed: bool) -> i
     return None
 
 
-def rewrite_message(
-    fault: FaultConfig,
-    body: dict[str, Any],
-    request: Any,
-    rng: random.Random,
-    *,
-    streamed: bool = False,
-    acted: list[int] | None = None,
-) -> dict[str, Any] | None:
-    """The ``message`` with the fault applied, or ``None`` when it cannot apply; the indexes
-    (among the ``tool_use`` blocks) of the calls it changed are added to ``acted``."""
-    if not isinstance(body.get("content"), list):
-        return None
-    out: dict[str, Any] = json.loads(json.dumps(body))
-    blocks: list[dict[str, Any]] = [b for b in out["content"] if isinstance(b, dict)]
-    uses = [b for b in blocks if b.get("type") == "tool_use"]
-    kind = fault.fault_type
-    if kind is FaultType.empty_output:
-        out.update(content=[], stop_reason="end_turn", stop_sequence=None)
-    elif kind is FaultType.refusal:
-        message = getattr(fault, "error_message", None)
-        content = [{"type": "text", "text": message, "citations": None}] if message else []
-        out.update(content=content, stop_reason="refusal", stop_sequence=None)
-    elif kind is FaultType.truncated_output:
-        last = _truncate(blocks, getattr(fault, "keep_fraction", 0.5), streamed=streamed)
+@dataclass(slots=True)
+class MessageReply:
+    """A ``message`` being rewritten: a copy of the body, its content blocks and its
+    ``tool_use`` blocks; ``streamed`` says how a tool input is cut (see the module)."""
+
+    body: dict[str, Any]
+    blocks: list[dict[str, Any]]
+    calls: list[dict[str, Any]]
+    streamed: bool
+
+    @classmethod
+    def open(cls, body: dict[str, Any], streamed: bool) -> MessageReply | None:
+        """A copy of ``body`` to rewrite, or ``None`` when it has no content list."""
+        if not isinstance(body.get("content"), list):
+            return None
+        out: dict[str, Any] = json.loads(json.dumps(body))
+        blocks: list[dict[str, Any]] = [b for b in out["content"] if isinstance(b, dict)]
+        uses = [b for b in blocks if b.get("type") == "tool_use"]
+        return cls(out, blocks, uses, streamed)
+
+    def _end(self, content: list[dict[str, Any]], stop_reason: str) -> None:
+        self.body.update(content=content, stop_reason=stop_reason, stop_sequence=None)
+
+    def empty(self) -> None:
+        self._end([], "end_turn")
+
+    def refuse(self, text: str | None) -> None:
+        self._end([{"type": "text", "text": text, "citations": None}] if text else [], "refusal")
+
+    def truncate(self, keep: float) -> bool:
+        last = _truncate(self.blocks, keep, streamed=self.streamed)
         if last is None:
-            return None
-        out.update(content=blocks[: last + 1], stop_reason="max_tokens", stop_sequence=None)
-    elif on_tool_calls(fault):
-        picked = pick_calls(len(uses), getattr(fault, "tool_calls", "first"), rng)
-        changed = [_tool_fault(fault, uses[i], request, rng, streamed=streamed) for i in picked]
-        if not any(changed):
-            return None
-        if acted is not None:
-            acted.extend(i for i, ok in zip(picked, changed, strict=True) if ok)
-    else:
-        return None
-    return out
-
-
-def _tool_fault(
-    fault: FaultConfig, use: dict[str, Any], request: Any, rng: random.Random, *, streamed: bool
-) -> bool:
-    kind = fault.fault_type
-    if kind is FaultType.malformed_tool_call:
-        return _cut_input(use, streamed=streamed)
-    offered = offered_tools("anthropic.messages", request)
-    if kind is FaultType.unknown_tool_call:
-        use["name"] = unknown_tool_name(offered, getattr(fault, "tool_name", None))
+            return False
+        self._end(self.blocks[: last + 1], "max_tokens")
         return True
-    wrong = wrong_arguments(fault, use.get("input"), offered.get(str(use.get("name"))), rng)
-    if wrong is None:
-        return False
-    use["input"] = wrong
-    return True
+
+    def change(
+        self, fault: FaultConfig, call: dict[str, Any], request: Any, rng: random.Random
+    ) -> bool:
+        return change_call(
+            fault, call, "anthropic.messages", request, rng, key="input", malformed=self._cut
+        )
+
+    def _cut(self, use: dict[str, Any]) -> bool:
+        return _cut_input(use, streamed=self.streamed)
 
 
 def assemble_message(events: list[dict[str, Any]]) -> dict[str, Any] | None:

@@ -16,15 +16,22 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Generator, Sequence
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 from aumai_chaos.faults import FaultConfig
 from aumai_chaos.transport._hooks import FaultHooks
 from aumai_chaos.transport._output import OUTPUT_APIS, overflow_error, rewrite_body
-from aumai_chaos.transport._output_stream import OutputStreamCore, tool_call_attributes
+from aumai_chaos.transport._output_stream import OutputStreamCore, apply_each
+from aumai_chaos.transport._run import READ, Run
+from aumai_chaos.transport._sse import json_object
+from aumai_chaos.transport._streams import AsyncStream, SyncStream, stream_class
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = [
+    "OutputOptions",
     "apply_output_async",
     "apply_output_sync",
     "is_event_stream",
@@ -55,29 +62,6 @@ def _applies(response: Any, api: str | None) -> bool:
     return api in OUTPUT_APIS and response.status_code == 200
 
 
-def _rewritten(
-    faults: Sequence[FaultConfig],
-    api: str | None,
-    request: Mapping[str, Any] | None,
-    body: dict[str, Any],
-    seed: int | None,
-    hooks: FaultHooks[Any],
-) -> dict[str, Any] | None:
-    changed = False
-    for fault in faults:
-        acted: list[int] = []
-        out = rewrite_body(fault, api, request, body, seed=seed, acted=acted)
-        if out is None:
-            hooks.skip(fault)
-            continue
-        token = hooks.begin(fault, tool_call_attributes(acted))
-        if token is None:
-            continue
-        body, changed = out, True
-        hooks.end(token, None)
-    return body if changed else None
-
-
 def _new_response(response: Any, content: bytes, request: Any) -> Any:
     headers = [
         (k, v)
@@ -94,73 +78,73 @@ def _new_response(response: Any, content: bytes, request: Any) -> Any:
     )
 
 
-def _json_body(content: bytes) -> dict[str, Any] | None:
-    try:
-        body = json.loads(content)
-    except ValueError:
+class OutputOptions(TypedDict):
+    """The keywords of :func:`apply_output_sync` / :func:`apply_output_async`: the request
+    (its JSON body says which tools were offered), its route ``api``, the hooks that stamp
+    each fault when it acts, and the seed of ``wrong_tool_arguments``' values."""
+
+    request: Any
+    api: str | None
+    hooks: FaultHooks[Any]
+    seed: NotRequired[int | None]
+
+
+def _steps(
+    response: Any,
+    faults: Sequence[FaultConfig],
+    wrapper: type[SyncStream] | type[AsyncStream],
+    options: OutputOptions,
+) -> Generator[object, bytes, Any]:
+    """The decisions of :func:`apply_output_sync` / :func:`apply_output_async`: it yields
+    :data:`READ` once to have the response's body read (the drivers' only I/O) and receives
+    its bytes."""
+    api, hooks, seed = options["api"], options["hooks"], options.get("seed")
+    if not faults:
         return None
-    return body if isinstance(body, dict) else None
+    if not _applies(response, api):
+        for fault in faults:
+            hooks.skip(fault)
+        return None
+    wanted = request_json(options["request"])
+    if is_event_stream(response):
+        core = OutputStreamCore(faults, api, wanted, seed, hooks)
+        response.stream = stream_class(_library(response), wrapper)(response.stream, core)
+        return response
+    body = json_object((yield READ))
+    if body is None:
+        return None
+
+    def rewrite(fault: FaultConfig, current: dict[str, Any], acted: list[int]) -> Any:
+        return rewrite_body(fault, api, wanted, current, seed=seed, acted=acted)
+
+    out = apply_each(faults, hooks, rewrite, body)
+    if out is None:
+        return None
+    content = json.dumps(out, separators=(",", ":")).encode()
+    return _new_response(response, content, options["request"])
 
 
 def apply_output_sync(
-    response: Any,
-    faults: Sequence[FaultConfig],
-    *,
-    request: Any,
-    api: str | None,
-    hooks: FaultHooks[Any],
-    seed: int | None = None,
+    response: Any, faults: Sequence[FaultConfig], **options: Unpack[OutputOptions]
 ) -> Any:
     """``response`` with the output faults applied in order (each one that cannot apply is
     skipped, uncounted), or ``None`` when none applies and the response stays as it is. An
     event stream is returned with its stream wrapped: the faults act, or are skipped, when the
     client reads it."""
-    if not faults:
-        return None
-    if not _applies(response, api):
-        for fault in faults:
-            hooks.skip(fault)
-        return None
-    if is_event_stream(response):
-        core = OutputStreamCore(faults, api, request_json(request), seed, hooks)
-        response.stream = _stream_class(response, "SyncByteStream")(response.stream, core)
-        return response
-    body = _json_body(response.read())
-    out = (
-        None if body is None else _rewritten(faults, api, request_json(request), body, seed, hooks)
-    )
-    if out is None:
-        return None
-    return _new_response(response, json.dumps(out, separators=(",", ":")).encode(), request)
+    run = Run(_steps(response, faults, SyncStream, options))
+    while run.next() is not None:
+        run.result = response.read()
+    return run.result
 
 
 async def apply_output_async(
-    response: Any,
-    faults: Sequence[FaultConfig],
-    *,
-    request: Any,
-    api: str | None,
-    hooks: FaultHooks[Any],
-    seed: int | None = None,
+    response: Any, faults: Sequence[FaultConfig], **options: Unpack[OutputOptions]
 ) -> Any:
     """The async twin of :func:`apply_output_sync`."""
-    if not faults:
-        return None
-    if not _applies(response, api):
-        for fault in faults:
-            hooks.skip(fault)
-        return None
-    if is_event_stream(response):
-        core = OutputStreamCore(faults, api, request_json(request), seed, hooks)
-        response.stream = _stream_class(response, "AsyncByteStream")(response.stream, core)
-        return response
-    body = _json_body(await response.aread())
-    out = (
-        None if body is None else _rewritten(faults, api, request_json(request), body, seed, hooks)
-    )
-    if out is None:
-        return None
-    return _new_response(response, json.dumps(out, separators=(",", ":")).encode(), request)
+    run = Run(_steps(response, faults, AsyncStream, options))
+    while run.next() is not None:
+        run.result = await response.aread()
+    return run.result
 
 
 def overflow_response(fault: FaultConfig, *, request: Any, api: str | None) -> Any | None:
@@ -171,67 +155,3 @@ def overflow_response(fault: FaultConfig, *, request: Any, api: str | None) -> A
         return None
     status, headers, content = answer
     return _library(request).Response(status, headers=headers, content=content, request=request)
-
-
-_classes: dict[tuple[str, str], type] = {}
-
-
-def _stream_class(response: Any, name: str) -> type:
-    lib = _library(response)
-    key = (lib.__name__, name)
-    cls = _classes.get(key)
-    if cls is None:
-        impl = _SyncOut if name == "SyncByteStream" else _AsyncOut
-        cls = type(f"ChaosOutput{name}", (impl, getattr(lib, name)), {"__slots__": ()})
-        _classes[key] = cls
-    return cls
-
-
-class _SyncOut:
-    __slots__ = ("_core", "_inner")
-
-    def __init__(self, inner: Any, core: OutputStreamCore) -> None:
-        self._inner = inner
-        self._core = core
-
-    def __iter__(self) -> Iterator[bytes]:
-        core = self._core
-        try:
-            for chunk in self._inner:
-                out = core.feed(chunk)
-                if out:
-                    yield out
-            last = core.finish()
-            if last:
-                yield last
-        finally:
-            core.settle()
-
-    def close(self) -> None:
-        self._core.settle()
-        self._inner.close()
-
-
-class _AsyncOut:
-    __slots__ = ("_core", "_inner")
-
-    def __init__(self, inner: Any, core: OutputStreamCore) -> None:
-        self._inner = inner
-        self._core = core
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        core = self._core
-        try:
-            async for chunk in self._inner:
-                out = core.feed(chunk)
-                if out:
-                    yield out
-            last = core.finish()
-            if last:
-                yield last
-        finally:
-            core.settle()
-
-    async def aclose(self) -> None:
-        self._core.settle()
-        await self._inner.aclose()

@@ -10,19 +10,13 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import dataclass
 from typing import Any
 
-from aumai_chaos.faults import FaultConfig, FaultType
-from aumai_chaos.transport._tools import (
-    cut_arguments,
-    offered_tools,
-    on_tool_calls,
-    pick_calls,
-    unknown_tool_name,
-    wrong_arguments,
-)
+from aumai_chaos.faults import FaultConfig
+from aumai_chaos.transport._tools import change_call, cut_arguments
 
-__all__ = ["DEFAULT_REFUSAL", "assemble_chat", "chat_chunks", "rewrite_chat", "split_text"]
+__all__ = ["DEFAULT_REFUSAL", "ChatReply", "assemble_chat", "chat_chunks", "split_text"]
 
 DEFAULT_REFUSAL = "I'm sorry, but I can't help with that request."
 
@@ -39,84 +33,66 @@ def _keep(text: str, fraction: float) -> str:
     return text[: int(len(text) * fraction)]
 
 
-def rewrite_chat(
-    fault: FaultConfig,
-    body: dict[str, Any],
-    request: Any,
-    rng: random.Random,
-    acted: list[int] | None = None,
-) -> dict[str, Any] | None:
-    """The ``chat.completion`` with the fault applied, or ``None`` when it cannot apply; the
-    indexes of the tool calls it changed are added to ``acted``."""
-    choices = body.get("choices")
-    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-        return None
-    out: dict[str, Any] = json.loads(json.dumps(body))
-    choice = out["choices"][0]
-    message = choice.get("message")
-    if not isinstance(message, dict):
-        return None
-    calls = [c for c in message.get("tool_calls") or [] if isinstance(c, dict)]
-    kind = fault.fault_type
-    if kind is FaultType.empty_output:
-        message.update(content="", refusal=None)
-        message.pop("tool_calls", None)
-        choice["finish_reason"] = "stop"
-    elif kind is FaultType.truncated_output:
+@dataclass(slots=True)
+class ChatReply:
+    """A ``chat.completion`` being rewritten: a copy of the body, its first choice's message
+    and that message's tool calls."""
+
+    body: dict[str, Any]
+    choice: dict[str, Any]
+    message: dict[str, Any]
+    calls: list[dict[str, Any]]
+
+    @classmethod
+    def open(cls, body: dict[str, Any], streamed: bool) -> ChatReply | None:
+        """A copy of ``body`` to rewrite, or ``None`` when it has no first choice's message."""
+        choices = body.get("choices")
+        if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+            return None
+        out: dict[str, Any] = json.loads(json.dumps(body))
+        choice = out["choices"][0]
+        message = choice.get("message")
+        if not isinstance(message, dict):
+            return None
+        calls = [c for c in message.get("tool_calls") or [] if isinstance(c, dict)]
+        return cls(out, choice, message, calls)
+
+    def empty(self) -> None:
+        self.message.update(content="", refusal=None)
+        self.message.pop("tool_calls", None)
+        self.choice["finish_reason"] = "stop"
+
+    def refuse(self, text: str | None) -> None:
+        self.message.update(content=None, refusal=text or DEFAULT_REFUSAL)
+        self.message.pop("tool_calls", None)
+        self.choice["finish_reason"] = "stop"
+
+    def truncate(self, keep: float) -> bool:
+        """Cut the text (or, with none, the first call's arguments): ``finish_reason: length``."""
+        message = self.message
         text = message.get("content")
         if isinstance(text, str) and text:
-            message["content"] = _keep(text, getattr(fault, "keep_fraction", 0.5))
+            message["content"] = _keep(text, keep)
             message.pop("tool_calls", None)  # cut off before the model got to them
-        elif calls:
-            function = calls[0].get("function") or {}
-            keep = getattr(fault, "keep_fraction", 0.5)
+        elif self.calls:
+            function = self.calls[0].get("function") or {}
             cut = cut_arguments(str(function.get("arguments", "")), keep)
             if cut is None:
-                return None
+                return False
             function["arguments"] = cut
-            message["tool_calls"] = calls[:1]
+            message["tool_calls"] = self.calls[:1]
         else:
-            return None
-        choice["finish_reason"] = "length"
-    elif kind is FaultType.refusal:
-        message.update(
-            content=None, refusal=getattr(fault, "error_message", None) or DEFAULT_REFUSAL
-        )
-        message.pop("tool_calls", None)
-        choice["finish_reason"] = "stop"
-    elif on_tool_calls(fault):
-        picked = pick_calls(len(calls), getattr(fault, "tool_calls", "first"), rng)
-        changed = [_tool_fault(fault, calls[index], request, rng) for index in picked]
-        if not any(changed):
-            return None
-        if acted is not None:
-            acted.extend(i for i, ok in zip(picked, changed, strict=True) if ok)
-    else:
-        return None
-    return out
-
-
-def _tool_fault(fault: FaultConfig, call: dict[str, Any], request: Any, rng: random.Random) -> bool:
-    function = call.get("function")
-    if not isinstance(function, dict):
-        return False
-    arguments = str(function.get("arguments", ""))
-    kind = fault.fault_type
-    if kind is FaultType.malformed_tool_call:
-        cut = cut_arguments(arguments)
-        if cut is None:
             return False
-        function["arguments"] = cut
+        self.choice["finish_reason"] = "length"
         return True
-    offered = offered_tools("openai.chat.completions", request)
-    if kind is FaultType.unknown_tool_call:
-        function["name"] = unknown_tool_name(offered, getattr(fault, "tool_name", None))
-        return True
-    wrong = wrong_arguments(fault, arguments, offered.get(str(function.get("name"))), rng)
-    if wrong is None:
-        return False
-    function["arguments"] = json.dumps(wrong)
-    return True
+
+    def change(
+        self, fault: FaultConfig, call: dict[str, Any], request: Any, rng: random.Random
+    ) -> bool:
+        function = call.get("function")
+        if not isinstance(function, dict):
+            return False
+        return change_call(fault, function, "openai.chat.completions", request, rng)
 
 
 def assemble_chat(chunks: list[dict[str, Any]]) -> dict[str, Any] | None:

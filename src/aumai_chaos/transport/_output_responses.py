@@ -11,20 +11,14 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import dataclass
 from typing import Any
 
-from aumai_chaos.faults import FaultConfig, FaultType
+from aumai_chaos.faults import FaultConfig
 from aumai_chaos.transport._output_openai import DEFAULT_REFUSAL, split_text
-from aumai_chaos.transport._tools import (
-    cut_arguments,
-    offered_tools,
-    on_tool_calls,
-    pick_calls,
-    unknown_tool_name,
-    wrong_arguments,
-)
+from aumai_chaos.transport._tools import change_call, cut_arguments
 
-__all__ = ["assemble_response", "response_events", "rewrite_response"]
+__all__ = ["ResponseReply", "assemble_response", "response_events"]
 
 _FINAL = ("response.completed", "response.incomplete", "response.failed")
 
@@ -43,43 +37,47 @@ def _text(text: str) -> dict[str, Any]:
     return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
 
 
-def rewrite_response(
-    fault: FaultConfig,
-    body: dict[str, Any],
-    request: Any,
-    rng: random.Random,
-    acted: list[int] | None = None,
-) -> dict[str, Any] | None:
-    """The ``response`` with the fault applied, or ``None`` when it cannot apply; the indexes
-    (among the ``function_call`` items) of the calls it changed are added to ``acted``."""
-    output = body.get("output")
-    if not isinstance(output, list) or body.get("status") not in ("completed", None):
-        return None
-    out: dict[str, Any] = json.loads(json.dumps(body))
-    items: list[dict[str, Any]] = [i for i in out["output"] if isinstance(i, dict)]
-    messages = [i for i in items if i.get("type") == "message"]
-    calls = [i for i in items if i.get("type") == "function_call"]
-    others = [i for i in items if i.get("type") not in ("message", "function_call")]
-    item_id = str(messages[0].get("id") if messages else f"msg_{out.get('id', 'chaos')}")
-    kind = fault.fault_type
-    if kind is FaultType.empty_output:
-        out["output"] = [*others, _message(item_id, _text(""))]
-    elif kind is FaultType.refusal:
-        message = getattr(fault, "error_message", None) or DEFAULT_REFUSAL
-        out["output"] = [*others, _message(item_id, {"type": "refusal", "refusal": message})]
-    elif kind is FaultType.truncated_output:
-        if not _truncate(out, items, getattr(fault, "keep_fraction", 0.5)):
+@dataclass(slots=True)
+class ResponseReply:
+    """A ``response`` being rewritten: a copy of the body, its output items, the id of its
+    message item and its ``function_call`` items."""
+
+    body: dict[str, Any]
+    items: list[dict[str, Any]]
+    item_id: str
+    calls: list[dict[str, Any]]
+
+    @classmethod
+    def open(cls, body: dict[str, Any], streamed: bool) -> ResponseReply | None:
+        """A copy of ``body`` to rewrite, or ``None`` when it is no completed output."""
+        output = body.get("output")
+        if not isinstance(output, list) or body.get("status") not in ("completed", None):
             return None
-    elif on_tool_calls(fault):
-        picked = pick_calls(len(calls), getattr(fault, "tool_calls", "first"), rng)
-        changed = [_tool_fault(fault, calls[index], request, rng) for index in picked]
-        if not any(changed):
-            return None
-        if acted is not None:
-            acted.extend(i for i, ok in zip(picked, changed, strict=True) if ok)
-    else:
-        return None
-    return out
+        out: dict[str, Any] = json.loads(json.dumps(body))
+        items: list[dict[str, Any]] = [i for i in out["output"] if isinstance(i, dict)]
+        messages = [i for i in items if i.get("type") == "message"]
+        item_id = str(messages[0].get("id") if messages else f"msg_{out.get('id', 'chaos')}")
+        calls = [i for i in items if i.get("type") == "function_call"]
+        return cls(out, items, item_id, calls)
+
+    def _only(self, part: dict[str, Any]) -> None:
+        """The output: the items that are neither message nor call, then one message."""
+        others = [i for i in self.items if i.get("type") not in ("message", "function_call")]
+        self.body["output"] = [*others, _message(self.item_id, part)]
+
+    def empty(self) -> None:
+        self._only(_text(""))
+
+    def refuse(self, text: str | None) -> None:
+        self._only({"type": "refusal", "refusal": text or DEFAULT_REFUSAL})
+
+    def truncate(self, keep: float) -> bool:
+        return _truncate(self.body, self.items, keep)
+
+    def change(
+        self, fault: FaultConfig, call: dict[str, Any], request: Any, rng: random.Random
+    ) -> bool:
+        return change_call(fault, call, "openai.responses", request, rng)
 
 
 def _truncate(out: dict[str, Any], items: list[dict[str, Any]], keep: float) -> bool:
@@ -109,26 +107,6 @@ def _cut_item(item: dict[str, Any], keep: float) -> bool:
             item["arguments"] = cut
             return True
     return False
-
-
-def _tool_fault(fault: FaultConfig, call: dict[str, Any], request: Any, rng: random.Random) -> bool:
-    arguments = str(call.get("arguments", ""))
-    kind = fault.fault_type
-    if kind is FaultType.malformed_tool_call:
-        cut = cut_arguments(arguments)
-        if cut is None:
-            return False
-        call["arguments"] = cut
-        return True
-    offered = offered_tools("openai.responses", request)
-    if kind is FaultType.unknown_tool_call:
-        call["name"] = unknown_tool_name(offered, getattr(fault, "tool_name", None))
-        return True
-    wrong = wrong_arguments(fault, arguments, offered.get(str(call.get("name"))), rng)
-    if wrong is None:
-        return False
-    call["arguments"] = json.dumps(wrong)
-    return True
 
 
 def assemble_response(events: list[dict[str, Any]]) -> dict[str, Any] | None:

@@ -11,7 +11,7 @@ event past the preamble (on chat completions, the first chunk: its role chunk sa
 is content, which such a fault may change). Until then every event goes to the client as it
 arrives: a fault that finds nothing to act on (a tool-call fault on a text answer) costs the
 client nothing. From that event on, the rest of the stream is held; when the provider's stream
-ends, the whole response is assembled, rewritten (``_output.rewritten_events``) and the events
+ends, the whole response is assembled, rewritten (``_output.rewrite_content``) and the events
 from that point on are sent in the provider's format (renumbered, for the Responses API). The
 client gets the rewritten part at once, when the provider has finished: its time to the first
 rewritten token is the provider's time to the last one.
@@ -19,15 +19,17 @@ rewritten token is the provider's time to the last one.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Generator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from opentelemetry.util.types import AttributeValue
 
 from aumai_chaos._engine.telemetry import ATTR_FAULT_TOOL_CALLS
 from aumai_chaos.faults import FaultConfig
 from aumai_chaos.transport._hooks import FaultHooks
-from aumai_chaos.transport._output import encode_events, parse_events, rewritten_events
+from aumai_chaos.transport._output import encode_events, parse_events, rewrite_content
+from aumai_chaos.transport._run import READ, Step
 from aumai_chaos.transport._sse import SSEFramer
 from aumai_chaos.transport._tools import on_tool_calls
 
@@ -38,55 +40,75 @@ __all__ = [
     "TOOL",
     "OutputStreamCore",
     "Stager",
+    "apply_each",
     "tool_call_attributes",
 ]
 
 PREAMBLE, CONTENT, TOOL, END = 0, 1, 2, 3
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class _Named:
+    """How a stream of typed events is staged: the event types of the preamble and of the
+    end, and the event that opens a block or item (under ``key``, indexed by ``index``), a
+    tool call when its ``type`` is ``tool``."""
+
+    preamble: frozenset[str]
+    end: frozenset[str]
+    opens: str
+    index: str
+    key: str
+    tool: str
+
+
+_NAMED = {
+    "anthropic.messages": _Named(
+        frozenset({"message_start", "ping"}),
+        frozenset({"message_delta", "message_stop", "error"}),
+        "content_block_start",
+        "index",
+        "content_block",
+        "tool_use",
+    ),
+    "openai.responses": _Named(
+        frozenset({"response.created", "response.in_progress", "response.queued"}),
+        frozenset({"response.completed", "response.incomplete", "response.failed", "error"}),
+        "response.output_item.added",
+        "output_index",
+        "item",
+        "function_call",
+    ),
+}
 
 
 class Stager:
     """The stage of each event of one provider's stream, in order (it remembers which content
     block or output item is a tool call)."""
 
-    __slots__ = ("api", "kinds")
+    __slots__ = ("api", "kinds", "named")
 
     def __init__(self, api: str | None) -> None:
         self.api = api
+        self.named = _NAMED.get(api or "")
         self.kinds: dict[Any, int] = {}
 
     def stage(self, name: str | None, data: Any) -> int:
         if self.api == "openai.chat.completions":
             return _chat_stage(data)
-        if not isinstance(data, Mapping):
+        named = self.named
+        if named is None or not isinstance(data, Mapping):
             return PREAMBLE
         kind = data.get("type", name)
-        if self.api == "anthropic.messages":
-            return self._message_stage(kind, data)
-        if self.api == "openai.responses":
-            return self._response_stage(kind, data)
-        return PREAMBLE
-
-    def _message_stage(self, kind: Any, data: Mapping[str, Any]) -> int:
-        if kind in ("message_start", "ping"):
+        if kind in named.preamble:
             return PREAMBLE
-        if kind in ("message_delta", "message_stop", "error"):
+        if kind in named.end:
             return END
-        if kind == "content_block_start":
-            block = data.get("content_block")
-            tool = isinstance(block, Mapping) and block.get("type") == "tool_use"
-            self.kinds[data.get("index")] = TOOL if tool else CONTENT
-        return self.kinds.get(data.get("index"), CONTENT)
-
-    def _response_stage(self, kind: Any, data: Mapping[str, Any]) -> int:
-        if kind in ("response.created", "response.in_progress", "response.queued"):
-            return PREAMBLE
-        if kind in ("response.completed", "response.incomplete", "response.failed", "error"):
-            return END
-        if kind == "response.output_item.added":
-            item = data.get("item")
-            tool = isinstance(item, Mapping) and item.get("type") == "function_call"
-            self.kinds[data.get("output_index")] = TOOL if tool else CONTENT
-        return self.kinds.get(data.get("output_index"), CONTENT)
+        if kind == named.opens:
+            opened = data.get(named.key)
+            tool = isinstance(opened, Mapping) and opened.get("type") == named.tool
+            self.kinds[data.get(named.index)] = TOOL if tool else CONTENT
+        return self.kinds.get(data.get(named.index), CONTENT)
 
 
 def _chat_stage(data: Any) -> int:
@@ -117,52 +139,59 @@ def tool_call_attributes(acted: list[int]) -> dict[str, AttributeValue]:
     return {ATTR_FAULT_TOOL_CALLS: list(acted)} if acted else {}
 
 
+def apply_each(
+    faults: Sequence[FaultConfig],
+    hooks: FaultHooks[Any],
+    rewrite: Callable[[FaultConfig, T, list[int]], T | None],
+    start: T,
+) -> T | None:
+    """``start`` rewritten by each fault in order (a body, or a stream's bytes), or ``None``
+    when none acted. A fault that cannot apply is skipped, uncounted; one that does is stamped
+    with the tool calls it changed (``rewrite`` adds their indexes to the list it is given)."""
+    current, changed = start, False
+    for fault in faults:
+        acted: list[int] = []
+        out = rewrite(fault, current, acted)
+        if out is None:
+            hooks.skip(fault)
+            continue
+        token = hooks.begin(fault, tool_call_attributes(acted))
+        if token is None:
+            continue
+        current, changed = out, True
+        hooks.end(token, None)
+    return current if changed else None
+
+
+@dataclass(slots=True, eq=False)
 class OutputStreamCore:
     """The output faults of one event stream: :meth:`feed` says what to forward now,
     :meth:`finish` what to send when the provider's stream has ended."""
 
-    __slots__ = (
-        "api",
-        "buf",
-        "faults",
-        "framer",
-        "from_start",
-        "held",
-        "hooks",
-        "next_seq",
-        "request",
-        "seed",
-        "sent",
-        "settled",
-        "stager",
-        "tools_only",
-    )
+    faults: Sequence[FaultConfig]
+    api: str | None
+    request: dict[str, Any] | None
+    seed: int | None
+    hooks: FaultHooks[Any]
+    framer: SSEFramer = field(init=False, default_factory=SSEFramer)
+    stager: Stager = field(init=False)
+    #: Every fault acts on tool calls: the content before the first call goes through.
+    tools_only: bool = field(init=False)
+    #: Chat's first chunk states the message's fields (``content: ""`` or ``null``), which a
+    #: fault on the whole answer may change (a refusal has no content): held from there.
+    from_start: bool = field(init=False)
+    buf: bytes = field(init=False, default=b"")
+    sent: list[bytes] = field(init=False, default_factory=list)
+    held: list[bytes] | None = field(init=False, default=None)
+    next_seq: int | None = field(init=False, default=None)
+    settled: bool = field(init=False, default=False)
+    #: No event goes to the client before :meth:`feed` has seen it.
+    room: int = field(init=False, default=0)
 
-    def __init__(
-        self,
-        faults: Sequence[FaultConfig],
-        api: str | None,
-        request: dict[str, Any] | None,
-        seed: int | None,
-        hooks: FaultHooks[Any],
-    ) -> None:
-        self.faults = faults
-        self.api = api
-        self.request = request
-        self.seed = seed
-        self.hooks = hooks
-        self.framer = SSEFramer()
-        self.stager = Stager(api)
-        #: Every fault acts on tool calls: the content before the first call goes through.
-        self.tools_only = all(on_tool_calls(f) for f in faults)
-        #: Chat's first chunk states the message's fields (``content: ""`` or ``null``), which a
-        #: fault on the whole answer may change (a refusal has no content): held from there.
-        self.from_start = not self.tools_only and api == "openai.chat.completions"
-        self.buf = b""
-        self.sent: list[bytes] = []
-        self.held: list[bytes] | None = None
-        self.next_seq: int | None = None
-        self.settled = False
+    def __post_init__(self) -> None:
+        self.stager = Stager(self.api)
+        self.tools_only = all(on_tool_calls(f) for f in self.faults)
+        self.from_start = not self.tools_only and self.api == "openai.chat.completions"
 
     def _triggers(self, stage: int) -> bool:
         if self.tools_only:
@@ -212,24 +241,16 @@ class OutputStreamCore:
         self.held = None
         content = b"".join(self.sent) + held
         self.settled = True
-        events: list[tuple[str | None, Any]] | None = None
-        for fault in self.faults:
-            source = content if events is None else encode_events(events)
-            acted: list[int] = []
-            out = rewritten_events(
-                fault, self.api, self.request, source, seed=self.seed, acted=acted
+
+        def rewrite(fault: FaultConfig, source: bytes, acted: list[int]) -> bytes | None:
+            return rewrite_content(
+                fault, self.api, self.request, source, seed=self.seed, stream=True, acted=acted
             )
-            if out is None:
-                self.hooks.skip(fault)
-                continue
-            token = self.hooks.begin(fault, tool_call_attributes(acted))
-            if token is None:
-                continue
-            events = out
-            self.hooks.end(token, None)
-        if events is None:
+
+        rewritten = apply_each(self.faults, self.hooks, rewrite, content)
+        if rewritten is None:
             return held
-        return encode_events(self._suffix(events))
+        return encode_events(self._suffix(parse_events(rewritten)))
 
     def _suffix(self, events: list[tuple[str | None, Any]]) -> list[tuple[str | None, Any]]:
         """The rewritten events from the point where the original stream was held on."""
@@ -246,6 +267,21 @@ class OutputStreamCore:
                 for n, (name, data) in enumerate(out)
             ]
         return out
+
+    def advance(self, chunk: bytes, room: int) -> int:
+        """No chunk goes through whole (``room`` is 0): each one is fed."""
+        return -1
+
+    def steps(self) -> Generator[Step, bytes | None, None]:
+        """The stream as steps (see ``_streams.SyncStream``): each chunk read is fed, what
+        may go out now is delivered; at the end, what :meth:`finish` sends."""
+        while (chunk := (yield READ)) is not None:
+            out = self.feed(chunk)
+            if out:
+                yield out
+        last = self.finish()
+        if last:
+            yield last
 
     def settle(self) -> None:
         """Over without acting (nothing to act on, or the client stopped reading first): every

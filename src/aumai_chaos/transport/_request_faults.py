@@ -3,8 +3,9 @@
 An :class:`Exchange` sorts the engine's decision before anything is sent: the delays
 (``latency``), at most one *terminal* fault (answer or raise instead of the request: the first
 in the engine's order wins, as a call can fail only once; the others are skipped and keep their
-``times``) and the response faults handed to the response-fault hooks (``_hooks``).
-:func:`run_sync` and :func:`run_async` carry it out with ``time.sleep`` / ``asyncio.sleep``
+``times``) and the response faults handed to the response-fault hooks (``_hooks``). What it
+then does is written once, as steps (``_steps``: wait in a span, send, a handler's ``after``);
+:func:`run_sync` and :func:`run_async` carry them out with ``time.sleep`` / ``asyncio.sleep``
 (window-aware inside an experiment), so an async client's loop is never blocked.
 
 Every answer is a complete response of the request's own library with its body in memory, and
@@ -15,15 +16,17 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Generator
+from dataclasses import InitVar, dataclass, field
+from typing import Any, Final
 
 from aumai_chaos._engine import telemetry as tm
 from aumai_chaos._engine.act import Firing
 from aumai_chaos.faults import FaultType, fault_types_that
 from aumai_chaos.transport import providers
 from aumai_chaos.transport._clients import Library
-from aumai_chaos.transport._hooks import FaultContext, make_context, response_fault
+from aumai_chaos.transport._hooks import FaultContext, ResponseFault, make_context, response_fault
+from aumai_chaos.transport._run import Run
 from aumai_chaos.transport.routes import Route
 
 __all__ = [
@@ -34,6 +37,8 @@ __all__ = [
     "ATTR_RETRY_AFTER",
     "ATTR_SERVER_ADDRESS",
     "Exchange",
+    "Wait",
+    "delay_steps",
     "run_async",
     "run_sync",
 ]
@@ -122,39 +127,24 @@ def _read_wait(fault: Any, request: Any) -> float:
     return wait or 0.0
 
 
+@dataclass(slots=True, eq=False)
 class Exchange:
     """The faults that fire on one request, sorted by what they do on a transport."""
 
-    __slots__ = (
-        "_base",
-        "component",
-        "delays",
-        "library",
-        "request",
-        "responses",
-        "route",
-        "start",
-        "terminal",
-    )
+    request: Any
+    library: Library
+    route: Route
+    component: str
+    fired: InitVar[list[Firing]]
+    start: float
+    delays: list[Firing] = field(init=False, default_factory=list)
+    terminal: Firing | None = field(init=False, default=None)
+    responses: list[Firing] = field(init=False, default_factory=list)
+    #: No fault acts on this request (it is only observed): it is sent as it is.
+    idle: bool = field(init=False, default=True)
+    _base: dict[str, Any] | None = field(init=False, default=None)
 
-    def __init__(
-        self,
-        request: Any,
-        library: Library,
-        route: Route,
-        component: str,
-        fired: list[Firing],
-        start: float,
-    ) -> None:
-        self.request = request
-        self.library = library
-        self.route = route
-        self.component = component
-        self.start = start
-        self.delays: list[Firing] = []
-        self.terminal: Firing | None = None
-        self.responses: list[Firing] = []
-        self._base: dict[str, Any] | None = None
+    def __post_init__(self, fired: list[Firing]) -> None:
         for firing in fired:
             kind = firing.plan.fault.fault_type
             if kind is FaultType.latency:
@@ -169,6 +159,7 @@ class Exchange:
             for firing in self.responses:
                 firing.skip()
             self.responses = []
+        self.idle = not (self.delays or self.responses) and self.terminal is None
 
     def attrs(self) -> dict[str, Any]:
         """The transport's attributes of a fault on this request (a fresh dict)."""
@@ -226,6 +217,29 @@ class Exchange:
         return firing, _read_wait(fault, request), None, lib.ReadTimeout(message, request=request)
 
 
+@dataclass(slots=True)
+class Wait:
+    """A step: wait in ``firing``'s span (``seconds`` None: the fault's own delay)."""
+
+    firing: Firing
+    seconds: float | None
+
+
+@dataclass(slots=True)
+class _After:
+    """A step: a response fault's handler acts on the response (``ctx.response``)."""
+
+    handler: ResponseFault
+    ctx: FaultContext
+
+
+#: A step: send the request; the response is sent back into the steps.
+_SEND: Final = object()
+
+Step = Wait | _After | object
+Steps = Generator[Step, Any, Any]
+
+
 def _after_failed(kind: FaultType, exc: BaseException) -> None:
     _warn_once(f"after{kind}", "aumai-chaos: %s handler failed (%r); passed through", kind, exc)
 
@@ -254,60 +268,26 @@ def _settle(ctx: FaultContext, replaced: Any) -> None:
         ctx.skip()
 
 
-def run_sync(ex: Exchange, send: Callable[[Any], Any]) -> Any:
-    """Carry out ``ex`` in a thread; ``send`` is the inner transport's ``handle_request``."""
+def delay_steps(ex: Exchange) -> Generator[Step, Any, None]:
+    """The waits of the latency faults, each in its own span."""
     for firing in ex.delays:
         if ex.begin(firing):
             try:
-                firing.sleep()
+                yield Wait(firing, None)
             finally:
                 firing.end()
+
+
+def _steps(ex: Exchange) -> Steps:
+    """What ``ex`` does, as steps for :func:`run_sync` / :func:`run_async` to carry out
+    (wait, send, a handler's ``after``); an error of a step is thrown back in at its
+    ``yield``. Returns the response."""
+    yield from delay_steps(ex)
     step = ex.terminal_step()
     if step is not None:
         firing, wait, response, exc = step
         try:
-            firing.sleep(wait)
-        except BaseException as err:
-            firing.end(err)
-            raise
-        firing.end(exc)
-        if exc is not None:
-            raise exc
-        return response
-    contexts = [ex.context(f) for f in ex.responses]
-    if contexts and (answer := _instead(ex, contexts)) is not None:
-        return answer
-    response = send(ex.request)
-    for ctx in contexts:
-        handler = response_fault(ctx.fault.fault_type)
-        replaced = None
-        if handler is not None:
-            ctx.response = response
-            try:
-                replaced = handler.after(ctx)
-            except ex.library.module.HTTPError:
-                raise
-            except Exception as err:
-                _after_failed(ctx.fault.fault_type, err)
-        _settle(ctx, replaced)
-        if replaced is not None:
-            response = replaced
-    return response
-
-
-async def run_async(ex: Exchange, send: Callable[[Any], Awaitable[Any]]) -> Any:
-    """Carry out ``ex`` in a coroutine; waits yield to the event loop."""
-    for firing in ex.delays:
-        if ex.begin(firing):
-            try:
-                await firing.asleep()
-            finally:
-                firing.end()
-    step = ex.terminal_step()
-    if step is not None:
-        firing, wait, response, exc = step
-        try:
-            await firing.asleep(wait)
+            yield Wait(firing, wait)
         except BaseException as err:  # cancelled: the span still ends
             firing.end(err)
             raise
@@ -318,14 +298,14 @@ async def run_async(ex: Exchange, send: Callable[[Any], Awaitable[Any]]) -> Any:
     contexts = [ex.context(f) for f in ex.responses]
     if contexts and (answer := _instead(ex, contexts)) is not None:
         return answer
-    response = await send(ex.request)
+    response = yield _SEND
     for ctx in contexts:
         handler = response_fault(ctx.fault.fault_type)
         replaced = None
         if handler is not None:
             ctx.response = response
             try:
-                replaced = await handler.aafter(ctx)
+                replaced = yield _After(handler, ctx)
             except ex.library.module.HTTPError:
                 raise
             except Exception as err:
@@ -334,3 +314,42 @@ async def run_async(ex: Exchange, send: Callable[[Any], Awaitable[Any]]) -> Any:
         if replaced is not None:
             response = replaced
     return response
+
+
+def run_sync(ex: Exchange, send: Callable[[Any], Any], steps: Steps | None = None) -> Any:
+    """Carry out ``ex`` (or ``steps`` of it) in a thread; ``send`` is the inner transport's
+    ``handle_request``."""
+    if ex.idle and steps is None:
+        return send(ex.request)
+    run = Run(_steps(ex) if steps is None else steps)
+    while (step := run.next()) is not None:
+        try:
+            if step is _SEND:
+                run.result = send(ex.request)
+            elif isinstance(step, Wait):
+                step.firing.sleep(step.seconds)
+            elif isinstance(step, _After):
+                run.result = step.handler.after(step.ctx)
+        except BaseException as err:
+            run.error = err
+    return run.result
+
+
+async def run_async(
+    ex: Exchange, send: Callable[[Any], Awaitable[Any]], steps: Steps | None = None
+) -> Any:
+    """Carry out ``ex`` (or ``steps`` of it) in a coroutine; waits yield to the event loop."""
+    if ex.idle and steps is None:
+        return await send(ex.request)
+    run = Run(_steps(ex) if steps is None else steps)
+    while (step := run.next()) is not None:
+        try:
+            if step is _SEND:
+                run.result = await send(ex.request)
+            elif isinstance(step, Wait):
+                await step.firing.asleep(step.seconds)
+            elif isinstance(step, _After):
+                run.result = await step.handler.aafter(step.ctx)
+        except BaseException as err:
+            run.error = err
+    return run.result

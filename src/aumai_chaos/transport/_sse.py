@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 import re
 import sys
+from typing import Any
 
-__all__ = ["SSEFramer", "corrupt_event", "error_event", "is_terminal_event"]
+__all__ = ["SSEFramer", "corrupt_event", "error_event", "is_terminal_event", "json_object"]
 
 _TERM = re.compile(rb"\r\n|\r|\n")
 _LF, _CR = 10, 13
@@ -45,7 +46,9 @@ class SSEFramer:
         :meth:`ends` must look at the chunk). Also ``-1`` when the chunk needs :meth:`ends`
         (a ``\\r``, a run of blank lines)."""
         # (An int needle is a plain memchr; a bytes needle costs several times more.)
-        if not chunk or self._cr or _CR in chunk or (self._line_start and chunk[0] == _LF):
+        if room <= 0 or not chunk or self._cr or _CR in chunk:
+            return -1
+        if self._line_start and chunk[0] == _LF:
             return -1
         # With no "\r", no run of three "\n" and no blank line continued from the last chunk,
         # every "\n\n" ends a non-empty line and then a block: one event each. The usual chunk
@@ -140,6 +143,15 @@ _TERMINAL_NAMES = {
 }
 
 
+def json_object(text: bytes | str) -> dict[str, Any] | None:
+    """``text`` parsed when it is a JSON object (an event's data, a response body), or ``None``."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
 def is_terminal_event(event: bytes, api: str | None) -> bool:
     """Whether ``event`` (one complete event's bytes) is, or follows, the provider's final
     event on route ``api``: the events that ``truncated_stream`` never delivers."""
@@ -151,11 +163,8 @@ def is_terminal_event(event: bytes, api: str | None) -> bool:
             return True
         if b'"finish_reason"' not in data and b'"usage"' not in data:
             return False
-        try:
-            chunk = json.loads(data)
-        except ValueError:
-            return False
-        if not isinstance(chunk, dict):
+        chunk = json_object(data)
+        if chunk is None:
             return False
         choices = chunk.get("choices")
         if isinstance(choices, list) and not choices and chunk.get("usage"):

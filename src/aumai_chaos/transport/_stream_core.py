@@ -1,18 +1,20 @@
 """The decisions of one wrapped stream: which stream fault acts at which event, what it does
 (wait how long, raise what, end where, corrupt which event), and the bookkeeping of when it
-acted. No I/O: the sync and async wrappers of ``_streams.py`` read, sleep and raise.
+acted. No I/O: :meth:`StreamCore.steps` says what to do as steps (read the next chunk, deliver
+bytes, sleep, close), which the sync and async wrappers of ``_streams.py`` carry out.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Generator, Iterable
 from typing import Any
 
 from aumai_chaos._engine.telemetry import ATTR_FAULT_AFTER_CHUNKS
 from aumai_chaos.faults import Action, FaultConfig, FaultType, Site, fault_classes, fault_types_that
 from aumai_chaos.transport._hooks import FaultHooks
+from aumai_chaos.transport._run import CLOSE, READ, Sleep, Step
 from aumai_chaos.transport._sse import SSEFramer, corrupt_event, error_event, is_terminal_event
 
 __all__ = ["ENDING", "NEVER", "RESET_MESSAGE", "STREAM_FAULTS", "StreamCore"]
@@ -59,6 +61,7 @@ class StreamCore:
 
     __slots__ = (
         "acts",
+        "advance",
         "api",
         "buf",
         "delivered",
@@ -66,6 +69,7 @@ class StreamCore:
         "hooks",
         "lib",
         "request",
+        "room",
         "settled",
         "simple",
         "slow",
@@ -102,7 +106,10 @@ class StreamCore:
         self.hooks = hooks
         self.lib = _library(request)
         self.framer = SSEFramer()
+        self.advance = self.framer.advance
         self.delivered = 0
+        #: Events that may go through whole at the next :data:`READ` (see :meth:`_read`).
+        self.room = 0
         self.buf = b""
         self.slow_token: object | None = None
         self.slow_begun = False
@@ -110,7 +117,88 @@ class StreamCore:
         #: What to send after the last event when a fault ends the stream (its error event).
         self.tail = b""
 
-    # -- the per-chunk path -------------------------------------------------------------
+    # -- the steps ---------------------------------------------------------------------------
+    def _read(self) -> Generator[Step, bytes | None, bytes | None]:
+        """:data:`READ` the next chunk that must be looked at event by event. Before it, as
+        many events as :attr:`room` says may go to the client whole, counted in C by the
+        framer (``SSEFramer.advance``): while no fault looks at every event, those before
+        the next fault's position."""
+        room = 0
+        if self.simple and not self.buf:
+            acts = self.acts
+            room = (acts[-1].at if acts else NEVER) - self.delivered
+        self.room = room
+        chunk = yield READ
+        self.delivered += room - self.room
+        return chunk
+
+    def steps(self) -> Generator[Step, bytes | None, None]:
+        """The stream as steps: :data:`READ` (see :meth:`_read`; ``None`` at the end),
+        bytes to deliver, :class:`Sleep`, :data:`CLOSE`. Nothing is
+        read ahead of the client: a fault due after N events acts when the client, having
+        received them, asks for more. A stall's or a cut's error is raised from here."""
+        acts = self.acts
+        if not (acts and acts[-1].at <= 0 and (yield from self._act_due())):
+            while (chunk := (yield from self._read())) is not None:
+                if (yield from self._events(chunk)):
+                    break
+                # The client asks for more: act before the next chunk is read.
+                acts = self.acts
+                if acts and acts[-1].at <= self.delivered and (yield from self._act_due()):
+                    break
+            else:
+                if self.buf:
+                    tail, self.buf = self.buf, b""
+                    yield tail
+                self.delivered += self.framer.flush()
+                if not (yield from self._act_due()):
+                    return
+        if self.tail:
+            yield self.tail
+
+    def _events(self, chunk: bytes) -> Generator[Step, Any, bool]:
+        """The complete events of ``chunk``, one by one; ``True`` when the stream ends."""
+        for unit in self.units(chunk):
+            if (yield from self._act_due()):
+                return True
+            out, delay = self.event(unit)
+            if out is None:
+                yield CLOSE
+                return True
+            if delay > 0:
+                yield Sleep(self.slow_token, delay)
+                self.paced()
+            yield out
+            self.delivered += 1
+        return False
+
+    def _act_due(self) -> Generator[Step, Any, bool]:
+        """Act on a stall, cut or truncation due now; ``True`` ends the stream cleanly."""
+        act = self.due()
+        while act is not None:
+            kind = act.fault.fault_type
+            if kind is FaultType.stream_stall:
+                token, wait, error = self.stall(act)
+                if token is not None:
+                    try:
+                        yield Sleep(token, wait)
+                    finally:
+                        self.hooks.end(token, error)
+                    if error is not None:
+                        yield CLOSE
+                        raise error
+            elif kind is FaultType.stream_cut:
+                error = self.cut(act)
+                if error is not None:
+                    yield CLOSE
+                    raise error
+            elif self.truncate(act):
+                yield CLOSE
+                return True
+            act = self.due()
+        return False
+
+    # -- the per-event decisions --------------------------------------------------------
     def _simplify(self) -> None:
         #: No fault looks at every event: chunks may go through whole.
         self.simple = self.slow is None and not self.truncating

@@ -24,205 +24,157 @@ delivered. ``close()`` / ``aclose()`` always reach the inner stream.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Generator, Iterable, Iterator
+from typing import Any, Protocol
 
-from aumai_chaos.faults import FaultConfig, FaultType
+from aumai_chaos.faults import FaultConfig
 from aumai_chaos.transport._hooks import FaultHooks
-from aumai_chaos.transport._stream_core import NEVER, STREAM_FAULTS, StreamCore
+from aumai_chaos.transport._run import CLOSE, READ, Run, Sleep, Step
+from aumai_chaos.transport._stream_core import STREAM_FAULTS, StreamCore
 
-__all__ = ["STREAM_FAULTS", "StreamCore", "wrap_async_stream", "wrap_sync_stream"]
-
-
-def _base(lib: Any, name: str, impl: type) -> type:
-    """The wrapper class for this library: ``impl`` on the library's own byte stream base, so
-    the client's ``isinstance(response.stream, SyncByteStream)`` holds."""
-    key = (lib.__name__, name)
-    cls = _classes.get(key)
-    if cls is None:
-        cls = type(name, (impl, getattr(lib, name)), {"__slots__": ()})
-        _classes[key] = cls
-    return cls
-
-
-_classes: dict[tuple[str, str], type] = {}
+__all__ = [
+    "STREAM_FAULTS",
+    "AsyncStream",
+    "Stepped",
+    "StreamCore",
+    "SyncStream",
+    "stream_class",
+    "wrap_async_stream",
+    "wrap_sync_stream",
+]
 
 
-class _SyncImpl:
+class _Sleeps(Protocol):
+    def sleep(self, token: object, seconds: float) -> None: ...
+    async def asleep(self, token: object, seconds: float) -> None: ...
+
+
+class Stepped(Protocol):
+    """The decisions over one wrapped byte stream (:class:`StreamCore`, the output faults'
+    ``OutputStreamCore``), as steps for :class:`SyncStream` / :class:`AsyncStream`."""
+
+    #: How many events may go to the client whole, as they came, at a :data:`READ`; the
+    #: driver takes off those it delivered.
+    room: int
+
+    @property
+    def hooks(self) -> _Sleeps: ...
+    def advance(self, chunk: bytes, room: int) -> int:
+        """The events ``chunk`` completes, taken, if fewer than ``room``; else ``-1``."""
+        ...
+
+    def steps(self) -> Generator[Step, bytes | None, None]: ...
+    def settle(self) -> None: ...
+
+
+class _Wrapped:
+    """An inner byte stream and the core that decides over it."""
+
     __slots__ = ("_core", "_inner")
+    #: The name of the library's byte-stream base class this one stands in for.
+    BASE = ""
 
-    def __init__(self, inner: Any, core: StreamCore) -> None:
+    def __init__(self, inner: Any, core: Stepped) -> None:
         self._inner = inner
         self._core = core
 
+
+class SyncStream(_Wrapped):
+    """Carries out a core's steps over an inner ``SyncByteStream``, in a thread: at a
+    :data:`READ`, chunks go to the client as they came while the core's ``advance`` takes
+    them (the per-chunk path), and the first it refuses goes to the steps; closing settles
+    the core (the faults that never acted are skipped) and closes the inner stream."""
+
+    __slots__ = ()
+    BASE = "SyncByteStream"
+
     def __iter__(self) -> Iterator[bytes]:
         core = self._core
-        hooks = core.hooks
-        advance = core.framer.advance
+        advance = core.advance
+        chunks = iter(self._inner)
+        run = Run(core.steps())
         try:
-            acts = core.acts
-            if acts and acts[-1].at <= 0 and self._act_due():
-                if core.tail:
-                    yield core.tail
-                return
-            for chunk in self._inner:
-                if core.simple and not core.buf:
-                    acts = core.acts
-                    found = advance(chunk, (acts[-1].at if acts else NEVER) - core.delivered)
-                    if found >= 0:
-                        # Fewer events than the next fault's position: nothing is due after it.
-                        core.delivered += found
+            while (step := run.next()) is not None:
+                if step is READ:
+                    room = core.room
+                    for chunk in chunks:
+                        found = advance(chunk, room)
+                        if found < 0:
+                            run.result = chunk
+                            break
+                        room -= found
                         yield chunk
-                        continue
-                for unit in core.units(chunk):
-                    if self._act_due():
-                        if core.tail:
-                            yield core.tail
-                        return
-                    out, delay = core.event(unit)
-                    if out is None:
-                        self.close()
-                        if core.tail:
-                            yield core.tail
-                        return
-                    if delay > 0:
-                        hooks.sleep(core.slow_token, delay)
-                        core.paced()
-                    yield out
-                    core.delivered += 1
-                # The client asks for more: act before the next chunk is read.
-                acts = core.acts
-                if acts and acts[-1].at <= core.delivered and self._act_due():
-                    if core.tail:
-                        yield core.tail
-                    return
-            if core.buf:
-                tail, core.buf = core.buf, b""
-                yield tail
-            core.delivered += core.framer.flush()
-            if self._act_due() and core.tail:
-                yield core.tail
+                    core.room = room
+                elif step.__class__ is bytes:
+                    yield step
+                elif step is CLOSE:
+                    self.close()
+                elif isinstance(step, Sleep):
+                    try:
+                        core.hooks.sleep(step.token, step.seconds)
+                    except BaseException as err:
+                        run.error = err
         finally:
             core.settle()
-
-    def _act_due(self) -> bool:
-        """Act on a stall, cut or truncation due now; ``True`` ends the stream cleanly."""
-        core = self._core
-        act = core.due()
-        while act is not None:
-            kind = act.fault.fault_type
-            if kind is FaultType.stream_stall:
-                token, wait, error = core.stall(act)
-                if token is not None:
-                    try:
-                        core.hooks.sleep(token, wait)
-                    finally:
-                        core.hooks.end(token, error)
-                    if error is not None:
-                        self.close()
-                        raise error
-            elif kind is FaultType.stream_cut:
-                error = core.cut(act)
-                if error is not None:
-                    self.close()
-                    raise error
-            elif core.truncate(act):
-                self.close()
-                return True
-            act = core.due()
-        return False
 
     def close(self) -> None:
         self._core.settle()
         self._inner.close()
 
 
-class _AsyncImpl:
-    __slots__ = ("_core", "_inner")
+class AsyncStream(_Wrapped):
+    """The async twin of :class:`SyncStream`, over an ``AsyncByteStream``: waits yield to the
+    event loop."""
 
-    def __init__(self, inner: Any, core: StreamCore) -> None:
-        self._inner = inner
-        self._core = core
+    __slots__ = ()
+    BASE = "AsyncByteStream"
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         core = self._core
-        hooks = core.hooks
-        advance = core.framer.advance
+        advance = core.advance
+        chunks = self._inner.__aiter__()
+        run = Run(core.steps())
         try:
-            acts = core.acts
-            if acts and acts[-1].at <= 0 and await self._act_due():
-                if core.tail:
-                    yield core.tail
-                return
-            async for chunk in self._inner:
-                if core.simple and not core.buf:
-                    acts = core.acts
-                    found = advance(chunk, (acts[-1].at if acts else NEVER) - core.delivered)
-                    if found >= 0:
-                        # Fewer events than the next fault's position: nothing is due after it.
-                        core.delivered += found
+            while (step := run.next()) is not None:
+                if step is READ:
+                    room = core.room
+                    async for chunk in chunks:
+                        found = advance(chunk, room)
+                        if found < 0:
+                            run.result = chunk
+                            break
+                        room -= found
                         yield chunk
-                        continue
-                for unit in core.units(chunk):
-                    if await self._act_due():
-                        if core.tail:
-                            yield core.tail
-                        return
-                    out, delay = core.event(unit)
-                    if out is None:
-                        await self.aclose()
-                        if core.tail:
-                            yield core.tail
-                        return
-                    if delay > 0:
-                        await hooks.asleep(core.slow_token, delay)
-                        core.paced()
-                    yield out
-                    core.delivered += 1
-                # The client asks for more: act before the next chunk is read.
-                acts = core.acts
-                if acts and acts[-1].at <= core.delivered and await self._act_due():
-                    if core.tail:
-                        yield core.tail
-                    return
-            if core.buf:
-                tail, core.buf = core.buf, b""
-                yield tail
-            core.delivered += core.framer.flush()
-            if await self._act_due() and core.tail:
-                yield core.tail
+                    core.room = room
+                elif step.__class__ is bytes:
+                    yield step
+                elif step is CLOSE:
+                    await self.aclose()
+                elif isinstance(step, Sleep):
+                    try:
+                        await core.hooks.asleep(step.token, step.seconds)
+                    except BaseException as err:
+                        run.error = err
         finally:
             core.settle()
-
-    async def _act_due(self) -> bool:
-        core = self._core
-        act = core.due()
-        while act is not None:
-            kind = act.fault.fault_type
-            if kind is FaultType.stream_stall:
-                token, wait, error = core.stall(act)
-                if token is not None:
-                    try:
-                        await core.hooks.asleep(token, wait)
-                    finally:
-                        core.hooks.end(token, error)
-                    if error is not None:
-                        await self.aclose()
-                        raise error
-            elif kind is FaultType.stream_cut:
-                error = core.cut(act)
-                if error is not None:
-                    await self.aclose()
-                    raise error
-            elif core.truncate(act):
-                await self.aclose()
-                return True
-            act = core.due()
-        return False
 
     async def aclose(self) -> None:
         self._core.settle()
         await self._inner.aclose()
+
+
+def stream_class(lib: Any, impl: type[SyncStream] | type[AsyncStream]) -> type:
+    """The wrapper class for this library: ``impl`` on the library's own byte stream base, so
+    the client's ``isinstance(response.stream, SyncByteStream)`` holds."""
+    key = (lib.__name__, impl)
+    cls = _classes.get(key)
+    if cls is None:
+        cls = type(impl.__name__, (impl, getattr(lib, impl.BASE)), {"__slots__": ()})
+        _classes[key] = cls
+    return cls
+
+
+_classes: dict[tuple[str, type], type] = {}
 
 
 def wrap_sync_stream(
@@ -239,7 +191,7 @@ def wrap_sync_stream(
     ``anthropic.messages``; ``None`` for others), which says which event is the provider's last.
     """
     core = StreamCore(faults, request=request, api=api, hooks=hooks)
-    return _base(core.lib, "SyncByteStream", _SyncImpl)(stream, core)
+    return stream_class(core.lib, SyncStream)(stream, core)
 
 
 def wrap_async_stream(
@@ -252,4 +204,4 @@ def wrap_async_stream(
 ) -> Any:
     """The async twin of :func:`wrap_sync_stream`, for an ``AsyncByteStream``."""
     core = StreamCore(faults, request=request, api=api, hooks=hooks)
-    return _base(core.lib, "AsyncByteStream", _AsyncImpl)(stream, core)
+    return stream_class(core.lib, AsyncStream)(stream, core)

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
+
+from aumai_chaos.faults import FaultType
 
 __all__ = [
     "break_arguments",
+    "change_call",
+    "change_calls",
     "cut_arguments",
     "offered_tools",
     "on_tool_calls",
@@ -83,6 +87,57 @@ def pick_calls(count: int, which: str, rng: random.Random) -> list[int]:
         chosen = [index for index in range(count) if rng.random() < 0.5]
         return chosen or [rng.randrange(count)]
     return [0]
+
+
+def change_calls(
+    fault: Any,
+    calls: list[dict[str, Any]],
+    change: Callable[[dict[str, Any]], bool],
+    rng: random.Random,
+    acted: list[int] | None,
+) -> bool:
+    """Apply ``change`` to the calls, of ``calls``, that the fault's ``tool_calls`` picks;
+    whether any changed. The indexes of those that did are added to ``acted``."""
+    picked = pick_calls(len(calls), getattr(fault, "tool_calls", "first"), rng)
+    changed = [change(calls[index]) for index in picked]
+    if acted is not None:
+        acted.extend(index for index, ok in zip(picked, changed, strict=True) if ok)
+    return any(changed)
+
+
+def change_call(
+    fault: Any,
+    call: dict[str, Any],
+    api: str,
+    request: Any,
+    rng: random.Random,
+    *,
+    key: str = "arguments",
+    malformed: Callable[[dict[str, Any]], bool] | None = None,
+) -> bool:
+    """A tool-call fault on one call (a dict with ``name`` and its arguments under ``key``:
+    JSON text for OpenAI's ``arguments``, an object for Anthropic's ``input``); whether it
+    changed anything. ``malformed`` replaces the default cut of the arguments' text."""
+    kind = fault.fault_type
+    if kind is FaultType.malformed_tool_call:
+        if malformed is not None:
+            return malformed(call)
+        cut = cut_arguments(str(call.get(key, "")))
+        if cut is None:
+            return False
+        call[key] = cut
+        return True
+    offered = offered_tools(api, request)
+    if kind is FaultType.unknown_tool_call:
+        call["name"] = unknown_tool_name(offered, getattr(fault, "tool_name", None))
+        return True
+    text = key == "arguments"
+    arguments = str(call.get(key, "")) if text else call.get(key)
+    wrong = wrong_arguments(fault, arguments, offered.get(str(call.get("name"))), rng)
+    if wrong is None:
+        return False
+    call[key] = json.dumps(wrong) if text else wrong
+    return True
 
 
 def cut_arguments(text: str, keep: float = 0.5) -> str | None:
