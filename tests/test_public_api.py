@@ -6,8 +6,8 @@ properties and attribute annotations, an annotated module constant) the type hin
 as a type checker would, forward references and ``if TYPE_CHECKING:`` imports included, and each
 type they mention must be one a user can name: defined in a public module, or re-exported by
 one. A type defined in a private module (``aumai_chaos._engine.act.Firing``,
-``aumai_chaos.transport._clients.Library``) that no public module exports is a leak: users could
-neither import it nor rely on it, and its next change would break them silently.
+``aumai_chaos.experiments._recorder.CallRecorder``) that no public module exports is a leak:
+users could neither import it nor rely on it, and its next change would break them silently.
 """
 
 from __future__ import annotations
