@@ -1,6 +1,8 @@
-"""The floor of the proxy rows: the least a proxy on the same parts can do (uvicorn with h11,
-an httpx ``AsyncClient``, the body streamed with ``aiter_raw``), with no fault code, no
-telemetry and no header rules. ``python -m benchmarks._bare_proxy UPSTREAM`` prints
+"""The floor of the proxy rows: the least a proxy on the same parts can do (uvicorn with the
+proxy's own protocol and event loop, :func:`aumai_chaos.proxy._server.stack`: httptools on
+uvloop when installed, else h11 on asyncio; the proxy's upstream client,
+``WireTransport``; the body streamed as it arrives), with no fault code, no telemetry and no
+header rules. ``python -m benchmarks._bare_proxy UPSTREAM`` prints
 ``listening on http://127.0.0.1:PORT`` on stderr when ready."""
 
 from __future__ import annotations
@@ -13,12 +15,17 @@ from typing import Any
 import httpx
 import uvicorn
 
+from aumai_chaos.proxy._server import stack
+from aumai_chaos.proxy._wire import WireTransport
+
 _SKIP = (b"host", b"content-length", b"connection", b"transfer-encoding")
+_TIMEOUT = {"connect": 30.0, "read": None, "write": None, "pool": None}
 
 
 def main() -> None:
     upstream = sys.argv[1]
-    client = httpx.AsyncClient(timeout=None, trust_env=False)
+    transport = WireTransport()
+    protocol, loop_factory = stack()
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -31,12 +38,16 @@ def main() -> None:
                 break
         headers = [(k, v) for k, v in scope["headers"] if k not in _SKIP]
         request = httpx.Request(
-            scope["method"], upstream + scope["path"], headers=headers, content=body
+            scope["method"],
+            upstream + scope["path"],
+            headers=headers,
+            content=body,
+            extensions={"timeout": _TIMEOUT},
         )
-        response = await client.send(request, stream=True)
+        response = await transport.handle_async_request(request)
         out = [(k, v) for k, v in response.headers.raw if k.lower() not in _SKIP[2:]]
         await send({"type": "http.response.start", "status": response.status_code, "headers": out})
-        async for chunk in response.aiter_raw():
+        async for chunk in response.stream:  # type: ignore[union-attr]
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
         await response.aclose()
@@ -46,7 +57,7 @@ def main() -> None:
     sock.bind(("127.0.0.1", 0))
     config = uvicorn.Config(
         app,
-        http="h11",
+        http=protocol,
         lifespan="off",
         log_level="warning",
         access_log=False,
@@ -55,7 +66,8 @@ def main() -> None:
     )
     server = uvicorn.Server(config)
     print(f"listening on http://127.0.0.1:{sock.getsockname()[1]}", file=sys.stderr, flush=True)
-    asyncio.run(server.serve(sockets=[sock]))
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        runner.run(server.serve(sockets=[sock]))
 
 
 if __name__ == "__main__":

@@ -22,8 +22,9 @@ from aumai_chaos.testing import HTTPReply, ProviderServer, StallStream, TextRepl
 pytestmark = pytest.mark.asyncio(loop_scope="function")
 
 CHAT = "/v1/chat/completions"
-# Short enough that a stall test takes a fraction of a second.
-QUICK = dataclasses.replace(ROBUST, timeout_s=0.5)
+# Short enough that a stall test takes a few seconds, long enough that a normal reply from the
+# in-process server never reaches it on a loaded 2-core machine (0.5 s once did).
+QUICK = dataclasses.replace(ROBUST, timeout_s=2.0)
 
 
 @pytest.fixture
@@ -130,7 +131,7 @@ async def test_rate_limits_are_retried_by_the_sdk_honouring_retry_after(
 async def test_a_stalled_stream_times_out_and_is_asked_again(
     server: ProviderServer, clients: dict[str, openai.AsyncOpenAI]
 ) -> None:
-    stalled = ToolCallReply("calculator", {"expression": "2 * 3"}, disrupt=StallStream(1, 5.0))
+    stalled = ToolCallReply("calculator", {"expression": "2 * 3"}, disrupt=StallStream(1, 8.0))
     server.script([stalled])
     assert await agent(clients, "robust").answer("calculator 2 * 3") == "The tool returned: 6"
     assert prompts(server) == ["user", "user", "tool"]

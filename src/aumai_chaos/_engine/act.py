@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Generator, Iterable, Mapping
 from typing import Any, Protocol
 
 from opentelemetry import context as otel_context
@@ -32,6 +32,7 @@ __all__ = [
     "fire_async",
     "fire_sync",
     "telemetry_failed",
+    "warn_once",
 ]
 
 
@@ -56,14 +57,20 @@ class RecordCall(Protocol):
 
 
 _log = logging.getLogger("aumai_chaos")
-_warned: set[str] = set()
+_warned: set[tuple[str, str]] = set()
+
+
+def warn_once(message: str, where: str, exc: BaseException) -> None:
+    """Log ``message`` (formatted with ``where`` and ``exc``) once per message and place: our
+    own bookkeeping failed there, and the caller goes on."""
+    if (message, where) not in _warned:
+        _warned.add((message, where))
+        _log.warning(message, where, exc)
 
 
 def telemetry_failed(where: str, exc: BaseException) -> None:
-    """Log, once per place, that our own bookkeeping failed; the caller goes on."""
-    if where not in _warned:
-        _warned.add(where)
-        _log.warning("aumai-chaos telemetry failed in %s (%r); faults still act", where, exc)
+    """Log, once per place, that our telemetry failed; the fault still acts."""
+    warn_once("aumai-chaos telemetry failed in %s (%r); faults still act", where, exc)
 
 
 class Firing:
@@ -139,13 +146,9 @@ class Firing:
                 current.add_event(tm.EVENT_FAULT_INJECTED, attrs)
         except Exception as exc:
             telemetry_failed("fault event", exc)
-        try:
-            # In the fault span's context, so that each point's exemplar links to the fault
-            # span (even for a fault fired outside any span); one context serves both.
-            ctx = trace.set_span_in_context(self.span)
-            plan.instruments.fault_injections.add(1, plan.metric_attrs, context=ctx)
-        except Exception as exc:
-            telemetry_failed("fault count", exc)
+        # Counted now, added to the counter when the metrics are read, in the context of the
+        # last fault span counted: the point's exemplar links to a fault span.
+        plan.injections.add(1, self.span)
         return True
 
     def set_attributes(self, attrs: Mapping[str, Any]) -> None:
@@ -166,8 +169,11 @@ class Firing:
             # A wait that ran its course held the call for exactly its delay (the wake-up is
             # timed to the deadline, our bookkeeping after it included); one cut short, for as
             # long as it lasted.
-            elapsed = max(0.0, time.perf_counter() - self.started)
-            waited = min(self.held, elapsed) if self.cut else self.held
+            waited = self.held
+            if self.cut:
+                waited = min(waited, max(0.0, time.perf_counter() - self.started))
+            # In the fault span's context, so that the point's exemplar links to the fault span
+            # (even for a fault fired outside any span).
             ctx = trace.set_span_in_context(self.span)
             plan.instruments.fault_delay.record(waited, plan.metric_attrs, context=ctx)
         except Exception as exc:
@@ -286,6 +292,29 @@ class ExitCost:
         self.seconds += (cost - self.seconds) * 0.2
 
 
+def _acts(
+    fired: Iterable[Firing], start: float | None, after: float
+) -> Generator[tuple[Firing, float], None, None]:
+    """The steps :func:`fire_sync` and :func:`fire_async` share, their drivers only waiting:
+    begin each fault in turn, timed from ``start`` back to back, and yield it with how early its
+    wait should end (its learned tail of bookkeeping, and ``after``); once the driver has
+    waited, end it and raise its exception if it raises."""
+    t = time.perf_counter() if start is None else start
+    for firing in fired:
+        if not firing.begin(start=t):
+            continue
+        plan = firing.plan
+        yield firing, plan.tail + after
+        woke = time.perf_counter()
+        exc = firing.exception() if plan.raises else None
+        firing.end(exc)
+        if plan.delay > 0:
+            _learn_tail(plan, woke)
+        t = max(firing.deadline, t)
+        if exc is not None:
+            raise exc
+
+
 def fire_sync(fired: Iterable[Firing], start: float | None = None, after: float = 0.0) -> None:
     """Carry out ``before`` faults in a thread: wait for each delay, then raise if one raises.
 
@@ -295,48 +324,23 @@ def fire_sync(fired: Iterable[Firing], start: float | None = None, after: float 
     An experiment's fault acts only inside its window, and its delay ends early when the
     window closes (the experiment ended or was aborted).
     """
-    t = time.perf_counter() if start is None else start
-    for firing in fired:
-        if not firing.begin(start=t):
-            continue
-        plan = firing.plan
-        exc: BaseException | None = None
+    for firing, early in _acts(fired, start, after):
         try:
-            firing.sleep(early=plan.tail + after)
-            woke = time.perf_counter()
-            if plan.raises:
-                exc = firing.exception()
-        finally:
-            firing.end(exc)
-        if plan.delay > 0:
-            _learn_tail(plan, woke)
-        t = max(firing.deadline, t)
-        if exc is not None:
-            raise exc
+            firing.sleep(early=early)
+        except BaseException:  # KeyboardInterrupt...: the span still ends
+            firing.end()
+            raise
 
 
 async def fire_async(
     fired: Iterable[Firing], start: float | None = None, after: float = 0.0
 ) -> None:
-    """Carry out ``before`` faults in a coroutine; waits yield to the event loop."""
-    t = time.perf_counter() if start is None else start
-    for firing in fired:
-        if not firing.begin(start=t):
-            continue
-        plan = firing.plan
-        exc: BaseException | None = None
-        # An event loop wakes on whole milliseconds (epoll rounds its timeout up), so below a
-        # millisecond the bookkeeping cannot be taken off the wait; above, it is.
-        await firing.asleep(early=plan.tail + after)
-        woke = time.perf_counter()
-        if plan.raises:
-            exc = firing.exception()
-        firing.end(exc)
-        if plan.delay > 0:
-            _learn_tail(plan, woke)
-        t = max(firing.deadline, t)
-        if exc is not None:
-            raise exc
+    """Carry out ``before`` faults in a coroutine; waits yield to the event loop (cancelled,
+    a wait ends its span itself). An event loop wakes on whole milliseconds (epoll rounds its
+    timeout up), so below a millisecond the bookkeeping cannot be taken off the wait; above,
+    it is."""
+    for firing, early in _acts(fired, start, after):
+        await firing.asleep(early=early)
 
 
 class CallSpan:

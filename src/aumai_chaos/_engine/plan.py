@@ -165,6 +165,7 @@ class FaultPlan:
         "experiment_id",
         "fault",
         "fault_type",
+        "injections",
         "instruments",
         "metric_attrs",
         "on_fire",
@@ -218,6 +219,9 @@ class FaultPlan:
         self.component = component
         self.experiment_id = experiment_id
         self.span_attrs, self.metric_attrs = _attributes(fault, component, experiment_id)
+        #: ``chaos.fault.injections`` for this plan's attributes, counted as the fault acts and
+        #: added to the counter when the metrics are read.
+        self.injections = instruments.pending(instruments.fault_injections, self.metric_attrs)
         self.passes, self.selects, self.budget = self._selection(fault, seed, component or "")
         #: No position rule and no seed: one independent draw per call (the one-draw gate).
         self.simple = seed is None and self.budget is None and self.passes is None

@@ -18,56 +18,100 @@ from aumai_chaos._engine.act import CallSpan, CallTimer, Firing, fire_async
 __all__ = ["drive_async", "stream_sync"]
 
 
-def _pending(during: list[Firing]) -> list[Firing]:
-    return sorted(during, key=lambda f: f.plan.after_items)
+class _Course:
+    """Where a stream is, for both drivers: the ``during`` faults still to come (in order of
+    their item), the items delivered, and what the consumer sent (or threw) for the next one.
 
+    Iterating it is the command generator the two drivers share: it yields each fault due
+    before the next item, begun inside its experiment's window (the driver waits its delay, then
+    ends it), then :data:`_NEXT` (the driver moves the stream one item on: :meth:`pull`, hand
+    the item to the consumer, :meth:`took` or :meth:`threw` what came back). It stops when a
+    fault ends the stream early; a raising fault (``stream_cut``) ends its span and raises.
+    """
 
-def _due(pending: list[Firing], delivered: int) -> Iterator[Firing]:
-    """The ``during`` faults due once ``delivered`` items went out, in order, each begun (inside
-    its experiment's window). A raising one (``stream_cut``) ends its span and raises here; the
-    driver carries out the others: end the stream, or wait (sync or async) and go on."""
-    while pending and pending[0].plan.after_items <= delivered:
-        firing = pending.pop(0)
-        if not firing.begin():
-            continue
-        if firing.plan.raises:
-            exc = firing.exception()
-            firing.end(exc)
+    __slots__ = ("delivered", "pending", "sent", "thrown")
+
+    def __init__(self, during: list[Firing]) -> None:
+        self.pending = sorted(during, key=lambda f: f.plan.after_items)
+        self.delivered = 0
+        self.sent: Any = None
+        self.thrown: BaseException | None = None
+
+    def __iter__(self) -> Iterator[Firing | None]:
+        pending = self.pending
+        while True:
+            # No fault acts while the consumer's exception is being thrown in.
+            while self.thrown is None and pending and pending[0].plan.after_items <= self.delivered:
+                firing = pending.pop(0)
+                if not firing.begin():
+                    continue
+                if firing.plan.raises:
+                    exc = firing.exception()
+                    firing.end(exc)
+                    raise exc
+                if firing.plan.ends_stream:
+                    firing.end()
+                    return
+                yield firing
+            yield _NEXT
+
+    def pull(self, gen: Generator[Any, Any, Any]) -> Any:
+        """The next item of a generator: what the consumer sent, or its exception thrown in."""
+        thrown = self.thrown
+        value = gen.send(self.sent) if thrown is None else gen.throw(thrown)
+        self.took()
+        return value
+
+    async def apull(self, gen: AsyncGenerator[Any, Any]) -> Any:
+        """:meth:`pull` for an async generator."""
+        thrown = self.thrown
+        value = await (gen.asend(self.sent) if thrown is None else gen.athrow(thrown))
+        self.took()
+        return value
+
+    def took(self) -> None:
+        self.thrown = None
+        self.delivered += 1
+
+    def threw(self, exc: BaseException) -> None:
+        """The consumer threw ``exc`` in at the item it was given (``GeneratorExit`` is not
+        passed on: the stream is closing)."""
+        if isinstance(exc, GeneratorExit):
             raise exc
-        yield firing
+        self.thrown = exc
+
+    def close(self) -> None:
+        """The stream ended: the faults that never came give back their ``times``."""
+        for firing in self.pending:
+            firing.skip()
+
+
+#: The command to move the stream one item on.
+_NEXT = None
 
 
 def stream_sync(gen: Generator[Any, Any, Any], during: list[Firing]) -> Generator[Any, Any, Any]:
     """``yield from gen`` with ``during`` faults acting at their items."""
-    pending = _pending(during)
-    delivered = 0
-    sent: Any = None
-    thrown: BaseException | None = None
+    course = _Course(during)
     try:
-        while True:
-            for firing in _due(pending, delivered) if thrown is None else ():
-                if firing.plan.ends_stream:
-                    firing.end()
-                    return None
+        for firing in course:
+            if firing is not _NEXT:
                 try:
                     firing.sleep()
                 finally:
                     firing.end()
+                continue
             try:
-                value = gen.send(sent) if thrown is None else gen.throw(thrown)
+                value = course.pull(gen)
             except StopIteration as stop:
                 return stop.value
-            thrown = None
-            delivered += 1
             try:
-                sent = yield value
-            except GeneratorExit:
-                raise
+                course.sent = yield value
             except BaseException as exc:
-                thrown = exc
+                course.threw(exc)
+        return None
     finally:
-        for firing in pending:
-            firing.skip()
+        course.close()
         gen.close()
 
 
@@ -90,42 +134,25 @@ async def drive_async(
             if call is not None:
                 call.detach()
         inner = make()
-        pending = _pending(during)
-        delivered = 0
-        sent: Any = None
-        thrown: BaseException | None = None
+        course = _Course(during)
         try:
-            while True:
-                truncated = False
-                for firing in _due(pending, delivered) if thrown is None else ():
-                    if firing.plan.ends_stream:
-                        firing.end()
-                        truncated = True
-                        break
+            for firing in course:
+                if firing is not _NEXT:
                     try:
                         await firing.asleep()
                     finally:
                         firing.end()
-                if truncated:
-                    break
+                    continue
                 try:
-                    if thrown is None:
-                        value = await inner.asend(sent)
-                    else:
-                        value = await inner.athrow(thrown)
+                    value = await course.apull(inner)
                 except StopAsyncIteration:
                     break
-                thrown = None
-                delivered += 1
                 try:
-                    sent = yield value
-                except GeneratorExit:
-                    raise
+                    course.sent = yield value
                 except BaseException as exc:
-                    thrown = exc
+                    course.threw(exc)
         finally:
-            for firing in pending:
-                firing.skip()
+            course.close()
             await inner.aclose()
     except BaseException as exc:
         if call is not None:

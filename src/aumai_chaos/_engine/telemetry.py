@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterable
 from typing import Any
 
 from opentelemetry import metrics, trace
+from opentelemetry.context import Context
 
 from aumai_chaos._version import __version__
 
@@ -49,10 +51,12 @@ __all__ = [
     "EVENT_EXPERIMENT_STOPPED",
     "EVENT_FAULT_INJECTED",
     "EVENT_OBJECTIVE",
+    "FLUSH_INSTRUMENT",
     "SCOPE_NAME",
     "SPAN_EXPERIMENT",
     "SPAN_FAULT",
     "Instruments",
+    "PendingCount",
     "instruments_for",
     "qualified_name",
 ]
@@ -134,6 +138,69 @@ def qualified_name(cls: type) -> str:
     return f"{module}.{cls.__qualname__}"
 
 
+class PendingCount:
+    """One counter's count for one attribute set, added to the counter in one measurement when
+    a metric reader collects, instead of one measurement per event.
+
+    An SDK measurement costs several microseconds (its attributes are cleaned, hashed and
+    offered an exemplar every time), as much as a fault's span; :meth:`add` is a locked
+    increment. :meth:`flush` runs from the observable callback that the SDK runs first in every
+    collection (:class:`Instruments`), so a reader always reads the exact count. The point's
+    exemplar links to the span of the last event counted (``span``), as one measurement per
+    event made in that span's context would.
+    """
+
+    __slots__ = ("_lock", "attrs", "counter", "pending", "span")
+
+    def __init__(self, counter: metrics.Counter, attrs: dict[str, Any]) -> None:
+        self.counter = counter
+        self.attrs = attrs
+        self.pending = 0
+        self.span: trace.Span | None = None
+        self._lock = threading.Lock()
+
+    def add(self, n: int = 1, span: trace.Span | None = None) -> None:
+        with self._lock:
+            self.pending += n
+            if span is not None:
+                self.span = span
+
+    def flush(self) -> None:
+        with self._lock:
+            n, span = self.pending, self.span
+            if not n:
+                return
+            self.pending, self.span = 0, None
+        context = trace.set_span_in_context(span) if span is not None else Context()
+        self.counter.add(n, self.attrs, context=context)
+
+
+#: The counters and histograms of :class:`Instruments`, by slot; the instrument's name is the
+#: slot's under ``chaos.`` (``fault_delay``: ``chaos.fault.delay``). Histograms are in seconds.
+_COUNTERS = {
+    "fault_injections": ("{injection}", "Faults injected."),
+    "experiment_runs": ("{run}", "Experiment runs, by final status."),
+    "objective_checks": ("{check}", "Steady-state objective limits checked, by outcome."),
+}
+_HISTOGRAMS = {
+    "fault_delay": ("Delay injected by latency and timeout faults.", DELAY_BUCKETS_S),
+    "experiment_duration": (
+        "Wall-clock duration of experiment runs.",
+        EXPERIMENT_DURATION_BUCKETS_S,
+    ),
+}
+#: An observable instrument that never reports a point: its callback, which the SDK runs first
+#: in every collection, adds the pending counts to their counters (:class:`PendingCount`).
+FLUSH_INSTRUMENT = "chaos.internal.flush"
+
+
+def _scoped(provider: Any, method: str, from_global: Any) -> Any:
+    """Our scope's tracer or meter (``method``) from ``provider``, or from the global one
+    (``from_global``) when ``None``."""
+    get = from_global if provider is None else getattr(provider, method)
+    return get(SCOPE_NAME, __version__)
+
+
 class Instruments:
     """The tracer and metric instruments for one pair of providers."""
 
@@ -147,6 +214,14 @@ class Instruments:
         "objective_checks",
         "tracer",
     )
+    fault_injections: metrics.Counter
+    fault_delay: metrics.Histogram
+    experiment_runs: metrics.Counter
+    experiment_duration: metrics.Histogram
+    experiment_active: metrics.UpDownCounter
+    objective_checks: metrics.Counter
+    tracer: trace.Tracer
+    meter: metrics.Meter
 
     def __init__(
         self,
@@ -156,18 +231,12 @@ class Instruments:
         # A provider that raises must never break a decorator or a user call: fall back to
         # the API's no-op implementations and say so once.
         try:
-            if tracer_provider is None:
-                self.tracer = trace.get_tracer(SCOPE_NAME, __version__)
-            else:
-                self.tracer = tracer_provider.get_tracer(SCOPE_NAME, __version__)
+            self.tracer = _scoped(tracer_provider, "get_tracer", trace.get_tracer)
         except Exception as exc:
             _log.warning("aumai-chaos: the tracer provider failed (%r); tracing is off", exc)
             self.tracer = trace.NoOpTracer()
         try:
-            if meter_provider is None:
-                self.meter = metrics.get_meter(SCOPE_NAME, __version__)
-            else:
-                self.meter = meter_provider.get_meter(SCOPE_NAME, __version__)
+            self.meter = _scoped(meter_provider, "get_meter", metrics.get_meter)
             self._create_instruments(self.meter)
         except Exception as exc:
             _log.warning("aumai-chaos: the meter provider failed (%r); metrics are off", exc)
@@ -175,32 +244,50 @@ class Instruments:
             self._create_instruments(self.meter)
 
     def _create_instruments(self, m: metrics.Meter) -> None:
-        self.fault_injections = m.create_counter(
-            "chaos.fault.injections", unit="{injection}", description="Faults injected."
-        )
-        self.fault_delay = m.create_histogram(
-            "chaos.fault.delay",
-            unit="s",
-            description="Delay injected by latency and timeout faults.",
-            explicit_bucket_boundaries_advisory=DELAY_BUCKETS_S,
-        )
-        self.experiment_runs = m.create_counter(
-            "chaos.experiment.runs", unit="{run}", description="Experiment runs, by final status."
-        )
-        self.experiment_duration = m.create_histogram(
-            "chaos.experiment.duration",
-            unit="s",
-            description="Wall-clock duration of experiment runs.",
-            explicit_bucket_boundaries_advisory=EXPERIMENT_DURATION_BUCKETS_S,
-        )
+        for slot, (unit, description) in _COUNTERS.items():
+            name = "chaos." + slot.replace("_", ".")
+            setattr(self, slot, m.create_counter(name, unit=unit, description=description))
+        for slot, (description, buckets) in _HISTOGRAMS.items():
+            histogram = m.create_histogram(
+                "chaos." + slot.replace("_", "."),
+                unit="s",
+                description=description,
+                explicit_bucket_boundaries_advisory=buckets,
+            )
+            setattr(self, slot, histogram)
         self.experiment_active = m.create_up_down_counter(
             "chaos.experiment.active", unit="{experiment}", description="Experiments running now."
         )
-        self.objective_checks = m.create_counter(
-            "chaos.objective.checks",
-            unit="{check}",
-            description="Steady-state objective limits checked, by outcome.",
-        )
+        m.create_observable_gauge(FLUSH_INSTRUMENT, callbacks=[_flush_all])
+
+    def pending(self, counter: metrics.Counter, attrs: dict[str, Any]) -> PendingCount:
+        """The one :class:`PendingCount` of ``counter`` for ``attrs``."""
+        key = (id(counter), frozenset(attrs.items()))
+        found = _pending.get(key)
+        if found is None:
+            with _pending_lock:
+                found = _pending.get(key)
+                if found is None:
+                    found = _pending[key] = PendingCount(counter, dict(attrs))
+        return found
+
+
+#: Every pending count, of every meter: one callback adds them all, so that whichever of its
+#: registrations a meter keeps (a second instrument of the same name and scope on one provider,
+#: e.g. through the global proxy and explicitly, is the first one), none is left out. Holding
+#: the counters keeps their ids from being reused.
+_pending: dict[tuple[int, frozenset[tuple[str, Any]]], PendingCount] = {}
+_pending_lock = threading.Lock()
+
+
+def _flush_all(options: metrics.CallbackOptions) -> Iterable[metrics.Observation]:
+    """Add every pending count to its counter (a reader is collecting); report nothing."""
+    for count in list(_pending.values()):
+        try:
+            count.flush()
+        except Exception as exc:  # pragma: no cover - never into a reader's collection
+            _log.warning("aumai-chaos: adding a pending count failed (%r)", exc)
+    return ()
 
 
 _cache: dict[tuple[int, int], tuple[Any, Any, Instruments]] = {}

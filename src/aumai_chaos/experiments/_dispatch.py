@@ -3,8 +3,9 @@
 The SDK cannot remove a processor from a ``TracerProvider``, so experiments never add their own:
 the process-wide :data:`DISPATCHER` is added once to each SDK provider an experiment uses, and
 routes each ended span by its ``chaos.experiment.id`` to that experiment's observer. When the
-provider in use is not an SDK provider (no SDK configured), experiments trace through one private
-SDK provider that only feeds the dispatcher; the global provider is never set.
+provider in use is not an SDK provider (no SDK configured), experiments trace through it as it
+is: a run records its calls and faults as they happen, so it needs no span of its own to observe
+them, and a span nobody exports would be work for nothing. The global provider is never set.
 """
 
 from __future__ import annotations
@@ -17,13 +18,12 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
-from opentelemetry.sdk.trace.sampling import ALWAYS_ON
 
 from aumai_chaos._engine import telemetry as tm
 from aumai_chaos.experiments.observer import ExperimentObserver
 from aumai_chaos.experiments.units import RecoveryTracker
 
-__all__ = ["DISPATCHER", "observing_provider", "private_provider"]
+__all__ = ["DISPATCHER", "observing_provider"]
 
 _T = TypeVar("_T")
 
@@ -113,32 +113,15 @@ class _Dispatcher(SpanProcessor):
 DISPATCHER = _Dispatcher()
 _attached: weakref.WeakSet[SdkTracerProvider] = weakref.WeakSet()
 _attach_lock = threading.Lock()
-_private: SdkTracerProvider | None = None
 
 
-def private_provider() -> SdkTracerProvider:
-    """The private SDK provider that only feeds the dispatcher: for experiments when no SDK is
-    configured, or when the user's sampler dropped the experiment's root span."""
-    global _private
-    with _attach_lock:
-        if _private is None:
-            _private = SdkTracerProvider(sampler=ALWAYS_ON, shutdown_on_exit=False)
-            _private.add_span_processor(DISPATCHER)
-            _attached.add(_private)
-        return _private
-
-
-def observing_provider(provider: trace.TracerProvider | None) -> SdkTracerProvider:
-    """The SDK provider an experiment traces through, with the dispatcher on it.
-
-    ``provider`` (or the global one when ``None``) if it is an SDK provider; otherwise the
-    private one.
-    """
+def observing_provider(provider: trace.TracerProvider | None) -> trace.TracerProvider:
+    """The provider an experiment traces through: ``provider`` (or the global one when
+    ``None``), with the dispatcher on it when it is an SDK provider."""
     candidate = provider if provider is not None else trace.get_tracer_provider()
     if isinstance(candidate, SdkTracerProvider):
         with _attach_lock:
             if candidate not in _attached:
                 candidate.add_span_processor(DISPATCHER)
                 _attached.add(candidate)
-        return candidate
-    return private_provider()
+    return candidate

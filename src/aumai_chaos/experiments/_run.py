@@ -22,6 +22,7 @@ from typing import Any
 from opentelemetry import baggage, trace
 from opentelemetry import context as otel_context
 from opentelemetry.metrics import MeterProvider
+from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
 
 from aumai_chaos import propagation
 from aumai_chaos._engine import registry as _registry
@@ -30,7 +31,7 @@ from aumai_chaos._engine.plan import FaultPlan
 from aumai_chaos._engine.scopes import Scope
 from aumai_chaos._engine.window import Window
 from aumai_chaos.errors import WorkloadError
-from aumai_chaos.experiments._dispatch import DISPATCHER, observing_provider, private_provider
+from aumai_chaos.experiments._dispatch import DISPATCHER, observing_provider
 from aumai_chaos.experiments._phases import Phases, Progress, RunNotes
 from aumai_chaos.experiments._series import Series
 from aumai_chaos.experiments._verdict import (
@@ -68,6 +69,9 @@ from aumai_chaos.faults import FaultConfig
 __all__ = ["ExperimentRun", "Progress"]
 
 _log = logging.getLogger("aumai_chaos")
+#: What a run traces through when the user's tracer cannot start its span: nothing (the run
+#: records its calls and faults itself, as they happen).
+_NO_TRACING = trace.NoOpTracerProvider()
 
 
 class ExperimentRun:
@@ -93,7 +97,8 @@ class ExperimentRun:
         self._meter_provider = meter_provider
         self.instruments = tm.instruments_for(self._tracer_provider, meter_provider)
         # -- recovery hook: units of work and fault outcomes (experiments/units.py) --
-        self.recovery = RecoveryTracker(experiment.experiment_id, self.instruments.meter)
+        self.recovery = RecoveryTracker(experiment.experiment_id)
+        self.recovery._measure(self.instruments)
         seed = experiment.seed
         self.rng = random.Random(seed) if seed is not None else random.Random()
         self.start_time: datetime | None = None
@@ -451,19 +456,26 @@ class ExperimentRun:
 
     def _start_span(self, attrs: dict[str, Any]) -> trace.Span:
         """Start the ``chaos.experiment`` span. When the user's sampler drops it or the user's
-        tracer fails, the run is observed through the private provider (and not exported)."""
+        tracer fails, the run is still observed (it records its calls and faults itself) but not
+        exported; a failing tracer is not asked again. With no SDK, nothing is exported anyway
+        and nothing is said."""
         exp_id = self.experiment.experiment_id
         try:
             span = self.instruments.tracer.start_span(tm.SPAN_EXPERIMENT, attributes=attrs)
-            if span.is_recording():
+            if span.is_recording() or not isinstance(self._tracer_provider, SdkTracerProvider):
                 return span
-            why, detail = "the sampler dropped", ""
+            _log.warning(
+                "the sampler dropped experiment %r; it is still observed, but not exported", exp_id
+            )
+            return span
         except Exception as exc:
-            why, detail = "the tracer failed to start", f" ({exc!r})"
-        _log.warning(
-            "%s experiment %r%s; it is still observed, but not exported", why, exp_id, detail
-        )
-        self.instruments = tm.instruments_for(private_provider(), self._meter_provider)
+            _log.warning(
+                "the tracer failed to start experiment %r (%r); it is still observed, but not "
+                "exported",
+                exp_id,
+                exc,
+            )
+        self.instruments = tm.instruments_for(_NO_TRACING, self._meter_provider)
         return self.instruments.tracer.start_span(tm.SPAN_EXPERIMENT, attributes=attrs)
 
     def check_stop_conditions(self) -> bool:

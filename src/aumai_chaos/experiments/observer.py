@@ -290,7 +290,10 @@ class ExperimentObserver(SpanProcessor):
         scheduler's runs, inside the run's firing window)."""
         fault_type = str(attributes.get(tm.ATTR_FAULT_TYPE, "unknown"))
         component = str(attributes.get(tm.ATTR_COMPONENT) or "unknown")
-        details = {k: _plain(v) for k, v in attributes.items()}
+        details = dict(attributes)
+        # A tuple (the tool calls an output fault changed) is kept as a list, as JSON has it.
+        if tuple in map(type, details.values()):
+            details = {k: _plain(v) for k, v in details.items()}
         obs = (component, FAULT_INJECTED, time.time_ns(), details)
         with self._lock:
             if self._sealed:

@@ -37,8 +37,8 @@ class ExperimentScheduler:
     """Keeps experiments by id and runs them.
 
     ``tracer_provider`` / ``meter_provider`` default to the global ones. When the tracer provider
-    is not an OpenTelemetry SDK provider, experiments still observe their own spans through a
-    private provider (nothing is exported then); the global provider is never set.
+    is not an OpenTelemetry SDK provider, experiments still observe their calls and faults
+    (they record them as they happen); the global provider is never set.
     ``max_observations`` bounds each run's kept observations.
     """
 

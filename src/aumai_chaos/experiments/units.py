@@ -26,16 +26,15 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import copy
-import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from opentelemetry import metrics, trace
+from opentelemetry import trace
 
 from aumai_chaos._engine import telemetry as tm
-from aumai_chaos._engine.act import RecordCall
+from aumai_chaos._engine.act import RecordCall, warn_once
 from aumai_chaos.experiments._unit import Unit, UnitRecorder
 from aumai_chaos.experiments.recovery import FaultOutcome, RecoveryTally, UnitLedger
 from aumai_chaos.experiments.summary import RecoveryRow
@@ -58,14 +57,10 @@ INVOKE_AGENT = "invoke_agent"
 MAX_TRACKED_SPANS = 100_000
 #: Records one ended unit as a workload iteration: (duration in ms, error type, message).
 IterationSink = Callable[[float, str | None, str | None], None]
-_log = logging.getLogger("aumai_chaos")
-_warned: set[str] = set()
 
 
 def _failed(where: str, exc: BaseException) -> None:
-    if where not in _warned:
-        _warned.add(where)
-        _log.warning("aumai-chaos recovery bookkeeping failed in %s (%r)", where, exc)
+    warn_once("aumai-chaos recovery bookkeeping failed in %s (%r)", where, exc)
 
 
 def _message(exc: BaseException | None) -> str | None:
@@ -80,7 +75,7 @@ def _message(exc: BaseException | None) -> str | None:
 class RecoveryTracker:
     """The units of one run and the outcomes of its faults. Thread-safe."""
 
-    def __init__(self, experiment_id: str, meter: metrics.Meter | None = None) -> None:
+    def __init__(self, experiment_id: str) -> None:
         self.experiment_id = experiment_id
         self._current: contextvars.ContextVar[UnitLedger | None] = contextvars.ContextVar(
             f"aumai_chaos_unit_{experiment_id}", default=None
@@ -104,19 +99,27 @@ class RecoveryTracker:
         self._top: set[int] = set()
         self._outcomes: Any = None
         self._times: Any = None
+        self._instruments: tm.Instruments | None = None
+        #: The ``unknown`` outcomes of the faults outside every unit, by (fault type,
+        #: component): counted as they fire, added to the counter when the metrics are read.
+        self._unplaced: dict[tuple[str, str], tm.PendingCount] = {}
+
+    def _measure(self, instruments: tm.Instruments) -> None:
+        """Count the outcomes and recovery times on the run's instruments (its meter)."""
+        self._instruments = instruments
         try:
-            if meter is not None:
-                self._outcomes = meter.create_counter(
-                    "chaos.fault.outcomes",
-                    unit="{fault}",
-                    description="Fired faults by outcome: recovered, propagated or unknown.",
-                )
-                self._times = meter.create_histogram(
-                    "chaos.fault.recovery_time",
-                    unit="s",
-                    description="Time from a fault's start to the end of the call that recovered.",
-                    explicit_bucket_boundaries_advisory=tm.DELAY_BUCKETS_S,
-                )
+            meter = instruments.meter
+            self._outcomes = meter.create_counter(
+                "chaos.fault.outcomes",
+                unit="{fault}",
+                description="Fired faults by outcome: recovered, propagated or unknown.",
+            )
+            self._times = meter.create_histogram(
+                "chaos.fault.recovery_time",
+                unit="s",
+                description="Time from a fault's start to the end of the call that recovered.",
+                explicit_bucket_boundaries_advisory=tm.DELAY_BUCKETS_S,
+            )
         except Exception as exc:
             _failed("metrics", exc)
 
@@ -233,9 +236,29 @@ class RecoveryTracker:
                 if self._sealed:
                     return
                 self._tally.add(outcome)
-            self._emit([outcome], None)
+            self._count_unplaced(fault_type, component)
         except Exception as exc:  # pragma: no cover - never into user code
             _failed("fault", exc)
+
+    def _count_unplaced(self, fault_type: str, component: str) -> None:
+        """Count an ``unknown`` outcome outside every unit (what :meth:`_emit` does for it: no
+        recovery time, no span to add an event to), in one pending count per fault type and
+        component rather than one measurement per fault."""
+        if self._outcomes is None or self._instruments is None:
+            return
+        key = (fault_type, component)
+        pending = self._unplaced.get(key)
+        if pending is None:
+            attrs = {
+                tm.ATTR_FAULT_TYPE: fault_type,
+                tm.ATTR_COMPONENT: component,
+                tm.ATTR_EXPERIMENT_ID: self.experiment_id,
+                ATTR_FAULT_OUTCOME: "unknown",
+            }
+            pending = self._unplaced.setdefault(
+                key, self._instruments.pending(self._outcomes, attrs)
+            )
+        pending.add()
 
     def _wrap_recorder(self, recorder: Callable[[str], RecordCall]) -> Callable[[str], RecordCall]:
         """``recorder`` (the observer's, one per component), each call also telling the current

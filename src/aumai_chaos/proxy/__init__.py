@@ -12,14 +12,14 @@ same 429s, resets, cut streams and malformed tool calls as a Python one.
   :class:`McpClassifier` names MCP's JSON-RPC requests (``tools/call`` is ``mcp.tool.<name>``).
 - :func:`check_for_proxy`, :class:`ProxyRun`: the experiment as the proxy runs it.
 
-Needs the ``proxy`` extra (uvicorn, httpx); nothing here is imported by ``import aumai_chaos``.
+Needs the ``proxy`` extra (uvicorn, httpx; uvloop and httptools, used when installed); nothing
+here is imported by ``import aumai_chaos``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-import httpx
 from opentelemetry.trace import TracerProvider
 
 from aumai_chaos.proxy._app import ProxyApp
@@ -28,6 +28,7 @@ from aumai_chaos.proxy._mcp import McpClassifier
 from aumai_chaos.proxy._server import Connections, ProxyServer, bind
 from aumai_chaos.proxy._session import ProxyRun, check_for_proxy, visible, with_duration
 from aumai_chaos.proxy._upstreams import Target, Upstream, Upstreams, parse_upstreams
+from aumai_chaos.proxy._wire import WireTransport
 from aumai_chaos.transport._transport import Chaos
 
 __all__ = [
@@ -50,7 +51,9 @@ class Proxy:
     :class:`~aumai_chaos.ConfigError`) in front of ``upstreams``; :meth:`start`, :meth:`stop`.
 
     Its faults are those of the experiments running in this process, on each request's
-    component (the transport's routes, or a ``classifiers`` answer).
+    component (the transport's routes, or a ``classifiers`` answer). ``fast`` serves on uvloop
+    and httptools when they are installed (the ``proxy`` extra brings them); without them, or
+    with ``fast=False``, on asyncio and h11.
     """
 
     def __init__(
@@ -62,21 +65,20 @@ class Proxy:
         classifiers: Sequence[RequestClassifier] = (),
         tracer_provider: TracerProvider | None = None,
         verify: bool | str = True,
+        fast: bool = True,
     ) -> None:
         self.upstreams = upstreams
         self.host = host
         self._sock = bind(host, port)
         connections = Connections()
-        inner = httpx.AsyncHTTPTransport(verify=verify, retries=0)
         chaos = Chaos(tracer_provider=tracer_provider, where="aumai-chaos proxy")
-        self._client = httpx.AsyncClient(
-            transport=ProxyTransport(inner, chaos, classifiers),
-            follow_redirects=False,
-            trust_env=False,
-            timeout=None,
+        # The transport itself, not an httpx client: a reverse proxy follows no redirect, keeps
+        # no cookie, reads no proxy setting from the environment and sets its own timeouts.
+        transport = ProxyTransport(WireTransport(verify=verify), chaos, classifiers)
+        app = ProxyApp(upstreams, transport, connections, tracer_provider=tracer_provider)
+        self._server = ProxyServer(
+            app, self._sock, connections, on_stop=transport.aclose, fast=fast
         )
-        app = ProxyApp(upstreams, self._client, connections, tracer_provider=tracer_provider)
-        self._server = ProxyServer(app, self._sock, connections, on_stop=self._client.aclose)
 
     @property
     def port(self) -> int:

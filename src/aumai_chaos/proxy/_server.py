@@ -1,4 +1,8 @@
-"""The proxy's HTTP server: uvicorn (h11) in a thread of its own, on a socket bound up front.
+"""The proxy's HTTP server: uvicorn in a thread of its own, on a socket bound up front.
+
+uvicorn runs on uvloop with the httptools parser when both are installed (the ``proxy`` extra
+brings them: about 0.3 ms less a proxied request on a shared 2-core machine), else on asyncio
+with h11; :func:`stack` picks.
 
 Binding the socket before uvicorn starts makes a port in use a one-line error of ours (uvicorn
 would log and exit) and gives the real port of ``--port 0`` at once. uvicorn's own protocol is
@@ -25,7 +29,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from aumai_chaos.errors import ConfigError
 
-__all__ = ["Connections", "ProxyServer", "bind"]
+__all__ = ["Connections", "ProxyServer", "bind", "stack"]
 
 #: How long a reset waits, at most, for the client to acknowledge what was sent.
 RESET_GRACE_SECONDS = 1.0
@@ -91,9 +95,33 @@ def _unacknowledged(sock: Any) -> int:
         return 0
 
 
-def _protocol(connections: Connections) -> type[H11Protocol]:
-    class Protocol(H11Protocol):
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+def stack(fast: bool = True) -> tuple[type[Any], Callable[[], asyncio.AbstractEventLoop]]:
+    """uvicorn's HTTP protocol class and the event loop factory the proxy serves with: httptools
+    on uvloop when ``fast`` and both are installed, else h11 on asyncio."""
+    if fast:
+        try:
+            import uvloop
+            from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+        except ImportError:
+            pass
+        else:
+
+            class HttpTools(HttpToolsProtocol):
+                def on_headers_complete(self) -> None:
+                    super().on_headers_complete()
+                    # An absolute-form target (``GET http://host/ HTTP/1.1``, for a forward
+                    # proxy) keeps its whole target in ``raw_path``, as h11's protocol does,
+                    # not only its path: the proxy refuses it rather than forwarding it.
+                    if not self.url.startswith(b"/"):
+                        self.scope["raw_path"] = self.url
+
+            return HttpTools, uvloop.new_event_loop
+    return H11Protocol, asyncio.new_event_loop
+
+
+def _protocol(connections: Connections, base: type[Any]) -> type[Any]:
+    class Protocol(base):  # type: ignore[misc]
+        def connection_made(self, transport: asyncio.Transport) -> None:
             super().connection_made(transport)
             connections.add(self.client, transport)
             # Small writes (headers, then each event) go out at once: with Nagle's algorithm a
@@ -142,10 +170,13 @@ class ProxyServer:
         sock: socket.socket,
         connections: Connections,
         on_stop: Callable[[], Awaitable[None]] | None = None,
+        *,
+        fast: bool = True,
     ) -> None:
+        protocol, self._loop_factory = stack(fast)
         config = uvicorn.Config(
             app,
-            http=_protocol(connections),
+            http=_protocol(connections, protocol),
             ws="none",
             lifespan="off",
             log_level="warning",
@@ -166,7 +197,8 @@ class ProxyServer:
 
     def _serve(self) -> None:
         try:
-            asyncio.run(self._main())
+            with asyncio.Runner(loop_factory=self._loop_factory) as runner:
+                runner.run(self._main())
         except BaseException as exc:  # SystemExit from uvicorn included
             self._error = exc
 
