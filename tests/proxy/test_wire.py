@@ -5,11 +5,15 @@ same bytes."""
 from __future__ import annotations
 
 import asyncio
+import datetime
+import ipaddress
 import socket
+import ssl
 import struct
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -259,3 +263,88 @@ async def test_an_idle_connection_that_received_bytes_is_not_reused() -> None:
         assert await fetch(transport, server.url) == (200, [b"hello"])
         await transport.aclose()
     assert server.connections == 2
+
+
+def _self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for localhost and 127.0.0.1, signed by its own key: (cert, key) PEM files."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+@pytest.mark.asyncio
+async def test_a_tls_upstream_is_spoken_to_and_verified_as_httpx_does(tmp_path: Path) -> None:
+    cert, key = _self_signed(tmp_path)
+    served = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    served.load_cert_chain(cert, key)
+    served.set_alpn_protocols(["http/1.1"])
+    trusting = ssl.create_default_context(cafile=str(cert))
+    seen: list[str | None] = []
+
+    async def on_client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        ssl_object = writer.get_extra_info("ssl_object")
+        seen.append(ssl_object.selected_alpn_protocol() if ssl_object else None)
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = next(
+                (int(h.split(b":", 1)[1]) for h in head.split(b"\r\n")
+                 if h.lower().startswith(b"content-length:")),
+                0,
+            )  # fmt: skip
+            await reader.readexactly(length)
+            writer.write(LENGTH)
+            await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(on_client, "127.0.0.1", 0, ssl=served)
+    url = f"https://localhost:{server.sockets[0].getsockname()[1]}/"
+    transports = [
+        WireTransport(verify=trusting),
+        httpx.AsyncHTTPTransport(verify=trusting),
+        WireTransport(),
+        httpx.AsyncHTTPTransport(),
+    ]
+    async with server:
+        got = [await fetch(t, url) for t in transports]
+        for transport in transports:
+            await transport.aclose()
+    trusted, untrusted = got[:2], got[2:]
+    assert trusted == [(200, [b"hello"]), (200, [b"hello"])]
+    assert seen[0] == "http/1.1"  # ours asks for HTTP/1.1 by ALPN
+    # a certificate nobody vouches for: refused before the request is sent, as httpx does
+    assert untrusted == [httpx.ConnectError, httpx.ConnectError]

@@ -10,6 +10,7 @@ import typer.main
 import yaml
 
 from aumai_chaos._engine import telemetry as tm
+from aumai_chaos.cli import _deliver as exits
 from aumai_chaos.cli import commands as cli
 from aumai_chaos.experiments.files import load_experiment_file
 from aumai_chaos.experiments.steady_state import LIMITS, Verdict
@@ -34,11 +35,11 @@ def test_cli_md_lists_every_exit_code() -> None:
     section = CLI.split("## Exit codes\n", 1)[1].split("\n## ", 1)[0]
     codes = re.findall(r"^\| (\d+) \|", section, re.MULTILINE)
     assert [int(c) for c in codes] == [
-        cli.EXIT_OK,
-        cli.EXIT_FAILED,
-        cli.EXIT_BAD_INPUT,
-        cli.EXIT_BASELINE_NOT_MET,
-        cli.EXIT_INTERRUPTED,
+        exits.EXIT_OK,
+        exits.EXIT_FAILED,
+        exits.EXIT_BAD_INPUT,
+        exits.EXIT_BASELINE_NOT_MET,
+        exits.EXIT_INTERRUPTED,
     ]
 
 
