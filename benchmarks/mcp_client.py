@@ -102,10 +102,7 @@ async def _open(stack: contextlib.AsyncExitStack) -> dict[str, Any]:
 
     from aumai_chaos.mcp._client import _state
 
-    originals = {
-        name: original for cls, name, original, _ in _state.patched if cls is JSONRPCDispatcher
-    }
-    unpatched = type("Unpatched", (JSONRPCDispatcher,), originals)
+    unpatched = type("Unpatched", (JSONRPCDispatcher,), _state.patches.originals(JSONRPCDispatcher))
     server = MCPServer("bench")
 
     @server.tool()

@@ -37,15 +37,15 @@ PROVIDERS: dict[str, Any] = {}
 def _bookkeeping(on: bool) -> Iterator[None]:
     """Off: the run's record hook left unwrapped, and its units not given to the dispatcher
     (which would follow spans)."""
-    original = units.RecoveryTracker.wrap_recorder
+    original = units.RecoveryTracker._wrap_recorder
     add_units = _dispatch._Dispatcher.add_units
     if not on:
-        units.RecoveryTracker.wrap_recorder = lambda self, recorder: recorder  # type: ignore[method-assign]
+        units.RecoveryTracker._wrap_recorder = lambda self, recorder: recorder  # type: ignore[method-assign]
         _dispatch._Dispatcher.add_units = lambda self, experiment_id, tracker: None  # type: ignore[method-assign]
     try:
         yield
     finally:
-        units.RecoveryTracker.wrap_recorder = original  # type: ignore[method-assign]
+        units.RecoveryTracker._wrap_recorder = original  # type: ignore[method-assign]
         _dispatch._Dispatcher.add_units = add_units  # type: ignore[method-assign]
 
 
@@ -103,35 +103,36 @@ def main() -> None:
             print(f"| {trace_calls} | {where} | {off_ns:,.0f} | {on_ns:,.0f} | {ratio:.3f} |")
 
 
-class _Noop:
-    """A recorder that records nothing: the floor the hook is measured against."""
+def _noop(
+    start: float, end: float, error_type: str | None, message: str | None, traced: bool
+) -> None:
+    """A record that records nothing: the floor the hook is measured against."""
 
-    def __call__(
-        self, duration_ms: float, error_type: str | None, message: str | None, traced: bool
+
+def _noting(component: str, note: Callable[[str, bool], None] | None) -> Callable[..., None]:
+    """A record that records nothing but tells ``note`` of each call, as the observer's recorder
+    does after recording (``_recorder.CallRecorder.record``)."""
+    if note is None:
+        return _noop
+
+    def record(
+        start: float, end: float, error_type: str | None, message: str | None, traced: bool
     ) -> None:
-        return None
+        note(component, error_type is None)
 
-    def timed(
-        self,
-        start: float,
-        exc: BaseException | None,
-        traced: bool = False,
-        end: float | None = None,
-    ) -> None:
-        return None
-
-
-_noop = _Noop()
+    return record
 
 
 def hook_only() -> None:
     """The record hook's own cost: outside a unit, in one, and after a fault in it."""
     tracker = units.RecoveryTracker("bench")
-    wrapped = tracker.wrap_recorder(lambda component: _noop)("c")
+    wrapped = tracker._wrap_recorder(_noting)("c")
     n = 200_000
 
     def t(f: Callable[..., None]) -> float:
-        return min(timeit.repeat(lambda: f(1.0, None, None, False), number=n, repeat=1)) / n * 1e9
+        return (
+            min(timeit.repeat(lambda: f(1.0, 1.0, None, None, False), number=n, repeat=1)) / n * 1e9
+        )
 
     times: dict[str, list[float]] = {}
     for _ in range(ROUNDS):
@@ -140,7 +141,7 @@ def hook_only() -> None:
         token = tracker.begin("unit")
         times.setdefault("in a unit", []).append(t(wrapped))
         tracker.on_fault({"chaos.fault.type": "error", "chaos.component": "c"})
-        wrapped(1.0, "E", None, False)  # the call the fault hit ends
+        wrapped(1.0, 1.0, "E", None, False)  # the call the fault hit ends
         times.setdefault("after a fault", []).append(t(wrapped))
         tracker.end(token, None)
     base = statistics.median(times["no hook"])

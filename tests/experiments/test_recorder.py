@@ -21,7 +21,7 @@ def _calls(
     observer: ExperimentObserver, n: int, every_error: int = 0, record: RecordCall | None = None
 ) -> int:
     """Record ``n`` calls of about 1 ms through a recorder; returns how many failed."""
-    record = record or observer.recorder(COMPONENT)
+    record = record or observer._recorder(COMPONENT)
     errors = 0
     for i in range(n):
         end = time.perf_counter()
@@ -61,7 +61,7 @@ def test_calls_from_many_threads_are_counted_exactly_and_agree_with_the_series()
 
 def test_traced_calls_keep_an_observation() -> None:
     observer = _observer()
-    record = observer.recorder(COMPONENT)
+    record = observer._recorder(COMPONENT)
     end = time.perf_counter()
     record(end - 0.002, end, None, None, True)
     record(end - 0.002, end, "ValueError", "bad", True)
@@ -75,7 +75,7 @@ def test_traced_calls_keep_an_observation() -> None:
 
 def test_after_clear_the_same_recorder_counts_into_the_new_tallies() -> None:
     observer = _observer()
-    record = observer.recorder(COMPONENT)
+    record = observer._recorder(COMPONENT)
     for _ in range(10):
         end = time.perf_counter()
         record(end - 0.001, end, None, None, False)
@@ -88,7 +88,7 @@ def test_after_clear_the_same_recorder_counts_into_the_new_tallies() -> None:
 
 def test_counts_stay_exact_when_the_series_coarsens_its_step() -> None:
     observer = _observer()
-    record = observer.recorder(COMPONENT)
+    record = observer._recorder(COMPONENT)
     _calls(observer, 100, record=record)
     # A run of more than MAX_BUCKETS seconds: the step doubles and buckets merge.
     observer.series.summary(duration_seconds=4 * 3_600.0)
@@ -99,7 +99,7 @@ def test_counts_stay_exact_when_the_series_coarsens_its_step() -> None:
 
 def test_calls_after_the_seal_are_not_counted() -> None:
     observer = _observer()
-    record = observer.recorder(COMPONENT)
+    record = observer._recorder(COMPONENT)
     _calls(observer, 50, record=record)
     observer.seal()
     _calls(observer, 50, record=record)
@@ -109,7 +109,7 @@ def test_calls_after_the_seal_are_not_counted() -> None:
 def test_the_note_hears_every_call_with_its_outcome() -> None:
     observer = _observer()
     heard: list[tuple[str, bool]] = []
-    record = observer.recorder(COMPONENT, lambda name, ok: heard.append((name, ok)))
+    record = observer._recorder(COMPONENT, lambda name, ok: heard.append((name, ok)))
     end = time.perf_counter()
     record(end - 0.001, end, None, None, False)
     record(end - 0.001, end, "KeyError", "boom", False)

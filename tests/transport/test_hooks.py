@@ -1,4 +1,4 @@
-"""The hook for response faults (issue 14): ``instead`` before the request, ``after`` with the
+"""The hook for response faults: ``instead`` before the request, ``after`` with the
 inner response, ``act`` when the fault acts, ``skip`` when it cannot apply; nothing half done."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from aumai_chaos.faults import ContextOverflowFault, FaultType, RefusalFault
 from aumai_chaos.testing import ProviderServer
 from aumai_chaos.transport import (
+    ActingFault,
     AsyncChaosTransport,
     ChaosTransport,
     FaultContext,
@@ -32,9 +33,10 @@ from tests.transport.support import MESSAGES, chat, lib
 
 class Overflow(ResponseFault):
     def instead(self, ctx: FaultContext) -> Any | None:
-        if ctx.act({"test.hook": "instead"}) is None:
+        acting = ctx.act({"test.hook": "instead"})
+        if acting is None:
             return None
-        ctx.firing.end()
+        acting.end()
         body = {"error": {"message": "too long", "type": "invalid_request_error",
                           "param": "messages", "code": "context_length_exceeded"}}  # fmt: skip
         return ctx.library.response(400, [], json.dumps(body).encode(), ctx.request)
@@ -52,11 +54,12 @@ class Refuse(ResponseFault):
             return None  # nothing to corrupt: not acted, not counted
         if ctx.request_json().get("model") == "boom":
             raise RuntimeError("a handler bug")
-        firing = ctx.act()
-        if firing is None:
+        acting = ctx.act()
+        if acting is None:
             return None
+        assert acting.fault is ctx.fault
         body["choices"][0]["message"] = {"role": "assistant", "content": None, "refusal": "No."}
-        firing.end()
+        acting.end()
         return ctx.library.response(200, [("content-type", "application/json")],
                                     json.dumps(body).encode(), ctx.request)  # fmt: skip
 
@@ -71,7 +74,7 @@ class Refuse(ResponseFault):
 
 @pytest.fixture(autouse=True)
 def _handlers() -> Iterator[None]:
-    # The built-in handlers of these types (issue 14's) come back after each test.
+    # The built-in handlers of these types come back after each test.
     saved = {kind: response_fault(kind) for kind in (FaultType.context_overflow, FaultType.refusal)}
     register_response_fault(FaultType.context_overflow, Overflow())
     register_response_fault("refusal", Refuse())
@@ -148,3 +151,87 @@ def test_a_fault_type_without_a_handler_passes_through(server: ProviderServer) -
     transport = ChaosTransport(faults=[RefusalFault()])
     with _client(server, transport) as client:
         assert chat(client) == "You said: hello"
+
+
+# -- a fault that acts later, while the client reads -------------------------------------------
+
+
+class ActsAtFirstChunk(ResponseFault):
+    """Wraps the body: the fault acts when the client reads its first chunk, long after
+    ``after`` returned (as the built-in stream faults do)."""
+
+    occurrences: list[int] = []  # noqa: RUF012
+
+    def after(self, ctx: FaultContext) -> Any | None:
+        inner = ctx.response.stream
+        ActsAtFirstChunk.occurrences.append(ctx.occurrence)
+
+        class Late(ctx.library.SyncByteStream):  # type: ignore[name-defined,misc]
+            def __iter__(self) -> Iterator[bytes]:
+                acting = ctx.act({"test.hook": "late"})
+                assert isinstance(acting, ActingFault)
+                acting.end()
+                yield from inner
+
+            def close(self) -> None:
+                inner.close()
+
+        ctx.response.stream = Late()
+        return ctx.response
+
+
+def _late_client(tracer_provider: TracerProvider) -> Any:
+    register_response_fault("refusal", ActsAtFirstChunk())
+    transport = ChaosTransport(faults=[RefusalFault()], tracer_provider=tracer_provider)
+    return lib("httpx2").Client(transport=transport)
+
+
+def _parent_of_fault(span_exporter: InMemorySpanExporter) -> str:
+    spans = {s.context.span_id: s for s in span_exporter.get_finished_spans()}
+    (fault,) = fault_spans(span_exporter)
+    assert fault.attributes is not None
+    assert fault.attributes["test.hook"] == "late"
+    assert fault.parent is not None
+    parent = spans[fault.parent.span_id]
+    (event,) = [e for e in parent.events if e.name == "chaos.fault.injected"]
+    assert event.attributes is not None
+    assert event.attributes["test.hook"] == "late"
+    return parent.name
+
+
+def test_a_fault_acting_later_is_stamped_in_the_requests_context(
+    server: ProviderServer, tracer_provider: TracerProvider, span_exporter: InMemorySpanExporter
+) -> None:
+    tracer = tracer_provider.get_tracer("test")
+    url = f"{server.openai_base_url}/chat/completions"
+    ActsAtFirstChunk.occurrences = []
+    body = {"model": "m", "messages": MESSAGES}
+    with (
+        _late_client(tracer_provider) as client,
+        tracer.start_as_current_span("agent"),
+        client.stream("POST", url, json=body) as r,
+    ):
+        assert fault_spans(span_exporter) == []  # not yet: nothing was read
+        with tracer.start_as_current_span("reader"):
+            assert b"You said: hello" in r.read()
+    # The model call's span, though the reader's was current when the fault acted.
+    assert _parent_of_fault(span_exporter) == "agent"
+    assert ActsAtFirstChunk.occurrences == [1]
+
+
+def test_once_the_requests_span_has_ended_a_late_fault_is_stamped_where_it_is_read(
+    server: ProviderServer, tracer_provider: TracerProvider, span_exporter: InMemorySpanExporter
+) -> None:
+    tracer = tracer_provider.get_tracer("test")
+    url = f"{server.openai_base_url}/chat/completions"
+    with _late_client(tracer_provider) as client:
+        request = client.build_request("POST", url, json={"model": "m", "messages": MESSAGES})
+        with tracer.start_as_current_span("agent"):
+            response = client.send(request, stream=True)
+        try:
+            with tracer.start_as_current_span("reader"):
+                assert b"You said: hello" in response.read()
+        finally:
+            response.close()
+    # Its event would be lost on the ended span: it goes where the stream is consumed.
+    assert _parent_of_fault(span_exporter) == "reader"

@@ -16,9 +16,11 @@
   baggage); ``selection`` reads the baggage.
 - ``telemetry``: every name we emit, and the instruments that emit it.
 - ``window``: an experiment's firing window.
+- ``patches``: the wrapt wrappers that the transport's and MCP's ``instrument()`` put on a
+  client library's methods, behind the routing gate, and take out again.
 
-May import: ``aumai_chaos.faults``, ``aumai_chaos.errors``, ``aumai_chaos._version`` and the
-OpenTelemetry API. Never the SDK, the experiments or the command line.
+May import: ``aumai_chaos.faults``, ``aumai_chaos.errors``, ``aumai_chaos._version``, the
+OpenTelemetry API and ``wrapt``. Never the SDK, the experiments or the command line.
 
 The engine API for a transport
 ------------------------------

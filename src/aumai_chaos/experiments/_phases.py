@@ -201,7 +201,7 @@ class Phases:
     def _synthetic_call(self, component: str, plan: FaultPlan, counter: Counter) -> None:
         run = self.run
         attrs = {tm.ATTR_COMPONENT: component, tm.ATTR_EXPERIMENT_ID: run.experiment.experiment_id}
-        records = (run.observer.recorder(component),)
+        records = (run.observer._recorder(component),)
         call = CallSpan(run.instruments.tracer, component, attrs, records)
         call.enter()
         try:

@@ -97,7 +97,8 @@ class ExperimentRun:
         self._meter_provider = meter_provider
         self.instruments = tm.instruments_for(self._tracer_provider, meter_provider)
         # -- recovery hook: units of work and fault outcomes (experiments/units.py) --
-        self.recovery = RecoveryTracker(experiment.experiment_id, self.instruments)
+        self.recovery = RecoveryTracker(experiment.experiment_id)
+        self.recovery._measure(self.instruments)
         seed = experiment.seed
         self.rng = random.Random(seed) if seed is not None else random.Random()
         self.start_time: datetime | None = None
@@ -199,9 +200,9 @@ class ExperimentRun:
             watch_all=watch_all,
             trace_all=exp.trace_calls == "all",
             recorder=(
-                observer.recorder
+                observer._recorder
                 if observer is not None  # the baseline: no fault, no outcome
-                else self.recovery.wrap_recorder(self.observer.recorder)  # recovery hook
+                else self.recovery._wrap_recorder(self.observer._recorder)  # recovery hook
             ),
             scope=scope,
         )

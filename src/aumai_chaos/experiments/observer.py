@@ -281,7 +281,7 @@ class ExperimentObserver(SpanProcessor):
             }
             self._keep((component, "call", ns, details))
 
-    def recorder(self, component: str, note: Note | None = None) -> RecordCall:
+    def _recorder(self, component: str, note: Note | None = None) -> RecordCall:
         """:meth:`record_call` for one component: what a run's route hands the engine (an
         ``aumai_chaos._engine.act.RecordCall``). ``note`` is told ``(component, ok)`` after
         each call is recorded (a run's recovery tracker)."""

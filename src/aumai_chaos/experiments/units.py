@@ -16,7 +16,7 @@ workload runner, never through here.
 
 The current unit lives in a context variable of the tracker's own, so two runs never see each
 other's units. The run feeds it each fault as it fires (:meth:`on_fault`) and each component
-call as it ends (:meth:`wrap_recorder`); when a unit ends, its faults' outcomes are folded into
+call as it ends (:meth:`_wrap_recorder`); when a unit ends, its faults' outcomes are folded into
 the tally, counted in ``chaos.fault.outcomes`` and ``chaos.fault.recovery_time``, and added as
 ``chaos.fault.outcome`` events to the unit's span. Nothing here raises into user code.
 """
@@ -76,7 +76,7 @@ def _message(exc: BaseException | None) -> str | None:
 class RecoveryTracker:
     """The units of one run and the outcomes of its faults. Thread-safe."""
 
-    def __init__(self, experiment_id: str, instruments: tm.Instruments | None = None) -> None:
+    def __init__(self, experiment_id: str) -> None:
         self.experiment_id = experiment_id
         self._current: contextvars.ContextVar[UnitLedger | None] = contextvars.ContextVar(
             f"aumai_chaos_unit_{experiment_id}", default=None
@@ -100,24 +100,27 @@ class RecoveryTracker:
         self._top: set[int] = set()
         self._outcomes: Any = None
         self._times: Any = None
-        self._instruments = instruments
+        self._instruments: tm.Instruments | None = None
         #: The ``unknown`` outcomes of the faults outside every unit, by (fault type,
         #: component): counted as they fire, added to the counter when the metrics are read.
         self._unplaced: dict[tuple[str, str], tm.PendingCount] = {}
+
+    def _measure(self, instruments: tm.Instruments) -> None:
+        """Count the outcomes and recovery times on the run's instruments (its meter)."""
+        self._instruments = instruments
         try:
-            if instruments is not None:
-                meter = instruments.meter
-                self._outcomes = meter.create_counter(
-                    "chaos.fault.outcomes",
-                    unit="{fault}",
-                    description="Fired faults by outcome: recovered, propagated or unknown.",
-                )
-                self._times = meter.create_histogram(
-                    "chaos.fault.recovery_time",
-                    unit="s",
-                    description="Time from a fault's start to the end of the call that recovered.",
-                    explicit_bucket_boundaries_advisory=tm.DELAY_BUCKETS_S,
-                )
+            meter = instruments.meter
+            self._outcomes = meter.create_counter(
+                "chaos.fault.outcomes",
+                unit="{fault}",
+                description="Fired faults by outcome: recovered, propagated or unknown.",
+            )
+            self._times = meter.create_histogram(
+                "chaos.fault.recovery_time",
+                unit="s",
+                description="Time from a fault's start to the end of the call that recovered.",
+                explicit_bucket_boundaries_advisory=tm.DELAY_BUCKETS_S,
+            )
         except Exception as exc:
             _failed("metrics", exc)
 
@@ -258,7 +261,7 @@ class RecoveryTracker:
             )
         pending.add()
 
-    def wrap_recorder(
+    def _wrap_recorder(
         self, recorder: Callable[[str, Note], RecordCall]
     ) -> Callable[[str], RecordCall]:
         """``recorder`` (the observer's, one per component), each call also telling the current

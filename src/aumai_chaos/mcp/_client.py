@@ -18,23 +18,20 @@ its own. Only client sessions are touched (a dispatcher whose stream-exception h
 ``send_raw_request`` is wrapped too, and a fault acts in place of the server's handler
 (:mod:`._direct`).
 
-Idle cost: both wrappers carry wrapt's ``enabled=`` gate on the engine's ``state.routing``
-flag, read in C: with no experiment running, the SDK's methods run as if unwrapped.
+Idle cost: the wrappers carry wrapt's ``enabled=`` gate on the engine's ``state.routing``
+flag, read in C (``_engine.patches``): with no experiment running, the SDK's methods run as if
+unwrapped.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from contextvars import ContextVar
 from fnmatch import fnmatchcase
-from functools import partial
 from typing import Any
 
-import wrapt
-
 from aumai_chaos._engine.calls import decide
-from aumai_chaos._engine.registry import state
+from aumai_chaos._engine.patches import Patches
 from aumai_chaos.faults import Site
 from aumai_chaos.mcp._act import Request, deliver_after, hold_response
 from aumai_chaos.mcp._direct import hook, unhook_all
@@ -44,20 +41,17 @@ __all__ = ["instrument", "is_instrumented", "uninstrument"]
 
 
 class _Instrumentation:
-    __slots__ = ("lock", "on", "patched", "request_type", "session_type")
+    __slots__ = ("lock", "on", "patches", "request_type", "session_type")
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.on = False
-        #: (class, attribute, original, our wrapper)
-        self.patched: list[tuple[type, str, Any, Any]] = []
+        self.patches = Patches()
         self.session_type: type | None = None
         self.request_type: type | None = None
 
 
 _state = _Instrumentation()
-#: wrapt's ``enabled=`` gate, all in C: true while an experiment routes anything.
-_gate: Callable[[], Any] = partial(getattr, state, "routing")
 #: The request being sent in this task, between ``send_raw_request`` and its ``_write``.
 _sending: ContextVar[Request | None] = ContextVar("aumai_chaos_mcp_sending", default=None)
 
@@ -214,60 +208,21 @@ def instrument() -> None:
         _state.session_type = ClientSession
         _state.request_type = JSONRPCRequest
         _state.on = True
-        if _state.patched:
+        if _state.patches:
             return
-        _patch(JSONRPCDispatcher, "send_raw_request", _send_wrapper)
-        _patch(JSONRPCDispatcher, "_write", _write_wrapper)
-        _patch(DirectDispatcher, "send_raw_request", _direct_send_wrapper)
+        _state.patches.wrap(JSONRPCDispatcher, "send_raw_request", _send_wrapper)
+        _state.patches.wrap(JSONRPCDispatcher, "_write", _write_wrapper)
+        _state.patches.wrap(DirectDispatcher, "send_raw_request", _direct_send_wrapper)
 
 
 def uninstrument() -> None:
     """Undo :func:`instrument`: restore every patched method. Idempotent."""
     with _state.lock:
         _state.on = False
-        for cls, name, original, proxy in reversed(_state.patched):
-            _unpatch(cls, name, original, proxy)
-        _state.patched.clear()
+        _state.patches.undo()
         unhook_all()
 
 
 def is_instrumented() -> bool:
     """Whether :func:`instrument` is in effect."""
     return _state.on
-
-
-def _ours(obj: Any) -> bool:
-    return getattr(obj, "_self_wrapper", None) in (
-        _send_wrapper,
-        _write_wrapper,
-        _direct_send_wrapper,
-    )
-
-
-def _patch(cls: type, name: str, wrapper: Any) -> None:
-    """Wrap ``cls.name`` innermost, under any wrapt wrapper already there."""
-    holder: Any = None
-    target = cls.__dict__[name]
-    while isinstance(target, wrapt.FunctionWrapper):
-        if _ours(target):
-            return
-        holder, target = target, target.__wrapped__
-    proxy = wrapt.FunctionWrapper(target, wrapper, enabled=_gate)
-    if holder is None:
-        setattr(cls, name, proxy)
-    else:
-        holder.__wrapped__ = proxy
-    _state.patched.append((cls, name, target, proxy))
-
-
-def _unpatch(cls: type, name: str, original: Any, proxy: Any) -> None:
-    current = cls.__dict__.get(name)
-    if current is proxy:
-        setattr(cls, name, original)
-        return
-    while isinstance(current, wrapt.FunctionWrapper):
-        inner = current.__wrapped__
-        if inner is proxy:
-            current.__wrapped__ = original
-            return
-        current = inner

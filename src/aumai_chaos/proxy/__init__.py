@@ -6,7 +6,8 @@ transport's own code (``aumai_chaos.transport``), so a Node, Go or any other age
 same 429s, resets, cut streams and malformed tool calls as a Python one.
 
 - :class:`Proxy`: the server, its upstream client and the fault code, started and stopped.
-- :func:`parse_upstreams`: the ``--upstream URL`` / ``--upstream NAME=URL`` forms.
+- :func:`parse_upstreams`: the ``--upstream URL`` / ``--upstream NAME=URL`` forms;
+  :meth:`Upstreams.resolve` gives a request's :class:`Target`.
 - :class:`RequestClassifier`: names a request's component from more than its URL;
   :class:`McpClassifier` names MCP's JSON-RPC requests (``tools/call`` is ``mcp.tool.<name>``).
 - :func:`check_for_proxy`, :class:`ProxyRun`: the experiment as the proxy runs it.
@@ -26,7 +27,7 @@ from aumai_chaos.proxy._exchange import ProxyTransport, RequestClassifier
 from aumai_chaos.proxy._mcp import McpClassifier
 from aumai_chaos.proxy._server import Connections, ProxyServer, bind
 from aumai_chaos.proxy._session import ProxyRun, check_for_proxy, visible, with_duration
-from aumai_chaos.proxy._upstreams import Upstream, Upstreams, parse_upstreams
+from aumai_chaos.proxy._upstreams import Target, Upstream, Upstreams, parse_upstreams
 from aumai_chaos.proxy._wire import WireTransport
 from aumai_chaos.transport._transport import Chaos
 
@@ -35,6 +36,7 @@ __all__ = [
     "Proxy",
     "ProxyRun",
     "RequestClassifier",
+    "Target",
     "Upstream",
     "Upstreams",
     "check_for_proxy",

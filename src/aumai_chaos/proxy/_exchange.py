@@ -51,7 +51,7 @@ class RequestClassifier:
         """Whether a request could ever be named ``component`` (checked against experiments)."""
         return False
 
-    async def handle(
+    async def _handle(
         self, chaos: Chaos, request: httpx.Request, send: Any, route: Route
     ) -> httpx.Response:
         """Carry out the faults on a request this classifier named (default: the transport's)."""
@@ -102,7 +102,7 @@ class ProxyTransport(httpx.AsyncBaseTransport):
         if named is None:
             response = await handle_async(self._chaos, request, send, None)
         else:
-            response = await named[1].handle(self._chaos, request, send, named[0])
+            response = await named[1]._handle(self._chaos, request, send, named[0])
         if seen and response is seen[0][0] and response.stream is seen[0][1]:
             rewritten = False  # the upstream's response as it came
         else:

@@ -36,7 +36,7 @@ class McpClassifier(RequestClassifier):
         self._cache: dict[str, Route] = {}
         self._framing: Any = None
 
-    async def handle(
+    async def _handle(
         self, chaos: Chaos, request: httpx.Request, send: Any, route: Route
     ) -> httpx.Response:
         """The transport's faults and the MCP faults (``_mcp_faults``), in one decision."""

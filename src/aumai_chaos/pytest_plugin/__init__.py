@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from aumai_chaos.pytest_plugin._fixture import ChaosFixture
+from aumai_chaos.pytest_plugin._fixture import ChaosFixture, fixture_for
 from aumai_chaos.pytest_plugin._marker import MARKER_HELP, MarkerError, TestSpec, read_markers
 from aumai_chaos.pytest_plugin._report import RunTally, properties, section
 from aumai_chaos.pytest_plugin._seed import new_run_seed, parse_seed, test_seed
@@ -112,7 +112,7 @@ def _uses_chaos(item: pytest.Item) -> bool:
 @pytest.fixture
 def chaos(request: pytest.FixtureRequest) -> ChaosFixture:
     """Fault injection for this test's body, seeded for replay (see :class:`ChaosFixture`)."""
-    return ChaosFixture(_test_for(request.node))
+    return fixture_for(_test_for(request.node))
 
 
 def _as_error(exc: BaseException) -> BaseException:

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from aumai_chaos.experiments.summary import RecoveryRow
     from aumai_chaos.faults import FaultConfig
 
-__all__ = ["ChaosFixture"]
+__all__ = ["ChaosFixture", "fixture_for"]
 
 
 class ChaosFixture:
@@ -24,8 +24,10 @@ class ChaosFixture:
 
     __slots__ = ("_test",)
 
-    def __init__(self, test: TestChaos) -> None:
-        self._test = test
+    _test: TestChaos
+
+    def __init__(self) -> None:
+        raise TypeError("a ChaosFixture comes from the chaos fixture")
 
     @property
     def seed(self) -> int:
@@ -139,3 +141,10 @@ class ChaosFixture:
 
     def __repr__(self) -> str:
         return f"<chaos seed={self.seed} fired={self.fired()}>"
+
+
+def fixture_for(test: TestChaos) -> ChaosFixture:
+    """The ``chaos`` fixture's object for ``test``."""
+    fixture = ChaosFixture.__new__(ChaosFixture)
+    fixture._test = test
+    return fixture

@@ -11,11 +11,15 @@ transport, so the agent's production resilience code is what gets exercised.
 - routes (:mod:`.routes`): each request is a call into a component named by its route
   (``openai.chat.completions``, ``anthropic.messages``..., the host, or your own), which
   experiments target by name;
-- :mod:`.providers`: the providers' own error answers.
+- :mod:`.providers`: the providers' own error answers;
+- :class:`ResponseFault`, :func:`register_response_fault`: the handler of a fault that acts on
+  the response (streams, model output), given a :class:`FaultContext` (its request, response,
+  :class:`Library`) whose :meth:`~FaultContext.act` returns the :class:`ActingFault`.
 
 Modules: ``_clients`` (httpx/httpx2, imported lazily), ``routes``, ``providers``,
 ``_request_faults`` (what each fault does to a request), ``_hooks`` (where stream and output
-faults plug in), ``_transport``, ``_instrument``. The decisions are the engine's
+faults plug in, and the ``FaultHooks`` they act through), ``_response_faults`` (the built-in
+stream and output faults), ``_transport``, ``_instrument``. The decisions are the engine's
 (``aumai_chaos._engine.calls.decide``).
 
 May import ``aumai_chaos.faults``, ``aumai_chaos._engine``, ``aumai_chaos.errors``, the
@@ -23,7 +27,9 @@ OpenTelemetry API and ``wrapt``; ``httpx`` and ``httpx2`` only lazily, when a tr
 :func:`instrument` first needs them. Never the experiments or the command line.
 """
 
+from aumai_chaos.transport._clients import Library
 from aumai_chaos.transport._hooks import (
+    ActingFault,
     FaultContext,
     ResponseFault,
     register_response_fault,
@@ -40,10 +46,12 @@ _register_response_faults()
 __all__ = [
     "BUILTIN_ROUTES",
     "URL",
+    "ActingFault",
     "AsyncChaosTransport",
     "ChaosTransport",
     "FaultContext",
     "Host",
+    "Library",
     "Method",
     "Path",
     "Pattern",

@@ -5,7 +5,7 @@ and ``AsyncHTTPTransport.handle_async_request`` of each installed library are wr
 clients that the SDKs build for themselves are covered too, with no change to the agent's code.
 
 Idle cost: the wrappers carry wrapt's ``enabled=`` gate, the engine's ``state.routing`` flag
-read in C; while no experiment runs (or the kill switch is on), wrapt calls the original method
+read in C (``_engine.patches``); while no experiment runs, wrapt calls the original method
 without entering our wrapper. While one runs, each request is named by its route and gets the
 experiment's faults for that component (the registry creates the component's slot on first
 use), inside a component-call span.
@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from functools import partial
 from typing import Any
 
-import wrapt
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
-from aumai_chaos._engine.registry import state
+from aumai_chaos._engine.patches import Patches
 from aumai_chaos.propagation import add_to_request, outgoing
 from aumai_chaos.transport._clients import importable
 from aumai_chaos.transport._transport import HANDLED, Chaos, handle_async, handle_sync, layered
@@ -32,41 +30,37 @@ __all__ = ["instrument", "is_instrumented", "uninstrument"]
 
 
 class _Instrumentation:
-    __slots__ = ("chaos", "lock", "patched")
+    __slots__ = ("chaos", "lock", "patches")
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         #: What the wrappers do; None after uninstrument().
         self.chaos: Chaos | None = None
-        #: (class, attribute, original, our wrapper)
-        self.patched: list[tuple[type, str, Any, Any]] = []
+        self.patches = Patches()
 
 
 _state = _Instrumentation()
-#: wrapt's ``enabled=`` gate: ``state.routing``, true while an experiment routes anything (under
-#: the kill switch too, which observes). ``partial(getattr, ...)`` is all C: no Python frame on
-#: the idle path.
-_gate: Callable[[], Any] = partial(getattr, state, "routing")
 
 
-def _sync_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-    chaos = _state.chaos
-    request = args[0] if args else kwargs.get("request")
-    if chaos is None or request is None or HANDLED in request.extensions:
-        return wrapped(*args, **kwargs)
-    if outgoing.blocks:
-        _carry_baggage(request)
-    return handle_sync(chaos, request, wrapped)
+def _wrapper(handle: Callable[[Chaos, Any, Any], Any]) -> Callable[..., Any]:
+    """The wrapt wrapper of a transport's send method: ``handle`` is ``handle_sync`` for
+    ``handle_request``, ``handle_async`` for ``handle_async_request`` (which returns the
+    awaitable the client awaits)."""
+
+    def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        chaos = _state.chaos
+        request = args[0] if args else kwargs.get("request")
+        if chaos is None or request is None or HANDLED in request.extensions:
+            return wrapped(*args, **kwargs)
+        if outgoing.blocks:
+            _carry_baggage(request)
+        return handle(chaos, request, wrapped)
+
+    return wrapper
 
 
-def _async_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-    chaos = _state.chaos
-    request = args[0] if args else kwargs.get("request")
-    if chaos is None or request is None or HANDLED in request.extensions:
-        return wrapped(*args, **kwargs)
-    if outgoing.blocks:
-        _carry_baggage(request)
-    return handle_async(chaos, request, wrapped)
+_sync_wrapper = _wrapper(handle_sync)
+_async_wrapper = _wrapper(handle_async)
 
 
 def _carry_baggage(request: Any) -> None:
@@ -77,43 +71,6 @@ def _carry_baggage(request: Any) -> None:
         add_to_request(request.headers)
     except Exception:
         return
-
-
-def _ours(obj: Any) -> bool:
-    return getattr(obj, "_self_wrapper", None) in (_sync_wrapper, _async_wrapper)
-
-
-def _patch(cls: type, name: str, wrapper: Any) -> None:
-    """Wrap ``cls.name`` innermost: under any wrapt wrapper already there (e.g.
-    OpenTelemetry's httpx instrumentation), so that a fault acts where the network would, inside
-    the HTTP client span. An instrumentation applied later wraps us, which is just as good."""
-    holder: Any = None
-    target = cls.__dict__[name]
-    while isinstance(target, wrapt.FunctionWrapper):
-        if _ours(target):
-            return  # already ours
-        holder, target = target, target.__wrapped__
-    proxy = wrapt.FunctionWrapper(target, wrapper, enabled=_gate)
-    if holder is None:
-        setattr(cls, name, proxy)
-    else:
-        holder.__wrapped__ = proxy
-    _state.patched.append((cls, name, target, proxy))
-
-
-def _unpatch(cls: type, name: str, original: Any, proxy: Any) -> None:
-    """Take ``proxy`` out of the chain of wrappers on ``cls.name``, wherever it is now."""
-    current = cls.__dict__.get(name)
-    if current is proxy:
-        setattr(cls, name, original)
-        return
-    while isinstance(current, wrapt.FunctionWrapper):
-        inner = current.__wrapped__
-        if inner is proxy:
-            current.__wrapped__ = original
-            return
-        current = inner
-    # not found: someone else already removed it
 
 
 def instrument(
@@ -134,11 +91,11 @@ def instrument(
     with _state.lock:
         _state.chaos = chaos
         layered.on = True
-        if _state.patched:
+        if _state.patches:
             return
         for lib in importable():
-            _patch(lib.HTTPTransport, "handle_request", _sync_wrapper)
-            _patch(lib.AsyncHTTPTransport, "handle_async_request", _async_wrapper)
+            _state.patches.wrap(lib.HTTPTransport, "handle_request", _sync_wrapper)
+            _state.patches.wrap(lib.AsyncHTTPTransport, "handle_async_request", _async_wrapper)
 
 
 def uninstrument() -> None:
@@ -146,9 +103,7 @@ def uninstrument() -> None:
     with _state.lock:
         _state.chaos = None
         layered.on = False
-        for cls, name, original, proxy in reversed(_state.patched):
-            _unpatch(cls, name, original, proxy)
-        _state.patched.clear()
+        _state.patches.undo()
 
 
 def is_instrumented() -> bool:

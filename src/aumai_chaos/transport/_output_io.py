@@ -8,7 +8,7 @@
   that cannot apply leaves the response as it is.
 - :func:`overflow_response`: the provider's 400 for ``context_overflow``, instead of the call.
 
-Each fault that applies is stamped through :class:`~aumai_chaos.transport._stamp.FaultHooks`
+Each fault that applies is stamped through :class:`~aumai_chaos.transport._hooks.FaultHooks`
 when it acts, and only then.
 """
 
@@ -20,11 +20,11 @@ from collections.abc import Generator, Sequence
 from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 from aumai_chaos.faults import FaultConfig
+from aumai_chaos.transport._hooks import FaultHooks
 from aumai_chaos.transport._output import OUTPUT_APIS, overflow_error, rewrite_body
 from aumai_chaos.transport._output_stream import OutputStreamCore, apply_each
 from aumai_chaos.transport._run import READ, Run
 from aumai_chaos.transport._sse import json_object
-from aumai_chaos.transport._stamp import FaultHooks
 from aumai_chaos.transport._streams import AsyncStream, SyncStream, stream_class
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ class OutputOptions(TypedDict):
 
     request: Any
     api: str | None
-    hooks: FaultHooks
+    hooks: FaultHooks[Any]
     seed: NotRequired[int | None]
 
 

@@ -25,11 +25,12 @@ from typing import Any, TypeVar
 
 from opentelemetry.util.types import AttributeValue
 
+from aumai_chaos._engine.telemetry import ATTR_FAULT_TOOL_CALLS
 from aumai_chaos.faults import FaultConfig
+from aumai_chaos.transport._hooks import FaultHooks
 from aumai_chaos.transport._output import encode_events, parse_events, rewrite_content
 from aumai_chaos.transport._run import READ, Step
 from aumai_chaos.transport._sse import SSEFramer
-from aumai_chaos.transport._stamp import ATTR_FAULT_TOOL_CALLS, FaultHooks
 from aumai_chaos.transport._tools import on_tool_calls
 
 __all__ = [
@@ -140,7 +141,7 @@ def tool_call_attributes(acted: list[int]) -> dict[str, AttributeValue]:
 
 def apply_each(
     faults: Sequence[FaultConfig],
-    hooks: FaultHooks,
+    hooks: FaultHooks[Any],
     rewrite: Callable[[FaultConfig, T, list[int]], T | None],
     start: T,
 ) -> T | None:
@@ -171,7 +172,7 @@ class OutputStreamCore:
     api: str | None
     request: dict[str, Any] | None
     seed: int | None
-    hooks: FaultHooks
+    hooks: FaultHooks[Any]
     framer: SSEFramer = field(init=False, default_factory=SSEFramer)
     stager: Stager = field(init=False)
     #: Every fault acts on tool calls: the content before the first call goes through.

@@ -25,7 +25,7 @@ from aumai_chaos._engine.act import Firing
 from aumai_chaos.faults import FaultType, fault_types_that
 from aumai_chaos.transport import providers
 from aumai_chaos.transport._clients import Library
-from aumai_chaos.transport._hooks import FaultContext, ResponseFault, response_fault
+from aumai_chaos.transport._hooks import FaultContext, ResponseFault, make_context, response_fault
 from aumai_chaos.transport._run import Run
 from aumai_chaos.transport.routes import Route
 
@@ -184,7 +184,7 @@ class Exchange:
         return firing.begin(attrs, start=self.start)
 
     def context(self, firing: Firing) -> FaultContext:
-        return FaultContext(
+        return make_context(
             firing, self.request, self.library, self.route, self.component, self.attrs
         )
 

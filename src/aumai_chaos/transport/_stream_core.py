@@ -11,10 +11,11 @@ import time
 from collections.abc import Generator, Iterable
 from typing import Any
 
+from aumai_chaos._engine.telemetry import ATTR_FAULT_AFTER_CHUNKS
 from aumai_chaos.faults import Action, FaultConfig, FaultType, Site, fault_classes, fault_types_that
+from aumai_chaos.transport._hooks import FaultHooks
 from aumai_chaos.transport._run import CLOSE, READ, Sleep, Step
 from aumai_chaos.transport._sse import SSEFramer, corrupt_event, error_event, is_terminal_event
-from aumai_chaos.transport._stamp import ATTR_FAULT_AFTER_CHUNKS, FaultHooks
 
 __all__ = ["ENDING", "NEVER", "RESET_MESSAGE", "STREAM_FAULTS", "StreamCore"]
 
@@ -79,7 +80,12 @@ class StreamCore:
     )
 
     def __init__(
-        self, faults: Iterable[FaultConfig], *, request: Any, api: str | None, hooks: FaultHooks
+        self,
+        faults: Iterable[FaultConfig],
+        *,
+        request: Any,
+        api: str | None,
+        hooks: FaultHooks[Any],
     ) -> None:
         acts: list[_Act] = []
         self.slow: Any = None

@@ -28,8 +28,8 @@ from collections.abc import AsyncIterator, Generator, Iterable, Iterator
 from typing import Any, Protocol
 
 from aumai_chaos.faults import FaultConfig
+from aumai_chaos.transport._hooks import FaultHooks
 from aumai_chaos.transport._run import CLOSE, READ, Run, Sleep, Step
-from aumai_chaos.transport._stamp import FaultHooks
 from aumai_chaos.transport._stream_core import STREAM_FAULTS, StreamCore
 
 __all__ = [
@@ -183,7 +183,7 @@ def wrap_sync_stream(
     *,
     request: Any,
     api: str | None,
-    hooks: FaultHooks,
+    hooks: FaultHooks[Any],
 ) -> Any:
     """``stream`` (an ``httpx``/``httpx2`` ``SyncByteStream``) with these stream faults.
 
@@ -200,7 +200,7 @@ def wrap_async_stream(
     *,
     request: Any,
     api: str | None,
-    hooks: FaultHooks,
+    hooks: FaultHooks[Any],
 ) -> Any:
     """The async twin of :func:`wrap_sync_stream`, for an ``AsyncByteStream``."""
     core = StreamCore(faults, request=request, api=api, hooks=hooks)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Mapping
 from fnmatch import fnmatchcase
-from types import TracebackType
 from typing import Any, Self, cast
 
 from opentelemetry.metrics import MeterProvider
@@ -20,6 +19,7 @@ from opentelemetry.trace import TracerProvider
 
 from aumai_chaos._engine.act import CallSpan, CallTimer
 from aumai_chaos._engine.calls import FaultSet, decide
+from aumai_chaos._engine.managed import Managed
 from aumai_chaos._engine.registry import state
 from aumai_chaos.errors import ConfigError
 from aumai_chaos.faults import FaultConfig, FaultType, Site
@@ -155,6 +155,27 @@ def end_call(call: CallSpan | CallTimer, response: Any) -> None:
         call.fail(str(status), f"HTTP {status}")
 
 
+class _InCall(Managed):
+    """A request carried out as a component call, for the sync and async handlers alike: the
+    call is entered on entry and ended on exit, by the exception that escapes or else by
+    :attr:`response` (:func:`end_call`)."""
+
+    __slots__ = ("call", "response")
+
+    def __init__(self, call: CallSpan | CallTimer) -> None:
+        self.call = call
+        self.response: Any = None
+
+    def _enter(self) -> None:
+        self.call.enter()
+
+    def _exit(self, exc_type: type[BaseException] | None, exc: BaseException | None) -> None:
+        if exc is None:
+            end_call(self.call, self.response)
+        else:
+            self.call.exit(exc)
+
+
 def handle_sync(chaos: Chaos, request: Any, send: Any) -> Any:
     prepared = chaos.prepare(request)
     if prepared is None:
@@ -162,14 +183,9 @@ def handle_sync(chaos: Chaos, request: Any, send: Any) -> Any:
     ex, call = prepared
     if call is None:
         return run_sync(ex, send)
-    call.enter()
-    try:
-        response = run_sync(ex, send)
-    except BaseException as exc:
-        call.exit(exc)
-        raise
-    end_call(call, response)
-    return response
+    with _InCall(call) as in_call:
+        in_call.response = run_sync(ex, send)
+    return in_call.response
 
 
 async def handle_async(chaos: Chaos, request: Any, send: Any, route: Route | None = None) -> Any:
@@ -179,14 +195,9 @@ async def handle_async(chaos: Chaos, request: Any, send: Any, route: Route | Non
     ex, call = prepared
     if call is None:
         return await run_async(ex, send)
-    call.enter()
-    try:
-        response = await run_async(ex, send)
-    except BaseException as exc:
-        call.exit(exc)
-        raise
-    end_call(call, response)
-    return response
+    with _InCall(call) as in_call:
+        in_call.response = await run_async(ex, send)
+    return in_call.response
 
 
 class _Base:
@@ -285,14 +296,9 @@ class ChaosTransport(_Base):
             self._inner.__enter__()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None = None,
-        exc: BaseException | None = None,
-        tb: TracebackType | None = None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         if self._inner is not None:
-            self._inner.__exit__(exc_type, exc, tb)
+            self._inner.__exit__(*exc_info)
 
 
 class AsyncChaosTransport(_Base):
@@ -320,11 +326,6 @@ class AsyncChaosTransport(_Base):
             await self._inner.__aenter__()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None = None,
-        exc: BaseException | None = None,
-        tb: TracebackType | None = None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         if self._inner is not None:
-            await self._inner.__aexit__(exc_type, exc, tb)
+            await self._inner.__aexit__(*exc_info)
