@@ -413,7 +413,9 @@ def test_synthetic_ticks_agree_too(telemetry: Telemetry) -> None:
     exp = ChaosExperiment(
         experiment_id=f"arith-ticks-{next(_ids)}",
         name="ticks",
-        duration_seconds=0.3,
+        # long enough that a pause of the whole process (a full collection late in a long test
+        # session) cannot swallow every tick: a 0.3 s run once fired nothing
+        duration_seconds=1.0,
         tick_seconds=0.01,
         seed=77,
         faults=[make() for make in faults],
