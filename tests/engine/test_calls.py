@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import aumai_chaos
 from aumai_chaos import ExperimentScheduler, FaultConfig
+from aumai_chaos._engine import switch
 from aumai_chaos._engine.calls import FaultSet, decide
 from aumai_chaos._engine.registry import state
 from aumai_chaos.faults import Action, Site
@@ -118,6 +119,91 @@ def test_the_kill_switch_stops_decisions() -> None:
     assert decide(COMPONENT, faults) is None
     aumai_chaos.enable()
     assert decide(COMPONENT, faults) is not None
+
+
+def test_a_fault_decided_before_the_kill_switch_does_not_act_after_it(
+    tracer_provider: TracerProvider, span_exporter: InMemorySpanExporter
+) -> None:
+    # A thread that decided just before disable() returned acts afterwards: it must not fire.
+    faults = _set([{"fault_type": "connect_error"}], tracer_provider=tracer_provider)
+    decision = decide(COMPONENT, faults)
+    assert decision is not None
+    (firing,) = decision.of(Action.instead)
+    aumai_chaos.disable()
+    assert not firing.begin()
+    aumai_chaos.enable()
+    assert fault_spans(span_exporter) == []
+    again = decide(COMPONENT, faults)
+    assert again is not None
+    (firing,) = again.of(Action.instead)
+    assert firing.begin()
+    firing.end()
+    assert len(fault_spans(span_exporter)) == 1
+
+
+class _HoldFaultStart(SpanProcessor):
+    """Holds a ``chaos.fault`` span's start (a slow processor) until ``release`` is set."""
+
+    def __init__(self, then: Any = None) -> None:
+        self.started = threading.Event()
+        self.release = threading.Event()
+        self.then = then
+
+    def on_start(self, span: Any, parent_context: Any = None) -> None:
+        if span.name == "chaos.fault":
+            self.started.set()
+            if self.then is not None:
+                self.then()
+            self.release.wait(10)
+
+
+def test_disable_returns_only_when_faults_already_starting_have_started() -> None:
+    hold = _HoldFaultStart()
+    provider = TracerProvider()
+    provider.add_span_processor(hold)
+    decision = decide(COMPONENT, _set([{"fault_type": "connect_error"}], tracer_provider=provider))
+    assert decision is not None
+    (firing,) = decision.of(Action.instead)
+    began: list[bool] = []
+    actor = threading.Thread(target=lambda: began.append(firing.begin()))
+    actor.start()
+    assert hold.started.wait(10)
+    switched = threading.Event()
+    switcher = threading.Thread(target=lambda: (aumai_chaos.disable(), switched.set()))
+    switcher.start()
+    try:
+        # the fault passed the switch before disable() was called: disable() waits for it
+        assert not switched.wait(0.3)
+    finally:
+        hold.release.set()
+        actor.join(10)
+        switcher.join(10)
+        aumai_chaos.enable()
+    assert switched.is_set()
+    assert began == [True]
+    firing.end()
+
+
+def test_disable_called_while_a_fault_starts_on_the_same_thread_does_not_wait_for_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(switch, "SWITCH_OFF_WAIT_S", 60.0)  # waiting for itself would show
+    hold = _HoldFaultStart(then=aumai_chaos.disable)
+    hold.release.set()
+    provider = TracerProvider()
+    provider.add_span_processor(hold)
+    decision = decide(COMPONENT, _set([{"fault_type": "connect_error"}], tracer_provider=provider))
+    assert decision is not None
+    (firing,) = decision.of(Action.instead)
+    t0 = time.monotonic()
+    try:
+        assert firing.begin()  # it had passed the switch; disable() inside it returns at once
+        firing.end()
+        waited = time.monotonic() - t0
+        assert not state.enabled
+    finally:
+        aumai_chaos.enable()
+    assert waited < 30  # not the switch's whole wait for itself
 
 
 def test_an_experiment_routes_its_transport_faults_and_counts_only_what_acts(

@@ -21,6 +21,7 @@ from opentelemetry.trace import INVALID_SPAN, Span, Status, StatusCode
 
 from aumai_chaos._engine import telemetry as tm
 from aumai_chaos._engine.plan import FaultPlan
+from aumai_chaos._engine.switch import state
 from aumai_chaos.errors import InjectedFaultError
 
 __all__ = [
@@ -99,11 +100,20 @@ class Firing:
         self._entered = False
 
     def begin(self, extra: Mapping[str, Any] | None = None, *, start: float | None = None) -> bool:
-        """Act now: ``False`` when the experiment's window refuses the fault (do nothing then).
+        """Act now: ``False`` when the experiment's window refuses the fault, or the kill switch
+        was thrown since the decision (do nothing then).
 
         ``start`` (a ``time.perf_counter()`` value, default now) is when the fault's delay
         began: the decision's time, so that the bookkeeping counts towards the delay.
         """
+        if not state.start_acting():  # the kill switch was thrown after the decision
+            return False
+        try:
+            return self._start(extra, start)
+        finally:
+            state.done_starting()
+
+    def _start(self, extra: Mapping[str, Any] | None, start: float | None) -> bool:
         plan = self.plan
         if start is None:
             start = time.perf_counter()

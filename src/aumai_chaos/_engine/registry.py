@@ -14,7 +14,6 @@ lock, by whole-slice assignment, which readers on other threads see atomically.
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from fnmatch import fnmatchcase
@@ -32,6 +31,7 @@ from aumai_chaos._engine.act import (
 )
 from aumai_chaos._engine.plan import Counter, FaultPlan, new_counter
 from aumai_chaos._engine.scopes import Scope, enter_scope, exit_scope, in_any_scope
+from aumai_chaos._engine.switch import DISABLED_ENV, state
 from aumai_chaos.faults import Site
 
 __all__ = [
@@ -52,28 +52,6 @@ __all__ = [
     "slot_for",
     "state",
 ]
-
-DISABLED_ENV = "AUMAI_CHAOS_DISABLED"
-
-
-class _State:
-    __slots__ = ("enabled", "routing")
-
-    def __init__(self) -> None:
-        #: Whether any experiment is routing anything now: the transport's cheapest check
-        #: before it looks a component up. Stays true under the kill switch, whose experiments
-        #: still observe (count and time) the calls they watch.
-        self.routing = False
-        self.enabled = os.environ.get(DISABLED_ENV, "").strip().lower() not in (
-            "1",
-            "true",
-            "yes",
-            "on",
-        )
-
-
-#: Read on the firing path of the decorators' gates; written only by enable()/disable().
-state = _State()
 
 
 class _Group:
@@ -450,15 +428,15 @@ def disable() -> None:
 
     Also set by ``AUMAI_CHAOS_DISABLED=1`` in the environment at import time.
     """
+    state.switch(False)  # waits for faults already starting: outside the registry's lock
     with _lock:
-        state.enabled = False
         _refresh(_slots)
 
 
 def enable() -> None:
     """Turn fault injection back on after :func:`disable`."""
     with _lock:
-        state.enabled = True
+        state.switch(True)
         _refresh(_slots)
 
 
