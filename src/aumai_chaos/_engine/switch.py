@@ -68,11 +68,7 @@ class _State:
         with self._cond:
             self.enabled = on
             if not on:
-                self._cond.wait_for(lambda: self._starting <= own, _wait_s())
-
-
-def _wait_s() -> float:
-    return SWITCH_OFF_WAIT_S
+                self._cond.wait_for(lambda: self._starting <= own, SWITCH_OFF_WAIT_S)
 
 
 #: Read on the firing path of the decorators' gates; written only by enable()/disable().
